@@ -1,0 +1,26 @@
+# custops_library(NAME <name> SRCS ... PUBLIC_DEPS ... PRIVATE_DEPS ...)
+# Defines custops_<name> with the alias custops::<name>; headers in include/, sources in src/.
+function(custops_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(custops_${ARG_NAME} ${ARG_SRCS})
+  add_library(custops::${ARG_NAME} ALIAS custops_${ARG_NAME})
+  target_include_directories(custops_${ARG_NAME}
+    PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+    PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(custops_${ARG_NAME} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+endfunction()
+
+# custops_test(NAME <name> SRCS ... DEPS ...): a GoogleTest binary registered with ctest.
+function(custops_test)
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  if(NOT CUSTOPS_BUILD_TESTS)
+    return()
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
+endfunction()

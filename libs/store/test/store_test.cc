@@ -1,0 +1,91 @@
+#include "custops/store/store.h"
+
+#include <filesystem>
+#include <string>
+
+#include "custops/store/keys.h"
+#include "gtest/gtest.h"
+
+namespace custops::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("store_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  StoreOptions Options() { return {.path = dir_.string(), .column_families = {"a", "b"}}; }
+  std::filesystem::path dir_;
+};
+
+TEST_F(StoreTest, BatchIsAtomicAndFamiliesAreSeparate) {
+  auto store = Store::Open(Options());
+  ASSERT_TRUE(store.ok()) << store.status();
+  Batch batch;
+  batch.Put((*store)->Family("a"), "k", "in-a");
+  batch.Put((*store)->Family("b"), "k", "in-b");
+  EXPECT_EQ(batch.Count(), 2u);
+  ASSERT_TRUE((*store)->Write(batch).ok());
+  EXPECT_EQ(*(*store)->Get((*store)->Family("a"), "k").value(), "in-a");
+  EXPECT_EQ(*(*store)->Get((*store)->Family("b"), "k").value(), "in-b");
+  EXPECT_FALSE((*store)->Get((*store)->Family("a"), "missing").value().has_value());
+}
+
+TEST_F(StoreTest, PrefixIterationStaysInsideThePrefix) {
+  auto store = Store::Open(Options()).value();
+  Batch batch;
+  for (std::string k : {"p1/a", "p1/b", "p2/a", "p0/z"}) batch.Put(store->Family("a"), k, k);
+  ASSERT_TRUE(store->Write(batch).ok());
+  auto it = store->NewIterator(store->Family("a"), "p1/");
+  std::vector<std::string> keys;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.emplace_back(it->key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"p1/a", "p1/b"}));
+  it->Seek("p1/b");
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "p1/b");
+  it->Seek("p0");  // before the prefix: clamps to the prefix start
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "p1/a");
+}
+
+TEST_F(StoreTest, PersistsAcrossReopenAndRefusesASecondOpener) {
+  {
+    auto store = Store::Open(Options()).value();
+    Batch batch;
+    batch.Put(store->Family("b"), "durable", "yes");
+    ASSERT_TRUE(store->Write(batch).ok());
+    auto second = Store::Open(Options());
+    EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+    Batch late;
+    late.Put(store->Family("default"), "x", "y");
+    ASSERT_TRUE(store->Close().ok());
+    EXPECT_EQ(store->Write(late).code(), absl::StatusCode::kFailedPrecondition);
+  }
+  auto store = Store::Open(Options()).value();
+  EXPECT_EQ(*store->Get(store->Family("b"), "durable").value(), "yes");
+}
+
+TEST(KeysTest, EncodingsSortNumerically) {
+  std::string a, b, c;
+  AppendI64(a, -5);
+  AppendI64(b, 3);
+  AppendI64(c, 1LL << 40);
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  std::string k;
+  AppendU32(k, 7);
+  AppendId(k, "cust-1");
+  AppendI64(k, -42);
+  std::string_view in = k;
+  EXPECT_EQ(ReadU32(in), 7u);
+  EXPECT_EQ(ReadId(in), "cust-1");
+  EXPECT_EQ(ReadI64(in), -42);
+  EXPECT_TRUE(in.empty());
+}
+
+}  // namespace
+}  // namespace custops::store

@@ -1,0 +1,64 @@
+// What a projection implements: fold events into its own column families,
+// inside the runtime's transaction. The runtime (runtime.h) owns reading,
+// dedup by event_id, offsets, dead letters, the outbox and commits.
+//
+//   class LifecycleProjection : public Projection {
+//     std::string_view Name() const override { return "lifecycle"; }
+//     std::vector<std::string> ColumnFamilies() const override { return {"lc_facts"}; }
+//     absl::Status Apply(const ApplyContext& ctx, const v1::Event& e, Txn& txn) override;
+//   };
+#ifndef CUSTOPS_PROJECTION_PROJECTION_H_
+#define CUSTOPS_PROJECTION_PROJECTION_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "custops/base/types.h"
+#include "custops/projection/txn.h"
+#include "custops/v1/events.pb.h"
+
+namespace custops::projection {
+
+// Where the event being applied came from.
+struct ApplyContext {
+  std::string_view topic;
+  Partition partition;
+  Offset offset;
+  absl::Time recorded_at;  // when the log accepted the record
+  absl::Time now;          // the injected clock at the start of the batch
+};
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+
+  // Stable name; part of change ids and of the state directory.
+  virtual std::string_view Name() const = 0;
+
+  // Column families this projection writes (prefix them with its name).
+  virtual std::vector<std::string> ColumnFamilies() const = 0;
+
+  // Called once after the store is open and before any Apply, with the
+  // partition count of the source topic. The store outlives the projection's
+  // use of it.
+  virtual absl::Status Attach(store::Store& store, int partitions) = 0;
+
+  // Folds one validated, not-yet-seen event. OK: applied. FAILED_PRECONDITION:
+  // impossible, changes nothing, counted as a no-op with the message as
+  // reason. Any other error: the event goes to dead letters with the message.
+  // Must not write to `txn` when it returns an error.
+  virtual absl::Status Apply(const ApplyContext& ctx, const v1::Event& event, Txn& txn) = 0;
+
+  // Called once per batch before commit; writes any state cached during Apply.
+  virtual absl::Status Flush(Partition partition, absl::Time now, Txn& txn) = 0;
+
+  // Applies time-driven transitions of `partition` due at or before `now`.
+  virtual absl::Status Tick(Partition partition, absl::Time now, Txn& txn) = 0;
+};
+
+}  // namespace custops::projection
+
+#endif  // CUSTOPS_PROJECTION_PROJECTION_H_

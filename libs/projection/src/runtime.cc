@@ -1,0 +1,421 @@
+#include "custops/projection/runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "custops/base/check.h"
+#include "custops/base/status_macros.h"
+#include "custops/internal/state.pb.h"
+#include "custops/store/keys.h"
+#include "custops/v1/changes.pb.h"
+
+namespace custops::projection {
+namespace {
+
+constexpr std::string_view kMetaCf = "rt_meta";
+constexpr std::string_view kDedupCf = "rt_dedup";
+constexpr std::string_view kOutboxCf = "rt_outbox";
+
+// Meta keys: a tag byte and the partition.
+std::string MetaKey(char tag, Partition p) {
+  std::string key(1, tag);
+  store::AppendU32(key, static_cast<uint32_t>(p.value()));
+  return key;
+}
+std::string PartitionPrefix(Partition p) {
+  std::string key;
+  store::AppendU32(key, static_cast<uint32_t>(p.value()));
+  return key;
+}
+uint64_t DecodeU64(std::string_view v) { return v.size() == 8 ? store::ReadU64(v) : 0; }
+
+}  // namespace
+
+// What one batch did, folded into the partition's counters at commit.
+struct BatchCounts {
+  int64_t applied = 0;
+  std::map<std::string, int64_t> noops;
+  std::vector<v1::DeadLetter> dead_letters;
+};
+
+absl::StatusOr<std::unique_ptr<ProjectionRuntime>> ProjectionRuntime::Open(
+    log::EventLog& log, std::unique_ptr<Projection> projection, const RuntimeOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("projection path: required");
+  ASSIGN_OR_RETURN(int partitions, log.PartitionCount(options.topic));
+  std::vector<std::string> families = {std::string(kMetaCf), std::string(kDedupCf),
+                                       std::string(kOutboxCf)};
+  for (std::string& f : projection->ColumnFamilies()) families.push_back(std::move(f));
+  ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
+                   store::Store::Open({.path = options.path,
+                                       .column_families = families,
+                                       .sync = options.sync}));
+  RETURN_IF_ERROR(projection->Attach(*store, partitions));
+  std::unique_ptr<ProjectionRuntime> rt(
+      new ProjectionRuntime(log, std::move(projection), options, std::move(store), partitions));
+  RETURN_IF_ERROR(rt->Restore());
+  return rt;
+}
+
+ProjectionRuntime::ProjectionRuntime(log::EventLog& log, std::unique_ptr<Projection> projection,
+                                     const RuntimeOptions& options,
+                                     std::unique_ptr<store::Store> store, int partitions)
+    : log_(log),
+      projection_(std::move(projection)),
+      options_(options),
+      clock_(options.clock != nullptr ? *options.clock : base::SystemClock::Instance()),
+      store_(std::move(store)),
+      partitions_(partitions),
+      meta_cf_(store_->Family(kMetaCf)),
+      dedup_cf_(store_->Family(kDedupCf)),
+      outbox_cf_(store_->Family(kOutboxCf)) {}
+
+ProjectionRuntime::~ProjectionRuntime() { (void)Stop(); }
+
+absl::Status ProjectionRuntime::Restore() {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored_count, store_->Get(meta_cf_, "n"));
+  if (stored_count.has_value()) {
+    if (DecodeU64(*stored_count) != static_cast<uint64_t>(partitions_)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "projection ", std::string(projection_->Name()), " was built for ",
+          DecodeU64(*stored_count), " partitions, the topic has ", partitions_, "; rebuild it"));
+    }
+  } else {
+    store::Batch batch;
+    batch.Put(meta_cf_, "n", store::U64Value(partitions_));
+    RETURN_IF_ERROR(store_->Write(batch));
+  }
+  absl::MutexLock lock(&mu_);
+  applied_.assign(partitions_, Offset(0));
+  next_seq_.assign(partitions_, 0);
+  totals_ = RuntimeStats();
+  for (int i = 0; i < partitions_; ++i) {
+    Partition p(i);
+    ASSIGN_OR_RETURN(std::optional<std::string> offset, store_->Get(meta_cf_, MetaKey('o', p)));
+    if (offset) applied_[i] = Offset(static_cast<int64_t>(DecodeU64(*offset)));
+    ASSIGN_OR_RETURN(std::optional<std::string> seq, store_->Get(meta_cf_, MetaKey('s', p)));
+    if (seq) next_seq_[i] = DecodeU64(*seq);
+    ASSIGN_OR_RETURN(std::optional<std::string> stats, store_->Get(meta_cf_, MetaKey('c', p)));
+    if (stats) {
+      internal::PartitionStats s;
+      if (!s.ParseFromString(*stats)) return absl::DataLossError("corrupt projection counters");
+      totals_.events_applied += s.applied();
+      totals_.noops += s.noops();
+      for (const auto& [reason, n] : s.noops_by_reason()) totals_.noops_by_reason[reason] += n;
+      totals_.dead_letters += s.dead_letters();
+      totals_.changes_emitted += s.changes_emitted();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
+  Offset from;
+  {
+    absl::MutexLock lock(&mu_);
+    from = applied_[p.value()];
+  }
+  ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
+                   log_.Read(options_.topic, p, from, options_.max_batch));
+  if (records.empty()) return 0;
+  const absl::Time now = clock_.Now();
+  Txn txn(*store_, p);
+  BatchCounts counts;
+  v1::Event event;
+  std::string dedup_key;
+  for (const log::LogRecord& r : records) {
+    auto dead_letter = [&](std::string reason) {
+      v1::DeadLetter dl;
+      dl.set_projection(std::string(projection_->Name()));
+      dl.set_reason(std::move(reason));
+      dl.set_source_topic(options_.topic);
+      dl.set_source_partition(p.value());
+      dl.set_source_offset(r.offset.value());
+      dl.set_key(r.key);
+      dl.set_value(r.value);
+      dl.mutable_recorded_at()->set_seconds(absl::ToUnixSeconds(r.timestamp));
+      counts.dead_letters.push_back(std::move(dl));
+    };
+    event.Clear();
+    if (!event.ParseFromString(r.value)) {
+      dead_letter("decode_error: not a custops.v1.Event");
+      continue;
+    }
+    if (absl::Status s = event::ValidateEvent(event, options_.validation, "event"); !s.ok()) {
+      dead_letter(absl::StrCat("invalid_event: ", s.message()));
+      continue;
+    }
+    if (event.customer_id() != r.key) {
+      dead_letter("key_mismatch: record key is not the event's customer_id");
+      continue;
+    }
+    dedup_key = PartitionPrefix(p);
+    dedup_key.append(event.event_id());
+    ASSIGN_OR_RETURN(std::optional<std::string> seen, txn.Get(dedup_cf_, dedup_key));
+    if (seen.has_value()) {
+      ++counts.noops["duplicate_event_id"];
+      continue;
+    }
+    ApplyContext ctx{.topic = options_.topic,
+                     .partition = p,
+                     .offset = r.offset,
+                     .recorded_at = r.timestamp,
+                     .now = now};
+    absl::Status s = projection_->Apply(ctx, event, txn);
+    if (s.ok()) {
+      ++counts.applied;
+    } else if (s.code() == absl::StatusCode::kFailedPrecondition) {
+      ++counts.noops[std::string(s.message())];
+    } else {
+      dead_letter(absl::StrCat("apply_error: ", s.message()));
+      continue;
+    }
+    txn.Put(dedup_cf_, dedup_key, store::U64Value(r.offset.value()));
+  }
+  RETURN_IF_ERROR(projection_->Flush(p, now, txn));
+  RETURN_IF_ERROR(Commit(txn, records.back().offset.Next(), counts));
+  return static_cast<int64_t>(records.size());
+}
+
+absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offset,
+                                       const BatchCounts& counts) {
+  const Partition p = txn.partition();
+  uint64_t seq;
+  {
+    absl::MutexLock lock(&mu_);
+    seq = next_seq_[p.value()];
+  }
+  const std::string name(projection_->Name());
+  auto outbox = [&](std::string_view topic, std::string key, std::string value, std::string id) {
+    internal::OutboxEntry entry;
+    entry.set_id(std::move(id));
+    entry.set_topic(std::string(topic));
+    entry.set_key(std::move(key));
+    entry.set_value(std::move(value));
+    std::string okey = PartitionPrefix(p);
+    store::AppendU64(okey, seq);
+    txn.batch().Put(outbox_cf_, okey, entry.SerializeAsString());
+    ++seq;
+  };
+  auto next_id = [&] { return absl::StrCat(name, "/", p.value(), "/", seq); };
+  int64_t changes = 0;
+  for (v1::StateChange& change : txn.emitted()) {
+    std::string id = next_id();
+    change.set_change_id(id);
+    change.set_projection(name);
+    std::string key = change.customer_id().empty() ? change.scope() : change.customer_id();
+    outbox(log::kStateChanges, std::move(key), change.SerializeAsString(), std::move(id));
+    ++changes;
+  }
+  for (const v1::DeadLetter& dl : counts.dead_letters) {
+    outbox(log::kDeadLetter, dl.key(), dl.SerializeAsString(), next_id());
+  }
+  // Counters are committed with the state so they stay exact across crashes.
+  internal::PartitionStats stats;
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(meta_cf_, MetaKey('c', p)));
+  if (stored && !stats.ParseFromString(*stored)) {
+    return absl::DataLossError("corrupt projection counters");
+  }
+  int64_t noops = 0;
+  for (const auto& [reason, n] : counts.noops) {
+    (*stats.mutable_noops_by_reason())[reason] += n;
+    noops += n;
+  }
+  stats.set_applied(stats.applied() + counts.applied);
+  stats.set_noops(stats.noops() + noops);
+  stats.set_dead_letters(stats.dead_letters() + static_cast<int64_t>(counts.dead_letters.size()));
+  stats.set_changes_emitted(stats.changes_emitted() + changes);
+  txn.batch().Put(meta_cf_, MetaKey('c', p), stats.SerializeAsString());
+  txn.batch().Put(meta_cf_, MetaKey('s', p), store::U64Value(seq));
+  if (next_offset) {
+    txn.batch().Put(meta_cf_, MetaKey('o', p), store::U64Value(next_offset->value()));
+  }
+  RETURN_IF_ERROR(store_->Write(txn.batch()));
+
+  absl::MutexLock lock(&mu_);
+  if (next_offset) applied_[p.value()] = *next_offset;
+  next_seq_[p.value()] = seq;
+  totals_.events_applied += counts.applied;
+  totals_.noops += noops;
+  for (const auto& [reason, n] : counts.noops) totals_.noops_by_reason[reason] += n;
+  totals_.dead_letters += static_cast<int64_t>(counts.dead_letters.size());
+  totals_.changes_emitted += changes;
+  ++commits_;
+  return absl::OkStatus();
+}
+
+absl::Status ProjectionRuntime::TickAll() {
+  const absl::Time now = clock_.Now();
+  for (int i = 0; i < partitions_; ++i) {
+    Txn txn(*store_, Partition(i));
+    RETURN_IF_ERROR(projection_->Tick(Partition(i), now, txn));
+    if (!txn.empty()) RETURN_IF_ERROR(Commit(txn, std::nullopt, BatchCounts()));
+  }
+  absl::MutexLock lock(&mu_);
+  last_tick_ = now;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
+  absl::MutexLock publish_lock(&publish_mu_);
+  int64_t published = 0;
+  for (int i = 0; i < partitions_; ++i) {
+    while (true) {
+      // Entries of a partition go out in sequence order, a bounded chunk at a time.
+      std::map<std::string, std::vector<log::Record>> by_topic;
+      std::vector<std::string> keys;
+      auto it = store_->NewIterator(outbox_cf_, PartitionPrefix(Partition(i)));
+      for (it->SeekToFirst(); it->Valid() && keys.size() < 500; it->Next()) {
+        internal::OutboxEntry entry;
+        if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError("corrupt outbox entry");
+        }
+        by_topic[entry.topic()].push_back(
+            {.key = entry.key(), .value = entry.value(), .idempotency_key = entry.id()});
+        keys.emplace_back(it->key());
+      }
+      RETURN_IF_ERROR(it->status());
+      if (keys.empty()) break;
+      for (const auto& [topic, records] : by_topic) {
+        // The entry id is the idempotency key: after a crash between this
+        // append and the delete below, the re-append is recognised as a repeat.
+        ASSIGN_OR_RETURN(auto results, log_.Append(topic, records, {.sync = true}));
+        (void)results;
+      }
+      store::Batch batch;
+      for (const std::string& k : keys) batch.Delete(outbox_cf_, k);
+      RETURN_IF_ERROR(store_->Write(batch));
+      published += static_cast<int64_t>(keys.size());
+    }
+  }
+  return published;
+}
+
+absl::StatusOr<int64_t> ProjectionRuntime::CatchUp() {
+  if (running_) return absl::FailedPreconditionError("runtime is running");
+  int64_t total = 0;
+  while (true) {
+    int64_t pass = 0;
+    for (int i = 0; i < partitions_; ++i) {
+      ASSIGN_OR_RETURN(int64_t n, ApplyBatch(Partition(i)));
+      pass += n;
+    }
+    total += pass;
+    if (pass == 0) break;
+  }
+  RETURN_IF_ERROR(TickAll());
+  ASSIGN_OR_RETURN(int64_t published, PublishOutbox());
+  (void)published;
+  return total;
+}
+
+absl::Status ProjectionRuntime::Start() {
+  if (running_.exchange(true)) return absl::FailedPreconditionError("runtime already started");
+  apply_thread_ = std::thread([this] { ApplyLoop(); });
+  publish_thread_ = std::thread([this] { PublishLoop(); });
+  return absl::OkStatus();
+}
+
+absl::Status ProjectionRuntime::Stop() {
+  if (!running_.exchange(false)) return absl::OkStatus();
+  if (apply_thread_.joinable()) apply_thread_.join();
+  if (publish_thread_.joinable()) publish_thread_.join();
+  // Leave nothing pending that could be published now.
+  absl::StatusOr<int64_t> published = PublishOutbox();
+  return published.ok() ? absl::OkStatus() : published.status();
+}
+
+void ProjectionRuntime::ApplyLoop() {
+  absl::Duration backoff = absl::Milliseconds(50);
+  while (running_) {
+    const uint64_t generation = log_.Generation(options_.topic);
+    int64_t consumed = 0;
+    absl::Status error;
+    for (int i = 0; i < partitions_ && running_; ++i) {
+      absl::StatusOr<int64_t> n = ApplyBatch(Partition(i));
+      if (!n.ok()) {
+        error = n.status();
+        break;
+      }
+      consumed += *n;
+    }
+    bool tick_due;
+    {
+      absl::MutexLock lock(&mu_);
+      tick_due = clock_.Now() - last_tick_ >= options_.tick_interval;
+    }
+    if (error.ok() && tick_due) error = TickAll();
+    if (!error.ok()) {
+      spdlog::error("projection {}: {}; retrying in {}", projection_->Name(), error.ToString(),
+                    absl::FormatDuration(backoff));
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+      continue;
+    }
+    backoff = absl::Milliseconds(50);
+    if (consumed == 0) {
+      log_.WaitForAppend(options_.topic, generation,
+                         absl::Now() + std::min(options_.tick_interval, absl::Milliseconds(200)));
+    }
+  }
+}
+
+void ProjectionRuntime::PublishLoop() {
+  uint64_t seen = 0;
+  while (running_) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto moved = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return commits_ != seen; };
+      mu_.AwaitWithTimeout(absl::Condition(&moved), absl::Milliseconds(200));
+      seen = commits_;
+    }
+    absl::StatusOr<int64_t> published = PublishOutbox();
+    if (!published.ok()) {
+      spdlog::error("projection {} outbox: {}", projection_->Name(),
+                    published.status().ToString());
+      absl::SleepFor(absl::Milliseconds(500));
+    }
+  }
+}
+
+absl::Status ProjectionRuntime::WaitApplied(const PositionSet& token, absl::Time deadline) const {
+  if (token.topic() != options_.topic) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consistency_token: for topic ", token.topic(), ", not ", options_.topic));
+  }
+  if (token.next_offsets_size() > partitions_) {
+    return absl::InvalidArgumentError("consistency_token: more partitions than the topic has");
+  }
+  absl::MutexLock lock(&mu_);
+  auto reached = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    for (int i = 0; i < token.next_offsets_size(); ++i) {
+      if (applied_[i].value() < token.next_offsets(i)) return false;
+    }
+    return true;
+  };
+  if (mu_.AwaitWithDeadline(absl::Condition(&reached), deadline)) return absl::OkStatus();
+  return absl::DeadlineExceededError("consistency_token: write not applied before the deadline");
+}
+
+RuntimeStats ProjectionRuntime::Stats() const {
+  RuntimeStats stats;
+  std::vector<Offset> applied;
+  {
+    absl::MutexLock lock(&mu_);
+    stats = totals_;
+    applied = applied_;
+  }
+  stats.outbox_pending = 0;
+  auto it = store_->NewIterator(outbox_cf_);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++stats.outbox_pending;
+  for (int i = 0; i < partitions_; ++i) {
+    absl::StatusOr<Offset> end = log_.EndOffset(options_.topic, Partition(i));
+    stats.partitions.push_back(
+        {.partition = Partition(i), .applied = applied[i], .log_end = end.ok() ? *end : Offset(-1)});
+  }
+  return stats;
+}
+
+}  // namespace custops::projection

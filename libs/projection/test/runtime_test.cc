@@ -1,0 +1,263 @@
+#include "custops/projection/runtime.h"
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "custops/event/time.h"
+#include "custops/log/embedded_event_log.h"
+#include "custops/log/partitioner.h"
+#include "custops/store/keys.h"
+#include "custops/v1/changes.pb.h"
+#include "gtest/gtest.h"
+
+namespace custops::projection {
+namespace {
+
+// Counts events per customer; "noop-*" ids are impossible, "boom-*" fail.
+// Every second event of a customer emits a change.
+class CountingProjection final : public Projection {
+ public:
+  std::string_view Name() const override { return "counting"; }
+  std::vector<std::string> ColumnFamilies() const override { return {"counts"}; }
+  absl::Status Attach(store::Store& store, int) override {
+    cf_ = store.Family("counts");
+    return absl::OkStatus();
+  }
+  absl::Status Apply(const ApplyContext& ctx, const v1::Event& event, Txn& txn) override {
+    if (event.event_id().starts_with("noop-")) return absl::FailedPreconditionError("not_today");
+    if (event.event_id().starts_with("boom-")) return absl::InternalError("exploded");
+    auto current = txn.Get(cf_, event.customer_id());
+    if (!current.ok()) return current.status();
+    uint64_t n = 0;
+    if (current->has_value()) {
+      std::string_view v = **current;
+      n = store::ReadU64(v);
+    }
+    ++n;
+    txn.Put(cf_, event.customer_id(), store::U64Value(n));
+    if (n % 2 == 0) {
+      v1::StateChange change;
+      change.set_customer_id(event.customer_id());
+      change.mutable_source()->set_offset(ctx.offset.value());
+      txn.Emit(change);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Flush(Partition, absl::Time, Txn&) override { return absl::OkStatus(); }
+  absl::Status Tick(Partition, absl::Time, Txn&) override {
+    ++ticks;
+    return absl::OkStatus();
+  }
+  int ticks = 0;
+
+ private:
+  store::ColumnFamily cf_ = nullptr;
+};
+
+v1::Event Visit(const std::string& id, const std::string& customer) {
+  v1::Event e;
+  e.set_event_id(id);
+  e.set_customer_id(customer);
+  *e.mutable_occurred_at() = event::ToProto(absl::FromUnixSeconds(1'700'000'000));
+  e.mutable_visit_logged()->set_visit_id("v-" + id);
+  e.mutable_visit_logged()->set_channel(v1::VISIT_CHANNEL_PHONE);
+  e.mutable_visit_logged()->set_outcome(v1::VISIT_OUTCOME_NEUTRAL);
+  return e;
+}
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           absl::StrCat("runtime_test_", ::getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    OpenLog();
+  }
+  void TearDown() override {
+    runtime_.reset();
+    if (log_) {
+      ASSERT_TRUE(log_->Close().ok());
+    }
+    std::filesystem::remove_all(dir_);
+  }
+  void OpenLog() {
+    log_ = log::EmbeddedEventLog::Open({.path = (dir_ / "log").string(), .sync = false}).value();
+    for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
+      ASSERT_TRUE(log_->CreateTopic(topic, 4).ok());
+    }
+  }
+  void OpenRuntime() {
+    auto p = std::make_unique<CountingProjection>();
+    projection_ = p.get();
+    auto rt = ProjectionRuntime::Open(*log_, std::move(p), {.path = (dir_ / "state").string()});
+    ASSERT_TRUE(rt.ok()) << rt.status();
+    runtime_ = std::move(*rt);
+  }
+  void AppendEvents(const std::vector<v1::Event>& events) {
+    std::vector<log::Record> records;
+    for (const v1::Event& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
+    ASSERT_TRUE(log_->Append(log::kCustomerEvents, records, {}).ok());
+  }
+  uint64_t Count(const std::string& customer) {
+    auto v = runtime_->store().Get(runtime_->store().Family("counts"), customer).value();
+    if (!v) return 0;
+    std::string_view s = *v;
+    return store::ReadU64(s);
+  }
+  std::vector<log::LogRecord> ReadAll(std::string_view topic) {
+    std::vector<log::LogRecord> all;
+    for (int p = 0; p < 4; ++p) {
+      auto records = log_->Read(topic, Partition(p), Offset(0), 100000).value();
+      all.insert(all.end(), records.begin(), records.end());
+    }
+    return all;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<log::EventLog> log_;
+  std::unique_ptr<ProjectionRuntime> runtime_;
+  CountingProjection* projection_ = nullptr;
+};
+
+TEST_F(RuntimeTest, AppliesCountsNoopsAndDeadLetters) {
+  OpenRuntime();
+  AppendEvents({Visit("e1", "alice"), Visit("e2", "alice"), Visit("e3", "bob"),
+                Visit("e1", "alice") /* same id again */, Visit("noop-1", "bob"),
+                Visit("boom-1", "carol")});
+  ASSERT_TRUE(log_->Append(log::kCustomerEvents, {{.key = "dave", .value = "\xff garbage"}}, {})
+                  .ok());
+  ASSERT_EQ(runtime_->CatchUp().value(), 7);
+  EXPECT_EQ(Count("alice"), 2u);
+  EXPECT_EQ(Count("bob"), 1u);
+  EXPECT_EQ(Count("carol"), 0u);
+  RuntimeStats stats = runtime_->Stats();
+  EXPECT_EQ(stats.events_applied, 3);
+  EXPECT_EQ(stats.noops, 2);
+  EXPECT_EQ(stats.noops_by_reason["duplicate_event_id"], 1);
+  EXPECT_EQ(stats.noops_by_reason["not_today"], 1);
+  EXPECT_EQ(stats.dead_letters, 2);
+  EXPECT_EQ(stats.outbox_pending, 0);
+
+  std::vector<std::string> reasons;
+  for (const log::LogRecord& r : ReadAll(log::kDeadLetter)) {
+    v1::DeadLetter dl;
+    ASSERT_TRUE(dl.ParseFromString(r.value));
+    EXPECT_EQ(dl.source_topic(), log::kCustomerEvents);
+    reasons.push_back(dl.reason());
+  }
+  std::sort(reasons.begin(), reasons.end());
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_EQ(reasons[0], "apply_error: exploded");
+  EXPECT_EQ(reasons[1], "decode_error: not a custops.v1.Event");
+
+  std::vector<log::LogRecord> changes = ReadAll(log::kStateChanges);
+  ASSERT_EQ(changes.size(), 1u);
+  v1::StateChange change;
+  ASSERT_TRUE(change.ParseFromString(changes[0].value));
+  EXPECT_EQ(change.customer_id(), "alice");
+  EXPECT_EQ(change.projection(), "counting");
+  EXPECT_TRUE(change.change_id().starts_with("counting/")) << change.change_id();
+}
+
+TEST_F(RuntimeTest, InvalidEventsAreDeadLetteredWithTheFieldAndKeyMismatchesToo) {
+  OpenRuntime();
+  v1::Event bad = Visit("e1", "alice");
+  bad.mutable_visit_logged()->clear_visit_id();
+  v1::Event wrong_key = Visit("e2", "alice");
+  ASSERT_TRUE(log_->Append(log::kCustomerEvents,
+                           {{.key = "alice", .value = bad.SerializeAsString()},
+                            {.key = "mallory", .value = wrong_key.SerializeAsString()}},
+                           {})
+                  .ok());
+  ASSERT_EQ(runtime_->CatchUp().value(), 2);
+  EXPECT_EQ(runtime_->Stats().dead_letters, 2);
+  std::vector<std::string> reasons;
+  for (const log::LogRecord& r : ReadAll(log::kDeadLetter)) {
+    v1::DeadLetter dl;
+    ASSERT_TRUE(dl.ParseFromString(r.value));
+    reasons.push_back(dl.reason());
+  }
+  std::sort(reasons.begin(), reasons.end());
+  EXPECT_NE(reasons[0].find("invalid_event: event.visit_logged.visit_id"), std::string::npos)
+      << reasons[0];
+  EXPECT_TRUE(reasons[1].starts_with("key_mismatch")) << reasons[1];
+}
+
+TEST_F(RuntimeTest, RestartResumesFromStoredOffsetsWithoutRepeating) {
+  OpenRuntime();
+  AppendEvents({Visit("e1", "alice"), Visit("e2", "alice")});
+  ASSERT_EQ(runtime_->CatchUp().value(), 2);
+  runtime_.reset();
+  AppendEvents({Visit("e3", "alice"), Visit("e4", "alice")});
+  OpenRuntime();
+  EXPECT_EQ(runtime_->Stats().events_applied, 2);  // counters survive the restart
+  ASSERT_EQ(runtime_->CatchUp().value(), 2);       // only the new records are read
+  EXPECT_EQ(Count("alice"), 4u);
+  EXPECT_EQ(runtime_->Stats().events_applied, 4);
+  std::vector<log::LogRecord> changes = ReadAll(log::kStateChanges);
+  ASSERT_EQ(changes.size(), 2u);
+  std::set<std::string> ids;
+  for (const auto& r : changes) {
+    v1::StateChange c;
+    ASSERT_TRUE(c.ParseFromString(r.value));
+    ids.insert(c.change_id());
+  }
+  EXPECT_EQ(ids.size(), 2u);
+}
+
+TEST_F(RuntimeTest, WaitAppliedHonoursTokensAndDeadlines) {
+  OpenRuntime();
+  AppendEvents({Visit("e1", "alice")});
+  auto end = log_->EndOffset(log::kCustomerEvents,
+                             Partition(log::PartitionForKey("alice", 4).value()));
+  PositionSet token;
+  token.set_topic(std::string(log::kCustomerEvents));
+  token.mutable_next_offsets()->Resize(4, 0);
+  token.set_next_offsets(log::PartitionForKey("alice", 4).value(), end->value());
+  EXPECT_EQ(runtime_->WaitApplied(token, absl::Now() + absl::Milliseconds(50)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(runtime_->Start().ok());
+  EXPECT_TRUE(runtime_->WaitApplied(token, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(Count("alice"), 1u);
+  ASSERT_TRUE(runtime_->Stop().ok());
+  PositionSet other = token;
+  other.set_topic("elsewhere");
+  EXPECT_EQ(runtime_->WaitApplied(other, absl::Now()).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RuntimeTest, BackgroundThreadsApplyAndPublishAsEventsArrive) {
+  OpenRuntime();
+  ASSERT_TRUE(runtime_->Start().ok());
+  for (int i = 0; i < 50; ++i) AppendEvents({Visit(absl::StrCat("e", i), "zed")});
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (ReadAll(log::kStateChanges).size() < 25 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(runtime_->Stop().ok());
+  EXPECT_EQ(Count("zed"), 50u);
+  EXPECT_EQ(ReadAll(log::kStateChanges).size(), 25u);
+  EXPECT_GT(projection_->ticks, 0);
+}
+
+TEST(TokenTest, RoundTripsAndRejectsGarbageNamingTheField) {
+  PositionSet p;
+  p.set_topic("t");
+  p.add_next_offsets(3);
+  p.add_next_offsets(0);
+  auto back = DecodeToken(EncodeToken(p), "consistency_token");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->SerializeAsString(), p.SerializeAsString());
+  for (std::string bad : {"", "c1.", "c1.!!!", "x1.AAAA", "c1.AAAA"}) {
+    auto s = DecodeToken(bad, "consistency_token");
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(absl::StartsWith(s.status().message(), "consistency_token:")) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace custops::projection

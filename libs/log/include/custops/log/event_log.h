@@ -38,8 +38,9 @@ struct Record {
   std::string value;
   // Optional. When not empty, a later append with the same key in the same
   // topic is not appended again: its result is the original position, marked
-  // duplicate. Lets a retried request be applied once.
-  std::string idempotency_key;
+  // duplicate. Lets a retried request be applied once. (The `= {}` lets
+  // `Record{.key = k, .value = v}` compile under GCC's -Wextra.)
+  std::string idempotency_key = {};
 };
 
 // A record read back.

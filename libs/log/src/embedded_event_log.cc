@@ -1,0 +1,557 @@
+// EmbeddedEventLog: every topic in one RocksDB database (layout in
+// log_format.h).
+//
+// Concurrency: appends to one topic are serialised by the topic's
+// `append_mu`, which makes offset assignment and the idempotency check one
+// step with the write. Appends to different topics, and all reads, run in
+// parallel. A topic's end offsets live under its `mu` and move only after
+// RocksDB has accepted the whole WriteBatch, and reads stop at those published
+// ends, so a reader never sees part of an append. `db_mu_` is held shared by
+// every operation that touches RocksDB and exclusively by Close().
+//
+// Lock order: db_mu_ -> create_mu_ -> topics_mu_;  db_mu_ -> append_mu -> mu.
+#include "custops/log/embedded_event_log.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "custops/base/check.h"
+#include "custops/base/clock.h"
+#include "custops/base/status_macros.h"
+#include "custops/log/partitioner.h"
+#include "log_format.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace custops::log {
+namespace {
+
+using internal::DecodePosition;
+using internal::DecodeRecordKey;
+using internal::DecodeRecordValue;
+using internal::DecodeTopicMeta;
+using internal::EncodePosition;
+using internal::EncodeRecordValue;
+using internal::EncodeTopicMeta;
+using internal::IdempotencyKey;
+using internal::PartitionPrefix;
+using internal::Position;
+using internal::RecordKey;
+using internal::TopicMeta;
+using internal::TopicMetaKey;
+
+// Debian's Abseil is built with its own absl::string_view (not an alias of
+// std::string_view), so StrCat and heterogeneous lookup need a conversion.
+absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+constexpr size_t kBlockCacheBytes = size_t{64} << 20;
+constexpr size_t kMaxTopicNameLength = 249;  // Kafka's limit
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  std::string message = absl::StrCat(AsAbsl(context), ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(message);
+  // I/O errors include "the LOCK file is held by another process": the store
+  // may become usable later, so the caller may retry.
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIncomplete() ||
+      s.IsShutdownInProgress() || s.IsAborted()) {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
+
+absl::Status ClosedError() { return absl::FailedPreconditionError("event log is closed"); }
+
+// Kafka's rule, so a topic that works embedded also works on a broker.
+absl::Status ValidateTopicName(std::string_view topic) {
+  if (topic.empty() || topic.size() > kMaxTopicNameLength || topic == "." || topic == "..") {
+    return absl::InvalidArgumentError(absl::StrCat("invalid topic name '", AsAbsl(topic), "'"));
+  }
+  for (char c : topic) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid topic name '", AsAbsl(topic), "': only [a-zA-Z0-9._-] allowed"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Best compression this RocksDB build has, cheapest first.
+rocksdb::CompressionType FastCompression() {
+  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  for (rocksdb::CompressionType wanted : {rocksdb::kLZ4Compression, rocksdb::kSnappyCompression}) {
+    if (std::find(supported.begin(), supported.end(), wanted) != supported.end()) return wanted;
+  }
+  return rocksdb::kNoCompression;
+}
+
+rocksdb::BlockBasedTableOptions TableOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                             bool bloom) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.block_size = 16 * 1024;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.format_version = 5;
+  if (bloom) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  return table;
+}
+
+struct TopicState {
+  TopicState(uint32_t id, int partitions, std::vector<int64_t> ends)
+      : id(id), partitions(partitions), end_offsets(std::move(ends)) {}
+
+  const uint32_t id;
+  const int partitions;
+  // Serialises appends to this topic.
+  absl::Mutex append_mu;
+  mutable absl::Mutex mu;
+  // Published end offset per partition: every offset below is readable.
+  // Written only by the holder of append_mu (and mu).
+  std::vector<int64_t> end_offsets ABSL_GUARDED_BY(mu);
+  uint64_t generation ABSL_GUARDED_BY(mu) = 0;
+};
+
+class EmbeddedEventLogImpl final : public EventLog {
+ public:
+  EmbeddedEventLogImpl(const EmbeddedLogOptions& options, const base::Clock& clock)
+      : options_(options), clock_(clock) {}
+
+  ~EmbeddedEventLogImpl() override {
+    // A backstop: callers are expected to Close() and check the status.
+    absl::Status ignored = Close();
+    (void)ignored;
+  }
+
+  absl::Status Init();
+
+  absl::Status CreateTopic(std::string_view topic, int partitions) override;
+  absl::StatusOr<int> PartitionCount(std::string_view topic) const override;
+  absl::StatusOr<std::vector<AppendResult>> Append(std::string_view topic,
+                                                   absl::Span<const Record> records,
+                                                   const AppendOptions& options) override;
+  absl::StatusOr<std::vector<LogRecord>> Read(std::string_view topic, Partition partition,
+                                              Offset from, size_t max_records) const override;
+  absl::StatusOr<Offset> EndOffset(std::string_view topic, Partition partition) const override;
+  uint64_t Generation(std::string_view topic) const override;
+  uint64_t WaitForAppend(std::string_view topic, uint64_t seen, absl::Time deadline) const override;
+  absl::Status Close() override;
+
+ private:
+  // nullptr when the topic does not exist. TopicStates live as long as the log.
+  TopicState* LookupTopic(std::string_view topic) const ABSL_LOCKS_EXCLUDED(topics_mu_);
+  absl::StatusOr<TopicState*> FindTopic(std::string_view topic) const
+      ABSL_LOCKS_EXCLUDED(topics_mu_);
+  static absl::Status CheckPartition(const TopicState& topic, Partition partition);
+  absl::StatusOr<std::vector<int64_t>> RecoverEndOffsets(uint32_t topic_id, int partitions)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
+
+  const EmbeddedLogOptions options_;
+  const base::Clock& clock_;
+
+  mutable absl::Mutex db_mu_;
+  // nullptr once closed.
+  std::unique_ptr<rocksdb::DB> db_ ABSL_GUARDED_BY(db_mu_);
+  rocksdb::ColumnFamilyHandle* meta_cf_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* records_cf_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  rocksdb::ColumnFamilyHandle* idempotency_cf_ ABSL_GUARDED_BY(db_mu_) = nullptr;
+  // Wakes WaitForAppend callers when the log closes.
+  std::atomic<bool> closed_{false};
+
+  // Serialises topic creation.
+  absl::Mutex create_mu_;
+  uint32_t next_topic_id_ ABSL_GUARDED_BY(create_mu_) = 1;
+
+  mutable absl::Mutex topics_mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<TopicState>> topics_ ABSL_GUARDED_BY(topics_mu_);
+};
+
+absl::Status EmbeddedEventLogImpl::Init() {
+  absl::MutexLock db_lock(&db_mu_);
+  absl::MutexLock create_lock(&create_mu_);
+
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  const rocksdb::CompressionType compression = FastCompression();
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  // Smooth out write-back of flushed and compacted files.
+  db_options.bytes_per_sync = 1 << 20;
+  // Bound WAL replay time on open.
+  db_options.max_total_wal_size = uint64_t{256} << 20;
+  db_options.keep_log_file_num = 3;
+
+  // Records are written in key order per partition and read as ranges; no
+  // point lookups, so no bloom filter. Big memtables keep flushes rare.
+  rocksdb::ColumnFamilyOptions records_options;
+  records_options.write_buffer_size = size_t{64} << 20;
+  records_options.max_write_buffer_number = 3;
+  records_options.target_file_size_base = uint64_t{64} << 20;
+  records_options.max_bytes_for_level_base = uint64_t{512} << 20;
+  records_options.level_compaction_dynamic_level_bytes = true;
+  records_options.compression = compression;
+  records_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(TableOptions(cache, /*bloom=*/false)));
+
+  // Idempotency keys are point lookups that mostly miss: a bloom filter
+  // answers those without reading blocks.
+  rocksdb::ColumnFamilyOptions idempotency_options;
+  idempotency_options.write_buffer_size = size_t{16} << 20;
+  idempotency_options.level_compaction_dynamic_level_bytes = true;
+  idempotency_options.compression = compression;
+  idempotency_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(TableOptions(cache, /*bloom=*/true)));
+
+  rocksdb::ColumnFamilyOptions meta_options;
+  meta_options.write_buffer_size = size_t{1} << 20;
+  meta_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(TableOptions(cache, /*bloom=*/false)));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, meta_options},
+      {std::string(internal::kRecordsFamily), records_options},
+      {std::string(internal::kIdempotencyFamily), idempotency_options},
+  };
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options_.path, families, &handles, &raw_db);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening event log at ", options_.path));
+  db_.reset(raw_db);
+  meta_cf_ = handles[0];
+  records_cf_ = handles[1];
+  idempotency_cf_ = handles[2];
+
+  std::string format;
+  s = db_->Get(rocksdb::ReadOptions(), meta_cf_, internal::kFormatKey, &format);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options_.sync;
+    s = db_->Put(write_options, meta_cf_, internal::kFormatKey, internal::kFormatVersion);
+    RETURN_IF_ERROR(FromRocks(s, "writing format version"));
+  } else if (!s.ok()) {
+    return FromRocks(s, "reading format version");
+  } else if (format != internal::kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("event log at ", options_.path,
+                                                      " has format ", format, "; this build reads ",
+                                                      AsAbsl(internal::kFormatVersion)));
+  }
+
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_cf_));
+  absl::MutexLock topics_lock(&topics_mu_);
+  for (it->Seek(internal::kTopicPrefix);
+       it->Valid() && it->key().starts_with(internal::kTopicPrefix); it->Next()) {
+    std::string name = it->key().ToString().substr(internal::kTopicPrefix.size());
+    std::optional<TopicMeta> meta = DecodeTopicMeta(it->value().ToStringView());
+    if (!meta.has_value() || meta->partitions < 1 || meta->id == 0) {
+      return absl::InternalError(absl::StrCat("corrupt metadata of topic ", name));
+    }
+    ASSIGN_OR_RETURN(std::vector<int64_t> ends, RecoverEndOffsets(meta->id, meta->partitions));
+    next_topic_id_ = std::max(next_topic_id_, meta->id + 1);
+    topics_.emplace(std::move(name),
+                    std::make_unique<TopicState>(meta->id, meta->partitions, std::move(ends)));
+  }
+  return FromRocks(it->status(), "loading topics");
+}
+
+absl::StatusOr<std::vector<int64_t>> EmbeddedEventLogImpl::RecoverEndOffsets(uint32_t topic_id,
+                                                                             int partitions) {
+  std::vector<int64_t> ends(partitions, 0);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), records_cf_));
+  for (int p = 0; p < partitions; ++p) {
+    const std::string prefix = PartitionPrefix(topic_id, p);
+    it->SeekForPrev(RecordKey(topic_id, p, INT64_MAX));
+    if (it->Valid() && it->key().starts_with(prefix)) {
+      std::optional<internal::RecordKeyParts> key = DecodeRecordKey(it->key().ToStringView());
+      if (!key.has_value()) return absl::InternalError("corrupt record key");
+      ends[p] = key->offset + 1;
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "recovering end offsets"));
+  }
+  return ends;
+}
+
+TopicState* EmbeddedEventLogImpl::LookupTopic(std::string_view topic) const {
+  absl::ReaderMutexLock lock(&topics_mu_);
+  auto it = topics_.find(AsAbsl(topic));
+  return it == topics_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<TopicState*> EmbeddedEventLogImpl::FindTopic(std::string_view topic) const {
+  TopicState* state = LookupTopic(topic);
+  if (state == nullptr) return absl::NotFoundError(absl::StrCat("unknown topic ", AsAbsl(topic)));
+  return state;
+}
+
+absl::Status EmbeddedEventLogImpl::CheckPartition(const TopicState& topic, Partition partition) {
+  if (partition.value() < 0 || partition.value() >= topic.partitions) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("partition ", partition.value(), " out of range [0, ", topic.partitions, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EmbeddedEventLogImpl::CreateTopic(std::string_view topic, int partitions) {
+  RETURN_IF_ERROR(ValidateTopicName(topic));
+  if (partitions < 1 || partitions > kMaxEmbeddedPartitions) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "partition count ", partitions, " out of range [1, ", kMaxEmbeddedPartitions, "]"));
+  }
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return ClosedError();
+  absl::MutexLock create_lock(&create_mu_);
+  if (const TopicState* existing = LookupTopic(topic); existing != nullptr) {
+    if (existing->partitions == partitions) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat("topic ", AsAbsl(topic), " exists with ",
+                                                      existing->partitions, " partitions, not ",
+                                                      partitions));
+  }
+  const TopicMeta meta{.id = next_topic_id_, .partitions = partitions};
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  rocksdb::Status s = db_->Put(write_options, meta_cf_, TopicMetaKey(topic), EncodeTopicMeta(meta));
+  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("creating topic ", AsAbsl(topic))));
+  ++next_topic_id_;
+  absl::MutexLock topics_lock(&topics_mu_);
+  topics_.emplace(std::string(topic), std::make_unique<TopicState>(
+                                          meta.id, partitions, std::vector<int64_t>(partitions)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> EmbeddedEventLogImpl::PartitionCount(std::string_view topic) const {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return ClosedError();
+  ASSIGN_OR_RETURN(const TopicState* state, FindTopic(topic));
+  return state->partitions;
+}
+
+absl::StatusOr<std::vector<AppendResult>> EmbeddedEventLogImpl::Append(
+    std::string_view topic, absl::Span<const Record> records, const AppendOptions& options) {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return ClosedError();
+  ASSIGN_OR_RETURN(TopicState * state, FindTopic(topic));
+  std::vector<AppendResult> results(records.size());
+  if (records.empty()) return results;
+
+  absl::MutexLock append_lock(&state->append_mu);
+  // Offsets this call assigns, per touched partition: the published end plus
+  // the records of this call so far. Published only after the write.
+  absl::flat_hash_map<int32_t, int64_t> next_offsets;
+  auto take_offset = [&](int32_t partition) -> int64_t {
+    auto [it, inserted] = next_offsets.try_emplace(partition, 0);
+    if (inserted) {
+      absl::ReaderMutexLock lock(&state->mu);
+      it->second = state->end_offsets[partition];
+    }
+    return it->second++;
+  };
+  // First record of this call with a given idempotency key.
+  absl::flat_hash_map<std::string_view, size_t> first_with_key;
+
+  const absl::Time timestamp = clock_.Now();
+  rocksdb::WriteBatch batch;
+  std::string value;
+  std::string stored_position;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& record = records[i];
+    const bool idempotent = !record.idempotency_key.empty();
+    std::string idempotency_key;
+    if (idempotent) {
+      if (auto it = first_with_key.find(record.idempotency_key); it != first_with_key.end()) {
+        results[i] = results[it->second];
+        results[i].duplicate = true;
+        continue;
+      }
+      first_with_key.emplace(record.idempotency_key, i);
+      idempotency_key = IdempotencyKey(state->id, record.idempotency_key);
+      rocksdb::Status s =
+          db_->Get(rocksdb::ReadOptions(), idempotency_cf_, idempotency_key, &stored_position);
+      if (s.ok()) {
+        std::optional<Position> position = DecodePosition(stored_position);
+        if (!position.has_value()) return absl::InternalError("corrupt idempotency entry");
+        results[i] = AppendResult{.partition = Partition(position->partition),
+                                  .offset = Offset(position->offset),
+                                  .duplicate = true};
+        continue;
+      }
+      if (!s.IsNotFound()) return FromRocks(s, "looking up idempotency key");
+    }
+    const Partition partition = PartitionForKey(record.key, state->partitions);
+    const int64_t offset = take_offset(partition.value());
+    EncodeRecordValue(timestamp, record.key, record.value, value);
+    rocksdb::Status s =
+        batch.Put(records_cf_, RecordKey(state->id, partition.value(), offset), value);
+    if (s.ok() && idempotent) {
+      s = batch.Put(idempotency_cf_, idempotency_key,
+                    EncodePosition({.partition = partition.value(), .offset = offset}));
+    }
+    RETURN_IF_ERROR(FromRocks(s, "building write batch"));
+    results[i] = AppendResult{.partition = partition, .offset = Offset(offset), .duplicate = false};
+  }
+  if (batch.Count() == 0) return results;  // every record was a duplicate
+
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync && options.sync;
+  RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "appending"));
+
+  absl::MutexLock lock(&state->mu);
+  for (const auto& [partition, end] : next_offsets) state->end_offsets[partition] = end;
+  ++state->generation;  // WaitForAppend's condition is re-evaluated on unlock
+  return results;
+}
+
+absl::StatusOr<std::vector<LogRecord>> EmbeddedEventLogImpl::Read(std::string_view topic,
+                                                                  Partition partition, Offset from,
+                                                                  size_t max_records) const {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return ClosedError();
+  ASSIGN_OR_RETURN(const TopicState* state, FindTopic(topic));
+  RETURN_IF_ERROR(CheckPartition(*state, partition));
+  if (from.value() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("negative offset ", from.value()));
+  }
+  int64_t end = 0;
+  {
+    absl::ReaderMutexLock lock(&state->mu);
+    end = state->end_offsets[partition.value()];
+  }
+  if (from.value() > end) {
+    return absl::OutOfRangeError(absl::StrCat("offset ", from.value(), " is past the end ", end,
+                                              " of ", AsAbsl(topic), "/", partition.value()));
+  }
+  const int64_t count = std::min<uint64_t>(static_cast<uint64_t>(end - from.value()), max_records);
+  std::vector<LogRecord> out;
+  if (count == 0) return out;
+  out.reserve(count);
+
+  // Stop at the published end: records of an append still in flight stay
+  // invisible even if RocksDB already holds them.
+  const std::string upper = RecordKey(state->id, partition.value(), from.value() + count);
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, records_cf_));
+  int64_t expected = from.value();
+  for (it->Seek(RecordKey(state->id, partition.value(), from.value())); it->Valid(); it->Next()) {
+    std::optional<internal::RecordKeyParts> key = DecodeRecordKey(it->key().ToStringView());
+    std::optional<internal::RecordValue> record = DecodeRecordValue(it->value().ToStringView());
+    if (!key.has_value() || !record.has_value() || key->offset != expected) {
+      return absl::InternalError(
+          absl::StrCat("corrupt record at ", AsAbsl(topic), "/", partition.value(), "@", expected));
+    }
+    out.push_back(LogRecord{.partition = partition,
+                            .offset = Offset(key->offset),
+                            .key = std::string(record->key),
+                            .value = std::string(record->value),
+                            .timestamp = record->timestamp});
+    ++expected;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "reading"));
+  if (expected != from.value() + count) {
+    return absl::InternalError(absl::StrCat("records missing from ", AsAbsl(topic), "/",
+                                            partition.value(), " at offset ", expected));
+  }
+  return out;
+}
+
+absl::StatusOr<Offset> EmbeddedEventLogImpl::EndOffset(std::string_view topic,
+                                                       Partition partition) const {
+  absl::ReaderMutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return ClosedError();
+  ASSIGN_OR_RETURN(const TopicState* state, FindTopic(topic));
+  RETURN_IF_ERROR(CheckPartition(*state, partition));
+  absl::ReaderMutexLock lock(&state->mu);
+  return Offset(state->end_offsets[partition.value()]);
+}
+
+uint64_t EmbeddedEventLogImpl::Generation(std::string_view topic) const {
+  const TopicState* state = LookupTopic(topic);
+  if (state == nullptr) return 0;
+  absl::ReaderMutexLock lock(&state->mu);
+  return state->generation;
+}
+
+uint64_t EmbeddedEventLogImpl::WaitForAppend(std::string_view topic, uint64_t seen,
+                                             absl::Time deadline) const {
+  const TopicState* state = nullptr;
+  {
+    // An unknown topic may be created while we wait.
+    absl::MutexLock lock(&topics_mu_);
+    auto known = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(topics_mu_) {
+      return closed_.load() || topics_.contains(AsAbsl(topic));
+    };
+    topics_mu_.AwaitWithDeadline(absl::Condition(&known), deadline);
+    auto it = topics_.find(AsAbsl(topic));
+    if (it == topics_.end()) return 0;
+    state = it->second.get();
+  }
+  absl::MutexLock lock(&state->mu);
+  auto moved = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu) {
+    return closed_.load() || state->generation != seen;
+  };
+  state->mu.AwaitWithDeadline(absl::Condition(&moved), deadline);
+  return state->generation;
+}
+
+absl::Status EmbeddedEventLogImpl::Close() {
+  absl::MutexLock db_lock(&db_mu_);
+  if (db_ == nullptr) return ClosedError();
+
+  // Memtables to SST files: the next open replays no WAL, and records
+  // appended without sync become durable now.
+  rocksdb::FlushOptions flush_options;
+  flush_options.wait = true;
+  absl::Status status = FromRocks(
+      db_->Flush(flush_options, {meta_cf_, records_cf_, idempotency_cf_}), "flushing event log");
+  for (rocksdb::ColumnFamilyHandle* handle : {meta_cf_, records_cf_, idempotency_cf_}) {
+    rocksdb::Status s = db_->DestroyColumnFamilyHandle(handle);
+    if (status.ok()) status = FromRocks(s, "closing column family");
+  }
+  meta_cf_ = records_cf_ = idempotency_cf_ = nullptr;
+  rocksdb::Status s = db_->Close();
+  if (status.ok()) status = FromRocks(s, "closing event log");
+  db_.reset();
+
+  // Release WaitForAppend callers: each re-checks its condition when the
+  // mutex it waits on is next released.
+  closed_.store(true);
+  absl::MutexLock topics_lock(&topics_mu_);
+  for (auto& [name, state] : topics_) {
+    absl::MutexLock lock(&state->mu);
+  }
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventLog>> EmbeddedEventLog::Open(
+    const EmbeddedLogOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("EmbeddedLogOptions.path is empty");
+  const base::Clock& clock =
+      options.clock != nullptr ? *options.clock : base::SystemClock::Instance();
+  auto log = std::make_unique<EmbeddedEventLogImpl>(options, clock);
+  RETURN_IF_ERROR(log->Init());
+  return log;
+}
+
+}  // namespace custops::log

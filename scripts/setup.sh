@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs whatever is missing (Debian packages), then configures and builds.
+# Idempotent: a second run installs nothing and rebuilds only what changed.
+#
+#   scripts/setup.sh                      # build/ (RelWithDebInfo)
+#   scripts/setup.sh --sanitize           # build-asan/ (ASan + UBSan, no benchmarks)
+#   scripts/setup.sh --deps-only          # install packages, build nothing
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="$ROOT/build"
+CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+DEPS_ONLY=0
+TARGETS=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --sanitize) BUILD_DIR="$ROOT/build-asan"
+                CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DCUSTOPS_SANITIZE=ON -DCUSTOPS_BUILD_BENCH=OFF) ;;
+    --build-dir) BUILD_DIR="$2"; shift ;;
+    --deps-only) DEPS_ONLY=1 ;;
+    --target) TARGETS+=("$2"); shift ;;
+    *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates tzdata rsync
+  clang-format
+  librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev
+  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  librdkafka-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
+  libssl-dev libc-ares-dev libre2-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "==> installing: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[[ $DEPS_ONLY -eq 1 ]] && exit 0
+
+echo "==> building in ${BUILD_DIR#$ROOT/}"
+cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja "${CMAKE_ARGS[@]}" >/dev/null
+if [[ ${#TARGETS[@]} -gt 0 ]]; then
+  cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
+else
+  cmake --build "$BUILD_DIR"
+fi

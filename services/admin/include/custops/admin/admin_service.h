@@ -1,0 +1,39 @@
+// Admin (DESIGN.md §5): per-partition log ends, applied offsets and lag of
+// every projection, counters, dead letters.
+#ifndef CUSTOPS_ADMIN_ADMIN_SERVICE_H_
+#define CUSTOPS_ADMIN_ADMIN_SERVICE_H_
+
+#include <string>
+#include <vector>
+
+#include "custops/log/event_log.h"
+#include "custops/projection/runtime.h"
+#include "custops/v1/admin.grpc.pb.h"
+
+namespace custops::admin {
+
+// Builds the status answer. `log` and the runtimes must outlive the call.
+absl::StatusOr<v1::StatusResponse> BuildStatus(
+    log::EventLog& log, const std::vector<const projection::ProjectionRuntime*>& runtimes,
+    const std::string& mode);
+
+class AdminService final : public v1::Admin::CallbackService {
+ public:
+  // All references must outlive the service.
+  AdminService(log::EventLog& log, std::vector<const projection::ProjectionRuntime*> runtimes,
+               std::string mode)
+      : log_(log), runtimes_(std::move(runtimes)), mode_(std::move(mode)) {}
+
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
+                                   const v1::StatusRequest* request,
+                                   v1::StatusResponse* response) override;
+
+ private:
+  log::EventLog& log_;
+  std::vector<const projection::ProjectionRuntime*> runtimes_;
+  std::string mode_;
+};
+
+}  // namespace custops::admin
+
+#endif  // CUSTOPS_ADMIN_ADMIN_SERVICE_H_

@@ -1,0 +1,63 @@
+#include "custops/admin/admin_service.h"
+
+#include "custops/base/status_macros.h"
+#include "custops/rpc/status.h"
+
+namespace custops::admin {
+
+absl::StatusOr<v1::StatusResponse> BuildStatus(
+    log::EventLog& log, const std::vector<const projection::ProjectionRuntime*>& runtimes,
+    const std::string& mode) {
+  v1::StatusResponse response;
+  response.set_mode(mode);
+  response.set_version(CUSTOPS_VERSION);
+  for (std::string_view topic :
+       {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
+    ASSIGN_OR_RETURN(int partitions, log.PartitionCount(topic));
+    v1::TopicStatus* t = response.add_topics();
+    t->set_topic(std::string(topic));
+    for (int p = 0; p < partitions; ++p) {
+      ASSIGN_OR_RETURN(Offset end, log.EndOffset(topic, Partition(p)));
+      v1::PartitionStatus* ps = t->add_partitions();
+      ps->set_partition(p);
+      ps->set_log_end(end.value());
+      if (topic == log::kDeadLetter) response.set_dead_letters(response.dead_letters() + end.value());
+    }
+  }
+  for (const projection::ProjectionRuntime* rt : runtimes) {
+    const projection::RuntimeStats stats = rt->Stats();
+    v1::ProjectionStatus* ps = response.add_projections();
+    ps->set_name(std::string(rt->projection().Name()));
+    ps->set_topic(rt->topic());
+    for (const projection::PartitionProgress& pp : stats.partitions) {
+      v1::PartitionStatus* s = ps->add_partitions();
+      s->set_partition(pp.partition.value());
+      s->set_log_end(pp.log_end.value());
+      s->set_applied_offset(pp.applied.value());
+      s->set_lag(std::max<int64_t>(0, pp.log_end.value() - pp.applied.value()));
+    }
+    ps->set_events_applied(stats.events_applied);
+    ps->set_noops(stats.noops);
+    for (const auto& [reason, n] : stats.noops_by_reason) {
+      v1::ReasonCount* rc = ps->add_noops_by_reason();
+      rc->set_reason(reason);
+      rc->set_count(n);
+    }
+    ps->set_dead_letters(stats.dead_letters);
+    ps->set_changes_emitted(stats.changes_emitted);
+    ps->set_outbox_pending(stats.outbox_pending);
+  }
+  return response;
+}
+
+grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* context,
+                                               const v1::StatusRequest* /*request*/,
+                                               v1::StatusResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<v1::StatusResponse> result = BuildStatus(log_, runtimes_, mode_);
+  if (result.ok()) *response = std::move(*result);
+  reactor->Finish(rpc::ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+}  // namespace custops::admin

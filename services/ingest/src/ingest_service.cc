@@ -1,0 +1,98 @@
+#include "custops/ingest/ingest_service.h"
+
+#include <string>
+#include <vector>
+
+#include "custops/base/status_macros.h"
+#include "custops/event/time.h"
+#include "custops/log/partitioner.h"
+#include "custops/projection/token.h"
+#include "custops/rpc/status.h"
+
+namespace custops::ingest {
+namespace {
+
+// Appends serialized events and builds the response + consistency token.
+template <typename EventT>
+absl::StatusOr<v1::AppendResponse> AppendAll(log::EventLog& log, std::string_view topic,
+                                             const google::protobuf::RepeatedPtrField<EventT>& in,
+                                             absl::Time now, IngestCounters& counters,
+                                             std::string (*key_of)(const EventT&)) {
+  std::vector<log::Record> records;
+  records.reserve(in.size());
+  EventT copy;
+  for (const EventT& e : in) {
+    copy = e;
+    *copy.mutable_recorded_at() = event::ToProto(now);
+    records.push_back({.key = key_of(e),
+                       .value = copy.SerializeAsString(),
+                       .idempotency_key = e.event_id()});
+  }
+  ASSIGN_OR_RETURN(std::vector<log::AppendResult> results, log.Append(topic, records, {}));
+  ASSIGN_OR_RETURN(int partitions, log.PartitionCount(topic));
+  projection::PositionSet token;
+  token.set_topic(std::string(topic));
+  token.mutable_next_offsets()->Resize(partitions, 0);
+  v1::AppendResponse response;
+  for (size_t i = 0; i < results.size(); ++i) {
+    v1::AppendResult* r = response.add_results();
+    r->set_event_id(in[static_cast<int>(i)].event_id());
+    r->mutable_position()->set_topic(std::string(topic));
+    r->mutable_position()->set_partition(results[i].partition.value());
+    r->mutable_position()->set_offset(results[i].offset.value());
+    r->set_duplicate(results[i].duplicate);
+    (results[i].duplicate ? counters.duplicates : counters.appended)++;
+    int64_t& next = *token.mutable_next_offsets()->Mutable(results[i].partition.value());
+    next = std::max(next, results[i].offset.value() + 1);
+  }
+  response.set_consistency_token(projection::EncodeToken(token));
+  return response;
+}
+
+std::string CustomerKey(const v1::Event& e) { return e.customer_id(); }
+std::string ScopeKey(const v1::OrgEvent& e) { return e.scope(); }
+
+}  // namespace
+
+Ingestor::Ingestor(log::EventLog& log, const base::Clock& clock,
+                   event::ValidationOptions validation)
+    : log_(log), clock_(clock), validation_(std::move(validation)) {}
+
+absl::StatusOr<v1::AppendResponse> Ingestor::Append(const v1::AppendRequest& request) {
+  if (absl::Status s = event::ValidateAppendRequest(request, validation_); !s.ok()) {
+    counters_.rejected_requests++;
+    return s;
+  }
+  return AppendAll(log_, log::kCustomerEvents, request.events(), clock_.Now(), counters_,
+                   &CustomerKey);
+}
+
+absl::StatusOr<v1::AppendResponse> Ingestor::AppendOrg(const v1::AppendOrgRequest& request) {
+  if (absl::Status s = event::ValidateAppendOrgRequest(request, validation_); !s.ok()) {
+    counters_.rejected_requests++;
+    return s;
+  }
+  return AppendAll(log_, log::kOrgEvents, request.events(), clock_.Now(), counters_, &ScopeKey);
+}
+
+grpc::ServerUnaryReactor* IngestService::Append(grpc::CallbackServerContext* context,
+                                                const v1::AppendRequest* request,
+                                                v1::AppendResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<v1::AppendResponse> result = ingestor_.Append(*request);
+  if (result.ok()) *response = std::move(*result);
+  reactor->Finish(rpc::ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* IngestService::AppendOrg(grpc::CallbackServerContext* context,
+                                                   const v1::AppendOrgRequest* request,
+                                                   v1::AppendResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<v1::AppendResponse> result = ingestor_.AppendOrg(*request);
+  if (result.ok()) *response = std::move(*result);
+  reactor->Finish(rpc::ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+}  // namespace custops::ingest

@@ -1,0 +1,91 @@
+// The lifecycle projection (DESIGN.md §7 Lifecycle): per customer, the facts
+// of libs/domain, the timeline of its events, and an "as of now" index by
+// stage, with counts per dimension and a due-time index that the runtime's
+// ticker uses to apply time-driven transitions without scanning.
+//
+// Column families (keys start with the partition, big-endian):
+//   lc_facts     P|customer_id               -> internal.CustomerFacts
+//   lc_timeline  P|customer_id\0|time|event_id -> v1.TimelineEntry
+//   lc_index     P|customer_id               -> internal.LifecycleIndexEntry
+//   lc_by_stage  P|stage|sub_stage|customer_id -> ""
+//   lc_due       P|due_time|customer_id      -> ""
+//   lc_counts    P|dimension|value\0|stage|sub_stage -> count
+#ifndef CUSTOPS_LIFECYCLE_LIFECYCLE_PROJECTION_H_
+#define CUSTOPS_LIFECYCLE_LIFECYCLE_PROJECTION_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "custops/domain/lifecycle.h"
+#include "custops/internal/state.pb.h"
+#include "custops/projection/projection.h"
+#include "custops/store/store.h"
+#include "custops/v1/lifecycle.pb.h"
+
+namespace custops::lifecycle {
+
+inline constexpr std::string_view kProjectionName = "lifecycle";
+
+class LifecycleProjection final : public projection::Projection {
+ public:
+  explicit LifecycleProjection(domain::LifecycleRules rules) : rules_(rules) {}
+
+  std::string_view Name() const override { return kProjectionName; }
+  std::vector<std::string> ColumnFamilies() const override;
+  absl::Status Attach(store::Store& store, int partitions) override;
+  absl::Status Apply(const projection::ApplyContext& ctx, const v1::Event& event,
+                     projection::Txn& txn) override;
+  absl::Status Flush(Partition partition, absl::Time now, projection::Txn& txn) override;
+  absl::Status Tick(Partition partition, absl::Time now, projection::Txn& txn) override;
+
+ private:
+  absl::StatusOr<internal::CustomerFacts*> Load(projection::Txn& txn, Partition p,
+                                                const std::string& customer_id);
+  absl::Status Reindex(projection::Txn& txn, Partition p, const std::string& customer_id,
+                       const internal::CustomerFacts& facts, absl::Time now);
+
+  domain::LifecycleRules rules_;
+  store::Store* store_ = nullptr;
+  struct Families {
+    store::ColumnFamily facts, timeline, index, by_stage, due, counts;
+  } cf_{};
+  // Facts touched by the batch in flight, written at Flush.
+  absl::flat_hash_map<std::string, internal::CustomerFacts> dirty_;
+};
+
+// Read side over the projection's store. Thread-safe; `store` must outlive it.
+class LifecycleQueries {
+ public:
+  LifecycleQueries(const store::Store& store, int partitions, domain::LifecycleRules rules);
+
+  // NOT_FOUND for a customer never registered.
+  absl::StatusOr<v1::CustomerView> GetCustomer(const std::string& customer_id,
+                                               absl::Time as_of) const;
+  // `use_index`: answer from the "as of now" index instead of evaluating
+  // every customer at as_of.
+  absl::StatusOr<v1::ListCustomersResponse> ListCustomers(const v1::ListCustomersRequest& request,
+                                                          absl::Time as_of, bool use_index) const;
+  absl::StatusOr<v1::StageSummaryResponse> StageSummary(v1::Dimension dimension, absl::Time as_of,
+                                                        bool use_index) const;
+  absl::StatusOr<v1::TimelineResponse> Timeline(const v1::TimelineRequest& request) const;
+
+ private:
+  // NOT_FOUND unless registered.
+  absl::StatusOr<internal::CustomerFacts> LoadFacts(const std::string& customer_id) const;
+
+  const store::Store& store_;
+  int partitions_;
+  domain::LifecycleRules rules_;
+};
+
+// The value a summary groups by for `dimension` ("" for ALL).
+std::string DimensionValue(v1::Dimension dimension, const internal::LifecycleIndexEntry& entry);
+
+}  // namespace custops::lifecycle
+
+#endif  // CUSTOPS_LIFECYCLE_LIFECYCLE_PROJECTION_H_

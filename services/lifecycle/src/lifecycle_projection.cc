@@ -1,0 +1,519 @@
+#include "custops/lifecycle/lifecycle_projection.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "custops/base/status_macros.h"
+#include "custops/log/partitioner.h"
+#include "custops/store/keys.h"
+#include "custops/v1/changes.pb.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace custops::lifecycle {
+namespace {
+
+using ::google::protobuf::util::TimeUtil;
+
+constexpr v1::Dimension kCountedDimensions[] = {
+    v1::DIMENSION_ALL,   v1::DIMENSION_REGION,  v1::DIMENSION_INDUSTRY,
+    v1::DIMENSION_OWNER, v1::DIMENSION_CHANNEL, v1::DIMENSION_KIND};
+
+std::string PartitionKey(Partition p) {
+  std::string key;
+  store::AppendU32(key, static_cast<uint32_t>(p.value()));
+  return key;
+}
+
+std::string CustomerKey(Partition p, std::string_view customer_id) {
+  std::string key = PartitionKey(p);
+  key.append(customer_id);
+  return key;
+}
+
+std::string StageKey(Partition p, int stage, int sub_stage, std::string_view customer_id) {
+  std::string key = PartitionKey(p);
+  store::AppendU32(key, static_cast<uint32_t>(stage));
+  store::AppendU32(key, static_cast<uint32_t>(sub_stage));
+  key.append(customer_id);
+  return key;
+}
+
+std::string DueKey(Partition p, int64_t due_micros, std::string_view customer_id) {
+  std::string key = PartitionKey(p);
+  store::AppendI64(key, due_micros);
+  key.append(customer_id);
+  return key;
+}
+
+std::string CountKey(Partition p, v1::Dimension dim, std::string_view value, int stage,
+                     int sub_stage) {
+  std::string key = PartitionKey(p);
+  store::AppendU32(key, static_cast<uint32_t>(dim));
+  store::AppendId(key, value);
+  store::AppendU32(key, static_cast<uint32_t>(stage));
+  store::AppendU32(key, static_cast<uint32_t>(sub_stage));
+  return key;
+}
+
+int64_t Micros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1'000'000 + t.nanos() / 1000;
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t micros = absl::ToUnixMicros(t);
+  ts.set_seconds(micros / 1'000'000 - (micros % 1'000'000 < 0 ? 1 : 0));
+  ts.set_nanos(static_cast<int32_t>(((micros % 1'000'000) + 1'000'000) % 1'000'000) * 1000);
+  return ts;
+}
+
+internal::LifecycleIndexEntry EntryFromView(const v1::CustomerView& view) {
+  internal::LifecycleIndexEntry e;
+  e.set_stage(view.stage());
+  e.set_sub_stage(view.sub_stage());
+  e.set_name(view.profile().name());
+  e.set_kind(view.profile().kind());
+  e.set_region(view.profile().region());
+  e.set_industry(view.profile().industry());
+  e.set_owner_id(view.profile().owner_id());
+  e.set_channel(view.profile().channel());
+  e.set_man_class(view.man_class());
+  if (view.has_last_activity_at()) e.set_last_activity_micros(Micros(view.last_activity_at()));
+  return e;
+}
+
+v1::CustomerSummary SummaryFromEntry(std::string_view customer_id,
+                                     const internal::LifecycleIndexEntry& e) {
+  v1::CustomerSummary s;
+  s.set_customer_id(std::string(customer_id));
+  s.set_name(e.name());
+  s.set_kind(static_cast<v1::CustomerKind>(e.kind()));
+  s.set_stage(static_cast<v1::LifecycleStage>(e.stage()));
+  s.set_sub_stage(static_cast<v1::SubStage>(e.sub_stage()));
+  s.set_region(e.region());
+  s.set_industry(e.industry());
+  s.set_owner_id(e.owner_id());
+  s.set_man_class(e.man_class());
+  if (e.last_activity_micros() != 0) {
+    *s.mutable_last_activity_at() = TimeUtil::MicrosecondsToTimestamp(e.last_activity_micros());
+  }
+  return s;
+}
+
+bool Matches(const v1::CustomerFilter& f, const internal::LifecycleIndexEntry& e) {
+  if (f.stage() != v1::LIFECYCLE_STAGE_UNSPECIFIED && f.stage() != e.stage()) return false;
+  if (f.sub_stage() != v1::SUB_STAGE_UNSPECIFIED && f.sub_stage() != e.sub_stage()) return false;
+  if (!f.region().empty() && f.region() != e.region()) return false;
+  if (!f.owner_id().empty() && f.owner_id() != e.owner_id()) return false;
+  if (!f.industry().empty() && f.industry() != e.industry()) return false;
+  if (f.kind() != v1::CUSTOMER_KIND_UNSPECIFIED && f.kind() != e.kind()) return false;
+  return true;
+}
+
+constexpr std::string_view kListTokenPrefix = "l1.";
+constexpr std::string_view kTimelineTokenPrefix = "t1.";
+
+std::string EncodePageToken(std::string_view prefix, std::string_view last) {
+  return absl::StrCat(std::string(prefix), absl::WebSafeBase64Escape(std::string(last)));
+}
+
+absl::StatusOr<std::string> DecodePageToken(std::string_view prefix, std::string_view token) {
+  std::string out;
+  if (token.empty()) return out;
+  if (token.size() > 4096 || !token.starts_with(prefix) ||
+      !absl::WebSafeBase64Unescape(std::string(token.substr(prefix.size())), &out)) {
+    return absl::InvalidArgumentError("page_token: not a token from this list");
+  }
+  return out;
+}
+
+absl::StatusOr<int> PageSize(int requested) {
+  if (requested < 0) return absl::InvalidArgumentError("page_size: must not be negative");
+  if (requested == 0) return 100;
+  return std::min(requested, 1000);
+}
+
+}  // namespace
+
+std::string DimensionValue(v1::Dimension dimension, const internal::LifecycleIndexEntry& e) {
+  switch (dimension) {
+    case v1::DIMENSION_REGION:
+      return e.region();
+    case v1::DIMENSION_INDUSTRY:
+      return e.industry();
+    case v1::DIMENSION_OWNER:
+      return e.owner_id();
+    case v1::DIMENSION_CHANNEL:
+      return e.channel();
+    case v1::DIMENSION_KIND:
+      return v1::CustomerKind_Name(static_cast<v1::CustomerKind>(e.kind()));
+    default:
+      return "";
+  }
+}
+
+std::vector<std::string> LifecycleProjection::ColumnFamilies() const {
+  return {"lc_facts", "lc_timeline", "lc_index", "lc_by_stage", "lc_due", "lc_counts"};
+}
+
+absl::Status LifecycleProjection::Attach(store::Store& store, int /*partitions*/) {
+  store_ = &store;
+  cf_ = {.facts = store.Family("lc_facts"),
+         .timeline = store.Family("lc_timeline"),
+         .index = store.Family("lc_index"),
+         .by_stage = store.Family("lc_by_stage"),
+         .due = store.Family("lc_due"),
+         .counts = store.Family("lc_counts")};
+  return absl::OkStatus();
+}
+
+absl::StatusOr<internal::CustomerFacts*> LifecycleProjection::Load(projection::Txn& txn,
+                                                                   Partition p,
+                                                                   const std::string& customer_id) {
+  auto it = dirty_.find(customer_id);
+  if (it != dirty_.end()) return &it->second;
+  internal::CustomerFacts facts;
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   txn.Get(cf_.facts, CustomerKey(p, customer_id)));
+  if (stored && !facts.ParseFromString(*stored)) {
+    return absl::DataLossError(absl::StrCat("corrupt facts of customer ", customer_id));
+  }
+  return &dirty_.emplace(customer_id, std::move(facts)).first->second;
+}
+
+absl::Status LifecycleProjection::Apply(const projection::ApplyContext& ctx,
+                                        const v1::Event& event, projection::Txn& txn) {
+  ASSIGN_OR_RETURN(internal::CustomerFacts * facts, Load(txn, ctx.partition, event.customer_id()));
+  RETURN_IF_ERROR(domain::Evolve(*facts, event));
+  v1::TimelineEntry entry;
+  v1::Position* pos = entry.mutable_position();
+  pos->set_topic(std::string(ctx.topic));
+  pos->set_partition(ctx.partition.value());
+  pos->set_offset(ctx.offset.value());
+  *entry.mutable_event() = event;
+  std::string key = PartitionKey(ctx.partition);
+  store::AppendId(key, event.customer_id());
+  store::AppendI64(key, Micros(event.occurred_at()));
+  key.append(event.event_id());
+  txn.Put(cf_.timeline, key, entry.SerializeAsString());
+  return absl::OkStatus();
+}
+
+absl::Status LifecycleProjection::Flush(Partition partition, absl::Time now,
+                                        projection::Txn& txn) {
+  // Sorted so the order of writes and emitted changes is deterministic.
+  std::vector<std::string> ids;
+  ids.reserve(dirty_.size());
+  for (const auto& [id, facts] : dirty_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  absl::Status status;
+  for (const std::string& id : ids) {
+    const internal::CustomerFacts& facts = dirty_[id];
+    txn.Put(cf_.facts, CustomerKey(partition, id), facts.SerializeAsString());
+    status = Reindex(txn, partition, id, facts, now);
+    if (!status.ok()) break;
+  }
+  dirty_.clear();
+  return status;
+}
+
+absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
+                                          const std::string& customer_id,
+                                          const internal::CustomerFacts& facts, absl::Time now) {
+  if (!domain::Exists(facts)) return absl::OkStatus();
+  const std::string key = CustomerKey(p, customer_id);
+  std::optional<internal::LifecycleIndexEntry> old;
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, txn.Get(cf_.index, key));
+  if (stored) {
+    old.emplace();
+    if (!old->ParseFromString(*stored)) return absl::DataLossError("corrupt lifecycle index");
+  }
+  const v1::CustomerView view = domain::BuildCustomerView(facts, now, rules_);
+  const domain::LifecycleResult result = domain::Classify(facts, now, rules_);
+  internal::LifecycleIndexEntry entry = EntryFromView(view);
+  if (result.next_change_at) entry.set_due_micros(absl::ToUnixMicros(*result.next_change_at));
+
+  auto add_counts = [&](const internal::LifecycleIndexEntry& e, int64_t delta) -> absl::Status {
+    for (v1::Dimension dim : kCountedDimensions) {
+      const std::string ckey = CountKey(p, dim, DimensionValue(dim, e), e.stage(), e.sub_stage());
+      ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(cf_.counts, ckey));
+      int64_t n = 0;
+      if (current && current->size() == 8) {
+        std::string_view in = *current;
+        n = static_cast<int64_t>(store::ReadU64(in));
+      }
+      n += delta;
+      if (n <= 0) {
+        txn.Delete(cf_.counts, ckey);
+      } else {
+        txn.Put(cf_.counts, ckey, store::U64Value(static_cast<uint64_t>(n)));
+      }
+    }
+    return absl::OkStatus();
+  };
+  if (old) {
+    txn.Delete(cf_.by_stage, StageKey(p, old->stage(), old->sub_stage(), customer_id));
+    if (old->due_micros() != 0) txn.Delete(cf_.due, DueKey(p, old->due_micros(), customer_id));
+    RETURN_IF_ERROR(add_counts(*old, -1));
+  }
+  txn.Put(cf_.index, key, entry.SerializeAsString());
+  txn.Put(cf_.by_stage, StageKey(p, entry.stage(), entry.sub_stage(), customer_id), "");
+  if (entry.due_micros() != 0) txn.Put(cf_.due, DueKey(p, entry.due_micros(), customer_id), "");
+  RETURN_IF_ERROR(add_counts(entry, +1));
+
+  const int old_stage = old ? old->stage() : v1::LIFECYCLE_STAGE_UNSPECIFIED;
+  const int old_sub = old ? old->sub_stage() : v1::SUB_STAGE_UNSPECIFIED;
+  if (old_stage != entry.stage() || old_sub != entry.sub_stage()) {
+    v1::StateChange change;
+    change.set_customer_id(customer_id);
+    v1::StageChanged* sc = change.mutable_stage_changed();
+    sc->set_from(static_cast<v1::LifecycleStage>(old_stage));
+    sc->set_to(static_cast<v1::LifecycleStage>(entry.stage()));
+    sc->set_from_sub_stage(static_cast<v1::SubStage>(old_sub));
+    sc->set_to_sub_stage(static_cast<v1::SubStage>(entry.sub_stage()));
+    if (!result.history.empty()) {
+      sc->set_reason(result.history.back().reason());
+      *change.mutable_at() = result.history.back().at();
+    } else {
+      *change.mutable_at() = ToProto(now);
+    }
+    txn.Emit(std::move(change));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now,
+                                       projection::Txn& txn) {
+  // Collect first: Reindex rewrites the due index we are iterating.
+  std::vector<std::string> due_ids;
+  {
+    const std::string prefix = PartitionKey(partition);
+    std::unique_ptr<store::Iterator> it = store_->NewIterator(cf_.due, prefix);
+    const int64_t now_micros = absl::ToUnixMicros(now);
+    for (it->SeekToFirst(); it->Valid() && due_ids.size() < 10'000; it->Next()) {
+      std::string_view rest = it->key().substr(prefix.size());
+      if (rest.size() < 8) continue;
+      if (store::ReadI64(rest) > now_micros) break;
+      due_ids.emplace_back(rest);
+    }
+    RETURN_IF_ERROR(it->status());
+  }
+  for (const std::string& id : due_ids) {
+    ASSIGN_OR_RETURN(internal::CustomerFacts * facts, Load(txn, partition, id));
+    RETURN_IF_ERROR(Reindex(txn, partition, id, *facts, now));
+  }
+  dirty_.clear();  // Tick changes no facts.
+  return absl::OkStatus();
+}
+
+LifecycleQueries::LifecycleQueries(const store::Store& store, int partitions,
+                                   domain::LifecycleRules rules)
+    : store_(store), partitions_(partitions), rules_(rules) {}
+
+absl::StatusOr<v1::CustomerView> LifecycleQueries::GetCustomer(const std::string& customer_id,
+                                                               absl::Time as_of) const {
+  ASSIGN_OR_RETURN(internal::CustomerFacts facts, LoadFacts(customer_id));
+  return domain::BuildCustomerView(facts, as_of, rules_);
+}
+
+absl::StatusOr<internal::CustomerFacts> LifecycleQueries::LoadFacts(
+    const std::string& customer_id) const {
+  const Partition p = log::PartitionForKey(customer_id, partitions_);
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   store_.Get(store_.Family("lc_facts"), CustomerKey(p, customer_id)));
+  internal::CustomerFacts facts;
+  if (stored && !facts.ParseFromString(*stored)) {
+    return absl::DataLossError(absl::StrCat("corrupt facts of customer ", customer_id));
+  }
+  if (!stored || !domain::Exists(facts)) {
+    return absl::NotFoundError(absl::StrCat("customer_id: no customer ", customer_id));
+  }
+  return facts;
+}
+
+absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
+    const v1::ListCustomersRequest& request, absl::Time as_of, bool use_index) const {
+  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(kListTokenPrefix, request.page_token()));
+  const v1::CustomerFilter& filter = request.filter();
+  // Each stream yields customer ids in order; the page is the k-way merge.
+  std::map<std::string, v1::CustomerSummary> found;
+  auto take = [&](std::string_view id, const internal::LifecycleIndexEntry& e) {
+    if (!Matches(filter, e)) return false;
+    found.emplace(std::string(id), SummaryFromEntry(id, e));
+    return true;
+  };
+  auto seek_after = [&](store::Iterator& it, const std::string& prefix) {
+    if (after.empty()) {
+      it.SeekToFirst();
+    } else {
+      it.Seek(prefix + after + std::string(1, '\0'));
+    }
+  };
+  const store::ColumnFamily index_cf = store_.Family("lc_index");
+  for (int i = 0; i < partitions_; ++i) {
+    const Partition p(i);
+    if (use_index && filter.stage() != v1::LIFECYCLE_STAGE_UNSPECIFIED) {
+      std::vector<int> subs;
+      if (filter.sub_stage() != v1::SUB_STAGE_UNSPECIFIED) {
+        subs.push_back(filter.sub_stage());
+      } else {
+        for (int s = 0; s <= v1::SubStage_MAX; ++s) subs.push_back(s);
+      }
+      for (int sub : subs) {
+        const std::string prefix = StageKey(p, filter.stage(), sub, "");
+        auto it = store_.NewIterator(store_.Family("lc_by_stage"), prefix);
+        int taken = 0;
+        for (seek_after(*it, prefix); it->Valid() && taken <= page_size; it->Next()) {
+          std::string id(it->key().substr(prefix.size()));
+          ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                           store_.Get(index_cf, CustomerKey(p, id)));
+          internal::LifecycleIndexEntry e;
+          if (stored && e.ParseFromString(*stored) && take(id, e)) ++taken;
+        }
+        RETURN_IF_ERROR(it->status());
+      }
+    } else if (use_index) {
+      const std::string prefix = PartitionKey(p);
+      auto it = store_.NewIterator(index_cf, prefix);
+      int taken = 0;
+      for (seek_after(*it, prefix); it->Valid() && taken <= page_size; it->Next()) {
+        internal::LifecycleIndexEntry e;
+        if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError("corrupt lifecycle index");
+        }
+        if (take(it->key().substr(prefix.size()), e)) ++taken;
+      }
+      RETURN_IF_ERROR(it->status());
+    } else {
+      const std::string prefix = PartitionKey(p);
+      auto it = store_.NewIterator(store_.Family("lc_facts"), prefix);
+      int taken = 0;
+      for (seek_after(*it, prefix); it->Valid() && taken <= page_size; it->Next()) {
+        internal::CustomerFacts facts;
+        if (!facts.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError("corrupt lifecycle facts");
+        }
+        if (!domain::Exists(facts)) continue;
+        if (take(it->key().substr(prefix.size()),
+                 EntryFromView(domain::BuildCustomerView(facts, as_of, rules_)))) {
+          ++taken;
+        }
+      }
+      RETURN_IF_ERROR(it->status());
+    }
+  }
+  v1::ListCustomersResponse response;
+  for (auto& [id, summary] : found) {
+    if (response.customers_size() == page_size) {
+      response.set_next_page_token(
+          EncodePageToken(kListTokenPrefix, response.customers().rbegin()->customer_id()));
+      break;
+    }
+    *response.add_customers() = std::move(summary);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(v1::Dimension dimension,
+                                                                        absl::Time as_of,
+                                                                        bool use_index) const {
+  if (dimension == v1::DIMENSION_UNSPECIFIED) dimension = v1::DIMENSION_ALL;
+  if (std::find(std::begin(kCountedDimensions), std::end(kCountedDimensions), dimension) ==
+      std::end(kCountedDimensions)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dimension: ", v1::Dimension_Name(dimension),
+                     " is not a lifecycle dimension (ALL, REGION, INDUSTRY, OWNER, CHANNEL, KIND)"));
+  }
+  std::map<std::tuple<std::string, int, int>, int64_t> counts;
+  for (int i = 0; i < partitions_; ++i) {
+    const Partition p(i);
+    if (use_index) {
+      std::string prefix = PartitionKey(p);
+      store::AppendU32(prefix, static_cast<uint32_t>(dimension));
+      auto it = store_.NewIterator(store_.Family("lc_counts"), prefix);
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        std::string_view rest = it->key().substr(prefix.size());
+        std::string value(store::ReadId(rest));
+        if (rest.size() != 8 || it->value().size() != 8) {
+          return absl::DataLossError("corrupt lifecycle count");
+        }
+        const int stage = static_cast<int>(store::ReadU32(rest));
+        const int sub = static_cast<int>(store::ReadU32(rest));
+        std::string_view v = it->value();
+        counts[{value, stage, sub}] += static_cast<int64_t>(store::ReadU64(v));
+      }
+      RETURN_IF_ERROR(it->status());
+    } else {
+      const std::string prefix = PartitionKey(p);
+      auto it = store_.NewIterator(store_.Family("lc_facts"), prefix);
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        internal::CustomerFacts facts;
+        if (!facts.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError("corrupt lifecycle facts");
+        }
+        if (!domain::Exists(facts)) continue;
+        const internal::LifecycleIndexEntry e =
+            EntryFromView(domain::BuildCustomerView(facts, as_of, rules_));
+        counts[{DimensionValue(dimension, e), e.stage(), e.sub_stage()}] += 1;
+      }
+      RETURN_IF_ERROR(it->status());
+    }
+  }
+  v1::StageSummaryResponse response;
+  response.set_dimension(dimension);
+  *response.mutable_as_of() = ToProto(as_of);
+  int64_t total = 0;
+  for (const auto& [k, n] : counts) {
+    if (n == 0) continue;
+    v1::StageCount* c = response.add_counts();
+    c->set_dimension_value(std::get<0>(k));
+    c->set_stage(static_cast<v1::LifecycleStage>(std::get<1>(k)));
+    c->set_sub_stage(static_cast<v1::SubStage>(std::get<2>(k)));
+    c->set_count(n);
+    total += n;
+  }
+  response.set_total(total);
+  return response;
+}
+
+absl::StatusOr<v1::TimelineResponse> LifecycleQueries::Timeline(
+    const v1::TimelineRequest& request) const {
+  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(kTimelineTokenPrefix, request.page_token()));
+  ASSIGN_OR_RETURN(internal::CustomerFacts facts, LoadFacts(request.customer_id()));
+  (void)facts;
+  const Partition p = log::PartitionForKey(request.customer_id(), partitions_);
+  std::string prefix = PartitionKey(p);
+  store::AppendId(prefix, request.customer_id());
+  auto it = store_.NewIterator(store_.Family("lc_timeline"), prefix);
+  if (after.empty()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(prefix + after);
+    if (it->Valid() && it->key().substr(prefix.size()) == after) it->Next();
+  }
+  v1::TimelineResponse response;
+  std::string last_key;
+  for (; it->Valid(); it->Next()) {
+    if (response.entries_size() == page_size) {
+      response.set_next_page_token(
+          EncodePageToken(kTimelineTokenPrefix, std::string_view(last_key).substr(prefix.size())));
+      break;
+    }
+    last_key = it->key();
+    if (!response.add_entries()->ParseFromArray(it->value().data(),
+                                                static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt timeline entry");
+    }
+  }
+  RETURN_IF_ERROR(it->status());
+  return response;
+}
+
+}  // namespace custops::lifecycle

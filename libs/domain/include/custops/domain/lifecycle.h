@@ -45,6 +45,9 @@ struct LifecycleRules {
   absl::Duration default_median_gap = absl::Hours(24 * 365);
   // MAN "M": budget >= this many minor units. Default: 10,000,000 (100,000.00)
   int64_t man_budget_threshold_units = 10'000'000;
+  // View flag "dormant_risk": INTENT with no activity for longer than this
+  // (strictly). Default: 150 days
+  absl::Duration dormant_risk_silence = absl::Hours(24 * 150);
 };
 
 // The outcome of classifying a customer at an instant.

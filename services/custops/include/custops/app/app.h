@@ -1,0 +1,54 @@
+// The all-in-one custops process: the embedded event log, every projection
+// and every service in one binary (DESIGN.md §2, embedded mode).
+//
+//   ASSIGN_OR_RETURN(auto app, App::Start(config));
+//   std::cout << "listening on " << app->address();
+//   app->Wait();  // until Shutdown() from a signal handler thread
+#ifndef CUSTOPS_APP_APP_H_
+#define CUSTOPS_APP_APP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "custops/app/config.h"
+
+namespace custops::app {
+
+struct DemoLoadResult {
+  int64_t appended = 0;
+  int64_t duplicates = 0;
+};
+
+class App {
+ public:
+  // Opens the data directory, starts projections, gRPC and metrics.
+  // INVALID_ARGUMENT for a bad config; UNAVAILABLE when a port or the data
+  // directory is taken.
+  static absl::StatusOr<std::unique_ptr<App>> Start(const Config& config);
+  ~App();
+
+  // The bound gRPC address ("127.0.0.1:50051"; the real port when 0 was asked).
+  std::string address() const;
+  // The bound metrics port, 0 when disabled.
+  int metrics_port() const;
+
+  // Appends the demo population through the gRPC ingest API (batches of 500).
+  // Idempotent: event ids are deterministic, so a second load adds nothing.
+  absl::StatusOr<DemoLoadResult> LoadDemo();
+
+  // Stops accepting calls, drains, stops projections, closes the log.
+  // Idempotent and thread-safe.
+  void Shutdown();
+  // Blocks until Shutdown() has completed.
+  void Wait();
+
+ private:
+  struct Impl;
+  explicit App(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace custops::app
+
+#endif  // CUSTOPS_APP_APP_H_

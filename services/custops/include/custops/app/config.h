@@ -1,0 +1,62 @@
+// The effective configuration of a custops process: defaults, then the TOML
+// file, then flags. `custops --print-config` prints it back as TOML.
+//
+//   ASSIGN_OR_RETURN(Config config, LoadConfigFile("custops.toml"));
+//   std::cout << ToToml(config);
+#ifndef CUSTOPS_APP_CONFIG_H_
+#define CUSTOPS_APP_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "custops/domain/lifecycle.h"
+
+namespace custops::app {
+
+struct Config {
+  // gRPC listen address. Default: 127.0.0.1:50051
+  std::string listen = "127.0.0.1:50051";
+  // Prometheus /metrics address; empty disables. Default: 127.0.0.1:9464
+  std::string metrics_listen = "127.0.0.1:9464";
+  // Data directory (event log + projection state). Default: ./data
+  std::string data_dir = "./data";
+  // Partitions of the customer-events topic (and the others). Default: 12
+  int partitions = 12;
+  // fsync the event log on every append. Default: true
+  bool sync = true;
+  // The one reporting currency. Default: CNY
+  std::string currency = "CNY";
+  // Reporting time zone (IANA). Default: Asia/Shanghai
+  std::string time_zone = "Asia/Shanghai";
+  // Largest Append batch. Default: 1000
+  int max_events_per_request = 1000;
+  // Largest gRPC message in bytes. Default: 16 MiB
+  int max_message_bytes = 16 << 20;
+  // A fixed instant (RFC 3339) for the injected clock instead of the system
+  // clock: deterministic answers for replays and tests. Default: "" (system)
+  std::string fixed_clock;
+  // Load the demo population at start (idempotent). Default: false
+  bool demo = false;
+  // Demo population size. Default: 3000
+  int demo_customers = 3000;
+  // Demo random seed. Default: 42
+  uint64_t demo_seed = 42;
+  // Log level: trace, debug, info, warn, error. Default: info
+  std::string log_level = "info";
+  // Lifecycle thresholds (DESIGN.md §7).
+  domain::LifecycleRules lifecycle;
+};
+
+// Reads a TOML file over the defaults. INVALID_ARGUMENT naming the key for a
+// wrong type or unknown key; NOT_FOUND for a missing file.
+absl::StatusOr<Config> LoadConfigFile(const std::string& path, Config base = Config());
+
+// Checks ranges and formats. INVALID_ARGUMENT naming the key.
+absl::Status Validate(const Config& config);
+
+std::string ToToml(const Config& config);
+
+}  // namespace custops::app
+
+#endif  // CUSTOPS_APP_CONFIG_H_

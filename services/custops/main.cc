@@ -1,0 +1,113 @@
+// custops: the all-in-one platform on the embedded log.
+//
+//   custops                       # ./data, 127.0.0.1:50051, metrics on :9464
+//   custops --demo                # also load the demo population (idempotent)
+//   custops --config custops.toml --print-config
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <thread>
+
+#include "custops/app/app.h"
+#include "custops/app/config.h"
+
+int main(int argc, char** argv) {
+  using custops::app::Config;
+  CLI::App cli{"custops: event-sourced customer operations (客户经营平台), all in one process"};
+  std::string config_path;
+  bool print_config = false;
+  std::optional<std::string> listen, metrics_listen, data_dir, fixed_clock, log_level;
+  std::optional<int> partitions, demo_customers;
+  std::optional<bool> sync, demo;
+  cli.add_option("--config", config_path, "TOML configuration file");
+  cli.add_flag("--print-config", print_config, "Print the effective configuration and exit");
+  cli.add_option("--listen", listen, "gRPC address host:port (default 127.0.0.1:50051)");
+  cli.add_option("--metrics-listen", metrics_listen,
+                 "Prometheus /metrics address host:port; empty disables (default 127.0.0.1:9464)");
+  cli.add_option("--data-dir", data_dir, "Data directory (default ./data)");
+  cli.add_option("--partitions", partitions, "Partitions per topic for a new data dir (default 12)");
+  cli.add_option("--sync", sync, "fsync every append: true|false (default true)");
+  cli.add_option("--demo", demo, "Load the demo population: true|false")->expected(0, 1)
+      ->default_str("true");
+  cli.add_option("--demo-customers", demo_customers, "Demo population size (default 3000)");
+  cli.add_option("--fixed-clock", fixed_clock,
+                 "Run on a fixed instant (RFC 3339) instead of the system clock");
+  cli.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  CLI11_PARSE(cli, argc, argv);
+
+  Config config;
+  if (!config_path.empty()) {
+    absl::StatusOr<Config> loaded = custops::app::LoadConfigFile(config_path);
+    if (!loaded.ok()) {
+      std::cerr << "custops: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    config = *loaded;
+  }
+  if (listen) config.listen = *listen;
+  if (metrics_listen) config.metrics_listen = *metrics_listen;
+  if (data_dir) config.data_dir = *data_dir;
+  if (partitions) config.partitions = *partitions;
+  if (sync) config.sync = *sync;
+  if (demo) config.demo = *demo;
+  if (demo_customers) config.demo_customers = *demo_customers;
+  if (fixed_clock) config.fixed_clock = *fixed_clock;
+  if (log_level) config.log_level = *log_level;
+  if (absl::Status s = custops::app::Validate(config); !s.ok()) {
+    std::cerr << "custops: " << s.message() << "\n";
+    return 2;
+  }
+  if (print_config) {
+    std::cout << custops::app::ToToml(config);
+    return 0;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  // Signals are taken by one thread with sigwait; every other thread blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<custops::app::App>> app = custops::app::App::Start(config);
+  if (!app.ok()) {
+    std::cerr << "custops: " << app.status().message() << "\n";
+    return 1;
+  }
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: shutting down", sig);
+    (*app)->Shutdown();
+  });
+  signal_thread.detach();
+
+  std::cout << "custops " << "listening on " << (*app)->address() << " (embedded log in "
+            << config.data_dir << ", " << config.partitions << " partitions)" << std::endl;
+  if ((*app)->metrics_port() != 0) {
+    std::cout << "metrics on http://"
+              << config.metrics_listen.substr(0, config.metrics_listen.rfind(':')) << ":"
+              << (*app)->metrics_port() << "/metrics" << std::endl;
+  }
+  if (config.demo) {
+    absl::StatusOr<custops::app::DemoLoadResult> loaded = (*app)->LoadDemo();
+    if (!loaded.ok()) {
+      std::cerr << "custops: demo data: " << loaded.status().message() << "\n";
+    } else {
+      std::cout << "demo data: " << loaded->appended << " events appended, "
+                << loaded->duplicates << " already there" << std::endl;
+    }
+  }
+  std::cout << "ready. try:\n"
+            << "  build/tools/custopsctl/custopsctl --server " << (*app)->address()
+            << " summary\n"
+            << "  grpcurl -plaintext " << (*app)->address()
+            << " custops.v1.Lifecycle/StageSummary\n"
+            << "stop with Ctrl-C" << std::endl;
+  (*app)->Wait();
+  return 0;
+}

@@ -1,0 +1,268 @@
+#include "custops/app/app.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "custops/admin/admin_service.h"
+#include "custops/base/clock.h"
+#include "custops/base/status_macros.h"
+#include "custops/demo/demo.h"
+#include "custops/ingest/ingest_service.h"
+#include "custops/ingest/subscriptions_service.h"
+#include "custops/lifecycle/lifecycle_projection.h"
+#include "custops/lifecycle/lifecycle_service.h"
+#include "custops/log/embedded_event_log.h"
+#include "custops/rpc/metrics.h"
+#include "custops/v1/ingest.grpc.pb.h"
+
+namespace custops::app {
+
+struct App::Impl {
+  Config config;
+  std::unique_ptr<base::Clock> owned_clock;
+  const base::Clock* clock = nullptr;
+  std::unique_ptr<log::EventLog> log;
+  std::unique_ptr<projection::ProjectionRuntime> lifecycle_runtime;
+  std::unique_ptr<lifecycle::LifecycleQueries> lifecycle_queries;
+  std::unique_ptr<ingest::Ingestor> ingestor;
+  std::unique_ptr<ingest::IngestService> ingest_service;
+  std::unique_ptr<ingest::SubscriptionsService> subscriptions_service;
+  std::unique_ptr<lifecycle::LifecycleService> lifecycle_service;
+  std::unique_ptr<admin::AdminService> admin_service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  rpc::MetricsRegistry metrics;
+  std::unique_ptr<rpc::MetricsHttpServer> metrics_server;
+  absl::Mutex shutdown_mu;
+  bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+  absl::Notification done;
+
+  absl::Status Open();
+  void RegisterMetrics();
+};
+
+namespace {
+
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address,
+                                                          std::string_view key) {
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(key), ": expected host:port, got \"", address, "\""));
+  }
+  return std::make_pair(address.substr(0, colon), port);
+}
+
+}  // namespace
+
+absl::Status App::Impl::Open() {
+  RETURN_IF_ERROR(Validate(config));
+  if (config.fixed_clock.empty()) {
+    clock = &base::SystemClock::Instance();
+  } else {
+    absl::Time t;
+    std::string err;
+    absl::ParseTime(absl::RFC3339_full, config.fixed_clock, &t, &err);
+    owned_clock = std::make_unique<base::SimulatedClock>(t);
+    clock = owned_clock.get();
+  }
+  std::filesystem::create_directories(config.data_dir);
+  ASSIGN_OR_RETURN(log, log::EmbeddedEventLog::Open({.path = config.data_dir + "/log",
+                                                      .sync = config.sync,
+                                                      .clock = clock}));
+  for (std::string_view topic :
+       {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
+    RETURN_IF_ERROR(log->CreateTopic(topic, config.partitions));
+  }
+  const event::ValidationOptions validation{
+      .currency = config.currency,
+      .max_events_per_request = static_cast<size_t>(config.max_events_per_request)};
+  ASSIGN_OR_RETURN(
+      lifecycle_runtime,
+      projection::ProjectionRuntime::Open(
+          *log, std::make_unique<lifecycle::LifecycleProjection>(config.lifecycle),
+          {.path = config.data_dir + "/projections/lifecycle",
+           .validation = validation,
+           .clock = clock}));
+  lifecycle_queries = std::make_unique<lifecycle::LifecycleQueries>(
+      lifecycle_runtime->store(), lifecycle_runtime->partitions(), config.lifecycle);
+
+  ingestor = std::make_unique<ingest::Ingestor>(*log, *clock, validation);
+  ingest_service = std::make_unique<ingest::IngestService>(*ingestor);
+  subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log);
+  lifecycle_service = std::make_unique<lifecycle::LifecycleService>(*lifecycle_runtime,
+                                                                    *lifecycle_queries, *clock);
+  admin_service = std::make_unique<admin::AdminService>(
+      *log, std::vector<const projection::ProjectionRuntime*>{lifecycle_runtime.get()},
+      "embedded");
+
+  ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen, "server.listen"));
+  (void)listen;
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  builder.RegisterService(ingest_service.get());
+  builder.RegisterService(subscriptions_service.get());
+  builder.RegisterService(lifecycle_service.get());
+  builder.RegisterService(admin_service.get());
+  server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
+  }
+  RETURN_IF_ERROR(lifecycle_runtime->Start());
+
+  RegisterMetrics();
+  if (!config.metrics_listen.empty()) {
+    ASSIGN_OR_RETURN(auto hp, SplitHostPort(config.metrics_listen, "server.metrics_listen"));
+    ASSIGN_OR_RETURN(metrics_server, rpc::MetricsHttpServer::Start(hp.first, hp.second, metrics));
+  }
+  return absl::OkStatus();
+}
+
+void App::Impl::RegisterMetrics() {
+  metrics.AddCollector([this](rpc::MetricsWriter& w) {
+    const ingest::IngestCounters& c = ingestor->counters();
+    w.Counter("custops_events_appended_total", "Events appended through EventIngest.", {},
+              static_cast<double>(c.appended.load()));
+    w.Counter("custops_events_duplicate_total", "Appends recognised as retries by event_id.", {},
+              static_cast<double>(c.duplicates.load()));
+    w.Counter("custops_append_rejected_total", "Append requests rejected as invalid.", {},
+              static_cast<double>(c.rejected_requests.load()));
+    w.Gauge("custops_subscriptions_open", "Open subscription streams.", {},
+            static_cast<double>(subscriptions_service->open_streams()));
+    for (const projection::ProjectionRuntime* rt : {lifecycle_runtime.get()}) {
+      const std::string name(rt->projection().Name());
+      const projection::RuntimeStats s = rt->Stats();
+      w.Counter("custops_events_applied_total", "Events applied by a projection.",
+                {{"projection", name}}, static_cast<double>(s.events_applied));
+      for (const auto& [reason, n] : s.noops_by_reason) {
+        w.Counter("custops_events_noop_total", "Events that changed nothing, by reason.",
+                  {{"projection", name}, {"reason", reason}}, static_cast<double>(n));
+      }
+      w.Counter("custops_dead_letters_total", "Records sent to dead letters.",
+                {{"projection", name}}, static_cast<double>(s.dead_letters));
+      w.Counter("custops_changes_emitted_total", "Derived changes emitted.",
+                {{"projection", name}}, static_cast<double>(s.changes_emitted));
+      w.Gauge("custops_outbox_pending", "Derived changes not yet published.",
+              {{"projection", name}}, static_cast<double>(s.outbox_pending));
+      for (const projection::PartitionProgress& p : s.partitions) {
+        const rpc::Labels labels = {{"projection", name},
+                                    {"partition", absl::StrCat(p.partition.value())}};
+        w.Gauge("custops_projection_applied_offset", "Next offset to apply.", labels,
+                static_cast<double>(p.applied.value()));
+        w.Gauge("custops_projection_lag", "Records in the log not yet applied.", labels,
+                static_cast<double>(std::max<int64_t>(0, p.log_end.value() - p.applied.value())));
+      }
+      for (const char* family : {"lc_facts", "lc_timeline", "lc_index"}) {
+        w.Gauge("custops_rocksdb_estimate_num_keys", "RocksDB estimated keys.",
+                {{"projection", name}, {"column_family", family}},
+                static_cast<double>(rt->store().IntProperty(rt->store().Family(family),
+                                                            "rocksdb.estimate-num-keys")));
+        w.Gauge("custops_rocksdb_memtable_bytes", "RocksDB memtable size.",
+                {{"projection", name}, {"column_family", family}},
+                static_cast<double>(rt->store().IntProperty(rt->store().Family(family),
+                                                            "rocksdb.cur-size-all-mem-tables")));
+      }
+    }
+  });
+}
+
+App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+App::~App() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<App>> App::Start(const Config& config) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  std::unique_ptr<App> app(new App(std::move(impl)));
+  if (absl::Status s = app->impl_->Open(); !s.ok()) {
+    app->Shutdown();
+    return s;
+  }
+  return app;
+}
+
+std::string App::address() const {
+  const std::string& listen = impl_->config.listen;
+  return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", impl_->port);
+}
+
+int App::metrics_port() const {
+  return impl_->metrics_server ? impl_->metrics_server->port() : 0;
+}
+
+absl::StatusOr<DemoLoadResult> App::LoadDemo() {
+  const Config& c = impl_->config;
+  const std::vector<v1::Event> events = demo::GenerateDemo(
+      {.seed = c.demo_seed, .customers = c.demo_customers, .end = impl_->clock->Now(),
+       .currency = c.currency});
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(c.max_message_bytes);
+  auto channel = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  auto stub = v1::EventIngest::NewStub(channel);
+  DemoLoadResult result;
+  const size_t batch = std::min<size_t>(500, static_cast<size_t>(c.max_events_per_request));
+  for (size_t i = 0; i < events.size(); i += batch) {
+    v1::AppendRequest request;
+    for (size_t j = i; j < std::min(events.size(), i + batch); ++j) *request.add_events() = events[j];
+    v1::AppendResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    grpc::Status s = stub->Append(&ctx, request, &response);
+    if (!s.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                          absl::StrCat("demo append: ", s.error_message()));
+    }
+    for (const v1::AppendResult& r : response.results()) {
+      (r.duplicate() ? result.duplicates : result.appended)++;
+    }
+  }
+  return result;
+}
+
+void App::Shutdown() {
+  {
+    absl::MutexLock lock(&impl_->shutdown_mu);
+    if (impl_->shut_down) return;
+    impl_->shut_down = true;
+  }
+  Impl& i = *impl_;
+  spdlog::info("shutting down: metrics");
+  if (i.metrics_server) i.metrics_server->Stop();
+  spdlog::info("shutting down: subscriptions");
+  if (i.subscriptions_service) i.subscriptions_service->Shutdown();
+  spdlog::info("shutting down: grpc");
+  if (i.server) i.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  spdlog::info("shutting down: projections");
+  if (i.lifecycle_runtime) {
+    if (absl::Status s = i.lifecycle_runtime->Stop(); !s.ok()) {
+      spdlog::error("stopping lifecycle projection: {}", s.ToString());
+    }
+  }
+  spdlog::info("shutting down: log");
+  if (i.server) i.server->Wait();
+  i.server.reset();
+  i.lifecycle_runtime.reset();
+  if (i.log) {
+    if (absl::Status s = i.log->Close(); !s.ok()) spdlog::error("closing log: {}", s.ToString());
+  }
+  i.done.Notify();
+}
+
+void App::Wait() { impl_->done.WaitForNotification(); }
+
+}  // namespace custops::app

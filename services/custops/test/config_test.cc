@@ -1,0 +1,83 @@
+#include "custops/app/config.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace custops::app {
+namespace {
+
+std::string WriteFile(const std::string& name, const std::string& text) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()))).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, FileOverridesDefaultsAndKeepsTheRest) {
+  const std::string path = WriteFile("cfg_ok", R"(
+[server]
+listen = "0.0.0.0:6000"
+[storage]
+partitions = 4
+sync = false
+[lifecycle]
+lost_silence_days = 400
+growth_permille = 1200
+)");
+  absl::StatusOr<Config> c = LoadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen, "0.0.0.0:6000");
+  EXPECT_EQ(c->partitions, 4);
+  EXPECT_FALSE(c->sync);
+  EXPECT_EQ(c->lifecycle.lost_silence, absl::Hours(24 * 400));
+  EXPECT_EQ(c->lifecycle.growth_permille, 1200);
+  EXPECT_EQ(c->lifecycle.dormant_lead, absl::Hours(24 * 180));  // untouched default
+  EXPECT_EQ(c->currency, "CNY");
+  EXPECT_TRUE(Validate(*c).ok());
+}
+
+TEST(ConfigTest, UnknownKeysAndWrongTypesNameTheKey) {
+  auto unknown = LoadConfigFile(WriteFile("cfg_unknown", "[storage]\npartitons = 3\n"));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("storage.partitons"), std::string::npos);
+  auto wrong = LoadConfigFile(WriteFile("cfg_type", "[storage]\npartitions = \"twelve\"\n"));
+  EXPECT_NE(wrong.status().message().find("storage.partitions: wrong type"), std::string::npos);
+  auto syntax = LoadConfigFile(WriteFile("cfg_syntax", "[storage\n"));
+  EXPECT_EQ(syntax.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(LoadConfigFile("/nonexistent/custops.toml").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(ConfigTest, ValidateRejectsOutOfRangeValues) {
+  Config c;
+  c.partitions = 0;
+  EXPECT_NE(Validate(c).message().find("storage.partitions"), std::string::npos);
+  c = Config();
+  c.time_zone = "Mars/Olympus";
+  EXPECT_NE(Validate(c).message().find("domain.time_zone"), std::string::npos);
+  c = Config();
+  c.fixed_clock = "yesterday";
+  EXPECT_NE(Validate(c).message().find("domain.fixed_clock"), std::string::npos);
+  c = Config();
+  c.fixed_clock = "2026-11-23T08:00:00+08:00";
+  EXPECT_TRUE(Validate(c).ok());
+}
+
+TEST(ConfigTest, PrintedConfigReadsBackToTheSameConfig) {
+  Config c;
+  c.listen = "127.0.0.1:7000";
+  c.partitions = 6;
+  c.demo = true;
+  c.lifecycle.new_period = absl::Hours(24 * 90);
+  c.lifecycle.man_budget_threshold_units = 5'000'000;
+  const std::string printed = ToToml(c);
+  absl::StatusOr<Config> back = LoadConfigFile(WriteFile("cfg_round", printed));
+  ASSERT_TRUE(back.ok()) << back.status() << "\n" << printed;
+  EXPECT_EQ(ToToml(*back), printed);
+  EXPECT_EQ(back->lifecycle.new_period, absl::Hours(24 * 90));
+}
+
+}  // namespace
+}  // namespace custops::app

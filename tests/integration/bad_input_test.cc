@@ -1,0 +1,280 @@
+// Bad input over real gRPC: clear errors naming the field, nothing appended
+// from an invalid request, garbage in the log goes to dead letters, and the
+// server keeps serving throughout.
+#include <grpcpp/generic/generic_stub.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "custops/log/embedded_event_log.h"
+#include "custops/v1/admin.grpc.pb.h"
+#include "custops/v1/ingest.grpc.pb.h"
+#include "custops/v1/lifecycle.grpc.pb.h"
+#include "events.h"
+#include "gtest/gtest.h"
+#include "server_process.h"
+
+namespace custops {
+namespace {
+
+using testing::Registered;
+using testing::Signed;
+
+const absl::Time kNow = absl::FromUnixSeconds(1'795'392'000);
+absl::Duration Days(int n) { return absl::Hours(24 * n); }
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           absl::StrCat("bad_input_", ::getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (server_) {
+      EXPECT_EQ(server_->Stop(), 0);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+  void StartServer() {
+    server_ = std::make_unique<testing::ServerProcess>(
+        CUSTOPS_BINARY, std::vector<std::string>{"--data-dir", dir_.string(), "--fixed-clock",
+                                                 "2026-11-23T00:00:00Z", "--partitions", "4"});
+    ASSERT_TRUE(server_->Start().ok());
+    ingest_ = v1::EventIngest::NewStub(server_->Channel());
+    lifecycle_ = v1::Lifecycle::NewStub(server_->Channel());
+    admin_ = v1::Admin::NewStub(server_->Channel());
+    subs_ = v1::Subscriptions::NewStub(server_->Channel());
+  }
+  grpc::Status Append(const v1::AppendRequest& req, v1::AppendResponse* resp = nullptr) {
+    v1::AppendResponse ignored;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return ingest_->Append(&ctx, req, resp ? resp : &ignored);
+  }
+  int64_t LogEnd() {
+    v1::StatusResponse status;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(admin_->Status(&ctx, v1::StatusRequest(), &status).ok());
+    int64_t total = 0;
+    for (const auto& p : status.topics(0).partitions()) total += p.log_end();
+    return total;
+  }
+  v1::StatusResponse Status() {
+    v1::StatusResponse status;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(admin_->Status(&ctx, v1::StatusRequest(), &status).ok());
+    return status;
+  }
+  void ExpectServing() {
+    v1::AppendRequest ok;
+    *ok.add_events() = Registered(absl::StrCat("alive-", ++alive_), "alive", kNow);
+    grpc::Status s = Append(ok);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<v1::EventIngest::Stub> ingest_;
+  std::unique_ptr<v1::Lifecycle::Stub> lifecycle_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::Subscriptions::Stub> subs_;
+  int alive_ = 0;
+};
+
+struct Mutation {
+  std::string name;
+  std::function<void(v1::Event&)> apply;
+  std::string field;  // expected in the message, after "events[1]."
+};
+
+TEST_F(BadInputTest, InvalidEventsNameTheFieldAndNothingIsAppended) {
+  StartServer();
+  const std::vector<Mutation> mutations = {
+      {"missing id", [](v1::Event& e) { e.clear_event_id(); }, "event_id"},
+      {"missing customer", [](v1::Event& e) { e.clear_customer_id(); }, "customer_id"},
+      {"missing time", [](v1::Event& e) { e.clear_occurred_at(); }, "occurred_at"},
+      {"no payload", [](v1::Event& e) { e.clear_payload(); }, "payload"},
+      {"wrong currency",
+       [](v1::Event& e) { e.mutable_contract_signed()->mutable_amount()->set_currency("USD"); },
+       "contract_signed.amount.currency"},
+      {"negative amount",
+       [](v1::Event& e) { e.mutable_contract_signed()->mutable_amount()->set_units(-1); },
+       "contract_signed.amount"},
+      {"end before start",
+       [](v1::Event& e) {
+         *e.mutable_contract_signed()->mutable_end() = e.contract_signed().start();
+       },
+       "contract_signed.end"},
+      {"unknown enum",
+       [](v1::Event& e) {
+         e.mutable_customer_registered()->set_kind(static_cast<v1::CustomerKind>(42));
+       },
+       "customer_registered.kind"},
+      {"oversized id", [](v1::Event& e) { e.set_customer_id(std::string(129, 'x')); },
+       "customer_id"},
+  };
+  const int64_t before = LogEnd();
+  for (const Mutation& m : mutations) {
+    v1::AppendRequest req;
+    *req.add_events() = Registered("ok-0", "cust-1", kNow - Days(3));
+    v1::Event bad = m.field.starts_with("customer_registered")
+                        ? Registered("bad-1", "cust-2", kNow - Days(2))
+                        : Signed("bad-1", "cust-2", kNow - Days(2), 100);
+    m.apply(bad);
+    *req.add_events() = bad;
+    grpc::Status s = Append(req);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << m.name;
+    EXPECT_TRUE(s.error_message().starts_with("events[1]." + m.field))
+        << m.name << ": " << s.error_message();
+  }
+  EXPECT_EQ(LogEnd(), before);  // the valid first event of each request was not appended either
+
+  v1::AppendRequest empty;
+  EXPECT_EQ(Append(empty).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::AppendRequest oversized;
+  for (int i = 0; i < 1001; ++i) {
+    *oversized.add_events() = Registered(absl::StrCat("o", i), absl::StrCat("c", i), kNow);
+  }
+  grpc::Status big = Append(oversized);
+  EXPECT_EQ(big.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(big.error_message().find("at most 1000"), std::string::npos) << big.error_message();
+  EXPECT_EQ(LogEnd(), before);
+  ExpectServing();
+}
+
+TEST_F(BadInputTest, GarbageRequestsAndHugeMessagesDoNotHurtTheServer) {
+  StartServer();
+  grpc::GenericStub generic(server_->Channel());
+  for (const std::string& garbage :
+       {std::string("\xff\xff\xff\xff\x0f", 5), std::string("\x0a\xff\x01", 3),
+        std::string(1000, '\x0a')}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Slice slice(garbage);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    grpc::Status status;
+    generic.UnaryCall(&ctx, "/custops.v1.EventIngest/Append", grpc::StubOptions(), &request,
+                      &response, [&](grpc::Status s) {
+                        status = s;
+                        done.Notify();
+                      });
+    done.WaitForNotification();
+    EXPECT_FALSE(status.ok());
+  }
+  // Bigger than the 16 MiB message limit.
+  v1::AppendRequest huge;
+  v1::Event e = Registered("huge", "huge", kNow);
+  e.mutable_customer_registered()->set_name(std::string(17 << 20, 'n'));
+  *huge.add_events() = e;
+  EXPECT_EQ(Append(huge).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  ExpectServing();
+}
+
+TEST_F(BadInputTest, QueriesRejectBadArgumentsByName) {
+  StartServer();
+  auto get = [&](const std::string& id, const std::string& token) {
+    v1::GetCustomerRequest req;
+    req.set_customer_id(id);
+    req.set_consistency_token(token);
+    v1::CustomerView view;
+    grpc::ClientContext ctx;
+    return lifecycle_->GetCustomer(&ctx, req, &view);
+  };
+  grpc::Status s = get("", "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(s.error_message().starts_with("customer_id")) << s.error_message();
+  EXPECT_EQ(get("nobody", "").error_code(), grpc::StatusCode::NOT_FOUND);
+  s = get("nobody", "c1.not-a-token");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(s.error_message().starts_with("consistency_token")) << s.error_message();
+
+  v1::ListCustomersRequest list;
+  list.set_page_token("bogus");
+  v1::ListCustomersResponse listed;
+  grpc::ClientContext ctx1;
+  s = lifecycle_->ListCustomers(&ctx1, list, &listed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(s.error_message().starts_with("page_token")) << s.error_message();
+  list.set_page_token("");
+  list.mutable_filter()->set_stage(static_cast<v1::LifecycleStage>(9));
+  grpc::ClientContext ctx2;
+  s = lifecycle_->ListCustomers(&ctx2, list, &listed);
+  EXPECT_TRUE(s.error_message().starts_with("filter.stage")) << s.error_message();
+
+  v1::StageSummaryRequest summary;
+  summary.set_dimension(v1::DIMENSION_PRODUCT);
+  v1::StageSummaryResponse summarized;
+  grpc::ClientContext ctx3;
+  s = lifecycle_->StageSummary(&ctx3, summary, &summarized);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(s.error_message().starts_with("dimension")) << s.error_message();
+
+  for (auto [from, type] : {std::pair<std::string, std::string>{"yesterday", ""},
+                            std::pair<std::string, std::string>{"earliest", "no_such_event"}}) {
+    grpc::ClientContext ctx;
+    v1::SubscribeRequest req;
+    req.set_from(from);
+    if (!type.empty()) req.add_event_types(type);
+    auto reader = subs_->Subscribe(&ctx, req);
+    v1::EventRecord rec;
+    EXPECT_FALSE(reader->Read(&rec));
+    grpc::Status fs = reader->Finish();
+    EXPECT_EQ(fs.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << from << type;
+    EXPECT_TRUE(fs.error_message().starts_with(type.empty() ? "from" : "event_types[0]"))
+        << fs.error_message();
+  }
+  ExpectServing();
+}
+
+// Records that did not come through the ingest API (as a Kafka producer could
+// write them) reach the projection: malformed ones go to dead letters with the
+// reason, and processing moves on.
+TEST_F(BadInputTest, GarbageInTheLogGoesToDeadLettersAndProcessingMovesOn) {
+  {
+    auto log = log::EmbeddedEventLog::Open({.path = (dir_ / "log").string()}).value();
+    for (auto topic : {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges,
+                       log::kDeadLetter}) {
+      ASSERT_TRUE(log->CreateTopic(topic, 4).ok());
+    }
+    v1::Event invalid = Signed("bad-currency", "eve", kNow - Days(1), 10);
+    invalid.mutable_contract_signed()->mutable_amount()->set_currency("USD");
+    ASSERT_TRUE(log->Append(log::kCustomerEvents,
+                            {{.key = "eve", .value = "\x01\x02 definitely not protobuf"},
+                             {.key = "eve", .value = invalid.SerializeAsString()},
+                             {.key = "eve", .value = Registered("good", "eve", kNow - Days(2))
+                                                         .SerializeAsString()}},
+                            {})
+                    .ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  StartServer();
+  v1::AppendRequest more;
+  *more.add_events() = Signed("later", "eve", kNow - Days(1), 700);
+  v1::AppendResponse appended;
+  ASSERT_TRUE(Append(more, &appended).ok());
+  v1::GetCustomerRequest req;
+  req.set_customer_id("eve");
+  req.set_consistency_token(appended.consistency_token());
+  v1::CustomerView view;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(lifecycle_->GetCustomer(&ctx, req, &view).ok());
+  EXPECT_EQ(view.stage(), v1::LIFECYCLE_STAGE_CUSTOMER);
+  EXPECT_EQ(view.purchase_count(), 1);  // the USD contract did not count
+  v1::StatusResponse status = Status();
+  EXPECT_EQ(status.projections(0).dead_letters(), 2);
+  // Published through the outbox to the dead-letter topic.
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (Status().dead_letters() < 2 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(Status().dead_letters(), 2);
+}
+
+}  // namespace
+}  // namespace custops

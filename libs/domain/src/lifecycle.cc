@@ -964,6 +964,41 @@ std::string ManClass(const CustomerFacts& facts, absl::Time as_of, const Lifecyc
   return ManClassFor(facts, as_of_us, rules, profile);
 }
 
+LifecycleSummary Summarize(const CustomerFacts& facts, absl::Time as_of,
+                           const LifecycleRules& rules) {
+  const int64_t as_of_us = TimeToMicros(as_of);
+  Sweeper sweeper(facts, rules);
+  sweeper.RunThrough(as_of_us);
+  LifecycleSummary summary;
+  summary.stage = sweeper.stage();
+  summary.sub_stage = sweeper.sub_stage();
+  if (!sweeper.entries().empty()) {
+    const Entry& e = sweeper.entries().back();
+    v1::StageTransition& out = summary.last_transition.emplace();
+    SetTimestamp(e.at, out.mutable_at());
+    out.set_from(e.from);
+    out.set_to(e.to);
+    out.set_reason(e.reason == Reason::kNoActivity ? NoActivityReason(rules)
+                                                   : std::string(ReasonName(e.reason)));
+    out.set_from_sub_stage(e.from_sub);
+    out.set_to_sub_stage(e.to_sub);
+  }
+  if (as_of_us != kInf) {
+    const int64_t next = sweeper.NextChange();
+    if (next != kInf) summary.next_change_at = MicrosToTime(next);
+  }
+  FoldProfile(facts, as_of_us, &summary.profile);
+  if (IsProspectOrIntent(summary.stage)) {
+    summary.man_class = ManClassFor(facts, as_of_us, rules, summary.profile);
+  }
+  auto activity_end =
+      std::upper_bound(facts.activity_us().begin(), facts.activity_us().end(), as_of_us);
+  if (activity_end != facts.activity_us().begin()) {
+    summary.last_activity_at = MicrosToTime(*(activity_end - 1));
+  }
+  return summary;
+}
+
 int32_t FunnelProbability(v1::FunnelStage stage) {
   switch (stage) {
     case v1::FUNNEL_STAGE_OPPORTUNITY:

@@ -1536,3 +1536,38 @@ TEST(PropertyTest, SubStageMatchesNaiveReference) {
 
 }  // namespace
 }  // namespace custops::domain
+
+namespace custops::domain {
+namespace {
+
+// Summarize is the index's cheap path; it must agree with the full answers.
+TEST(PropertyTest, SummarizeAgreesWithClassifyAndTheView) {
+  for (uint32_t seed = 1; seed <= 150; ++seed) {
+    SCOPED_TRACE(seed);
+    const CustomerFacts facts = RandomStream(seed).Facts();
+    for (absl::Time t : {D(0), D(200), D(500), D(1000), D(1700), D(3000)}) {
+      const LifecycleSummary s = Summarize(facts, t, kRules);
+      const LifecycleResult r = Classify(facts, t, kRules);
+      const v1::CustomerView v = BuildCustomerView(facts, t, kRules);
+      EXPECT_EQ(s.stage, r.stage);
+      EXPECT_EQ(s.sub_stage, r.sub_stage);
+      EXPECT_EQ(s.next_change_at, r.next_change_at);
+      ASSERT_EQ(s.last_transition.has_value(), !r.history.empty());
+      if (s.last_transition) {
+        EXPECT_EQ(Bytes(*s.last_transition), Bytes(r.history.back()));
+      }
+      EXPECT_EQ(s.man_class, v.man_class());
+      v1::CustomerProfile profile = v.profile();
+      profile.clear_registered_at();
+      EXPECT_EQ(Bytes(s.profile), Bytes(profile));
+      EXPECT_EQ(s.last_activity_at.has_value(), v.has_last_activity_at());
+      if (s.last_activity_at) {
+        EXPECT_EQ(absl::ToUnixMicros(*s.last_activity_at),
+                  v.last_activity_at().seconds() * 1'000'000 + v.last_activity_at().nanos() / 1000);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace custops::domain

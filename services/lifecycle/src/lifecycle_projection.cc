@@ -72,18 +72,19 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   return ts;
 }
 
-internal::LifecycleIndexEntry EntryFromView(const v1::CustomerView& view) {
+internal::LifecycleIndexEntry EntryFromSummary(const domain::LifecycleSummary& s) {
   internal::LifecycleIndexEntry e;
-  e.set_stage(view.stage());
-  e.set_sub_stage(view.sub_stage());
-  e.set_name(view.profile().name());
-  e.set_kind(view.profile().kind());
-  e.set_region(view.profile().region());
-  e.set_industry(view.profile().industry());
-  e.set_owner_id(view.profile().owner_id());
-  e.set_channel(view.profile().channel());
-  e.set_man_class(view.man_class());
-  if (view.has_last_activity_at()) e.set_last_activity_micros(Micros(view.last_activity_at()));
+  e.set_stage(s.stage);
+  e.set_sub_stage(s.sub_stage);
+  e.set_name(s.profile.name());
+  e.set_kind(s.profile.kind());
+  e.set_region(s.profile.region());
+  e.set_industry(s.profile.industry());
+  e.set_owner_id(s.profile.owner_id());
+  e.set_channel(s.profile.channel());
+  e.set_man_class(s.man_class);
+  if (s.last_activity_at) e.set_last_activity_micros(absl::ToUnixMicros(*s.last_activity_at));
+  if (s.next_change_at) e.set_due_micros(absl::ToUnixMicros(*s.next_change_at));
   return e;
 }
 
@@ -219,7 +220,31 @@ absl::Status LifecycleProjection::Flush(Partition partition, absl::Time now,
     if (!status.ok()) break;
   }
   dirty_.clear();
+  if (status.ok()) status = FlushCounts(txn);
+  count_deltas_.clear();
   return status;
+}
+
+absl::Status LifecycleProjection::FlushCounts(projection::Txn& txn) {
+  std::vector<std::pair<std::string, int64_t>> deltas(count_deltas_.begin(), count_deltas_.end());
+  std::sort(deltas.begin(), deltas.end());
+  for (const auto& [ckey, delta] : deltas) {
+    if (delta == 0) continue;
+    ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(cf_.counts, ckey));
+    int64_t n = 0;
+    if (current && current->size() == 8) {
+      std::string_view in = *current;
+      n = static_cast<int64_t>(store::ReadU64(in));
+    }
+    n += delta;
+    if (n < 0) return absl::DataLossError("lifecycle count below zero");
+    if (n == 0) {
+      txn.Delete(cf_.counts, ckey);
+    } else {
+      txn.Put(cf_.counts, ckey, store::U64Value(static_cast<uint64_t>(n)));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
@@ -233,38 +258,25 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
     old.emplace();
     if (!old->ParseFromString(*stored)) return absl::DataLossError("corrupt lifecycle index");
   }
-  const v1::CustomerView view = domain::BuildCustomerView(facts, now, rules_);
-  const domain::LifecycleResult result = domain::Classify(facts, now, rules_);
-  internal::LifecycleIndexEntry entry = EntryFromView(view);
-  if (result.next_change_at) entry.set_due_micros(absl::ToUnixMicros(*result.next_change_at));
+  const domain::LifecycleSummary summary = domain::Summarize(facts, now, rules_);
+  const internal::LifecycleIndexEntry entry = EntryFromSummary(summary);
+  if (old && old->SerializeAsString() == entry.SerializeAsString()) return absl::OkStatus();
 
-  auto add_counts = [&](const internal::LifecycleIndexEntry& e, int64_t delta) -> absl::Status {
+  // Count changes are summed per batch and written once per key at the end.
+  auto add_counts = [&](const internal::LifecycleIndexEntry& e, int64_t delta) {
     for (v1::Dimension dim : kCountedDimensions) {
-      const std::string ckey = CountKey(p, dim, DimensionValue(dim, e), e.stage(), e.sub_stage());
-      ASSIGN_OR_RETURN(std::optional<std::string> current, txn.Get(cf_.counts, ckey));
-      int64_t n = 0;
-      if (current && current->size() == 8) {
-        std::string_view in = *current;
-        n = static_cast<int64_t>(store::ReadU64(in));
-      }
-      n += delta;
-      if (n <= 0) {
-        txn.Delete(cf_.counts, ckey);
-      } else {
-        txn.Put(cf_.counts, ckey, store::U64Value(static_cast<uint64_t>(n)));
-      }
+      count_deltas_[CountKey(p, dim, DimensionValue(dim, e), e.stage(), e.sub_stage())] += delta;
     }
-    return absl::OkStatus();
   };
   if (old) {
     txn.Delete(cf_.by_stage, StageKey(p, old->stage(), old->sub_stage(), customer_id));
     if (old->due_micros() != 0) txn.Delete(cf_.due, DueKey(p, old->due_micros(), customer_id));
-    RETURN_IF_ERROR(add_counts(*old, -1));
+    add_counts(*old, -1);
   }
   txn.Put(cf_.index, key, entry.SerializeAsString());
   txn.Put(cf_.by_stage, StageKey(p, entry.stage(), entry.sub_stage(), customer_id), "");
   if (entry.due_micros() != 0) txn.Put(cf_.due, DueKey(p, entry.due_micros(), customer_id), "");
-  RETURN_IF_ERROR(add_counts(entry, +1));
+  add_counts(entry, +1);
 
   const int old_stage = old ? old->stage() : v1::LIFECYCLE_STAGE_UNSPECIFIED;
   const int old_sub = old ? old->sub_stage() : v1::SUB_STAGE_UNSPECIFIED;
@@ -276,9 +288,9 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
     sc->set_to(static_cast<v1::LifecycleStage>(entry.stage()));
     sc->set_from_sub_stage(static_cast<v1::SubStage>(old_sub));
     sc->set_to_sub_stage(static_cast<v1::SubStage>(entry.sub_stage()));
-    if (!result.history.empty()) {
-      sc->set_reason(result.history.back().reason());
-      *change.mutable_at() = result.history.back().at();
+    if (summary.last_transition) {
+      sc->set_reason(summary.last_transition->reason());
+      *change.mutable_at() = summary.last_transition->at();
     } else {
       *change.mutable_at() = ToProto(now);
     }
@@ -308,7 +320,9 @@ absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now,
     RETURN_IF_ERROR(Reindex(txn, partition, id, *facts, now));
   }
   dirty_.clear();  // Tick changes no facts.
-  return absl::OkStatus();
+  absl::Status status = FlushCounts(txn);
+  count_deltas_.clear();
+  return status;
 }
 
 LifecycleQueries::LifecycleQueries(const store::Store& store, int partitions,
@@ -401,7 +415,7 @@ absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
         }
         if (!domain::Exists(facts)) continue;
         if (take(it->key().substr(prefix.size()),
-                 EntryFromView(domain::BuildCustomerView(facts, as_of, rules_)))) {
+                 EntryFromSummary(domain::Summarize(facts, as_of, rules_)))) {
           ++taken;
         }
       }
@@ -459,7 +473,7 @@ absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(v1::Dime
         }
         if (!domain::Exists(facts)) continue;
         const internal::LifecycleIndexEntry e =
-            EntryFromView(domain::BuildCustomerView(facts, as_of, rules_));
+            EntryFromSummary(domain::Summarize(facts, as_of, rules_));
         counts[{DimensionValue(dimension, e), e.stage(), e.sub_stage()}] += 1;
       }
       RETURN_IF_ERROR(it->status());

@@ -83,6 +83,26 @@ std::string ManClass(const internal::CustomerFacts& facts, absl::Time as_of,
 // Funnel probability in percent: 5, 10, 30, 50, 70, 100; 0 for LOST/unknown.
 int32_t FunnelProbability(v1::FunnelStage stage);
 
+// What an index of customers needs at `as_of`, from one sweep: cheaper than
+// BuildCustomerView (no history list, contacts or opportunities).
+struct LifecycleSummary {
+  v1::LifecycleStage stage = v1::LIFECYCLE_STAGE_UNSPECIFIED;
+  v1::SubStage sub_stage = v1::SUB_STAGE_UNSPECIFIED;
+  // The latest history entry at or before as_of, if any.
+  std::optional<v1::StageTransition> last_transition;
+  // As LifecycleResult::next_change_at.
+  std::optional<absl::Time> next_change_at;
+  // The profile as of as_of (registered_at unset).
+  v1::CustomerProfile profile;
+  // As ManClass().
+  std::string man_class;
+  std::optional<absl::Time> last_activity_at;
+};
+
+// Agrees with Classify, ManClass and BuildCustomerView at the same as_of.
+LifecycleSummary Summarize(const internal::CustomerFacts& facts, absl::Time as_of,
+                           const LifecycleRules& rules);
+
 // The 360° view at `as_of` (DESIGN.md §5 Lifecycle.GetCustomer).
 v1::CustomerView BuildCustomerView(const internal::CustomerFacts& facts, absl::Time as_of,
                                    const LifecycleRules& rules);

@@ -48,6 +48,7 @@ class LifecycleProjection final : public projection::Projection {
                                                 const std::string& customer_id);
   absl::Status Reindex(projection::Txn& txn, Partition p, const std::string& customer_id,
                        const internal::CustomerFacts& facts, absl::Time now);
+  absl::Status FlushCounts(projection::Txn& txn);
 
   domain::LifecycleRules rules_;
   store::Store* store_ = nullptr;
@@ -56,6 +57,8 @@ class LifecycleProjection final : public projection::Projection {
   } cf_{};
   // Facts touched by the batch in flight, written at Flush.
   absl::flat_hash_map<std::string, internal::CustomerFacts> dirty_;
+  // Summary-count changes of the batch in flight, by count key.
+  absl::flat_hash_map<std::string, int64_t> count_deltas_;
 };
 
 // Read side over the projection's store. Thread-safe; `store` must outlive it.

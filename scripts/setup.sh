@@ -25,7 +25,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ca-certificates tzdata rsync
+  build-essential cmake ninja-build pkg-config git ca-certificates tzdata ccache
   clang-format
   librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
@@ -51,7 +51,9 @@ fi
 [[ $DEPS_ONLY -eq 1 ]] && exit 0
 
 echo "==> building in ${BUILD_DIR#$ROOT/}"
-cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja "${CMAKE_ARGS[@]}" >/dev/null
+# ccache makes a rebuild on the same machine cheap; a fresh machine starts cold.
+cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+  "${CMAKE_ARGS[@]}" >/dev/null
 if [[ ${#TARGETS[@]} -gt 0 ]]; then
   cmake --build "$BUILD_DIR" --target "${TARGETS[@]}"
 else

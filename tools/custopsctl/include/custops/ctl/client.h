@@ -1,0 +1,153 @@
+// The gRPC side of custopsctl: one method per subcommand, each printing its
+// result to `out` and returning a status. Errors are absl::Status values:
+//  - a status the server returned keeps its code and message and is marked
+//    as coming from the server (IsServerError), so that the CLI can tell
+//    "the server said no" (exit 2) from "could not ask" (exit 1);
+//  - local problems (a bad JSON line, an unreadable file) are plain
+//    INVALID_ARGUMENT / NOT_FOUND statuses.
+//
+//   ConnectionOptions options{.server = "127.0.0.1:50051"};
+//   std::unique_ptr<Client> client = Client::Connect(options);
+//   absl::Status s = client->Append(std::cin, {.batch = 500}, std::cout);
+//   return ExitCode(s);
+//
+// A Client may be used from one thread at a time.
+#ifndef CUSTOPS_CTL_CLIENT_H_
+#define CUSTOPS_CTL_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <istream>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "custops/v1/admin.grpc.pb.h"
+#include "custops/v1/events.pb.h"
+#include "custops/v1/ingest.grpc.pb.h"
+#include "custops/v1/lifecycle.grpc.pb.h"
+
+namespace custops::ctl {
+
+struct ConnectionOptions {
+  // host:port of any custops server. Default: "127.0.0.1:50051"
+  std::string server = "127.0.0.1:50051";
+  // Deadline of each unary call. Default: 30 s
+  absl::Duration timeout = absl::Seconds(30);
+  // Deadline of a streaming call (tail, changes); InfiniteDuration = none.
+  // Default: none
+  absl::Duration stream_timeout = absl::InfiniteDuration();
+  // Sent as "authorization: Bearer <token>" when not empty. Default: none
+  std::string bearer_token;
+  // TLS instead of plaintext. Default: false
+  bool tls = false;
+  // With tls: PEM roots to trust; empty = the system's. Default: empty
+  std::string ca_cert_pem;
+};
+
+struct AppendOptions {
+  // Events per Append request. Default: 500
+  int batch = 500;
+};
+
+struct PageOptions {
+  // Follow next_page_token to the end. Default: false (one page)
+  bool all = false;
+};
+
+struct StreamOptions {
+  // Stop after this many records; 0 = run until the stream ends. Default: 0
+  int64_t limit = 0;
+  // Print only the event of each record (input for `append`). Default: false
+  bool events_only = false;
+};
+
+// The status of a failed call, marked as the server's answer.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+// True for a status made by FromGrpcStatus that the server itself gave (not
+// UNAVAILABLE / DEADLINE_EXCEEDED / CANCELLED, which mean it was not
+// reached or did not answer).
+bool IsServerError(const absl::Status& status);
+// 0 for OK, 2 for a server error, 1 for anything else.
+int ExitCode(const absl::Status& status);
+// "error: <CODE>: <message>".
+std::string ErrorLine(const absl::Status& status);
+
+// "events[3].contract_signed.amount: ..." → 3, or -1 when the message does
+// not start with an event index.
+int64_t EventIndexInError(std::string_view message);
+
+// The totals of an append run.
+struct AppendTotals {
+  int64_t appended = 0;
+  int64_t duplicates = 0;
+  std::string consistency_token;  // of the last request
+};
+
+class Client {
+ public:
+  // Does not connect yet: the first call does.
+  static std::unique_ptr<Client> Connect(const ConnectionOptions& options);
+  Client(std::shared_ptr<grpc::Channel> channel, const ConnectionOptions& options);
+
+  // `append`: JSON lines of Event from `in`. The whole input is parsed
+  // before anything is sent (a bad line → INVALID_ARGUMENT "line N: ..." and
+  // nothing appended); then batches are sent in order. A server rejection
+  // names the input line of the offending event and how many events earlier
+  // batches appended. Prints "appended: N", "duplicates: N" and
+  // "consistency_token: T".
+  absl::Status Append(std::istream& in, const AppendOptions& options, std::ostream& out);
+  // `append-org`: the same for OrgEvent through AppendOrg.
+  absl::Status AppendOrg(std::istream& in, const AppendOptions& options, std::ostream& out);
+  // Sends events already in memory (the `demo` subcommand); `lines`, when
+  // not empty, gives each event's input line for error messages.
+  absl::Status AppendEvents(const std::vector<v1::Event>& events, const std::vector<int64_t>& lines,
+                            const AppendOptions& options, AppendTotals& totals);
+
+  // `get`: the CustomerView as indented JSON.
+  absl::Status GetCustomer(const v1::GetCustomerRequest& request, std::ostream& out);
+  // `list`: one JSON line per customer. Without `all`, a next page token is
+  // reported on `err`.
+  absl::Status ListCustomers(v1::ListCustomersRequest request, const PageOptions& options,
+                             std::ostream& out, std::ostream& err);
+  // `summary`: the stage summary as a table.
+  absl::Status StageSummary(const v1::StageSummaryRequest& request, std::ostream& out);
+  // `timeline`: one JSON line per entry, oldest first.
+  absl::Status Timeline(v1::TimelineRequest request, const PageOptions& options, std::ostream& out,
+                        std::ostream& err);
+  // `tail`: one JSON line per EventRecord (flushed as it arrives).
+  absl::Status Tail(const v1::SubscribeRequest& request, const StreamOptions& options,
+                    std::ostream& out);
+  // `changes`: one JSON line per ChangeRecord.
+  absl::Status Changes(const v1::SubscribeChangesRequest& request, const StreamOptions& options,
+                       std::ostream& out);
+  // `status`: Admin.Status as tables.
+  absl::Status ServerStatus(std::ostream& out);
+
+ private:
+  void Prepare(grpc::ClientContext& context, absl::Duration timeout) const;
+  // Names the server in a status that says it could not be reached.
+  absl::Status Annotate(const absl::Status& status) const;
+  template <typename Request, typename Message>
+  absl::Status AppendAll(const std::vector<Message>& messages, const std::vector<int64_t>& lines,
+                         const AppendOptions& options, AppendTotals& totals);
+
+  ConnectionOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::EventIngest::Stub> ingest_;
+  std::unique_ptr<v1::Subscriptions::Stub> subscriptions_;
+  std::unique_ptr<v1::Lifecycle::Stub> lifecycle_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+};
+
+// "appended: N\nduplicates: N\nconsistency_token: T\n".
+std::string FormatAppendTotals(const AppendTotals& totals);
+
+}  // namespace custops::ctl
+
+#endif  // CUSTOPS_CTL_CLIENT_H_

@@ -1,0 +1,282 @@
+// custopsctl: the operator's command line for a custops server (docs/custopsctl.md).
+// Flags are parsed here; requests are built and sent by custops::ctl.
+// Exit codes: 0 ok, 1 usage or connection error, 2 the server rejected the
+// request ("error: <CODE>: <message>" on stderr).
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "custops/ctl/client.h"
+#include "custops/ctl/json_lines.h"
+#include "custops/ctl/parse.h"
+#include "custops/ctl/requests.h"
+#include "custops/demo/demo.h"
+
+namespace custops::ctl {
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::cerr << ErrorLine(status) << std::endl;
+  return ExitCode(status);
+}
+
+// Runs `fn` with the named file, or stdin for "" and "-".
+template <typename Fn>
+absl::Status WithInput(const std::string& path, Fn fn) {
+  if (path.empty() || path == "-") return fn(std::cin);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  return fn(in);
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+struct DemoArgs {
+  int customers = 3000;
+  uint64_t seed = 42;
+  std::string end;  // RFC 3339; empty = now
+  int span_days = 548;
+  int owners = 40;
+  std::string currency = "CNY";
+  std::string output;  // write JSON lines here instead of appending
+};
+
+absl::Status RunDemo(const DemoArgs& args, const AppendOptions& append, Client* client) {
+  demo::DemoOptions options;
+  options.seed = args.seed;
+  options.customers = args.customers;
+  options.owners = args.owners;
+  options.currency = args.currency;
+  options.span = absl::Hours(24) * args.span_days;
+  if (args.end.empty()) {
+    // The CLI, not the generator, reads the clock: whole seconds of now.
+    options.end = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+  } else {
+    absl::StatusOr<absl::Time> end = ParseRfc3339(args.end);
+    if (!end.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--end: ", std::string(end.status().message())));
+    }
+    options.end = *end;
+  }
+  if (args.customers < 0 || args.owners < 1 || args.span_days < 7 || args.currency.empty()) {
+    return absl::InvalidArgumentError(
+        "--customers must be >= 0, --owners >= 1, --span-days >= 7, --currency not empty");
+  }
+  if (options.end - options.span < absl::UnixEpoch() ||
+      options.end > absl::FromCivil(absl::CivilSecond(2190, 1, 1, 0, 0, 0), absl::UTCTimeZone())) {
+    return absl::InvalidArgumentError("--end minus --span-days must lie between 1970 and 2190");
+  }
+  const std::vector<v1::Event> events = demo::GenerateDemo(options);
+  std::cerr << "generated " << events.size() << " events for " << args.customers
+            << " customers, ending " << FormatRfc3339(options.end) << std::endl;
+  if (!args.output.empty()) {
+    std::ofstream file;
+    std::ostream* out = &std::cout;
+    if (args.output != "-") {
+      file.open(args.output, std::ios::binary | std::ios::trunc);
+      if (!file) return absl::NotFoundError(absl::StrCat("cannot write ", args.output));
+      out = &file;
+    }
+    for (const v1::Event& e : events) *out << ToJsonLine(e) << '\n';
+    out->flush();
+    if (!*out) return absl::DataLossError(absl::StrCat("write to ", args.output, " failed"));
+    return absl::OkStatus();
+  }
+  AppendTotals totals;
+  absl::Status status = client->AppendEvents(events, {}, append, totals);
+  if (!status.ok()) return status;
+  std::cout << FormatAppendTotals(totals);
+  return absl::OkStatus();
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"custopsctl: append events to and query a custops server"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the subcommand
+  app.set_help_all_flag("--help-all", "Help for every subcommand");
+
+  ConnectionOptions connection;
+  double timeout_seconds = 30;
+  std::string ca_cert_file;
+  app.add_option("--server", connection.server, "host:port of the server")
+      ->envname("CUSTOPS_SERVER")
+      ->capture_default_str();
+  CLI::Option* timeout_option =
+      app.add_option("--timeout", timeout_seconds,
+                     "Seconds per call (tail/changes: stop after this long; default: no limit)")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
+  app.add_option("--bearer-token", connection.bearer_token, "Sent as 'authorization: Bearer ...'")
+      ->envname("CUSTOPS_TOKEN");
+  app.add_flag("--tls", connection.tls, "Connect with TLS");
+  app.add_option("--ca-cert", ca_cert_file, "PEM file of roots to trust with --tls")
+      ->check(CLI::ExistingFile);
+
+  AppendOptions append_options;
+  auto add_batch = [&](CLI::App* sub) {
+    sub->add_option("--batch", append_options.batch, "Events per Append request")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+  };
+
+  std::string input = "-";
+  CLI::App* append = app.add_subcommand("append", "Append customer events (JSON lines)");
+  append->add_option("file", input, "JSON lines of custops.v1.Event; '-' = stdin")
+      ->capture_default_str();
+  add_batch(append);
+
+  CLI::App* append_org = app.add_subcommand("append-org", "Append organisation events");
+  append_org->add_option("file", input, "JSON lines of custops.v1.OrgEvent; '-' = stdin")
+      ->capture_default_str();
+  add_batch(append_org);
+
+  DemoArgs demo_args;
+  CLI::App* demo = app.add_subcommand("demo", "Generate the demo population and append it");
+  demo->add_option("--customers", demo_args.customers, "Registered parties")->capture_default_str();
+  demo->add_option("--seed", demo_args.seed, "Random seed (part of every event id)")
+      ->capture_default_str();
+  demo->add_option("--end", demo_args.end, "End of the history, RFC 3339 (default: now)");
+  demo->add_option("--span-days", demo_args.span_days, "Days of history")->capture_default_str();
+  demo->add_option("--owners", demo_args.owners, "Sales reps")->capture_default_str();
+  demo->add_option("--currency", demo_args.currency, "Currency of every amount")
+      ->capture_default_str();
+  demo->add_option("--output", demo_args.output,
+                   "Write JSON lines to this file ('-' = stdout) instead of appending");
+  add_batch(demo);
+
+  std::string customer_id;
+  QueryArgs query;
+  auto add_query = [&](CLI::App* sub) {
+    sub->add_option("--as-of", query.as_of, "Evaluate at this RFC 3339 time (default: now)");
+    sub->add_option("--token", query.consistency_token,
+                    "Consistency token of an append to wait for");
+  };
+
+  CLI::App* get = app.add_subcommand("get", "One customer's 360° view (JSON)");
+  get->add_option("customer_id", customer_id, "Customer id")->required();
+  add_query(get);
+
+  ListArgs list_args;
+  PageOptions page;
+  CLI::App* list = app.add_subcommand("list", "Customers by stage, region, owner ... (JSON lines)");
+  list->add_option("--stage", list_args.stage, "PROSPECT, INTENT, CUSTOMER or LOST");
+  list->add_option("--sub-stage", list_args.sub_stage, "NEW, GROWING, STABLE or DECLINING");
+  list->add_option("--region", list_args.region, "Region, e.g. 华东");
+  list->add_option("--owner", list_args.owner, "Owner id, e.g. rep-01");
+  list->add_option("--industry", list_args.industry, "Industry");
+  list->add_option("--kind", list_args.kind, "CUSTOMER, AGENT, SUPPLIER, PARTNER or COMPETITOR");
+  list->add_option("--page-size", list_args.page_size, "Customers per page (server default 100)");
+  list->add_option("--page-token", list_args.page_token, "Continue from this page token");
+  list->add_flag("--all", page.all, "Follow page tokens to the end");
+  add_query(list);
+
+  std::string dimension;
+  CLI::App* summary = app.add_subcommand("summary", "Customers per lifecycle stage (table)");
+  summary->add_option("--dimension", dimension, "ALL, REGION, INDUSTRY, OWNER, CHANNEL, KIND ...");
+  add_query(summary);
+
+  int timeline_page_size = 0;
+  std::string timeline_page_token;
+  CLI::App* timeline = app.add_subcommand("timeline", "One customer's events (JSON lines)");
+  timeline->add_option("customer_id", customer_id, "Customer id")->required();
+  timeline->add_option("--page-size", timeline_page_size, "Entries per page (server default 100)");
+  timeline->add_option("--page-token", timeline_page_token, "Continue from this page token");
+  timeline->add_option("--token", query.consistency_token,
+                       "Consistency token of an append to wait for");
+  timeline->add_flag("--all", page.all, "Follow page tokens to the end");
+
+  std::string from = "latest";
+  std::vector<std::string> types;
+  std::vector<std::string> customers;
+  StreamOptions stream;
+  auto add_stream = [&](CLI::App* sub, const char* type_help, const char* only_flag,
+                        const char* only_help) {
+    sub->add_option("--from", from, "earliest, latest or a resume token")->capture_default_str();
+    sub->add_option("--type", types, type_help);
+    sub->add_option("--customer", customers, "Only these customers (repeatable)");
+    sub->add_option("--limit", stream.limit, "Stop after this many records (0 = never)")
+        ->check(CLI::NonNegativeNumber);
+    sub->add_flag(only_flag, stream.events_only, only_help);
+  };
+  CLI::App* tail = app.add_subcommand("tail", "Follow customer events (JSON lines)");
+  add_stream(tail, "Only these event types, e.g. contract_signed (repeatable)", "--events-only",
+             "Print the event alone, not the record (output fit for `append`)");
+  CLI::App* changes = app.add_subcommand("changes", "Follow derived state changes (JSON lines)");
+  add_stream(changes, "Only these change types, e.g. stage_changed (repeatable)", "--changes-only",
+             "Print the change alone, not the record");
+
+  CLI::App* status = app.add_subcommand("status", "Log, projection and dead-letter status");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+
+  connection.timeout = absl::Seconds(timeout_seconds);
+  if (timeout_option->count() > 0) connection.stream_timeout = connection.timeout;
+  if (!ca_cert_file.empty()) {
+    absl::StatusOr<std::string> pem = ReadFile(ca_cert_file);
+    if (!pem.ok()) return Fail(pem.status());
+    connection.ca_cert_pem = *pem;
+  }
+  std::unique_ptr<Client> client = Client::Connect(connection);
+
+  absl::Status result;
+  if (append->parsed()) {
+    result = WithInput(
+        input, [&](std::istream& in) { return client->Append(in, append_options, std::cout); });
+  } else if (append_org->parsed()) {
+    result = WithInput(
+        input, [&](std::istream& in) { return client->AppendOrg(in, append_options, std::cout); });
+  } else if (demo->parsed()) {
+    result = RunDemo(demo_args, append_options, client.get());
+  } else if (get->parsed()) {
+    absl::StatusOr<v1::GetCustomerRequest> request = MakeGetCustomerRequest(customer_id, query);
+    result = request.ok() ? client->GetCustomer(*request, std::cout) : request.status();
+  } else if (list->parsed()) {
+    list_args.query = query;
+    absl::StatusOr<v1::ListCustomersRequest> request = MakeListCustomersRequest(list_args);
+    result = request.ok() ? client->ListCustomers(*request, page, std::cout, std::cerr)
+                          : request.status();
+  } else if (summary->parsed()) {
+    absl::StatusOr<v1::StageSummaryRequest> request = MakeStageSummaryRequest(dimension, query);
+    result = request.ok() ? client->StageSummary(*request, std::cout) : request.status();
+  } else if (timeline->parsed()) {
+    absl::StatusOr<v1::TimelineRequest> request = MakeTimelineRequest(
+        customer_id, timeline_page_size, timeline_page_token, query.consistency_token);
+    result =
+        request.ok() ? client->Timeline(*request, page, std::cout, std::cerr) : request.status();
+  } else if (tail->parsed()) {
+    absl::StatusOr<v1::SubscribeRequest> request = MakeSubscribeRequest(from, types, customers);
+    result = request.ok() ? client->Tail(*request, stream, std::cout) : request.status();
+  } else if (changes->parsed()) {
+    absl::StatusOr<v1::SubscribeChangesRequest> request =
+        MakeSubscribeChangesRequest(from, types, customers);
+    result = request.ok() ? client->Changes(*request, stream, std::cout) : request.status();
+  } else if (status->parsed()) {
+    result = client->ServerStatus(std::cout);
+  }
+  std::cout.flush();
+  if (!result.ok()) return Fail(result);
+  return 0;
+}
+
+}  // namespace
+}  // namespace custops::ctl
+
+int main(int argc, char** argv) { return custops::ctl::Main(argc, argv); }

@@ -1,0 +1,338 @@
+#include "custops/ctl/client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "custops/v1/admin.grpc.pb.h"
+#include "custops/v1/ingest.grpc.pb.h"
+#include "custops/v1/lifecycle.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace custops::ctl {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Ingest: appends everything; ids starting with "dup" are duplicates; an
+// event whose id starts with "bad" is rejected like the real validator does.
+class FakeIngest final : public v1::EventIngest::Service {
+ public:
+  grpc::Status Append(grpc::ServerContext*, const v1::AppendRequest* request,
+                      v1::AppendResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int i = 0; i < request->events_size(); ++i) {
+      if (absl::StartsWith(request->events(i).event_id(), "bad")) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            absl::StrCat("events[", i, "].event_id: rejected"));
+      }
+    }
+    batches_.push_back(request->events_size());
+    for (const v1::Event& e : request->events()) {
+      v1::AppendResult* r = response->add_results();
+      r->set_event_id(e.event_id());
+      r->set_duplicate(absl::StartsWith(e.event_id(), "dup"));
+    }
+    response->set_consistency_token(absl::StrCat("token-", batches_.size()));
+    return grpc::Status::OK;
+  }
+  grpc::Status AppendOrg(grpc::ServerContext*, const v1::AppendOrgRequest* request,
+                         v1::AppendResponse* response) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    batches_.push_back(request->events_size());
+    for (const v1::OrgEvent& e : request->events()) {
+      response->add_results()->set_event_id(e.event_id());
+    }
+    response->set_consistency_token("org-token");
+    return grpc::Status::OK;
+  }
+  std::vector<int> batches() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<int> batches_;
+};
+
+// Lifecycle: customers C1..C5 in pages of two; C404 is unknown.
+class FakeLifecycle final : public v1::Lifecycle::Service {
+ public:
+  grpc::Status GetCustomer(grpc::ServerContext* context, const v1::GetCustomerRequest* request,
+                           v1::CustomerView* view) override {
+    auto metadata = context->client_metadata().find("authorization");
+    if (metadata != context->client_metadata().end()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      authorization_ = std::string(metadata->second.data(), metadata->second.size());
+    }
+    if (request->customer_id() == "C404") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "customer C404 not found");
+    }
+    view->set_customer_id(request->customer_id());
+    view->set_stage(v1::LIFECYCLE_STAGE_INTENT);
+    return grpc::Status::OK;
+  }
+  grpc::Status ListCustomers(grpc::ServerContext*, const v1::ListCustomersRequest* request,
+                             v1::ListCustomersResponse* response) override {
+    const int start = request->page_token().empty() ? 1 : std::stoi(request->page_token());
+    for (int i = start; i < start + 2 && i <= 5; ++i) {
+      v1::CustomerSummary* c = response->add_customers();
+      c->set_customer_id(absl::StrCat("C", i));
+      c->set_region(request->filter().region());
+    }
+    if (start + 2 <= 5) response->set_next_page_token(absl::StrCat(start + 2));
+    return grpc::Status::OK;
+  }
+  std::string authorization() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return authorization_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string authorization_;
+};
+
+// Subscriptions: an endless stream of records until the client cancels.
+class FakeSubscriptions final : public v1::Subscriptions::Service {
+ public:
+  grpc::Status Subscribe(grpc::ServerContext* context, const v1::SubscribeRequest* request,
+                         grpc::ServerWriter<v1::EventRecord>* writer) override {
+    for (int i = 0; i < 100000 && !context->IsCancelled(); ++i) {
+      v1::EventRecord record;
+      record.mutable_position()->set_offset(i);
+      record.mutable_event()->set_event_id(absl::StrCat(request->from(), "-", i));
+      record.set_resume_token(absl::StrCat("r", i));
+      if (!writer->Write(record)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return grpc::Status::OK;
+  }
+};
+
+class FakeAdmin final : public v1::Admin::Service {
+ public:
+  grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest*,
+                      v1::StatusResponse* response) override {
+    response->set_mode("embedded");
+    response->add_projections()->set_name("lifecycle");
+    return grpc::Status::OK;
+  }
+};
+
+class ClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&ingest_);
+    builder.RegisterService(&lifecycle_);
+    builder.RegisterService(&subscriptions_);
+    builder.RegisterService(&admin_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    client_ = Client::Connect(Options());
+  }
+  void TearDown() override { server_->Shutdown(std::chrono::system_clock::now()); }
+
+  ConnectionOptions Options() const {
+    ConnectionOptions options;
+    options.server = absl::StrCat("127.0.0.1:", port_);
+    options.timeout = absl::Seconds(10);
+    return options;
+  }
+
+  static std::string EventLines(int n, const std::string& prefix = "e") {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      absl::StrAppend(&out, R"({"event_id":")", prefix, i,
+                      R"(","customer_id":"C1","occurred_at":"2025-06-30T16:00:00Z"})", "\n");
+    }
+    return out;
+  }
+
+  FakeIngest ingest_;
+  FakeLifecycle lifecycle_;
+  FakeSubscriptions subscriptions_;
+  FakeAdmin admin_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(ClientTest, AppendSendsBatchesAndCounts) {
+  std::istringstream in(EventLines(1200) + EventLines(3, "dup"));
+  std::ostringstream out;
+  const absl::Status status = client_->Append(in, {.batch = 500}, out);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(ingest_.batches(), ElementsAre(500, 500, 203));
+  EXPECT_EQ(out.str(), "appended: 1200\nduplicates: 3\nconsistency_token: token-3\n");
+  EXPECT_EQ(ExitCode(status), 0);
+}
+
+TEST_F(ClientTest, AppendOrgUsesAppendOrg) {
+  std::istringstream in(R"({"event_id":"o1","occurred_at":"2025-06-30T16:00:00Z","scope":"org"})"
+                        "\n");
+  std::ostringstream out;
+  ASSERT_TRUE(client_->AppendOrg(in, {}, out).ok());
+  EXPECT_EQ(out.str(), "appended: 1\nduplicates: 0\nconsistency_token: org-token\n");
+}
+
+TEST_F(ClientTest, BadJsonLineSendsNothing) {
+  std::istringstream in(EventLines(3) + "{not json}\n" + EventLines(2));
+  std::ostringstream out;
+  const absl::Status status = client_->Append(in, {}, out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), StartsWith("line 4: "));
+  EXPECT_FALSE(IsServerError(status));
+  EXPECT_EQ(ExitCode(status), 1);
+  EXPECT_TRUE(ingest_.batches().empty());
+  EXPECT_EQ(out.str(), "");
+}
+
+TEST_F(ClientTest, ServerRejectionNamesTheInputLine) {
+  // Line 1 is a comment: the events sit on lines 2..; the bad one is the
+  // 504th event, the 4th of the second batch, on line 505.
+  std::istringstream in("# header\n" + EventLines(503) + EventLines(1, "bad") + EventLines(10));
+  std::ostringstream out;
+  const absl::Status status = client_->Append(in, {.batch = 500}, out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(IsServerError(status));
+  EXPECT_EQ(ExitCode(status), 2);
+  EXPECT_EQ(ErrorLine(status),
+            "error: INVALID_ARGUMENT: events[3].event_id: rejected (input line 505); batch of "
+            "line 502 to line 515 not appended; earlier batches appended 500 events and found 0 "
+            "duplicates");
+  EXPECT_THAT(ingest_.batches(), ElementsAre(500));
+}
+
+TEST_F(ClientTest, GetCustomerPrintsJsonAndSendsTheBearerToken) {
+  ConnectionOptions options = Options();
+  options.bearer_token = "s3cret";
+  std::unique_ptr<Client> client = Client::Connect(options);
+  std::ostringstream out;
+  v1::GetCustomerRequest request;
+  request.set_customer_id("C1");
+  ASSERT_TRUE(client->GetCustomer(request, out).ok());
+  EXPECT_EQ(out.str(), "{\n \"customer_id\": \"C1\",\n \"stage\": \"LIFECYCLE_STAGE_INTENT\"\n}\n");
+  EXPECT_EQ(lifecycle_.authorization(), "Bearer s3cret");
+}
+
+TEST_F(ClientTest, NotFoundIsAServerError) {
+  std::ostringstream out;
+  v1::GetCustomerRequest request;
+  request.set_customer_id("C404");
+  const absl::Status status = client_->GetCustomer(request, out);
+  EXPECT_EQ(ErrorLine(status), "error: NOT_FOUND: customer C404 not found");
+  EXPECT_EQ(ExitCode(status), 2);
+}
+
+TEST_F(ClientTest, ListFollowsPagesWithAll) {
+  v1::ListCustomersRequest request;
+  request.mutable_filter()->set_region("华东");
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_TRUE(client_->ListCustomers(request, {.all = true}, out, err).ok());
+  EXPECT_EQ(out.str(),
+            "{\"customer_id\":\"C1\",\"region\":\"华东\"}\n"
+            "{\"customer_id\":\"C2\",\"region\":\"华东\"}\n"
+            "{\"customer_id\":\"C3\",\"region\":\"华东\"}\n"
+            "{\"customer_id\":\"C4\",\"region\":\"华东\"}\n"
+            "{\"customer_id\":\"C5\",\"region\":\"华东\"}\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST_F(ClientTest, ListWithoutAllReportsTheNextPage) {
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_TRUE(client_->ListCustomers({}, {}, out, err).ok());
+  EXPECT_EQ(out.str(), "{\"customer_id\":\"C1\"}\n{\"customer_id\":\"C2\"}\n");
+  EXPECT_EQ(err.str(), "more: --page-token 3 (or --all)\n");
+}
+
+TEST_F(ClientTest, TailStopsAtTheLimit) {
+  v1::SubscribeRequest request;
+  request.set_from("earliest");
+  std::ostringstream out;
+  const absl::Status status = client_->Tail(request, {.limit = 3}, out);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(out.str(),
+            "{\"position\":{},\"event\":{\"event_id\":\"earliest-0\"},\"resume_token\":\"r0\"}\n"
+            "{\"position\":{\"offset\":\"1\"},\"event\":{\"event_id\":\"earliest-1\"},"
+            "\"resume_token\":\"r1\"}\n"
+            "{\"position\":{\"offset\":\"2\"},\"event\":{\"event_id\":\"earliest-2\"},"
+            "\"resume_token\":\"r2\"}\n");
+}
+
+TEST_F(ClientTest, TailEventsOnlyAndTimeoutEndsNormally) {
+  ConnectionOptions options = Options();
+  options.stream_timeout = absl::Milliseconds(300);
+  std::unique_ptr<Client> client = Client::Connect(options);
+  std::ostringstream out;
+  const absl::Status status = client->Tail({}, {.events_only = true}, out);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_THAT(out.str(), StartsWith("{\"event_id\":\"-0\"}\n{\"event_id\":\"-1\"}\n"));
+}
+
+TEST_F(ClientTest, StatusPrintsTables) {
+  std::ostringstream out;
+  ASSERT_TRUE(client_->ServerStatus(out).ok());
+  EXPECT_THAT(out.str(), HasSubstr("mode: embedded\n"));
+  EXPECT_THAT(out.str(), HasSubstr("\nlifecycle "));
+}
+
+TEST_F(ClientTest, UnimplementedServiceIsAServerError) {
+  std::ostringstream out;
+  const absl::Status status = client_->StageSummary({}, out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(ExitCode(status), 2);
+}
+
+TEST(ClientConnectionTest, NoServerIsAConnectionError) {
+  // Nothing listens on port 1 of loopback.
+  ConnectionOptions options;
+  options.server = "127.0.0.1:1";
+  options.timeout = absl::Seconds(5);
+  std::unique_ptr<Client> client = Client::Connect(options);
+  std::ostringstream out;
+  const absl::Status status = client->ServerStatus(out);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(IsServerError(status));
+  EXPECT_EQ(ExitCode(status), 1);
+  EXPECT_THAT(ErrorLine(status), StartsWith("error: UNAVAILABLE: "));
+}
+
+TEST(ExitCodeTest, Codes) {
+  EXPECT_EQ(ExitCode(absl::OkStatus()), 0);
+  EXPECT_EQ(ExitCode(absl::InvalidArgumentError("local")), 1);
+  EXPECT_EQ(ExitCode(FromGrpcStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "x"))), 2);
+  EXPECT_EQ(ExitCode(FromGrpcStatus(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "x"))), 2);
+  EXPECT_EQ(ExitCode(FromGrpcStatus(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "x"))), 1);
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+}
+
+TEST(EventIndexInErrorTest, Parses) {
+  EXPECT_EQ(EventIndexInError("events[3].contract_signed.amount: bad"), 3);
+  EXPECT_EQ(EventIndexInError("events[0]: x"), 0);
+  EXPECT_EQ(EventIndexInError("events: at least one event required"), -1);
+  EXPECT_EQ(EventIndexInError("events[]"), -1);
+  EXPECT_EQ(EventIndexInError("events[12"), -1);
+  EXPECT_EQ(EventIndexInError("event.x"), -1);
+}
+
+}  // namespace
+}  // namespace custops::ctl

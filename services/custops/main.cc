@@ -28,9 +28,11 @@ int main(int argc, char** argv) {
   cli.add_option("--metrics-listen", metrics_listen,
                  "Prometheus /metrics address host:port; empty disables (default 127.0.0.1:9464)");
   cli.add_option("--data-dir", data_dir, "Data directory (default ./data)");
-  cli.add_option("--partitions", partitions, "Partitions per topic for a new data dir (default 12)");
+  cli.add_option("--partitions", partitions,
+                 "Partitions per topic for a new data dir (default 12)");
   cli.add_option("--sync", sync, "fsync every append: true|false (default true)");
-  cli.add_option("--demo", demo, "Load the demo population: true|false")->expected(0, 1)
+  cli.add_option("--demo", demo, "Load the demo population: true|false")
+      ->expected(0, 1)
       ->default_str("true");
   cli.add_option("--demo-customers", demo_customers, "Demo population size (default 3000)");
   cli.add_option("--fixed-clock", fixed_clock,
@@ -86,8 +88,9 @@ int main(int argc, char** argv) {
   });
   signal_thread.detach();
 
-  std::cout << "custops " << "listening on " << (*app)->address() << " (embedded log in "
-            << config.data_dir << ", " << config.partitions << " partitions)" << std::endl;
+  std::cout << "custops "
+            << "listening on " << (*app)->address() << " (embedded log in " << config.data_dir
+            << ", " << config.partitions << " partitions)" << std::endl;
   if ((*app)->metrics_port() != 0) {
     std::cout << "metrics on http://"
               << config.metrics_listen.substr(0, config.metrics_listen.rfind(':')) << ":"
@@ -98,13 +101,12 @@ int main(int argc, char** argv) {
     if (!loaded.ok()) {
       std::cerr << "custops: demo data: " << loaded.status().message() << "\n";
     } else {
-      std::cout << "demo data: " << loaded->appended << " events appended, "
-                << loaded->duplicates << " already there" << std::endl;
+      std::cout << "demo data: " << loaded->appended << " events appended, " << loaded->duplicates
+                << " already there" << std::endl;
     }
   }
   std::cout << "ready. try:\n"
-            << "  build/tools/custopsctl/custopsctl --server " << (*app)->address()
-            << " summary\n"
+            << "  build/tools/custopsctl/custopsctl --server " << (*app)->address() << " summary\n"
             << "  grpcurl -plaintext " << (*app)->address()
             << " custops.v1.Lifecycle/StageSummary\n"
             << "stop with Ctrl-C" << std::endl;

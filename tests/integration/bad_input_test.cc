@@ -149,9 +149,8 @@ TEST_F(BadInputTest, InvalidEventsNameTheFieldAndNothingIsAppended) {
 TEST_F(BadInputTest, GarbageRequestsAndHugeMessagesDoNotHurtTheServer) {
   StartServer();
   grpc::GenericStub generic(server_->Channel());
-  for (const std::string& garbage :
-       {std::string("\xff\xff\xff\xff\x0f", 5), std::string("\x0a\xff\x01", 3),
-        std::string(1000, '\x0a')}) {
+  for (const std::string& garbage : {std::string("\xff\xff\xff\xff\x0f", 5),
+                                     std::string("\x0a\xff\x01", 3), std::string(1000, '\x0a')}) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     grpc::Slice slice(garbage);
@@ -238,19 +237,20 @@ TEST_F(BadInputTest, QueriesRejectBadArgumentsByName) {
 TEST_F(BadInputTest, GarbageInTheLogGoesToDeadLettersAndProcessingMovesOn) {
   {
     auto log = log::EmbeddedEventLog::Open({.path = (dir_ / "log").string()}).value();
-    for (auto topic : {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges,
-                       log::kDeadLetter}) {
+    for (auto topic :
+         {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
       ASSERT_TRUE(log->CreateTopic(topic, 4).ok());
     }
     v1::Event invalid = Signed("bad-currency", "eve", kNow - Days(1), 10);
     invalid.mutable_contract_signed()->mutable_amount()->set_currency("USD");
-    ASSERT_TRUE(log->Append(log::kCustomerEvents,
-                            {{.key = "eve", .value = "\x01\x02 definitely not protobuf"},
-                             {.key = "eve", .value = invalid.SerializeAsString()},
-                             {.key = "eve", .value = Registered("good", "eve", kNow - Days(2))
-                                                         .SerializeAsString()}},
-                            {})
-                    .ok());
+    ASSERT_TRUE(
+        log->Append(log::kCustomerEvents,
+                    {{.key = "eve", .value = "\x01\x02 definitely not protobuf"},
+                     {.key = "eve", .value = invalid.SerializeAsString()},
+                     {.key = "eve",
+                      .value = Registered("good", "eve", kNow - Days(2)).SerializeAsString()}},
+                    {})
+            .ok());
     ASSERT_TRUE(log->Close().ok());
   }
   StartServer();

@@ -22,8 +22,7 @@ struct CtlRun {
 
 // Runs custopsctl with `args`; stdout and stderr together.
 CtlRun Ctl(const std::string& server, const std::string& args) {
-  const std::string cmd =
-      absl::StrCat(CUSTOPSCTL_BINARY, " --server ", server, " ", args, " 2>&1");
+  const std::string cmd = absl::StrCat(CUSTOPSCTL_BINARY, " --server ", server, " ", args, " 2>&1");
   FILE* pipe = ::popen(cmd.c_str(), "r");
   CtlRun run{-1, ""};
   if (pipe == nullptr) return run;
@@ -37,7 +36,8 @@ CtlRun Ctl(const std::string& server, const std::string& args) {
 
 int64_t Field(const std::string& out, const std::string& name) {
   for (absl::string_view line : absl::StrSplit(out, '\n')) {
-    if (absl::StartsWith(line, name + ": ")) return std::stoll(std::string(line.substr(name.size() + 2)));
+    if (absl::StartsWith(line, name + ": "))
+      return std::stoll(std::string(line.substr(name.size() + 2)));
   }
   return -1;
 }
@@ -112,7 +112,8 @@ TEST_F(CliTest, AppendJsonLinesAndRejectABadEventByLine) {
   const auto bad = dir_ / "bad.jsonl";
   std::ofstream(bad)
       << R"({"event_id":"j3","customer_id":"json-2","occurred_at":"2026-11-01T08:00:00Z",)"
-      << R"("customer_registered":{"name":"Json Two","kind":"CUSTOMER_KIND_CUSTOMER"}})" << "\n"
+      << R"("customer_registered":{"name":"Json Two","kind":"CUSTOMER_KIND_CUSTOMER"}})"
+      << "\n"
       << R"({"event_id":"j4","customer_id":"json-2","occurred_at":"2026-11-02T08:00:00Z",)"
       << R"("contract_signed":{"contract_id":"k","amount":{"units":"5","currency":"USD"}}})"
       << "\n";

@@ -9,12 +9,12 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
 #include "events.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
 
@@ -39,12 +39,14 @@ std::vector<v1::Event> Workload() {
   }
   for (int i = kCustomers; i < kEvents; ++i) {
     const std::string customer = absl::StrCat("cust-", rng() % kCustomers);
-    const absl::Time at = kNow - Days(729) + absl::Minutes(static_cast<int64_t>(rng() % (729 * 1440)));
+    const absl::Time at =
+        kNow - Days(729) + absl::Minutes(static_cast<int64_t>(rng() % (729 * 1440)));
     const std::string id = absl::StrCat("ev-", i);
     switch (rng() % 10) {
       case 0:
       case 1:
-        events.push_back(testing::Signed(id, customer, at, 1000 + static_cast<int64_t>(rng() % 900000),
+        events.push_back(testing::Signed(id, customer, at,
+                                         1000 + static_cast<int64_t>(rng() % 900000),
                                          Days(90 + static_cast<int>(rng() % 300))));
         break;
       case 2:
@@ -54,9 +56,9 @@ std::vector<v1::Event> Workload() {
         }
         [[fallthrough]];
       default:
-        events.push_back(testing::Visited(id, customer, at,
-                                          rng() % 3 ? v1::VISIT_OUTCOME_NEUTRAL
-                                                    : v1::VISIT_OUTCOME_INTERESTED));
+        events.push_back(
+            testing::Visited(id, customer, at,
+                             rng() % 3 ? v1::VISIT_OUTCOME_NEUTRAL : v1::VISIT_OUTCOME_INTERESTED));
     }
   }
   return events;
@@ -124,8 +126,8 @@ void WaitCaughtUp(testing::ServerProcess& server) {
 TEST(CrashTest, KilledAtRandomPointsEveryAckedEventIsAppliedExactlyOnce) {
   const auto dir = std::filesystem::temp_directory_path() / absl::StrCat("crash_", ::getpid());
   std::filesystem::remove_all(dir);
-  const std::vector<std::string> flags = {"--fixed-clock", "2026-11-23T00:00:00Z", "--partitions",
-                                          "6", "--sync", "false"};
+  const std::vector<std::string> flags = {
+      "--fixed-clock", "2026-11-23T00:00:00Z", "--partitions", "6", "--sync", "false"};
   std::vector<std::string> args = {"--data-dir", (dir / "primary").string()};
   args.insert(args.end(), flags.begin(), flags.end());
   testing::ServerProcess server(CUSTOPS_BINARY, args);
@@ -140,7 +142,8 @@ TEST(CrashTest, KilledAtRandomPointsEveryAckedEventIsAppliedExactlyOnce) {
     auto ingest = v1::EventIngest::NewStub(channel);
     for (size_t i = 0; i < events.size(); i += kBatch) {
       v1::AppendRequest req;
-      for (size_t j = i; j < std::min(events.size(), i + kBatch); ++j) *req.add_events() = events[j];
+      for (size_t j = i; j < std::min(events.size(), i + kBatch); ++j)
+        *req.add_events() = events[j];
       while (true) {  // retry the same request (same ids) until acknowledged
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));

@@ -155,8 +155,8 @@ TEST_F(EndToEndTest, RetriedAppendIsADuplicateAtTheOriginalPositionAndCountedOnc
 TEST_F(EndToEndTest, SubscribeResumesFromATokenWithoutGapsOrRepeats) {
   std::vector<v1::Event> events;
   for (int i = 0; i < 300; ++i) {
-    events.push_back(Registered(absl::StrCat("sub-", i), absl::StrCat("sub-c", i % 37),
-                                kNow - Days(1)));
+    events.push_back(
+        Registered(absl::StrCat("sub-", i), absl::StrCat("sub-c", i % 37), kNow - Days(1)));
   }
   // Earlier tests appended too: count everything from the start of the log.
   v1::AppendResponse r = Append(events);
@@ -274,8 +274,10 @@ TEST_F(EndToEndTest, HealthAndReflectionAreOn) {
     grpc::ClientContext ctx;
     ctx.set_deadline(In(10));
     grpc::CompletionQueue cq;
-    auto call = generic.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/"
-                                          "ServerReflectionInfo", &cq);
+    auto call = generic.PrepareCall(&ctx,
+                                    "/grpc.reflection.v1alpha.ServerReflection/"
+                                    "ServerReflectionInfo",
+                                    &cq);
     void* tag;
     bool ok;
     call->StartCall(reinterpret_cast<void*>(1));
@@ -339,8 +341,7 @@ TEST_F(EndToEndTest, AdminStatusAndMetricsCountWhatHappened) {
   EXPECT_NE(body.find("# TYPE custops_events_appended_total counter"), std::string::npos) << body;
   EXPECT_NE(body.find("custops_projection_lag{projection=\"lifecycle\",partition=\"0\"}"),
             std::string::npos);
-  EXPECT_NE(body.find("custops_events_applied_total{projection=\"lifecycle\"}"),
-            std::string::npos);
+  EXPECT_NE(body.find("custops_events_applied_total{projection=\"lifecycle\"}"), std::string::npos);
 }
 
 }  // namespace

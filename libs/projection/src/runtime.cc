@@ -49,9 +49,8 @@ absl::StatusOr<std::unique_ptr<ProjectionRuntime>> ProjectionRuntime::Open(
                                        std::string(kOutboxCf)};
   for (std::string& f : projection->ColumnFamilies()) families.push_back(std::move(f));
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
-                   store::Store::Open({.path = options.path,
-                                       .column_families = families,
-                                       .sync = options.sync}));
+                   store::Store::Open(
+                       {.path = options.path, .column_families = families, .sync = options.sync}));
   RETURN_IF_ERROR(projection->Attach(*store, partitions));
   std::unique_ptr<ProjectionRuntime> rt(
       new ProjectionRuntime(log, std::move(projection), options, std::move(store), partitions));
@@ -373,8 +372,7 @@ void ProjectionRuntime::PublishLoop() {
     }
     absl::StatusOr<int64_t> published = PublishOutbox();
     if (!published.ok()) {
-      spdlog::error("projection {} outbox: {}", projection_->Name(),
-                    published.status().ToString());
+      spdlog::error("projection {} outbox: {}", projection_->Name(), published.status().ToString());
       absl::SleepFor(absl::Milliseconds(500));
     }
   }
@@ -412,8 +410,9 @@ RuntimeStats ProjectionRuntime::Stats() const {
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++stats.outbox_pending;
   for (int i = 0; i < partitions_; ++i) {
     absl::StatusOr<Offset> end = log_.EndOffset(options_.topic, Partition(i));
-    stats.partitions.push_back(
-        {.partition = Partition(i), .applied = applied[i], .log_end = end.ok() ? *end : Offset(-1)});
+    stats.partitions.push_back({.partition = Partition(i),
+                                .applied = applied[i],
+                                .log_end = end.ok() ? *end : Offset(-1)});
   }
   return stats;
 }

@@ -129,8 +129,8 @@ TEST_F(RuntimeTest, AppliesCountsNoopsAndDeadLetters) {
   AppendEvents({Visit("e1", "alice"), Visit("e2", "alice"), Visit("e3", "bob"),
                 Visit("e1", "alice") /* same id again */, Visit("noop-1", "bob"),
                 Visit("boom-1", "carol")});
-  ASSERT_TRUE(log_->Append(log::kCustomerEvents, {{.key = "dave", .value = "\xff garbage"}}, {})
-                  .ok());
+  ASSERT_TRUE(
+      log_->Append(log::kCustomerEvents, {{.key = "dave", .value = "\xff garbage"}}, {}).ok());
   ASSERT_EQ(runtime_->CatchUp().value(), 7);
   EXPECT_EQ(Count("alice"), 2u);
   EXPECT_EQ(Count("bob"), 1u);
@@ -213,8 +213,8 @@ TEST_F(RuntimeTest, RestartResumesFromStoredOffsetsWithoutRepeating) {
 TEST_F(RuntimeTest, WaitAppliedHonoursTokensAndDeadlines) {
   OpenRuntime();
   AppendEvents({Visit("e1", "alice")});
-  auto end = log_->EndOffset(log::kCustomerEvents,
-                             Partition(log::PartitionForKey("alice", 4).value()));
+  auto end =
+      log_->EndOffset(log::kCustomerEvents, Partition(log::PartitionForKey("alice", 4).value()));
   PositionSet token;
   token.set_topic(std::string(log::kCustomerEvents));
   token.mutable_next_offsets()->Resize(4, 0);

@@ -29,8 +29,8 @@ std::string EscapeLabel(const std::string& v) {
 
 }  // namespace
 
-void MetricsWriter::Counter(const std::string& name, const std::string& help,
-                            const Labels& labels, double value) {
+void MetricsWriter::Counter(const std::string& name, const std::string& help, const Labels& labels,
+                            double value) {
   Sample(name, help, "counter", labels, value);
 }
 
@@ -128,9 +128,9 @@ void MetricsHttpServer::Serve() {
       status = "404 Not Found";
       body = "try /metrics\n";
     }
-    std::string response = absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", type,
-                                        "\r\nContent-Length: ", body.size(),
-                                        "\r\nConnection: close\r\n\r\n", body);
+    std::string response =
+        absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", type,
+                     "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n", body);
     size_t sent = 0;
     while (sent < response.size()) {
       ssize_t w = ::send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);

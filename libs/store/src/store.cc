@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <utility>
 
-#include "custops/base/check.h"
 #include "absl/strings/str_cat.h"
+#include "custops/base/check.h"
 
 namespace custops::store {
 namespace {
@@ -57,7 +57,9 @@ void Iterator::Seek(std::string_view target) {
 void Iterator::SeekToFirst() { Seek(prefix_); }
 bool Iterator::Valid() const { return it_->Valid() && it_->key().starts_with(prefix_); }
 void Iterator::Next() { it_->Next(); }
-std::string_view Iterator::key() const { return std::string_view(it_->key().data(), it_->key().size()); }
+std::string_view Iterator::key() const {
+  return std::string_view(it_->key().data(), it_->key().size());
+}
 std::string_view Iterator::value() const {
   return std::string_view(it_->value().data(), it_->value().size());
 }
@@ -103,9 +105,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   rocksdb::Status s =
       rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path, descriptors, &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("open ", options.path));
-  return std::unique_ptr<Store>(
-      new Store(std::unique_ptr<rocksdb::DB>(raw), std::move(handles), std::move(names),
-                options.sync));
+  return std::unique_ptr<Store>(new Store(std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
+                                          std::move(names), options.sync));
 }
 
 Store::Store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
@@ -143,8 +144,8 @@ absl::Status Store::Write(Batch& batch) {
 std::unique_ptr<Iterator> Store::NewIterator(ColumnFamily family, std::string_view prefix) const {
   CHECK(db_ != nullptr) << "store is closed";
   rocksdb::ReadOptions ro;
-  return std::make_unique<Iterator>(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, family)),
-                                    std::string(prefix));
+  return std::make_unique<Iterator>(
+      std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, family)), std::string(prefix));
 }
 
 absl::Status Store::CompactAll() {

@@ -21,7 +21,8 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
       v1::PartitionStatus* ps = t->add_partitions();
       ps->set_partition(p);
       ps->set_log_end(end.value());
-      if (topic == log::kDeadLetter) response.set_dead_letters(response.dead_letters() + end.value());
+      if (topic == log::kDeadLetter)
+        response.set_dead_letters(response.dead_letters() + end.value());
     }
   }
   for (const projection::ProjectionRuntime* rt : runtimes) {

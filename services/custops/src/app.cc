@@ -78,9 +78,9 @@ absl::Status App::Impl::Open() {
     clock = owned_clock.get();
   }
   std::filesystem::create_directories(config.data_dir);
-  ASSIGN_OR_RETURN(log, log::EmbeddedEventLog::Open({.path = config.data_dir + "/log",
-                                                      .sync = config.sync,
-                                                      .clock = clock}));
+  ASSIGN_OR_RETURN(log,
+                   log::EmbeddedEventLog::Open(
+                       {.path = config.data_dir + "/log", .sync = config.sync, .clock = clock}));
   for (std::string_view topic :
        {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
     RETURN_IF_ERROR(log->CreateTopic(topic, config.partitions));
@@ -88,24 +88,22 @@ absl::Status App::Impl::Open() {
   const event::ValidationOptions validation{
       .currency = config.currency,
       .max_events_per_request = static_cast<size_t>(config.max_events_per_request)};
-  ASSIGN_OR_RETURN(
-      lifecycle_runtime,
-      projection::ProjectionRuntime::Open(
-          *log, std::make_unique<lifecycle::LifecycleProjection>(config.lifecycle),
-          {.path = config.data_dir + "/projections/lifecycle",
-           .validation = validation,
-           .clock = clock}));
+  ASSIGN_OR_RETURN(lifecycle_runtime,
+                   projection::ProjectionRuntime::Open(
+                       *log, std::make_unique<lifecycle::LifecycleProjection>(config.lifecycle),
+                       {.path = config.data_dir + "/projections/lifecycle",
+                        .validation = validation,
+                        .clock = clock}));
   lifecycle_queries = std::make_unique<lifecycle::LifecycleQueries>(
       lifecycle_runtime->store(), lifecycle_runtime->partitions(), config.lifecycle);
 
   ingestor = std::make_unique<ingest::Ingestor>(*log, *clock, validation);
   ingest_service = std::make_unique<ingest::IngestService>(*ingestor);
   subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log);
-  lifecycle_service = std::make_unique<lifecycle::LifecycleService>(*lifecycle_runtime,
-                                                                    *lifecycle_queries, *clock);
+  lifecycle_service =
+      std::make_unique<lifecycle::LifecycleService>(*lifecycle_runtime, *lifecycle_queries, *clock);
   admin_service = std::make_unique<admin::AdminService>(
-      *log, std::vector<const projection::ProjectionRuntime*>{lifecycle_runtime.get()},
-      "embedded");
+      *log, std::vector<const projection::ProjectionRuntime*>{lifecycle_runtime.get()}, "embedded");
 
   ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen, "server.listen"));
   (void)listen;
@@ -155,8 +153,8 @@ void App::Impl::RegisterMetrics() {
       }
       w.Counter("custops_dead_letters_total", "Records sent to dead letters.",
                 {{"projection", name}}, static_cast<double>(s.dead_letters));
-      w.Counter("custops_changes_emitted_total", "Derived changes emitted.",
-                {{"projection", name}}, static_cast<double>(s.changes_emitted));
+      w.Counter("custops_changes_emitted_total", "Derived changes emitted.", {{"projection", name}},
+                static_cast<double>(s.changes_emitted));
       w.Gauge("custops_outbox_pending", "Derived changes not yet published.",
               {{"projection", name}}, static_cast<double>(s.outbox_pending));
       for (const projection::PartitionProgress& p : s.partitions) {
@@ -201,15 +199,14 @@ std::string App::address() const {
   return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", impl_->port);
 }
 
-int App::metrics_port() const {
-  return impl_->metrics_server ? impl_->metrics_server->port() : 0;
-}
+int App::metrics_port() const { return impl_->metrics_server ? impl_->metrics_server->port() : 0; }
 
 absl::StatusOr<DemoLoadResult> App::LoadDemo() {
   const Config& c = impl_->config;
-  const std::vector<v1::Event> events = demo::GenerateDemo(
-      {.seed = c.demo_seed, .customers = c.demo_customers, .end = impl_->clock->Now(),
-       .currency = c.currency});
+  const std::vector<v1::Event> events = demo::GenerateDemo({.seed = c.demo_seed,
+                                                            .customers = c.demo_customers,
+                                                            .end = impl_->clock->Now(),
+                                                            .currency = c.currency});
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(c.max_message_bytes);
   auto channel = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
@@ -218,7 +215,8 @@ absl::StatusOr<DemoLoadResult> App::LoadDemo() {
   const size_t batch = std::min<size_t>(500, static_cast<size_t>(c.max_events_per_request));
   for (size_t i = 0; i < events.size(); i += batch) {
     v1::AppendRequest request;
-    for (size_t j = i; j < std::min(events.size(), i + batch); ++j) *request.add_events() = events[j];
+    for (size_t j = i; j < std::min(events.size(), i + batch); ++j)
+      *request.add_events() = events[j];
     v1::AppendResponse response;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));

@@ -130,9 +130,11 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path, Config base) {
           absl::StrCat(std::string(section.str()), ": expected a [section]"));
     }
     for (const auto& [name, value] : *inner) {
-      const std::string key = absl::StrCat(std::string(section.str()), ".", std::string(name.str()));
+      const std::string key =
+          absl::StrCat(std::string(section.str()), ".", std::string(name.str()));
       auto it = setters.find(key);
-      if (it == setters.end()) return absl::InvalidArgumentError(absl::StrCat(key, ": unknown key"));
+      if (it == setters.end())
+        return absl::InvalidArgumentError(absl::StrCat(key, ": unknown key"));
       if (absl::Status s = it->second(value, base); !s.ok()) return s;
     }
   }
@@ -185,9 +187,9 @@ std::string ToToml(const Config& c) {
                              {"max_message_bytes", c.max_message_bytes}}},
       {"storage",
        toml::table{{"data_dir", c.data_dir}, {"partitions", c.partitions}, {"sync", c.sync}}},
-      {"domain", toml::table{{"currency", c.currency},
-                             {"time_zone", c.time_zone},
-                             {"fixed_clock", c.fixed_clock}}},
+      {"domain",
+       toml::table{
+           {"currency", c.currency}, {"time_zone", c.time_zone}, {"fixed_clock", c.fixed_clock}}},
       {"lifecycle", toml::table{{"new_period_days", Days(r.new_period)},
                                 {"dormant_lead_days", Days(r.dormant_lead)},
                                 {"lost_silence_days", Days(r.lost_silence)},

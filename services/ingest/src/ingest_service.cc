@@ -24,9 +24,8 @@ absl::StatusOr<v1::AppendResponse> AppendAll(log::EventLog& log, std::string_vie
   for (const EventT& e : in) {
     copy = e;
     *copy.mutable_recorded_at() = event::ToProto(now);
-    records.push_back({.key = key_of(e),
-                       .value = copy.SerializeAsString(),
-                       .idempotency_key = e.event_id()});
+    records.push_back(
+        {.key = key_of(e), .value = copy.SerializeAsString(), .idempotency_key = e.event_id()});
   }
   ASSIGN_OR_RETURN(std::vector<log::AppendResult> results, log.Append(topic, records, {}));
   ASSIGN_OR_RETURN(int partitions, log.PartitionCount(topic));

@@ -18,8 +18,7 @@ constexpr size_t kReadChunk = 256;
 constexpr int kScanBudget = 20'000;
 
 // Initial next-offsets from "earliest" / "latest" / a resume token.
-absl::StatusOr<projection::PositionSet> StartPositions(log::EventLog& log,
-                                                       const std::string& topic,
+absl::StatusOr<projection::PositionSet> StartPositions(log::EventLog& log, const std::string& topic,
                                                        const std::string& from) {
   absl::StatusOr<int> partitions = log.PartitionCount(topic);
   if (!partitions.ok()) return partitions.status();
@@ -76,8 +75,8 @@ class LogStream final : public Pumpable {
       absl::Status s = NextLocked();
       if (!s.ok()) {
         finished_ = true;
-        reactor_->Finish(grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                                      std::string(s.message())));
+        reactor_->Finish(
+            grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message())));
         return;
       }
       if (!has_record_) return;  // caught up: the hub wakes us on the next append
@@ -130,9 +129,8 @@ class LogStream final : public Pumpable {
         const int p = (cursor_ + i) % partitions;
         std::deque<log::LogRecord>& buffer = buffers_[p];
         if (buffer.empty()) {
-          absl::StatusOr<std::vector<log::LogRecord>> chunk =
-              log_.Read(positions_.topic(), Partition(p), Offset(positions_.next_offsets(p)),
-                        kReadChunk);
+          absl::StatusOr<std::vector<log::LogRecord>> chunk = log_.Read(
+              positions_.topic(), Partition(p), Offset(positions_.next_offsets(p)), kReadChunk);
           if (!chunk.ok()) return chunk.status();
           for (log::LogRecord& r : *chunk) buffer.push_back(std::move(r));
         }
@@ -199,14 +197,15 @@ grpc::ServerWriteReactor<RecordT>* Open(log::EventLog& log, SubscriptionHub& hub
     class Failed final : public grpc::ServerWriteReactor<RecordT> {
      public:
       explicit Failed(const absl::Status& s) {
-        this->Finish(grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                                  std::string(s.message())));
+        this->Finish(
+            grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message())));
       }
       void OnDone() override { delete this; }
     };
     return new Failed(positions.status());
   }
-  auto stream = std::make_shared<LogStream<RecordT>>(log, std::move(*positions), std::move(convert));
+  auto stream =
+      std::make_shared<LogStream<RecordT>>(log, std::move(*positions), std::move(convert));
   auto* reactor = new StreamReactor<RecordT>(stream);
   hub.Register(stream);
   stream->Pump();
@@ -295,14 +294,14 @@ grpc::ServerWriteReactor<v1::EventRecord>* SubscriptionsService::Subscribe(
     };
     return new Failed(bad);
   }
-  return Open<v1::EventRecord>(
-      log_, events_hub_, std::string(log::kCustomerEvents), from,
-      [types = std::move(types), customers = std::move(customers)](const log::LogRecord& r,
-                                                                   v1::EventRecord* out) {
-        if (!customers.empty() && !customers.contains(r.key)) return false;
-        if (!out->mutable_event()->ParseFromString(r.value)) return false;
-        return types.empty() || types.contains(out->event().payload_case());
-      });
+  return Open<v1::EventRecord>(log_, events_hub_, std::string(log::kCustomerEvents), from,
+                               [types = std::move(types), customers = std::move(customers)](
+                                   const log::LogRecord& r, v1::EventRecord* out) {
+                                 if (!customers.empty() && !customers.contains(r.key)) return false;
+                                 if (!out->mutable_event()->ParseFromString(r.value)) return false;
+                                 return types.empty() ||
+                                        types.contains(out->event().payload_case());
+                               });
 }
 
 grpc::ServerWriteReactor<v1::ChangeRecord>* SubscriptionsService::SubscribeChanges(

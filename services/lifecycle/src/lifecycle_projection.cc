@@ -19,9 +19,9 @@ namespace {
 
 using ::google::protobuf::util::TimeUtil;
 
-constexpr v1::Dimension kCountedDimensions[] = {
-    v1::DIMENSION_ALL,   v1::DIMENSION_REGION,  v1::DIMENSION_INDUSTRY,
-    v1::DIMENSION_OWNER, v1::DIMENSION_CHANNEL, v1::DIMENSION_KIND};
+constexpr v1::Dimension kCountedDimensions[] = {v1::DIMENSION_ALL,      v1::DIMENSION_REGION,
+                                                v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER,
+                                                v1::DIMENSION_CHANNEL,  v1::DIMENSION_KIND};
 
 std::string PartitionKey(Partition p) {
   std::string key;
@@ -187,8 +187,8 @@ absl::StatusOr<internal::CustomerFacts*> LifecycleProjection::Load(projection::T
   return &dirty_.emplace(customer_id, std::move(facts)).first->second;
 }
 
-absl::Status LifecycleProjection::Apply(const projection::ApplyContext& ctx,
-                                        const v1::Event& event, projection::Txn& txn) {
+absl::Status LifecycleProjection::Apply(const projection::ApplyContext& ctx, const v1::Event& event,
+                                        projection::Txn& txn) {
   ASSIGN_OR_RETURN(internal::CustomerFacts * facts, Load(txn, ctx.partition, event.customer_id()));
   RETURN_IF_ERROR(domain::Evolve(*facts, event));
   v1::TimelineEntry entry;
@@ -205,8 +205,7 @@ absl::Status LifecycleProjection::Apply(const projection::ApplyContext& ctx,
   return absl::OkStatus();
 }
 
-absl::Status LifecycleProjection::Flush(Partition partition, absl::Time now,
-                                        projection::Txn& txn) {
+absl::Status LifecycleProjection::Flush(Partition partition, absl::Time now, projection::Txn& txn) {
   // Sorted so the order of writes and emitted changes is deterministic.
   std::vector<std::string> ids;
   ids.reserve(dirty_.size());
@@ -299,8 +298,7 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
   return absl::OkStatus();
 }
 
-absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now,
-                                       projection::Txn& txn) {
+absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now, projection::Txn& txn) {
   // Collect first: Reindex rewrites the due index we are iterating.
   std::vector<std::string> due_ids;
   {
@@ -440,9 +438,9 @@ absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(v1::Dime
   if (dimension == v1::DIMENSION_UNSPECIFIED) dimension = v1::DIMENSION_ALL;
   if (std::find(std::begin(kCountedDimensions), std::end(kCountedDimensions), dimension) ==
       std::end(kCountedDimensions)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("dimension: ", v1::Dimension_Name(dimension),
-                     " is not a lifecycle dimension (ALL, REGION, INDUSTRY, OWNER, CHANNEL, KIND)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dimension: ", v1::Dimension_Name(dimension),
+        " is not a lifecycle dimension (ALL, REGION, INDUSTRY, OWNER, CHANNEL, KIND)"));
   }
   std::map<std::tuple<std::string, int, int>, int64_t> counts;
   for (int i = 0; i < partitions_; ++i) {

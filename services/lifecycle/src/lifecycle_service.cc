@@ -19,8 +19,7 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
 
 absl::Status CheckId(const std::string& id, std::string_view field) {
   if (id.empty() || id.size() > 128) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(field), ": required, 1-128 bytes"));
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": required, 1-128 bytes"));
   }
   return absl::OkStatus();
 }

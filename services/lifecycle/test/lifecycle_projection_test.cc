@@ -68,7 +68,8 @@ class LifecycleProjectionTest : public ::testing::Test {
                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    log_ = log::EmbeddedEventLog::Open({.path = (dir_ / "log").string(), .sync = false, .clock = &clock_})
+    log_ = log::EmbeddedEventLog::Open(
+               {.path = (dir_ / "log").string(), .sync = false, .clock = &clock_})
                .value();
     for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
       ASSERT_TRUE(log_->CreateTopic(topic, 4).ok());
@@ -157,10 +158,9 @@ TEST_F(LifecycleProjectionTest, ViewIndexSummaryAndTickerAgree) {
     moves[c.customer_id()].emplace_back(c.stage_changed().from(), c.stage_changed().to());
   }
   EXPECT_EQ(ids.size(), Changes().size());  // ids are unique
-  EXPECT_EQ(moves["c-intent"],
-            (std::vector<std::pair<int, int>>{
-                {v1::LIFECYCLE_STAGE_UNSPECIFIED, v1::LIFECYCLE_STAGE_INTENT},
-                {v1::LIFECYCLE_STAGE_INTENT, v1::LIFECYCLE_STAGE_PROSPECT}}));
+  EXPECT_EQ(moves["c-intent"], (std::vector<std::pair<int, int>>{
+                                   {v1::LIFECYCLE_STAGE_UNSPECIFIED, v1::LIFECYCLE_STAGE_INTENT},
+                                   {v1::LIFECYCLE_STAGE_INTENT, v1::LIFECYCLE_STAGE_PROSPECT}}));
   EXPECT_EQ(moves.count("c-ghost"), 0u);
 }
 

@@ -30,10 +30,10 @@ struct Voidify {
 
 }  // namespace custops::base
 
-#define CUSTOPS_CHECK(condition)                    \
-  (condition) ? (void)0                             \
-              : ::custops::base::Voidify() &        \
-                    ::custops::base::CheckFailure(#condition, __FILE__, __LINE__)
+#define CUSTOPS_CHECK(condition) \
+  (condition)                    \
+      ? (void)0                  \
+      : ::custops::base::Voidify() & ::custops::base::CheckFailure(#condition, __FILE__, __LINE__)
 
 #ifndef CHECK
 #define CHECK(condition) CUSTOPS_CHECK(condition)

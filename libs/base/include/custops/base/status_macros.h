@@ -15,10 +15,10 @@
 #define CUSTOPS_CONCAT_(a, b) CUSTOPS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                             \
-  do {                                                    \
-    ::absl::Status custops_status_ = (expr);              \
-    if (!custops_status_.ok()) return custops_status_;    \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::absl::Status custops_status_ = (expr);           \
+    if (!custops_status_.ok()) return custops_status_; \
   } while (false)
 
 // Evaluates `rexpr` (a StatusOr); returns its status if not OK, else moves

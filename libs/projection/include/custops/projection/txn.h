@@ -17,7 +17,6 @@
 
 namespace custops::projection {
 
-
 class Txn {
  public:
   // `store` must outlive the Txn.

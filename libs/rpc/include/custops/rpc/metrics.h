@@ -29,8 +29,7 @@ class MetricsWriter {
  public:
   void Counter(const std::string& name, const std::string& help, const Labels& labels,
                double value);
-  void Gauge(const std::string& name, const std::string& help, const Labels& labels,
-             double value);
+  void Gauge(const std::string& name, const std::string& help, const Labels& labels, double value);
   std::string Take() { return std::move(out_); }
 
  private:
@@ -56,8 +55,7 @@ class MetricsRegistry {
 class MetricsHttpServer {
  public:
   // Port 0 picks a free port. UNAVAILABLE when the address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& host,
-                                                                  int port,
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(const std::string& host, int port,
                                                                   const MetricsRegistry& registry);
   ~MetricsHttpServer();
   int port() const { return port_; }

@@ -259,23 +259,37 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
   }
   const domain::LifecycleSummary summary = domain::Summarize(facts, now, rules_);
   const internal::LifecycleIndexEntry entry = EntryFromSummary(summary);
-  if (old && old->SerializeAsString() == entry.SerializeAsString()) return absl::OkStatus();
+  const std::string serialized = entry.SerializeAsString();
+  if (old && old->SerializeAsString() == serialized) return absl::OkStatus();
+  txn.Put(cf_.index, key, serialized);
 
+  // Touch only the secondary keys whose inputs moved: most events change
+  // last activity and nothing else.
+  const bool stage_moved =
+      !old || old->stage() != entry.stage() || old->sub_stage() != entry.sub_stage();
+  if (stage_moved) {
+    if (old) txn.Delete(cf_.by_stage, StageKey(p, old->stage(), old->sub_stage(), customer_id));
+    txn.Put(cf_.by_stage, StageKey(p, entry.stage(), entry.sub_stage(), customer_id), "");
+  }
+  const int64_t old_due = old ? old->due_micros() : 0;
+  if (old_due != entry.due_micros()) {
+    if (old_due != 0) txn.Delete(cf_.due, DueKey(p, old_due, customer_id));
+    if (entry.due_micros() != 0) txn.Put(cf_.due, DueKey(p, entry.due_micros(), customer_id), "");
+  }
   // Count changes are summed per batch and written once per key at the end.
   auto add_counts = [&](const internal::LifecycleIndexEntry& e, int64_t delta) {
     for (v1::Dimension dim : kCountedDimensions) {
       count_deltas_[CountKey(p, dim, DimensionValue(dim, e), e.stage(), e.sub_stage())] += delta;
     }
   };
-  if (old) {
-    txn.Delete(cf_.by_stage, StageKey(p, old->stage(), old->sub_stage(), customer_id));
-    if (old->due_micros() != 0) txn.Delete(cf_.due, DueKey(p, old->due_micros(), customer_id));
-    add_counts(*old, -1);
+  const bool counted_moved =
+      stage_moved || old->kind() != entry.kind() || old->region() != entry.region() ||
+      old->industry() != entry.industry() || old->owner_id() != entry.owner_id() ||
+      old->channel() != entry.channel();
+  if (counted_moved) {
+    if (old) add_counts(*old, -1);
+    add_counts(entry, +1);
   }
-  txn.Put(cf_.index, key, entry.SerializeAsString());
-  txn.Put(cf_.by_stage, StageKey(p, entry.stage(), entry.sub_stage(), customer_id), "");
-  if (entry.due_micros() != 0) txn.Put(cf_.due, DueKey(p, entry.due_micros(), customer_id), "");
-  add_counts(entry, +1);
 
   const int old_stage = old ? old->stage() : v1::LIFECYCLE_STAGE_UNSPECIFIED;
   const int old_sub = old ? old->sub_stage() : v1::SUB_STAGE_UNSPECIFIED;

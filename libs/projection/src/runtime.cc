@@ -161,7 +161,8 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
                      .partition = p,
                      .offset = r.offset,
                      .recorded_at = r.timestamp,
-                     .now = now};
+                     .now = now,
+                     .raw_value = r.value};
     absl::Status s = projection_->Apply(ctx, event, txn);
     if (s.ok()) {
       ++counts.applied;

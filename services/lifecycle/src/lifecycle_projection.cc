@@ -191,17 +191,33 @@ absl::Status LifecycleProjection::Apply(const projection::ApplyContext& ctx, con
                                         projection::Txn& txn) {
   ASSIGN_OR_RETURN(internal::CustomerFacts * facts, Load(txn, ctx.partition, event.customer_id()));
   RETURN_IF_ERROR(domain::Evolve(*facts, event));
+  // A TimelineEntry is written as its position followed by the event's bytes
+  // as they are in the log (field 2, length-delimited): no re-serialization.
   v1::TimelineEntry entry;
   v1::Position* pos = entry.mutable_position();
   pos->set_topic(std::string(ctx.topic));
   pos->set_partition(ctx.partition.value());
   pos->set_offset(ctx.offset.value());
-  *entry.mutable_event() = event;
+  std::string value = entry.SerializeAsString();
+  if (ctx.raw_value.empty()) {
+    *entry.mutable_event() = event;
+    value = entry.SerializeAsString();
+  } else {
+    value.push_back(static_cast<char>((v1::TimelineEntry::kEventFieldNumber << 3) | 2));
+    for (uint64_t n = ctx.raw_value.size();; n >>= 7) {
+      if (n < 0x80) {
+        value.push_back(static_cast<char>(n));
+        break;
+      }
+      value.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    }
+    value.append(ctx.raw_value);
+  }
   std::string key = PartitionKey(ctx.partition);
   store::AppendId(key, event.customer_id());
   store::AppendI64(key, Micros(event.occurred_at()));
   key.append(event.event_id());
-  txn.Put(cf_.timeline, key, entry.SerializeAsString());
+  txn.Put(cf_.timeline, key, value);
   return absl::OkStatus();
 }
 

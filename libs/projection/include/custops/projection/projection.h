@@ -29,6 +29,8 @@ struct ApplyContext {
   Offset offset;
   absl::Time recorded_at;  // when the log accepted the record
   absl::Time now;          // the injected clock at the start of the batch
+  // The record's bytes as stored (the serialized event), valid during Apply.
+  std::string_view raw_value;
 };
 
 class Projection {

@@ -1,0 +1,80 @@
+#include "common/platform.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "custops/v1/admin.grpc.pb.h"
+
+namespace custops::bench {
+
+absl::StatusOr<Target> StartTarget(const TargetOptions& options) {
+  Target target;
+  if (!options.server.empty()) {
+    target.address = options.server;
+    target.description = absl::StrCat("server at ", options.server);
+  } else {
+    target.data_dir = std::make_unique<TempDir>("custops-load");
+    app::Config config;
+    config.listen = "127.0.0.1:0";
+    config.metrics_listen = "";
+    config.data_dir = target.data_dir->path();
+    config.sync = options.sync;
+    config.partitions = options.partitions;
+    config.max_events_per_request = options.max_events_per_request;
+    config.log_level = "warn";
+    absl::StatusOr<std::unique_ptr<app::App>> app = app::App::Start(config);
+    if (!app.ok()) return app.status();
+    target.app = std::move(app).value();
+    target.address = target.app->address();
+    target.description = absl::StrCat("in-process custops at ", target.address,
+                                      " (sync=", options.sync ? "true" : "false", ", ",
+                                      options.partitions, " partitions)");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel(target.address);
+  if (!channel.ok()) return channel.status();
+  absl::StatusOr<ProjectionProgress> progress = LifecycleProgress(**channel);
+  if (!progress.ok()) return progress.status();
+  return target;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetMaxSendMessageSize(64 << 20);
+  args.SetMaxReceiveMessageSize(64 << 20);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+    return absl::UnavailableError(absl::StrCat("cannot connect to ", address));
+  }
+  return channel;
+}
+
+absl::StatusOr<ProjectionProgress> LifecycleProgress(grpc::Channel& channel) {
+  std::unique_ptr<v1::Admin::Stub> admin =
+      v1::Admin::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::StatusResponse response;
+  grpc::Status status = admin->Status(&context, v1::StatusRequest(), &response);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        absl::StrCat("Admin.Status: ", status.error_message()));
+  }
+  for (const v1::ProjectionStatus& p : response.projections()) {
+    if (p.name() != "lifecycle") continue;
+    ProjectionProgress progress;
+    for (const v1::PartitionStatus& part : p.partitions()) {
+      progress.applied += part.applied_offset() - part.log_start();
+      progress.log_end += part.log_end() - part.log_start();
+    }
+    return progress;
+  }
+  return absl::NotFoundError("Admin.Status: no lifecycle projection");
+}
+
+}  // namespace custops::bench

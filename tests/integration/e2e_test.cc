@@ -3,6 +3,7 @@
 // subscriptions that resume without gaps or repeats, derived changes,
 // health, reflection and metrics.
 #include <grpcpp/generic/generic_stub.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <map>
@@ -342,6 +343,26 @@ TEST_F(EndToEndTest, AdminStatusAndMetricsCountWhatHappened) {
   EXPECT_NE(body.find("custops_projection_lag{projection=\"lifecycle\",partition=\"0\"}"),
             std::string::npos);
   EXPECT_NE(body.find("custops_events_applied_total{projection=\"lifecycle\"}"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace custops
+
+namespace custops {
+namespace {
+
+// A second process on a port that is taken must fail loudly, not share it.
+TEST_F(EndToEndTest, ASecondServerOnTheSamePortRefusesToStart) {
+  const auto other = *dir_ / "other";
+  const std::string cmd =
+      absl::StrCat("timeout 30 ", CUSTOPS_BINARY, " --listen ", server_->address(),
+                   " --metrics-listen '' --data-dir ", other.string(), " > /dev/null 2>&1");
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);  // cannot listen; not 124 (still running after 30 s)
+  // The first server still answers everything.
+  v1::AppendResponse r = Append({Registered("port-1", "port-cust", kNow - Days(1))});
+  EXPECT_EQ(Get("port-cust", r.consistency_token()).stage(), v1::LIFECYCLE_STAGE_PROSPECT);
 }
 
 }  // namespace

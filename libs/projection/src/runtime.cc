@@ -260,14 +260,29 @@ absl::Status ProjectionRuntime::TickAll() {
 
 absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
   absl::MutexLock publish_lock(&publish_mu_);
+  if (published_seq_.empty()) published_seq_.assign(partitions_, 0);
   int64_t published = 0;
   for (int i = 0; i < partitions_; ++i) {
+    // Every entry below `committed` is in the store (Commit writes, then
+    // advances next_seq_ under mu_).
+    uint64_t committed;
+    {
+      absl::MutexLock lock(&mu_);
+      committed = next_seq_[i];
+    }
+    if (published_seq_[i] >= committed) continue;  // nothing new in this partition
     while (true) {
-      // Entries of a partition go out in sequence order, a bounded chunk at a time.
+      // Entries of a partition go out in sequence order, a bounded chunk at a
+      // time, starting at the first unpublished sequence (never rescanning
+      // the tombstones of entries already published).
       std::map<std::string, std::vector<log::Record>> by_topic;
       std::vector<std::string> keys;
-      auto it = store_->NewIterator(outbox_cf_, PartitionPrefix(Partition(i)));
-      for (it->SeekToFirst(); it->Valid() && keys.size() < 500; it->Next()) {
+      const std::string prefix = PartitionPrefix(Partition(i));
+      auto it = store_->NewIterator(outbox_cf_, prefix);
+      std::string start = prefix;
+      store::AppendU64(start, published_seq_[i]);
+      uint64_t last_seq = 0;
+      for (it->Seek(start); it->Valid() && keys.size() < 500; it->Next()) {
         internal::OutboxEntry entry;
         if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
           return absl::DataLossError("corrupt outbox entry");
@@ -275,9 +290,14 @@ absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
         by_topic[entry.topic()].push_back(
             {.key = entry.key(), .value = entry.value(), .idempotency_key = entry.id()});
         keys.emplace_back(it->key());
+        std::string_view seq = it->key().substr(prefix.size());
+        last_seq = store::ReadU64(seq);
       }
       RETURN_IF_ERROR(it->status());
-      if (keys.empty()) break;
+      if (keys.empty()) {
+        published_seq_[i] = std::max(published_seq_[i], committed);
+        break;
+      }
       for (const auto& [topic, records] : by_topic) {
         // The entry id is the idempotency key: after a crash between this
         // append and the delete below, the re-append is recognised as a repeat.
@@ -287,6 +307,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
       store::Batch batch;
       for (const std::string& k : keys) batch.Delete(outbox_cf_, k);
       RETURN_IF_ERROR(store_->Write(batch));
+      published_seq_[i] = last_seq + 1;
       published += static_cast<int64_t>(keys.size());
     }
   }
@@ -401,14 +422,21 @@ absl::Status ProjectionRuntime::WaitApplied(const PositionSet& token, absl::Time
 RuntimeStats ProjectionRuntime::Stats() const {
   RuntimeStats stats;
   std::vector<Offset> applied;
+  std::vector<uint64_t> next_seq;
   {
     absl::MutexLock lock(&mu_);
     stats = totals_;
     applied = applied_;
+    next_seq = next_seq_;
   }
-  stats.outbox_pending = 0;
-  auto it = store_->NewIterator(outbox_cf_);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) ++stats.outbox_pending;
+  {
+    absl::MutexLock lock(&publish_mu_);
+    stats.outbox_pending = 0;
+    for (int i = 0; i < partitions_; ++i) {
+      const uint64_t done = published_seq_.empty() ? 0 : published_seq_[i];
+      if (next_seq[i] > done) stats.outbox_pending += static_cast<int64_t>(next_seq[i] - done);
+    }
+  }
   for (int i = 0; i < partitions_; ++i) {
     absl::StatusOr<Offset> end = log_.EndOffset(options_.topic, Partition(i));
     stats.partitions.push_back({.partition = Partition(i),

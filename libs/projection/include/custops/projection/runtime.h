@@ -134,7 +134,10 @@ class ProjectionRuntime {
   std::atomic<bool> running_{false};
   std::thread apply_thread_;
   std::thread publish_thread_;
-  absl::Mutex publish_mu_;  // serializes PublishOutbox
+  mutable absl::Mutex publish_mu_;  // serializes PublishOutbox
+  // Per partition, the first outbox sequence not yet published. Starts at 0
+  // after a restart (one scan over what is left), then only moves forward.
+  std::vector<uint64_t> published_seq_ ABSL_GUARDED_BY(publish_mu_);
 };
 
 }  // namespace custops::projection

@@ -203,17 +203,7 @@ void BM_ReplayBreakdown(benchmark::State& state) {
           benchmark::DoNotOptimize(summary.stage);
           if (stage >= 4) {
             bytes += f.SerializeAsString().size();
-            internal::LifecycleIndexEntry entry;
-            entry.set_stage(summary.stage);
-            entry.set_sub_stage(summary.sub_stage);
-            entry.set_name(summary.profile.name());
-            entry.set_kind(summary.profile.kind());
-            entry.set_region(summary.profile.region());
-            entry.set_industry(summary.profile.industry());
-            entry.set_owner_id(summary.profile.owner_id());
-            entry.set_channel(summary.profile.channel());
-            entry.set_man_class(summary.man_class);
-            bytes += entry.SerializeAsString().size();
+            bytes += lifecycle::IndexEntryOf(summary).SerializeAsString().size();
           }
         }
       }

@@ -72,22 +72,6 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   return ts;
 }
 
-internal::LifecycleIndexEntry EntryFromSummary(const domain::LifecycleSummary& s) {
-  internal::LifecycleIndexEntry e;
-  e.set_stage(s.stage);
-  e.set_sub_stage(s.sub_stage);
-  e.set_name(s.profile.name());
-  e.set_kind(s.profile.kind());
-  e.set_region(s.profile.region());
-  e.set_industry(s.profile.industry());
-  e.set_owner_id(s.profile.owner_id());
-  e.set_channel(s.profile.channel());
-  e.set_man_class(s.man_class);
-  if (s.last_activity_at) e.set_last_activity_micros(absl::ToUnixMicros(*s.last_activity_at));
-  if (s.next_change_at) e.set_due_micros(absl::ToUnixMicros(*s.next_change_at));
-  return e;
-}
-
 v1::CustomerSummary SummaryFromEntry(std::string_view customer_id,
                                      const internal::LifecycleIndexEntry& e) {
   v1::CustomerSummary s;
@@ -140,6 +124,22 @@ absl::StatusOr<int> PageSize(int requested) {
 }
 
 }  // namespace
+
+internal::LifecycleIndexEntry IndexEntryOf(const domain::LifecycleSummary& s) {
+  internal::LifecycleIndexEntry e;
+  e.set_stage(s.stage);
+  e.set_sub_stage(s.sub_stage);
+  e.set_name(s.profile.name());
+  e.set_kind(s.profile.kind());
+  e.set_region(s.profile.region());
+  e.set_industry(s.profile.industry());
+  e.set_owner_id(s.profile.owner_id());
+  e.set_channel(s.profile.channel());
+  e.set_man_class(s.man_class);
+  if (s.last_activity_at) e.set_last_activity_micros(absl::ToUnixMicros(*s.last_activity_at));
+  if (s.next_change_at) e.set_due_micros(absl::ToUnixMicros(*s.next_change_at));
+  return e;
+}
 
 std::string DimensionValue(v1::Dimension dimension, const internal::LifecycleIndexEntry& e) {
   switch (dimension) {
@@ -274,7 +274,7 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
     if (!old->ParseFromString(*stored)) return absl::DataLossError("corrupt lifecycle index");
   }
   const domain::LifecycleSummary summary = domain::Summarize(facts, now, rules_);
-  const internal::LifecycleIndexEntry entry = EntryFromSummary(summary);
+  const internal::LifecycleIndexEntry entry = IndexEntryOf(summary);
   const std::string serialized = entry.SerializeAsString();
   if (old && old->SerializeAsString() == serialized) return absl::OkStatus();
   txn.Put(cf_.index, key, serialized);
@@ -443,7 +443,7 @@ absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
         }
         if (!domain::Exists(facts)) continue;
         if (take(it->key().substr(prefix.size()),
-                 EntryFromSummary(domain::Summarize(facts, as_of, rules_)))) {
+                 IndexEntryOf(domain::Summarize(facts, as_of, rules_)))) {
           ++taken;
         }
       }
@@ -501,7 +501,7 @@ absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(v1::Dime
         }
         if (!domain::Exists(facts)) continue;
         const internal::LifecycleIndexEntry e =
-            EntryFromSummary(domain::Summarize(facts, as_of, rules_));
+            IndexEntryOf(domain::Summarize(facts, as_of, rules_));
         counts[{DimensionValue(dimension, e), e.stage(), e.sub_stage()}] += 1;
       }
       RETURN_IF_ERROR(it->status());

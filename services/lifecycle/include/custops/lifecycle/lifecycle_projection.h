@@ -86,6 +86,9 @@ class LifecycleQueries {
   domain::LifecycleRules rules_;
 };
 
+// The "as of now" index entry for a customer summarized at some instant.
+internal::LifecycleIndexEntry IndexEntryOf(const domain::LifecycleSummary& summary);
+
 // The value a summary groups by for `dimension` ("" for ALL).
 std::string DimensionValue(v1::Dimension dimension, const internal::LifecycleIndexEntry& entry);
 

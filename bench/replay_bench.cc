@@ -150,6 +150,8 @@ BENCHMARK(BM_LifecycleReplay)
     ->ArgName("max_batch")
     ->Arg(100)
     ->Arg(1000)
+    ->Arg(5000)
+    ->Arg(20000)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime();

@@ -42,8 +42,11 @@ struct RuntimeOptions {
   std::string path;
   // Source topic. Default: custops.customer-events.v1
   std::string topic = std::string(log::kCustomerEvents);
-  // Records per partition per batch. Default: 1000
-  size_t max_batch = 1000;
+  // Records per partition per batch. Larger batches coalesce the writes of a
+  // customer with several events (replay: 59k events/s at 1000, 107k at
+  // 5000 on 2 cores); a live stream's batches are as small as what arrived.
+  // Default: 5000
+  size_t max_batch = 5000;
   // How often time-driven rules run (on the injected clock's time).
   // Default: 1 s
   absl::Duration tick_interval = absl::Seconds(1);

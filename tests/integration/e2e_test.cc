@@ -342,6 +342,7 @@ TEST_F(EndToEndTest, AdminStatusAndMetricsCountWhatHappened) {
   EXPECT_NE(body.find("# TYPE custops_events_appended_total counter"), std::string::npos) << body;
   EXPECT_NE(body.find("custops_projection_lag{projection=\"lifecycle\",partition=\"0\"}"),
             std::string::npos);
+  EXPECT_NE(body.find("custops_apply_batches_total{projection=\"lifecycle\"}"), std::string::npos);
   EXPECT_NE(body.find("custops_events_applied_total{projection=\"lifecycle\"}"), std::string::npos);
 }
 

@@ -142,6 +142,8 @@ TEST_F(RuntimeTest, AppliesCountsNoopsAndDeadLetters) {
   EXPECT_EQ(stats.noops_by_reason["not_today"], 1);
   EXPECT_EQ(stats.dead_letters, 2);
   EXPECT_EQ(stats.outbox_pending, 0);
+  EXPECT_GE(stats.batches, 1);
+  EXPECT_GT(stats.apply_time, absl::ZeroDuration());
 
   std::vector<std::string> reasons;
   for (const log::LogRecord& r : ReadAll(log::kDeadLetter)) {

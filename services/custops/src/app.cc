@@ -160,6 +160,13 @@ void App::Impl::RegisterMetrics() {
                 static_cast<double>(s.changes_emitted));
       w.Gauge("custops_outbox_pending", "Derived changes not yet published.",
               {{"projection", name}}, static_cast<double>(s.outbox_pending));
+      w.Counter("custops_apply_batches_total", "Batches applied and committed.",
+                {{"projection", name}}, static_cast<double>(s.batches));
+      w.Counter("custops_apply_seconds_total",
+                "Time spent reading, applying and committing batches.", {{"projection", name}},
+                absl::ToDoubleSeconds(s.apply_time));
+      w.Gauge("custops_apply_batch_seconds_max", "The slowest batch since start.",
+              {{"projection", name}}, absl::ToDoubleSeconds(s.max_batch_time));
       for (const projection::PartitionProgress& p : s.partitions) {
         const rpc::Labels labels = {{"projection", name},
                                     {"partition", absl::StrCat(p.partition.value())}};

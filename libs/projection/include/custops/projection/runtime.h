@@ -72,6 +72,11 @@ struct RuntimeStats {
   int64_t dead_letters = 0;
   int64_t changes_emitted = 0;
   int64_t outbox_pending = 0;
+  // Batches committed since start and the time spent applying them (read,
+  // decode, apply, commit), for an apply-latency rate in Prometheus.
+  int64_t batches = 0;
+  absl::Duration apply_time;
+  absl::Duration max_batch_time;  // the slowest batch since start
   std::vector<PartitionProgress> partitions;
 };
 

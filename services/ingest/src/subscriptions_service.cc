@@ -187,23 +187,22 @@ class StreamReactor final : public grpc::ServerWriteReactor<RecordT> {
   std::shared_ptr<LogStream<RecordT>> stream_;
 };
 
+// A stream that only reports why it cannot start.
+template <typename RecordT>
+class FailedStream final : public grpc::ServerWriteReactor<RecordT> {
+ public:
+  explicit FailedStream(const absl::Status& s) {
+    this->Finish(grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message())));
+  }
+  void OnDone() override { delete this; }
+};
+
 template <typename RecordT>
 grpc::ServerWriteReactor<RecordT>* Open(log::EventLog& log, SubscriptionHub& hub,
                                         const std::string& topic, const std::string& from,
                                         typename LogStream<RecordT>::Convert convert) {
   absl::StatusOr<projection::PositionSet> positions = StartPositions(log, topic, from);
-  if (!positions.ok()) {
-    // A reactor that only reports the error.
-    class Failed final : public grpc::ServerWriteReactor<RecordT> {
-     public:
-      explicit Failed(const absl::Status& s) {
-        this->Finish(
-            grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message())));
-      }
-      void OnDone() override { delete this; }
-    };
-    return new Failed(positions.status());
-  }
+  if (!positions.ok()) return new FailedStream<RecordT>(positions.status());
   auto stream =
       std::make_shared<LogStream<RecordT>>(log, std::move(*positions), std::move(convert));
   auto* reactor = new StreamReactor<RecordT>(stream);
@@ -283,25 +282,15 @@ grpc::ServerWriteReactor<v1::EventRecord>* SubscriptionsService::Subscribe(
   }
   absl::flat_hash_set<std::string> customers(request->customer_ids().begin(),
                                              request->customer_ids().end());
-  std::string from = bad.ok() ? request->from() : "invalid";
-  if (!bad.ok()) {
-    class Failed final : public grpc::ServerWriteReactor<v1::EventRecord> {
-     public:
-      explicit Failed(const absl::Status& s) {
-        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())));
-      }
-      void OnDone() override { delete this; }
-    };
-    return new Failed(bad);
-  }
-  return Open<v1::EventRecord>(log_, events_hub_, std::string(log::kCustomerEvents), from,
-                               [types = std::move(types), customers = std::move(customers)](
-                                   const log::LogRecord& r, v1::EventRecord* out) {
-                                 if (!customers.empty() && !customers.contains(r.key)) return false;
-                                 if (!out->mutable_event()->ParseFromString(r.value)) return false;
-                                 return types.empty() ||
-                                        types.contains(out->event().payload_case());
-                               });
+  if (!bad.ok()) return new FailedStream<v1::EventRecord>(bad);
+  return Open<v1::EventRecord>(
+      log_, events_hub_, std::string(log::kCustomerEvents), request->from(),
+      [types = std::move(types), customers = std::move(customers)](const log::LogRecord& r,
+                                                                   v1::EventRecord* out) {
+        if (!customers.empty() && !customers.contains(r.key)) return false;
+        if (!out->mutable_event()->ParseFromString(r.value)) return false;
+        return types.empty() || types.contains(out->event().payload_case());
+      });
 }
 
 grpc::ServerWriteReactor<v1::ChangeRecord>* SubscriptionsService::SubscribeChanges(
@@ -317,14 +306,8 @@ grpc::ServerWriteReactor<v1::ChangeRecord>* SubscriptionsService::SubscribeChang
       if (candidate->name() == name || candidate->message_type()->name() == name) f = candidate;
     }
     if (f == nullptr) {
-      class Failed final : public grpc::ServerWriteReactor<v1::ChangeRecord> {
-       public:
-        explicit Failed(std::string msg) {
-          Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg));
-        }
-        void OnDone() override { delete this; }
-      };
-      return new Failed(absl::StrCat("change_types[", i, "]: unknown change type \"", name, "\""));
+      return new FailedStream<v1::ChangeRecord>(absl::InvalidArgumentError(
+          absl::StrCat("change_types[", i, "]: unknown change type \"", name, "\"")));
     }
     types.insert(f->number());
   }

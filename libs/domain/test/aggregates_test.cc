@@ -1,0 +1,808 @@
+// Tests of the command-side state machines (docs/state-machines.md): for each
+// machine, every state x every command against an expected table written
+// here independently of the implementation; for every allowed cell the
+// emitted event, once evolved, must move the machine to the documented next
+// state. Plus boundaries to the microsecond / minor unit, field validation,
+// unknown ids, unregistered customers and Evolve errors.
+#include "custops/domain/aggregates.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace custops::domain {
+namespace {
+
+using absl::StatusCode;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
+constexpr absl::Duration kDay = absl::Hours(24);
+constexpr absl::Duration kUs = absl::Microseconds(1);
+
+v1::Money Cny(int64_t units) {
+  v1::Money m;
+  m.set_units(units);
+  m.set_currency("CNY");
+  return m;
+}
+
+void SetTs(absl::Time t, google::protobuf::Timestamp* ts) {
+  const int64_t s = absl::ToUnixSeconds(t);
+  ts->set_seconds(s);
+  ts->set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(s)) / absl::Nanoseconds(1)));
+}
+
+v1::Event Env(absl::Time at) {
+  v1::Event e;
+  e.set_event_id("e");
+  e.set_customer_id("C1");
+  SetTs(at, e.mutable_occurred_at());
+  return e;
+}
+
+// Evolves and asserts success.
+void Apply(CustomerAggregate& agg, const v1::Event& e) {
+  absl::Status s = Evolve(agg, e);
+  ASSERT_TRUE(s.ok()) << s << " for " << e.ShortDebugString();
+}
+
+CustomerAggregate Registered() {
+  CustomerAggregate agg;
+  v1::Event e = Env(kT0 - kDay);
+  e.mutable_customer_registered()->set_name("Acme");
+  Apply(agg, e);
+  return agg;
+}
+
+void OpenOpp(CustomerAggregate& agg, const std::string& id, absl::Time at) {
+  v1::Event e = Env(at);
+  e.mutable_opportunity_opened()->set_opportunity_id(id);
+  *e.mutable_opportunity_opened()->mutable_amount() = Cny(100'000);
+  Apply(agg, e);
+}
+
+void MoveOpp(CustomerAggregate& agg, const std::string& id, v1::FunnelStage stage, absl::Time at) {
+  v1::Event e = Env(at);
+  e.mutable_opportunity_stage_changed()->set_opportunity_id(id);
+  e.mutable_opportunity_stage_changed()->set_stage(stage);
+  Apply(agg, e);
+}
+
+void IssueQ(CustomerAggregate& agg, const std::string& id, absl::Time valid_until) {
+  v1::Event e = Env(kT0);
+  e.mutable_quote_issued()->set_quote_id(id);
+  *e.mutable_quote_issued()->mutable_amount() = Cny(50'000);
+  SetTs(valid_until, e.mutable_quote_issued()->mutable_valid_until());
+  Apply(agg, e);
+}
+
+void SignC(CustomerAggregate& agg, const std::string& id, int64_t amount, absl::Time end,
+           const std::string& quote_id = "") {
+  v1::Event e = Env(kT0);
+  auto* p = e.mutable_contract_signed();
+  p->set_contract_id(id);
+  p->set_quote_id(quote_id);
+  *p->mutable_amount() = Cny(amount);
+  SetTs(kT0, p->mutable_start());
+  SetTs(end, p->mutable_end());
+  Apply(agg, e);
+}
+
+void FileC(CustomerAggregate& agg, const std::string& id) {
+  v1::Event e = Env(kT0);
+  e.mutable_complaint_filed()->set_complaint_id(id);
+  e.mutable_complaint_filed()->set_category(v1::COMPLAINT_CATEGORY_SERVICE);
+  e.mutable_complaint_filed()->set_severity(v1::SEVERITY_HIGH);
+  Apply(agg, e);
+}
+
+// ---- The generic table runner ----
+
+struct Expect {
+  StatusCode code;
+  std::string next;  // the state after evolving the event (allowed cells only)
+  std::string msg;   // a substring of the error message (refused cells), may be empty
+};
+Expect Ok(std::string next) { return {StatusCode::kOk, std::move(next), ""}; }
+Expect Fp(std::string msg) { return {StatusCode::kFailedPrecondition, "", std::move(msg)}; }
+Expect Ia(std::string msg) { return {StatusCode::kInvalidArgument, "", std::move(msg)}; }
+Expect Ae() { return {StatusCode::kAlreadyExists, "", "already exists"}; }
+
+struct StateFixture {
+  CustomerAggregate agg;
+  absl::Time now;
+};
+
+struct Machine {
+  std::vector<std::pair<std::string, std::function<StateFixture()>>> states;
+  std::vector<std::pair<std::string, Command>> commands;
+  std::function<std::string(const CustomerAggregate&, absl::Time)> identify;
+  std::vector<std::vector<Expect>> table;  // [state][command]
+};
+
+int RunMachine(const Machine& m, const CommandRules& rules = CommandRules{}) {
+  EXPECT_EQ(m.table.size(), m.states.size());
+  int cells = 0;
+  for (size_t s = 0; s < m.states.size(); ++s) {
+    EXPECT_EQ(m.table[s].size(), m.commands.size()) << m.states[s].first;
+    for (size_t c = 0; c < m.commands.size(); ++c) {
+      SCOPED_TRACE(absl::StrCat("state ", m.states[s].first, " x command ", m.commands[c].first));
+      StateFixture f = m.states[s].second();
+      const std::string before = m.identify(f.agg, f.now);
+      EXPECT_EQ(before, m.states[s].first) << "fixture is not in its state";
+      const Expect& want = m.table[s][c];
+      absl::StatusOr<v1::Event> got = Decide(f.agg, m.commands[c].second, f.now, rules);
+      ++cells;
+      EXPECT_EQ(got.status().code(), want.code) << got.status();
+      if (got.status().code() != want.code) continue;
+      if (!got.ok()) {
+        EXPECT_NE(std::string(got.status().message()).find(want.msg), std::string::npos)
+            << got.status();
+        continue;
+      }
+      EXPECT_EQ(got->customer_id(), "C1");
+      EXPECT_TRUE(got->event_id().empty());
+      EXPECT_EQ(absl::FromUnixSeconds(got->occurred_at().seconds()) +
+                    absl::Nanoseconds(got->occurred_at().nanos()),
+                f.now);
+      const absl::Status evolved = Evolve(f.agg, *got);
+      EXPECT_TRUE(evolved.ok()) << evolved << " " << got->ShortDebugString();
+      EXPECT_EQ(m.identify(f.agg, f.now), want.next);
+    }
+  }
+  return cells;
+}
+
+// ---- Opportunity ----
+
+std::string OppState(const CustomerAggregate& agg, absl::Time) {
+  const Opportunity& o = agg.opportunities.at("O1");
+  switch (o.stage) {
+    case v1::FUNNEL_STAGE_CONTRACT_SIGNED:
+      return "WON";
+    case v1::FUNNEL_STAGE_LOST:
+      return "LOST";
+    default:
+      return absl::StrCat("S", static_cast<int>(o.stage));
+  }
+}
+
+Machine OpportunityMachine() {
+  Machine m;
+  const absl::Time now = kT0 + 2 * kDay;
+  for (int k = 1; k <= 5; ++k) {
+    m.states.push_back({absl::StrCat("S", k), [k, now] {
+                          StateFixture f{Registered(), now};
+                          OpenOpp(f.agg, "O1", kT0);
+                          if (k > 1) MoveOpp(f.agg, "O1", static_cast<v1::FunnelStage>(k), kT0);
+                          return f;
+                        }});
+  }
+  m.states.push_back({"WON", [now] {
+                        StateFixture f{Registered(), now};
+                        OpenOpp(f.agg, "O1", kT0);
+                        MoveOpp(f.agg, "O1", v1::FUNNEL_STAGE_CONTRACT_SIGNED, kT0);
+                        return f;
+                      }});
+  m.states.push_back({"LOST", [now] {
+                        StateFixture f{Registered(), now};
+                        OpenOpp(f.agg, "O1", kT0);
+                        MoveOpp(f.agg, "O1", v1::FUNNEL_STAGE_NEED_CONFIRMED, kT0);
+                        MoveOpp(f.agg, "O1", v1::FUNNEL_STAGE_LOST, kT0 + kDay);
+                        return f;
+                      }});
+  for (int k = 1; k <= 7; ++k) {
+    m.commands.push_back({absl::StrCat("Advance", k),
+                          AdvanceOpportunity{"O1", static_cast<v1::FunnelStage>(k), "", "r"}});
+  }
+  m.commands.push_back({"Reopen", ReopenOpportunity{"O1", "back"}});
+  m.commands.push_back({"OpenSame", OpenOpportunity{"O1", Cny(1), "p", std::nullopt}});
+  m.commands.push_back({"IssueQuoteOnIt", IssueQuote{"Qx", "O1", Cny(1), {}, {}, kT0 + 30 * kDay}});
+
+  const Expect I = Ia("stage");
+  const Expect F = Fp("forward");
+  const Expect W = Fp("WON");
+  const Expect L = Fp("LOST");
+  const Expect A = Ae();
+  // clang-format off
+  //            Adv1 Adv2      Adv3      Adv4      Adv5      Adv6       AdvLOST     Reopen    OpenSame IssueQuote
+  m.table = {
+    /* S1 */   {I,   Ok("S2"), Ok("S3"), Ok("S4"), Ok("S5"), Ok("WON"), Ok("LOST"), Fp("open at FUNNEL_STAGE_OPPORTUNITY, not LOST"), A, Ok("S1")},
+    /* S2 */   {I,   F,        Ok("S3"), Ok("S4"), Ok("S5"), Ok("WON"), Ok("LOST"), Fp("not LOST"), A, Ok("S2")},
+    /* S3 */   {I,   F,        F,        Ok("S4"), Ok("S5"), Ok("WON"), Ok("LOST"), Fp("not LOST"), A, Ok("S3")},
+    /* S4 */   {I,   F,        F,        F,        Ok("S5"), Ok("WON"), Ok("LOST"), Fp("not LOST"), A, Ok("S4")},
+    /* S5 */   {I,   F,        F,        F,        F,        Ok("WON"), Ok("LOST"), Fp("not LOST"), A, Ok("S5")},
+    /* WON */  {I,   W,        W,        W,        W,        W,         W,          Fp("WON"),      A, Fp("WON")},
+    /* LOST */ {I,   L,        L,        L,        L,        L,         L,          Ok("S1"),       A, Fp("LOST")},
+  };
+  // clang-format on
+  m.identify = OppState;
+  return m;
+}
+
+TEST(OpportunityMachine, EveryStateTimesEveryCommand) {
+  EXPECT_EQ(RunMachine(OpportunityMachine()), 7 * 10);
+}
+
+TEST(OpportunityMachine, ReopenWindowBoundary) {
+  CustomerAggregate agg = Registered();
+  OpenOpp(agg, "O1", kT0);
+  MoveOpp(agg, "O1", v1::FUNNEL_STAGE_LOST, kT0);
+  CommandRules rules;  // 90 days
+  EXPECT_TRUE(Decide(agg, ReopenOpportunity{"O1", ""}, kT0 + 90 * kDay, rules).ok());
+  absl::StatusOr<v1::Event> late =
+      Decide(agg, ReopenOpportunity{"O1", ""}, kT0 + 90 * kDay + kUs, rules);
+  EXPECT_EQ(late.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(late.status().message()).find("reopen window"), std::string::npos);
+  rules.opportunity_reopen_window = absl::ZeroDuration();
+  absl::StatusOr<v1::Event> off = Decide(agg, ReopenOpportunity{"O1", ""}, kT0, rules);
+  EXPECT_EQ(off.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(off.status().message()).find("disabled"), std::string::npos);
+}
+
+TEST(OpportunityMachine, LostCarriesCompetitorAndReopenedOpportunityAdvancesAgain) {
+  CustomerAggregate agg = Registered();
+  OpenOpp(agg, "O1", kT0);
+  absl::StatusOr<v1::Event> lost = Decide(
+      agg, AdvanceOpportunity{"O1", v1::FUNNEL_STAGE_LOST, "Rival", "price"}, kT0, CommandRules{});
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(lost->opportunity_stage_changed().competitor(), "Rival");
+  EXPECT_EQ(lost->opportunity_stage_changed().reason(), "price");
+  Apply(agg, *lost);
+  absl::StatusOr<v1::Event> back = Decide(agg, ReopenOpportunity{"O1", "budget"}, kT0 + kDay, {});
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->opportunity_stage_changed().stage(), v1::FUNNEL_STAGE_OPPORTUNITY);
+  Apply(agg, *back);
+  EXPECT_TRUE(
+      Decide(agg, AdvanceOpportunity{"O1", v1::FUNNEL_STAGE_FIRST_VISIT, "", ""}, kT0 + kDay, {})
+          .ok());
+}
+
+// ---- Quote ----
+
+std::string QuoteState(const CustomerAggregate& agg, absl::Time now) {
+  const Quote& q = agg.quotes.at("Q1");
+  std::string s = QuoteStatusName(StatusAt(q, now));
+  if (!q.contract_id.empty()) s += "+SIGNED";
+  return s;
+}
+
+Machine QuoteMachine() {
+  Machine m;
+  const absl::Time valid_until = kT0 + 10 * kDay;
+  const absl::Time before = kT0 + kDay;
+  const absl::Time after = valid_until + kUs;
+  auto issued = [valid_until](absl::Time now) {
+    StateFixture f{Registered(), now};
+    IssueQ(f.agg, "Q1", valid_until);
+    return f;
+  };
+  auto decided = [issued](absl::Time now, bool accept) {
+    StateFixture f = issued(now);
+    v1::Event e = Env(kT0);
+    if (accept) {
+      e.mutable_quote_accepted()->set_quote_id("Q1");
+    } else {
+      e.mutable_quote_rejected()->set_quote_id("Q1");
+    }
+    Apply(f.agg, e);
+    return f;
+  };
+  m.states = {
+      {"ISSUED", [=] { return issued(before); }},
+      {"EXPIRED", [=] { return issued(after); }},
+      {"ACCEPTED", [=] { return decided(before, true); }},
+      {"ACCEPTED(late)", [=] { return decided(after, true); }},
+      {"REJECTED", [=] { return decided(before, false); }},
+      {"REJECTED(late)", [=] { return decided(after, false); }},
+      {"ACCEPTED+SIGNED",
+       [=] {
+         StateFixture f = decided(before, true);
+         SignC(f.agg, "C0", 50'000, kT0 + 365 * kDay, "Q1");
+         return f;
+       }},
+  };
+  m.commands = {
+      {"Accept", AcceptQuote{"Q1"}},
+      {"Reject", RejectQuote{"Q1", "price", "Rival"}},
+      {"IssueSame", IssueQuote{"Q1", "", Cny(1), {}, {}, kT0 + 300 * kDay}},
+      {"SignOnQuote",
+       SignContract{"CQ", "Q1", "", Cny(50'000), {}, kT0, kT0 + 365 * kDay, std::nullopt, "", ""}},
+  };
+  // The late states are identified by the plain name: strip "(late)".
+  m.identify = QuoteState;
+  for (auto& [name, fn] : m.states) {
+    if (name.find("(late)") != std::string::npos) name = name.substr(0, name.find('('));
+  }
+  const Expect A = Ae();
+  // clang-format off
+  //                Accept                            Reject                Issue Sign
+  m.table = {
+    /* ISSUED */   {Ok("ACCEPTED"),                   Ok("REJECTED"),       A, Fp("quote Q1 is ISSUED, not ACCEPTED")},
+    /* EXPIRED */  {Fp("quote Q1 is EXPIRED"),        Fp("EXPIRED"),        A, Fp("quote Q1 is EXPIRED, not ACCEPTED")},
+    /* ACCEPTED */ {Fp("quote Q1 is ACCEPTED, not ISSUED"), Fp("ACCEPTED, not ISSUED"), A, Ok("ACCEPTED+SIGNED")},
+    /* ACC late */ {Fp("quote Q1 is ACCEPTED, not ISSUED"), Fp("ACCEPTED, not ISSUED"), A, Ok("ACCEPTED+SIGNED")},
+    /* REJECTED */ {Fp("quote Q1 is REJECTED, not ISSUED"), Fp("REJECTED, not ISSUED"), A, Fp("REJECTED, not ACCEPTED")},
+    /* REJ late */ {Fp("quote Q1 is REJECTED, not ISSUED"), Fp("REJECTED, not ISSUED"), A, Fp("REJECTED, not ACCEPTED")},
+    /* SIGNED */   {Fp("ACCEPTED, not ISSUED"),       Fp("ACCEPTED, not ISSUED"), A, Fp("already signed as contract C0")},
+  };
+  // clang-format on
+  return m;
+}
+
+TEST(QuoteMachine, EveryStateTimesEveryCommand) { EXPECT_EQ(RunMachine(QuoteMachine()), 7 * 4); }
+
+TEST(QuoteMachine, AcceptExactlyAtValidUntilButNotOneMicrosecondAfter) {
+  CustomerAggregate agg = Registered();
+  const absl::Time valid_until = kT0 + 10 * kDay;
+  IssueQ(agg, "Q1", valid_until);
+  EXPECT_TRUE(Decide(agg, AcceptQuote{"Q1"}, valid_until, {}).ok());
+  absl::StatusOr<v1::Event> late = Decide(agg, AcceptQuote{"Q1"}, valid_until + kUs, {});
+  EXPECT_EQ(late.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(late.status().message()).find("EXPIRED"), std::string::npos);
+  EXPECT_EQ(StatusAt(agg.quotes.at("Q1"), valid_until), QuoteStatus::kIssued);
+  EXPECT_EQ(StatusAt(agg.quotes.at("Q1"), valid_until + kUs), QuoteStatus::kExpired);
+}
+
+TEST(QuoteMachine, ExactMessage) {
+  CustomerAggregate agg = Registered();
+  IssueQ(agg, "Q1", kT0 + kDay);
+  v1::Event e = Env(kT0);
+  e.mutable_quote_accepted()->set_quote_id("Q1");
+  Apply(agg, e);
+  EXPECT_EQ(Decide(agg, AcceptQuote{"Q1"}, kT0, {}).status(),
+            absl::FailedPreconditionError("quote Q1 is ACCEPTED, not ISSUED"));
+}
+
+TEST(QuoteMachine, IssueOnOpportunityAndValidUntilBoundary) {
+  CustomerAggregate agg = Registered();
+  EXPECT_EQ(Decide(agg, IssueQuote{"Q1", "", Cny(1), {}, {}, kT0}, kT0, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Decide(agg, IssueQuote{"Q1", "", Cny(1), {}, {}, kT0 + kUs}, kT0, {}).ok());
+  EXPECT_EQ(
+      Decide(agg, IssueQuote{"Q1", "O9", Cny(1), {}, {}, kT0 + kDay}, kT0, {}).status().code(),
+      StatusCode::kNotFound);
+}
+
+// ---- Contract ----
+
+std::string ContractState(const CustomerAggregate& agg, absl::Time now) {
+  return ContractStatusName(StatusAt(agg.contracts.at("K1"), now));
+}
+
+Machine ContractMachine() {
+  Machine m;
+  const absl::Time end = kT0 + 365 * kDay;
+  const absl::Time renewed_end = kT0 + 500 * kDay;
+  const absl::Time now = kT0 + 100 * kDay;
+  auto signed_at = [end](absl::Time at) {
+    StateFixture f{Registered(), at};
+    SignC(f.agg, "K1", 10'000, end);
+    return f;
+  };
+  auto renewed = [=](absl::Time at) {
+    StateFixture f = signed_at(at);
+    v1::Event e = Env(kT0 + kDay);
+    e.mutable_contract_renewed()->set_contract_id("K1");
+    SetTs(renewed_end, e.mutable_contract_renewed()->mutable_new_end());
+    *e.mutable_contract_renewed()->mutable_amount() = Cny(5'000);
+    Apply(f.agg, e);
+    return f;
+  };
+  auto terminated = [=](StateFixture f) {
+    v1::Event e = Env(kT0 + 2 * kDay);
+    e.mutable_contract_terminated()->set_contract_id("K1");
+    Apply(f.agg, e);
+    return f;
+  };
+  m.states = {
+      {"ACTIVE", [=] { return signed_at(now); }},
+      {"ACTIVE", [=] { return signed_at(end - kUs); }},
+      {"RENEWED", [=] { return renewed(now); }},
+      {"TERMINATED", [=] { return terminated(signed_at(now)); }},
+      {"TERMINATED", [=] { return terminated(renewed(now)); }},
+      {"ENDED", [=] { return signed_at(end); }},
+      {"ENDED", [=] { return renewed(renewed_end); }},
+  };
+  m.commands = {
+      {"Renew", RenewContract{"K1", kT0 + 800 * kDay, Cny(5'000), {}}},
+      {"Terminate", TerminateContract{"K1", "breach"}},
+      {"Pay1", RecordPayment{"P1", "K1", Cny(1)}},
+      {"SignSame", SignContract{"K1", "", "", Cny(1), {}, kT0, end, std::nullopt, "", ""}},
+  };
+  m.identify = ContractState;
+  const Expect A = Ae();
+  // Paying leaves the state unchanged.
+  // clang-format off
+  //                     Renew                  Terminate              Pay1              SignSame
+  m.table = {
+    /* ACTIVE */        {Ok("RENEWED"),         Ok("TERMINATED"),       Ok("ACTIVE"),     A},
+    /* ACTIVE end-1us*/ {Ok("RENEWED"),         Ok("TERMINATED"),       Ok("ACTIVE"),     A},
+    /* RENEWED */       {Ok("RENEWED"),         Ok("TERMINATED"),       Ok("RENEWED"),    A},
+    /* TERMINATED */    {Fp("contract K1 is TERMINATED, not active"), Fp("TERMINATED"), Ok("TERMINATED"), A},
+    /* TERM renewed */  {Fp("TERMINATED"),      Fp("TERMINATED"),       Ok("TERMINATED"), A},
+    /* ENDED at end */  {Fp("contract K1 is ENDED"), Fp("ENDED"),       Ok("ENDED"),      A},
+    /* ENDED renewed */ {Fp("ENDED"),           Fp("ENDED"),            Ok("ENDED"),      A},
+  };
+  // clang-format on
+  return m;
+}
+
+TEST(ContractMachine, EveryStateTimesEveryCommand) {
+  EXPECT_EQ(RunMachine(ContractMachine()), 7 * 4);
+}
+
+TEST(ContractMachine, RenewalNewEndMustBeAfterCurrentEnd) {
+  CustomerAggregate agg = Registered();
+  const absl::Time end = kT0 + 365 * kDay;
+  SignC(agg, "K1", 10'000, end);
+  absl::StatusOr<v1::Event> same = Decide(agg, RenewContract{"K1", end, Cny(1), {}}, kT0, {});
+  EXPECT_EQ(same.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(same.status().message()).find("new_end"), std::string::npos);
+  EXPECT_EQ(Decide(agg, RenewContract{"K1", end - kDay, Cny(1), {}}, kT0, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  absl::StatusOr<v1::Event> ok = Decide(agg, RenewContract{"K1", end + kUs, Cny(1), {}}, kT0, {});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  Apply(agg, *ok);
+  EXPECT_EQ(agg.contracts.at("K1").end, end + kUs);
+  EXPECT_EQ(StatusAt(agg.contracts.at("K1"), end), ContractStatus::kRenewed);
+}
+
+TEST(ContractMachine, SignDefaultsPaymentDueAndValidatesDates) {
+  CustomerAggregate agg = Registered();
+  absl::StatusOr<v1::Event> e =
+      Decide(agg, SignContract{"K1", "", "", Cny(1), {}, kT0, kT0 + kDay, std::nullopt, "p", "c"},
+             kT0, {});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->contract_signed().payment_due().seconds(), absl::ToUnixSeconds(kT0 + 30 * kDay));
+  absl::StatusOr<v1::Event> bad =
+      Decide(agg, SignContract{"K1", "", "", Cny(1), {}, kT0, kT0, std::nullopt, "", ""}, kT0, {});
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(bad.status().message()).find("end"), std::string::npos);
+  OpenOpp(agg, "O1", kT0);
+  MoveOpp(agg, "O1", v1::FUNNEL_STAGE_LOST, kT0);
+  EXPECT_EQ(
+      Decide(agg, SignContract{"K1", "", "O1", Cny(1), {}, kT0, kT0 + kDay, std::nullopt, "", ""},
+             kT0, {})
+          .status()
+          .code(),
+      StatusCode::kFailedPrecondition);
+}
+
+// ---- Payments ----
+
+TEST(Payments, OutstandingBoundaryWithAndWithoutTheFlag) {
+  CustomerAggregate agg = Registered();
+  SignC(agg, "K1", 10'000, kT0 + 365 * kDay);
+  v1::Event renew = Env(kT0);
+  renew.mutable_contract_renewed()->set_contract_id("K1");
+  SetTs(kT0 + 700 * kDay, renew.mutable_contract_renewed()->mutable_new_end());
+  *renew.mutable_contract_renewed()->mutable_amount() = Cny(3'000);
+  Apply(agg, renew);
+  v1::Event paid = Env(kT0);
+  paid.mutable_payment_received()->set_payment_id("P0");
+  paid.mutable_payment_received()->set_contract_id("K1");
+  *paid.mutable_payment_received()->mutable_amount() = Cny(4'000);
+  Apply(agg, paid);
+  ASSERT_EQ(Outstanding(agg.contracts.at("K1")), 10'000 + 3'000 - 4'000);
+
+  CommandRules on;
+  on.reject_overpayment = true;
+  CommandRules off;
+  off.reject_overpayment = false;
+  EXPECT_TRUE(Decide(agg, RecordPayment{"P1", "K1", Cny(9'000)}, kT0, on).ok());
+  absl::StatusOr<v1::Event> over = Decide(agg, RecordPayment{"P1", "K1", Cny(9'001)}, kT0, on);
+  EXPECT_EQ(over.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(over.status().message()).find("outstanding amount 9000"),
+            std::string::npos);
+  absl::StatusOr<v1::Event> over_off = Decide(agg, RecordPayment{"P1", "K1", Cny(9'001)}, kT0, off);
+  ASSERT_TRUE(over_off.ok());
+  Apply(agg, *over_off);
+  EXPECT_EQ(Outstanding(agg.contracts.at("K1")), -1);
+  // Fully paid: any further payment is an overpayment when the flag is on.
+  EXPECT_EQ(Decide(agg, RecordPayment{"P2", "K1", Cny(1)}, kT0, on).status().code(),
+            StatusCode::kFailedPrecondition);
+  // A payment id is used once.
+  EXPECT_EQ(Decide(agg, RecordPayment{"P1", "K1", Cny(1)}, kT0, off).status().code(),
+            StatusCode::kAlreadyExists);
+}
+
+// ---- Complaint ----
+
+std::string ComplaintState(const CustomerAggregate& agg, absl::Time) {
+  return ComplaintStatusName(agg.complaints.at("X1").status);
+}
+
+Machine ComplaintMachine() {
+  Machine m;
+  auto with = [](std::vector<int> steps) {  // 1 respond, 2 resolve, 3 reopen
+    StateFixture f{Registered(), kT0 + kDay};
+    FileC(f.agg, "X1");
+    for (int s : steps) {
+      v1::Event e = Env(kT0);
+      if (s == 1) e.mutable_complaint_responded()->set_complaint_id("X1");
+      if (s == 2) e.mutable_complaint_resolved()->set_complaint_id("X1");
+      if (s == 3) e.mutable_complaint_reopened()->set_complaint_id("X1");
+      Apply(f.agg, e);
+    }
+    return f;
+  };
+  m.states = {
+      {"FILED", [=] { return with({}); }},
+      {"RESPONDED", [=] { return with({1}); }},
+      {"RESOLVED",
+       [=] {
+         return with({1, 2});
+       }},
+      {"RESOLVED", [=] { return with({2}); }},
+      {"REOPENED",
+       [=] {
+         return with({1, 2, 3});
+       }},
+      {"RESPONDED",
+       [=] {
+         return with({1, 2, 3, 1});
+       }},
+      {"RESOLVED",
+       [=] {
+         return with({1, 2, 3, 2});
+       }},
+  };
+  m.commands = {
+      {"Respond", RespondComplaint{"X1", "on it"}},
+      {"Resolve", ResolveComplaint{"X1", "refund", true}},
+      {"Reopen", ReopenComplaint{"X1", "again"}},
+      {"FileSame", FileComplaint{"X1", v1::COMPLAINT_CATEGORY_PRODUCT, v1::SEVERITY_LOW, "", ""}},
+  };
+  m.identify = ComplaintState;
+  const Expect A = Ae();
+  const Expect RespondResolved = Fp("complaint X1 is RESOLVED, not open");
+  const Expect ResolveTwice = Fp("complaint X1 is already RESOLVED");
+  // clang-format off
+  //                   Respond          Resolve          Reopen                                FileSame
+  m.table = {
+    /* FILED */       {Ok("RESPONDED"), Ok("RESOLVED"), Fp("complaint X1 is FILED, not RESOLVED"),     A},
+    /* RESPONDED */   {Ok("RESPONDED"), Ok("RESOLVED"), Fp("complaint X1 is RESPONDED, not RESOLVED"), A},
+    /* RESOLVED */    {RespondResolved, ResolveTwice,   Ok("REOPENED"),                                A},
+    /* RESOLVED */    {RespondResolved, ResolveTwice,   Ok("REOPENED"),                                A},
+    /* REOPENED */    {Ok("RESPONDED"), Ok("RESOLVED"), Fp("complaint X1 is REOPENED, not RESOLVED"),  A},
+    /* RESPONDED */   {Ok("RESPONDED"), Ok("RESOLVED"), Fp("RESPONDED, not RESOLVED"),                 A},
+    /* RESOLVED */    {RespondResolved, ResolveTwice,   Ok("REOPENED"),                                A},
+  };
+  // clang-format on
+  return m;
+}
+
+TEST(ComplaintMachine, EveryStateTimesEveryCommand) {
+  EXPECT_EQ(RunMachine(ComplaintMachine()), 7 * 4);
+}
+
+TEST(ComplaintMachine, ReopenCountsAndEventFields) {
+  CustomerAggregate agg = Registered();
+  absl::StatusOr<v1::Event> filed = Decide(
+      agg, FileComplaint{"X1", v1::COMPLAINT_CATEGORY_BILLING, v1::SEVERITY_CRITICAL, "phone", "d"},
+      kT0, {});
+  ASSERT_TRUE(filed.ok());
+  EXPECT_EQ(filed->complaint_filed().severity(), v1::SEVERITY_CRITICAL);
+  Apply(agg, *filed);
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<v1::Event> r = Decide(agg, ResolveComplaint{"X1", "fix", i == 2}, kT0, {});
+    ASSERT_TRUE(r.ok());
+    Apply(agg, *r);
+    absl::StatusOr<v1::Event> o = Decide(agg, ReopenComplaint{"X1", "no"}, kT0, {});
+    ASSERT_TRUE(o.ok());
+    Apply(agg, *o);
+  }
+  EXPECT_EQ(agg.complaints.at("X1").reopen_count, 3);
+  EXPECT_EQ(agg.complaints.at("X1").status, ComplaintStatus::kReopened);
+}
+
+// ---- Across machines ----
+
+// One command of each kind, each naming ids that do not exist.
+std::vector<std::pair<std::string, Command>> UnknownIdCommands() {
+  return {
+      {"AdvanceOpportunity", AdvanceOpportunity{"O9", v1::FUNNEL_STAGE_FIRST_VISIT, "", ""}},
+      {"ReopenOpportunity", ReopenOpportunity{"O9", ""}},
+      {"IssueQuote(opp)", IssueQuote{"Q9", "O9", Cny(1), {}, {}, kT0 + kDay}},
+      {"AcceptQuote", AcceptQuote{"Q9"}},
+      {"RejectQuote", RejectQuote{"Q9", "", ""}},
+      {"SignContract(quote)",
+       SignContract{"K9", "Q9", "", Cny(1), {}, kT0, kT0 + kDay, std::nullopt, "", ""}},
+      {"SignContract(opp)",
+       SignContract{"K9", "", "O9", Cny(1), {}, kT0, kT0 + kDay, std::nullopt, "", ""}},
+      {"RenewContract", RenewContract{"K9", kT0 + kDay, Cny(1), {}}},
+      {"TerminateContract", TerminateContract{"K9", ""}},
+      {"RecordPayment", RecordPayment{"P9", "K9", Cny(1)}},
+      {"RespondComplaint", RespondComplaint{"X9", ""}},
+      {"ResolveComplaint", ResolveComplaint{"X9", "", false}},
+      {"ReopenComplaint", ReopenComplaint{"X9", ""}},
+  };
+}
+
+TEST(AllMachines, UnknownIdsAreNotFound) {
+  CustomerAggregate agg = Registered();
+  for (const auto& [name, cmd] : UnknownIdCommands()) {
+    absl::StatusOr<v1::Event> got = Decide(agg, cmd, kT0, {});
+    EXPECT_EQ(got.status().code(), StatusCode::kNotFound) << name << ": " << got.status();
+    EXPECT_NE(std::string(got.status().message()).find("9 not found"), std::string::npos) << name;
+  }
+}
+
+TEST(AllMachines, UnregisteredCustomerIsRefused) {
+  CustomerAggregate agg;
+  agg.customer_id = "C1";
+  std::vector<std::pair<std::string, Command>> cmds = UnknownIdCommands();
+  cmds.push_back({"OpenOpportunity", OpenOpportunity{"O1", Cny(1), "", std::nullopt}});
+  cmds.push_back({"IssueQuote", IssueQuote{"Q1", "", Cny(1), {}, {}, kT0 + kDay}});
+  cmds.push_back({"FileComplaint",
+                  FileComplaint{"X1", v1::COMPLAINT_CATEGORY_PRODUCT, v1::SEVERITY_LOW, "", ""}});
+  for (const auto& [name, cmd] : cmds) {
+    absl::StatusOr<v1::Event> got = Decide(agg, cmd, kT0, {});
+    EXPECT_EQ(got.status().code(), StatusCode::kFailedPrecondition) << name;
+    EXPECT_NE(std::string(got.status().message()).find("not registered"), std::string::npos)
+        << name;
+  }
+}
+
+TEST(AllMachines, BadFieldsAreInvalidArgumentNamingTheField) {
+  CustomerAggregate agg = Registered();
+  OpenOpp(agg, "O1", kT0);
+  SignC(agg, "K1", 100, kT0 + kDay);
+  v1::Money usd;
+  usd.set_units(1);
+  usd.set_currency("USD");
+  const std::string long_id(129, 'x');
+  struct Case {
+    Command cmd;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {OpenOpportunity{"", Cny(1), "", std::nullopt}, "opportunity_id"},
+      {OpenOpportunity{long_id, Cny(1), "", std::nullopt}, "opportunity_id"},
+      {OpenOpportunity{"O2", usd, "", std::nullopt}, "amount.currency"},
+      {OpenOpportunity{"O2", Cny(-1), "", std::nullopt}, "amount.units"},
+      {AdvanceOpportunity{"", v1::FUNNEL_STAGE_FIRST_VISIT, "", ""}, "opportunity_id"},
+      {AdvanceOpportunity{"O1", v1::FUNNEL_STAGE_UNSPECIFIED, "", ""}, "stage"},
+      {AdvanceOpportunity{"O1", static_cast<v1::FunnelStage>(8), "", ""}, "stage"},
+      {ReopenOpportunity{"", ""}, "opportunity_id"},
+      {IssueQuote{"", "", Cny(1), {}, {}, kT0 + kDay}, "quote_id"},
+      {IssueQuote{"Q2", "", usd, {}, {}, kT0 + kDay}, "amount.currency"},
+      {IssueQuote{"Q2", "", Cny(1), usd, {}, kT0 + kDay}, "list_amount.currency"},
+      {IssueQuote{"Q2", "", Cny(1), {}, Cny(-5), kT0 + kDay}, "cost.units"},
+      {IssueQuote{"Q2", "", Cny(1), {}, {}, kT0 - kUs}, "valid_until"},
+      {AcceptQuote{""}, "quote_id"},
+      {RejectQuote{""}, "quote_id"},
+      {SignContract{"", "", "", Cny(1), {}, kT0, kT0 + kDay, std::nullopt, "", ""}, "contract_id"},
+      {SignContract{"K2", "", "", Cny(1), {}, absl::InfinitePast(), kT0, std::nullopt, "", ""},
+       "start"},
+      {SignContract{"K2", "", "", Cny(1), {}, kT0, kT0 - kDay, std::nullopt, "", ""}, "end"},
+      {SignContract{"K2", "", "", Cny(1), {}, kT0, kT0 + kDay, kT0 - kUs, "", ""}, "payment_due"},
+      {SignContract{"K2", "", "", usd, {}, kT0, kT0 + kDay, std::nullopt, "", ""},
+       "amount.currency"},
+      {RenewContract{"", kT0 + 9 * kDay, Cny(1), {}}, "contract_id"},
+      {RenewContract{"K1", absl::InfinitePast(), Cny(1), {}}, "new_end"},
+      {RenewContract{"K1", kT0 + 9 * kDay, Cny(-1), {}}, "amount.units"},
+      {TerminateContract{"", ""}, "contract_id"},
+      {RecordPayment{"", "K1", Cny(1)}, "payment_id"},
+      {RecordPayment{"P1", "", Cny(1)}, "contract_id"},
+      {RecordPayment{"P1", "K1", Cny(0)}, "amount.units"},
+      {RecordPayment{"P1", "K1", usd}, "amount.currency"},
+      {FileComplaint{"", v1::COMPLAINT_CATEGORY_PRODUCT, v1::SEVERITY_LOW, "", ""}, "complaint_id"},
+      {FileComplaint{"X2", v1::COMPLAINT_CATEGORY_UNSPECIFIED, v1::SEVERITY_LOW, "", ""},
+       "category"},
+      {FileComplaint{"X2", v1::COMPLAINT_CATEGORY_PRODUCT, v1::SEVERITY_UNSPECIFIED, "", ""},
+       "severity"},
+      {RespondComplaint{"", ""}, "complaint_id"},
+      {ResolveComplaint{"", "", false}, "complaint_id"},
+      {ReopenComplaint{"", ""}, "complaint_id"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    absl::StatusOr<v1::Event> got = Decide(agg, cases[i].cmd, kT0, {});
+    EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument) << "case " << i << got.status();
+    EXPECT_EQ(std::string(got.status().message()).rfind(cases[i].field, 0), 0u)
+        << "case " << i << ": " << got.status();
+  }
+}
+
+TEST(AllMachines, CreatingAnExistingIdIsAlreadyExists) {
+  CustomerAggregate agg = Registered();
+  OpenOpp(agg, "O1", kT0);
+  IssueQ(agg, "Q1", kT0 + kDay);
+  SignC(agg, "K1", 1, kT0 + kDay);
+  FileC(agg, "X1");
+  const std::vector<Command> cmds = {
+      OpenOpportunity{"O1", Cny(1), "", std::nullopt},
+      IssueQuote{"Q1", "", Cny(1), {}, {}, kT0 + kDay},
+      SignContract{"K1", "", "", Cny(1), {}, kT0, kT0 + kDay, std::nullopt, "", ""},
+      FileComplaint{"X1", v1::COMPLAINT_CATEGORY_PRODUCT, v1::SEVERITY_LOW, "", ""},
+  };
+  for (const Command& c : cmds) {
+    EXPECT_EQ(Decide(agg, c, kT0, {}).status().code(), StatusCode::kAlreadyExists);
+  }
+}
+
+TEST(Evolve, Errors) {
+  CustomerAggregate agg = Registered();
+  EXPECT_EQ(Evolve(agg, Env(kT0)).code(), StatusCode::kInvalidArgument);  // no payload
+  v1::Event reg = Env(kT0);
+  reg.mutable_customer_registered();
+  EXPECT_EQ(Evolve(agg, reg).code(), StatusCode::kAlreadyExists);
+  v1::Event other = Env(kT0);
+  other.set_customer_id("C2");
+  other.mutable_complaint_filed()->set_complaint_id("X1");
+  EXPECT_EQ(Evolve(agg, other).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(agg.complaints.empty());
+
+  v1::Event e = Env(kT0);
+  e.mutable_quote_accepted()->set_quote_id("Q9");
+  EXPECT_EQ(Evolve(agg, e).code(), StatusCode::kNotFound);
+  e = Env(kT0);
+  e.mutable_payment_received()->set_contract_id("K9");
+  EXPECT_EQ(Evolve(agg, e).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(agg.payment_ids.empty());
+  e = Env(kT0);
+  e.mutable_complaint_resolved()->set_complaint_id("X9");
+  EXPECT_EQ(Evolve(agg, e).code(), StatusCode::kNotFound);
+  e = Env(kT0);
+  e.mutable_opportunity_stage_changed()->set_opportunity_id("O9");
+  EXPECT_EQ(Evolve(agg, e).code(), StatusCode::kNotFound);
+  e = Env(kT0);
+  e.mutable_contract_renewed()->set_contract_id("K9");
+  EXPECT_EQ(Evolve(agg, e).code(), StatusCode::kNotFound);
+
+  OpenOpp(agg, "O1", kT0);
+  v1::Event dup = Env(kT0);
+  dup.mutable_opportunity_opened()->set_opportunity_id("O1");
+  EXPECT_EQ(Evolve(agg, dup).code(), StatusCode::kAlreadyExists);
+
+  // Events that are not command-side facts are accepted and ignored.
+  v1::Event visit = Env(kT0);
+  visit.mutable_visit_logged()->set_visit_id("V1");
+  EXPECT_TRUE(Evolve(agg, visit).ok());
+}
+
+TEST(Decide, VariantDispatchMatchesOverload) {
+  CustomerAggregate agg = Registered();
+  IssueQ(agg, "Q1", kT0 + kDay);
+  const Command cmd = RejectQuote{"Q1", "price", "Rival"};
+  absl::StatusOr<v1::Event> a = Decide(agg, cmd, kT0, {});
+  absl::StatusOr<v1::Event> b = Decide(agg, RejectQuote{"Q1", "price", "Rival"}, kT0, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->SerializeAsString(), b->SerializeAsString());
+  EXPECT_EQ(a->quote_rejected().competitor(), "Rival");
+}
+
+// A whole deal through Decide/Evolve only, as a command service would run it.
+TEST(Decide, FullDealFlow) {
+  CustomerAggregate agg = Registered();
+  CommandRules rules;
+  absl::Time now = kT0;
+  auto run = [&](const Command& c) {
+    absl::StatusOr<v1::Event> e = Decide(agg, c, now, rules);
+    ASSERT_TRUE(e.ok()) << e.status();
+    Apply(agg, *e);
+    now += kDay;
+  };
+  run(OpenOpportunity{"O1", Cny(1'000'000), "crm", kT0 + 60 * kDay});
+  run(AdvanceOpportunity{"O1", v1::FUNNEL_STAGE_NEED_CONFIRMED, "", ""});
+  run(IssueQuote{"Q1", "O1", Cny(900'000), Cny(1'000'000), Cny(500'000), kT0 + 30 * kDay});
+  run(AcceptQuote{"Q1"});
+  run(SignContract{"K1", "Q1", "O1", Cny(900'000), Cny(500'000), now, now + 365 * kDay,
+                   std::nullopt, "crm", "direct"});
+  run(AdvanceOpportunity{"O1", v1::FUNNEL_STAGE_CONTRACT_SIGNED, "", ""});
+  run(RecordPayment{"P1", "K1", Cny(900'000)});
+  EXPECT_EQ(Outstanding(agg.contracts.at("K1")), 0);
+  EXPECT_EQ(agg.opportunities.at("O1").stage, v1::FUNNEL_STAGE_CONTRACT_SIGNED);
+  EXPECT_EQ(agg.quotes.at("Q1").contract_id, "K1");
+}
+
+}  // namespace
+}  // namespace custops::domain

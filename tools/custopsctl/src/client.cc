@@ -223,15 +223,18 @@ absl::Status Client::GetCustomer(const v1::GetCustomerRequest& request, std::ost
   return absl::OkStatus();
 }
 
-absl::Status Client::ListCustomers(v1::ListCustomersRequest request, const PageOptions& options,
-                                   std::ostream& out, std::ostream& err) {
+// Calls `call` page by page (all pages with --all), printing each item of
+// `items(response)` as a JSON line.
+template <typename Request, typename Response, typename Call, typename Items>
+absl::Status Client::Pages(Request request, const PageOptions& options, std::ostream& out,
+                           std::ostream& err, Call call, Items items) {
   while (true) {
     grpc::ClientContext context;
     Prepare(context, options_.timeout);
-    v1::ListCustomersResponse response;
-    const grpc::Status status = lifecycle_->ListCustomers(&context, request, &response);
+    Response response;
+    const grpc::Status status = call(&context, request, &response);
     if (!status.ok()) return Annotate(FromGrpcStatus(status));
-    for (const v1::CustomerSummary& c : response.customers()) out << ToJsonLine(c) << '\n';
+    for (const auto& item : items(response)) out << ToJsonLine(item) << '\n';
     if (response.next_page_token().empty()) return absl::OkStatus();
     if (!options.all) {
       err << "more: --page-token " << response.next_page_token() << " (or --all)\n";
@@ -242,6 +245,16 @@ absl::Status Client::ListCustomers(v1::ListCustomersRequest request, const PageO
     }
     request.set_page_token(response.next_page_token());
   }
+}
+
+absl::Status Client::ListCustomers(v1::ListCustomersRequest request, const PageOptions& options,
+                                   std::ostream& out, std::ostream& err) {
+  return Pages<v1::ListCustomersRequest, v1::ListCustomersResponse>(
+      std::move(request), options, out, err,
+      [&](grpc::ClientContext* c, const v1::ListCustomersRequest& r, v1::ListCustomersResponse* p) {
+        return lifecycle_->ListCustomers(c, r, p);
+      },
+      [](const v1::ListCustomersResponse& p) -> const auto& { return p.customers(); });
 }
 
 absl::Status Client::StageSummary(const v1::StageSummaryRequest& request, std::ostream& out) {
@@ -256,23 +269,12 @@ absl::Status Client::StageSummary(const v1::StageSummaryRequest& request, std::o
 
 absl::Status Client::Timeline(v1::TimelineRequest request, const PageOptions& options,
                               std::ostream& out, std::ostream& err) {
-  while (true) {
-    grpc::ClientContext context;
-    Prepare(context, options_.timeout);
-    v1::TimelineResponse response;
-    const grpc::Status status = lifecycle_->Timeline(&context, request, &response);
-    if (!status.ok()) return Annotate(FromGrpcStatus(status));
-    for (const v1::TimelineEntry& e : response.entries()) out << ToJsonLine(e) << '\n';
-    if (response.next_page_token().empty()) return absl::OkStatus();
-    if (!options.all) {
-      err << "more: --page-token " << response.next_page_token() << " (or --all)\n";
-      return absl::OkStatus();
-    }
-    if (response.next_page_token() == request.page_token()) {
-      return absl::InternalError("the server returned the same page token twice");
-    }
-    request.set_page_token(response.next_page_token());
-  }
+  return Pages<v1::TimelineRequest, v1::TimelineResponse>(
+      std::move(request), options, out, err,
+      [&](grpc::ClientContext* c, const v1::TimelineRequest& r, v1::TimelineResponse* p) {
+        return lifecycle_->Timeline(c, r, p);
+      },
+      [](const v1::TimelineResponse& p) -> const auto& { return p.entries(); });
 }
 
 namespace {

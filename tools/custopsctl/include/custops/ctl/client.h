@@ -133,6 +133,9 @@ class Client {
   void Prepare(grpc::ClientContext& context, absl::Duration timeout) const;
   // Names the server in a status that says it could not be reached.
   absl::Status Annotate(const absl::Status& status) const;
+  template <typename Request, typename Response, typename Call, typename Items>
+  absl::Status Pages(Request request, const PageOptions& options, std::ostream& out,
+                     std::ostream& err, Call call, Items items);
   template <typename Request, typename Message>
   absl::Status AppendAll(const std::vector<Message>& messages, const std::vector<int64_t>& lines,
                          const AppendOptions& options, AppendTotals& totals);

@@ -81,3 +81,16 @@ TEST(ConfigTest, PrintedConfigReadsBackToTheSameConfig) {
 
 }  // namespace
 }  // namespace custops::app
+
+namespace custops::app {
+namespace {
+
+// The sample shipped for operators must load and stay equal to the defaults.
+TEST(ConfigTest, ShippedSampleIsTheDefaultConfiguration) {
+  absl::StatusOr<Config> sample = LoadConfigFile(CUSTOPS_SOURCE_DIR "/deploy/custops.toml");
+  ASSERT_TRUE(sample.ok()) << sample.status();
+  EXPECT_EQ(ToToml(*sample), ToToml(Config()));
+}
+
+}  // namespace
+}  // namespace custops::app

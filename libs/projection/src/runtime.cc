@@ -89,6 +89,7 @@ absl::Status ProjectionRuntime::Restore() {
   absl::MutexLock lock(&mu_);
   applied_.assign(partitions_, Offset(0));
   next_seq_.assign(partitions_, 0);
+  partition_stats_.assign(partitions_, internal::PartitionStats());
   totals_ = RuntimeStats();
   for (int i = 0; i < partitions_; ++i) {
     Partition p(i);
@@ -98,7 +99,7 @@ absl::Status ProjectionRuntime::Restore() {
     if (seq) next_seq_[i] = DecodeU64(*seq);
     ASSIGN_OR_RETURN(std::optional<std::string> stats, store_->Get(meta_cf_, MetaKey('c', p)));
     if (stats) {
-      internal::PartitionStats s;
+      internal::PartitionStats& s = partition_stats_[i];
       if (!s.ParseFromString(*stats)) return absl::DataLossError("corrupt projection counters");
       totals_.events_applied += s.applied();
       totals_.noops += s.noops();
@@ -220,9 +221,9 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
   }
   // Counters are committed with the state so they stay exact across crashes.
   internal::PartitionStats stats;
-  ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(meta_cf_, MetaKey('c', p)));
-  if (stored && !stats.ParseFromString(*stored)) {
-    return absl::DataLossError("corrupt projection counters");
+  {
+    absl::MutexLock lock(&mu_);
+    stats = partition_stats_[p.value()];
   }
   int64_t noops = 0;
   for (const auto& [reason, n] : counts.noops) {
@@ -241,6 +242,7 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
   RETURN_IF_ERROR(store_->Write(txn.batch()));
 
   absl::MutexLock lock(&mu_);
+  partition_stats_[p.value()] = std::move(stats);
   if (next_offset) applied_[p.value()] = *next_offset;
   next_seq_[p.value()] = seq;
   totals_.events_applied += counts.applied;

@@ -9,15 +9,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "custops/base/status_macros.h"
+#include "custops/event/time.h"
 #include "custops/log/partitioner.h"
 #include "custops/store/keys.h"
 #include "custops/v1/changes.pb.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace custops::lifecycle {
 namespace {
-
-using ::google::protobuf::util::TimeUtil;
 
 constexpr v1::Dimension kCountedDimensions[] = {v1::DIMENSION_ALL,      v1::DIMENSION_REGION,
                                                 v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER,
@@ -61,15 +59,7 @@ std::string CountKey(Partition p, v1::Dimension dim, std::string_view value, int
 }
 
 int64_t Micros(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1'000'000 + t.nanos() / 1000;
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t micros = absl::ToUnixMicros(t);
-  ts.set_seconds(micros / 1'000'000 - (micros % 1'000'000 < 0 ? 1 : 0));
-  ts.set_nanos(static_cast<int32_t>(((micros % 1'000'000) + 1'000'000) % 1'000'000) * 1000);
-  return ts;
+  return absl::ToUnixMicros(event::FromProto(t));
 }
 
 v1::CustomerSummary SummaryFromEntry(std::string_view customer_id,
@@ -85,7 +75,7 @@ v1::CustomerSummary SummaryFromEntry(std::string_view customer_id,
   s.set_owner_id(e.owner_id());
   s.set_man_class(e.man_class());
   if (e.last_activity_micros() != 0) {
-    *s.mutable_last_activity_at() = TimeUtil::MicrosecondsToTimestamp(e.last_activity_micros());
+    *s.mutable_last_activity_at() = event::ToProto(absl::FromUnixMicros(e.last_activity_micros()));
   }
   return s;
 }
@@ -321,7 +311,7 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
       sc->set_reason(summary.last_transition->reason());
       *change.mutable_at() = summary.last_transition->at();
     } else {
-      *change.mutable_at() = ToProto(now);
+      *change.mutable_at() = event::ToProto(now);
     }
     txn.Emit(std::move(change));
   }
@@ -509,7 +499,7 @@ absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(v1::Dime
   }
   v1::StageSummaryResponse response;
   response.set_dimension(dimension);
-  *response.mutable_as_of() = ToProto(as_of);
+  *response.mutable_as_of() = event::ToProto(as_of);
   int64_t total = 0;
   for (const auto& [k, n] : counts) {
     if (n == 0) continue;

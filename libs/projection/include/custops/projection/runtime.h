@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "custops/base/clock.h"
 #include "custops/event/validate.h"
+#include "custops/internal/state.pb.h"
 #include "custops/log/event_log.h"
 #include "custops/projection/projection.h"
 #include "custops/projection/token.h"
@@ -135,6 +136,8 @@ class ProjectionRuntime {
   mutable absl::Mutex mu_;
   std::vector<Offset> applied_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> next_seq_ ABSL_GUARDED_BY(mu_);
+  // The committed counters of each partition (written with every commit).
+  std::vector<internal::PartitionStats> partition_stats_ ABSL_GUARDED_BY(mu_);
   RuntimeStats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_tick_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

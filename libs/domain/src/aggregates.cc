@@ -255,6 +255,7 @@ absl::Status Evolve(CustomerAggregate& agg, const v1::Event& event) {
       if (auto q = agg.quotes.find(p.quote_id()); q != agg.quotes.end()) {
         q->second.contract_id = p.contract_id();
       }
+      agg.churned = false;
       return absl::OkStatus();
     }
     case v1::Event::kContractRenewed: {
@@ -266,6 +267,7 @@ absl::Status Evolve(CustomerAggregate& agg, const v1::Event& event) {
       it->second.end = FromProto(p.new_end());
       it->second.renewal_amount_units += p.amount().units();
       ++it->second.renewals;
+      agg.churned = false;
       return absl::OkStatus();
     }
     case v1::Event::kContractTerminated: {
@@ -324,10 +326,150 @@ absl::Status Evolve(CustomerAggregate& agg, const v1::Event& event) {
       return absl::OkStatus();
     }
 
+    case v1::Event::kContactAdded:
+      if (!agg.contact_ids.insert(event.contact_added().contact_id()).second) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("contact ", event.contact_added().contact_id(), " already exists"));
+      }
+      return absl::OkStatus();
+    case v1::Event::kVisitLogged:
+      if (!agg.visit_ids.insert(event.visit_logged().visit_id()).second) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("visit ", event.visit_logged().visit_id(), " already exists"));
+      }
+      return absl::OkStatus();
+    case v1::Event::kSatisfactionSurveyed:
+      if (!agg.survey_ids.insert(event.satisfaction_surveyed().survey_id()).second) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("survey ", event.satisfaction_surveyed().survey_id(), " already exists"));
+      }
+      return absl::OkStatus();
+    case v1::Event::kCustomerChurned:
+      agg.churned = true;
+      return absl::OkStatus();
+
     default:
-      // Not a command-side fact (profile, contacts, visits, surveys, ...).
+      // Not a command-side fact (profile updates, referrals, ...).
       return absl::OkStatus();
   }
+}
+
+// ---- Decide: customer-level commands ----
+
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const RegisterCustomer& cmd,
+                                 absl::Time now, const CommandRules& rules) {
+  const v1::CustomerRegistered& p = cmd.profile;
+  if (p.name().empty()) return absl::InvalidArgumentError("name is required");
+  if (p.kind() == v1::CUSTOMER_KIND_UNSPECIFIED) {
+    return absl::InvalidArgumentError("kind is required");
+  }
+  if (p.has_budget()) {
+    CUSTOPS_AGG_RETURN_IF_ERROR(ValidateMoney("budget", p.budget(), rules, MoneyRule::kOptional));
+  }
+  if (agg.registered) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("customer '", agg.customer_id, "' is already registered"));
+  }
+  v1::Event e = NewEvent(agg, now);
+  *e.mutable_customer_registered() = p;
+  return e;
+}
+
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const UpdateProfile& cmd,
+                                 absl::Time now, const CommandRules& rules) {
+  const v1::CustomerProfileUpdated& p = cmd.changes;
+  const bool any = p.has_name() || p.has_industry() || p.has_region() || p.has_owner_id() ||
+                   p.has_channel() || p.has_size() || p.has_budget() ||
+                   p.need() != v1::NEED_UNSPECIFIED || p.kind() != v1::CUSTOMER_KIND_UNSPECIFIED;
+  if (!any) return absl::InvalidArgumentError("changes: at least one field must be set");
+  if (p.has_name() && p.name().empty()) return absl::InvalidArgumentError("name must not be empty");
+  if (p.has_budget()) {
+    CUSTOPS_AGG_RETURN_IF_ERROR(ValidateMoney("budget", p.budget(), rules, MoneyRule::kRequired));
+  }
+  CUSTOPS_AGG_RETURN_IF_ERROR(RequireRegistered(agg));
+  v1::Event e = NewEvent(agg, now);
+  *e.mutable_customer_profile_updated() = p;
+  return e;
+}
+
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const AddContact& cmd,
+                                 absl::Time now, const CommandRules& /*rules*/) {
+  CUSTOPS_AGG_RETURN_IF_ERROR(ValidateId("contact_id", cmd.contact.contact_id(), true));
+  if (cmd.contact.name().empty()) return absl::InvalidArgumentError("name is required");
+  CUSTOPS_AGG_RETURN_IF_ERROR(RequireRegistered(agg));
+  if (agg.contact_ids.count(cmd.contact.contact_id()) != 0) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("contact ", cmd.contact.contact_id(), " already exists"));
+  }
+  v1::Event e = NewEvent(agg, now);
+  *e.mutable_contact_added() = cmd.contact;
+  return e;
+}
+
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const LogVisit& cmd, absl::Time now,
+                                 const CommandRules& /*rules*/) {
+  const v1::VisitLogged& v = cmd.visit;
+  CUSTOPS_AGG_RETURN_IF_ERROR(ValidateId("visit_id", v.visit_id(), true));
+  if (v.channel() == v1::VISIT_CHANNEL_UNSPECIFIED) {
+    return absl::InvalidArgumentError("channel is required");
+  }
+  if (v.outcome() == v1::VISIT_OUTCOME_UNSPECIFIED) {
+    return absl::InvalidArgumentError("outcome is required");
+  }
+  CUSTOPS_AGG_RETURN_IF_ERROR(ValidateId("contact_id", v.contact_id(), false));
+  CUSTOPS_AGG_RETURN_IF_ERROR(RequireRegistered(agg));
+  if (agg.visit_ids.count(v.visit_id()) != 0) {
+    return absl::AlreadyExistsError(absl::StrCat("visit ", v.visit_id(), " already exists"));
+  }
+  if (!v.contact_id().empty() && agg.contact_ids.count(v.contact_id()) == 0) {
+    return absl::NotFoundError(absl::StrCat("contact ", v.contact_id(), " not found"));
+  }
+  v1::Event e = NewEvent(agg, now);
+  *e.mutable_visit_logged() = v;
+  return e;
+}
+
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const RecordSurvey& cmd,
+                                 absl::Time now, const CommandRules& /*rules*/) {
+  const v1::SatisfactionSurveyed& s = cmd.survey;
+  CUSTOPS_AGG_RETURN_IF_ERROR(ValidateId("survey_id", s.survey_id(), true));
+  if (s.csat() < 1 || s.csat() > 5) {
+    return absl::InvalidArgumentError(absl::StrCat("csat must be 1..5, got ", s.csat()));
+  }
+  if (s.has_nps() && (s.nps() < 0 || s.nps() > 10)) {
+    return absl::InvalidArgumentError(absl::StrCat("nps must be 0..10, got ", s.nps()));
+  }
+  CUSTOPS_AGG_RETURN_IF_ERROR(RequireRegistered(agg));
+  if (agg.survey_ids.count(s.survey_id()) != 0) {
+    return absl::AlreadyExistsError(absl::StrCat("survey ", s.survey_id(), " already exists"));
+  }
+  v1::Event e = NewEvent(agg, now);
+  *e.mutable_satisfaction_surveyed() = s;
+  return e;
+}
+
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const RecordReferral& cmd,
+                                 absl::Time now, const CommandRules& /*rules*/) {
+  CUSTOPS_AGG_RETURN_IF_ERROR(ValidateId("referred_customer_id", cmd.referred_customer_id, true));
+  if (cmd.referred_customer_id == agg.customer_id) {
+    return absl::InvalidArgumentError("referred_customer_id must differ from customer_id");
+  }
+  CUSTOPS_AGG_RETURN_IF_ERROR(RequireRegistered(agg));
+  v1::Event e = NewEvent(agg, now);
+  e.mutable_referral_made()->set_referred_customer_id(cmd.referred_customer_id);
+  return e;
+}
+
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const MarkLost& cmd, absl::Time now,
+                                 const CommandRules& /*rules*/) {
+  CUSTOPS_AGG_RETURN_IF_ERROR(RequireRegistered(agg));
+  if (agg.churned) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "customer '", agg.customer_id, "' is already marked lost with no contract since"));
+  }
+  v1::Event e = NewEvent(agg, now);
+  e.mutable_customer_churned()->set_reason(cmd.reason);
+  return e;
 }
 
 // ---- Decide: opportunities ----

@@ -804,5 +804,165 @@ TEST(Decide, FullDealFlow) {
   EXPECT_EQ(agg.quotes.at("Q1").contract_id, "K1");
 }
 
+// ---- Customer-level commands ----
+
+namespace cust {
+
+RegisterCustomer Reg(const std::string& name) {
+  RegisterCustomer r;
+  r.profile.set_name(name);
+  r.profile.set_kind(v1::CUSTOMER_KIND_CUSTOMER);
+  return r;
+}
+
+AddContact Contact(const std::string& id) {
+  AddContact c;
+  c.contact.set_contact_id(id);
+  c.contact.set_name("Li Lei");
+  return c;
+}
+
+LogVisit Visit(const std::string& id, const std::string& contact) {
+  LogVisit v;
+  v.visit.set_visit_id(id);
+  v.visit.set_channel(v1::VISIT_CHANNEL_ONSITE);
+  v.visit.set_outcome(v1::VISIT_OUTCOME_INTERESTED);
+  v.visit.set_contact_id(contact);
+  return v;
+}
+
+RecordSurvey Survey(const std::string& id, int csat) {
+  RecordSurvey s;
+  s.survey.set_survey_id(id);
+  s.survey.set_csat(csat);
+  return s;
+}
+
+// Decides and evolves; returns the decision's status.
+absl::Status Run(CustomerAggregate& agg, const Command& cmd, absl::Time now = kT0) {
+  absl::StatusOr<v1::Event> e = Decide(agg, cmd, now, {});
+  if (!e.ok()) return e.status();
+  return Evolve(agg, *e);
+}
+
+}  // namespace cust
+
+TEST(CustomerCommands, RegisterOnceThenAlreadyExists) {
+  CustomerAggregate agg;
+  agg.customer_id = "C1";
+  absl::StatusOr<v1::Event> e = Decide(agg, cust::Reg("Acme"), kT0, {});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->customer_id(), "C1");
+  EXPECT_EQ(e->customer_registered().name(), "Acme");
+  ASSERT_TRUE(Evolve(agg, *e).ok());
+  EXPECT_TRUE(agg.registered);
+  EXPECT_EQ(cust::Run(agg, cust::Reg("Acme")).code(), StatusCode::kAlreadyExists);
+}
+
+TEST(CustomerCommands, RegisterFieldsAreChecked) {
+  CustomerAggregate agg;
+  agg.customer_id = "C1";
+  absl::Status s = cust::Run(agg, cust::Reg(""));
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "name is required");
+  RegisterCustomer no_kind = cust::Reg("Acme");
+  no_kind.profile.set_kind(v1::CUSTOMER_KIND_UNSPECIFIED);
+  EXPECT_EQ(cust::Run(agg, no_kind).message(), "kind is required");
+  RegisterCustomer usd = cust::Reg("Acme");
+  usd.profile.mutable_budget()->set_units(5);
+  usd.profile.mutable_budget()->set_currency("USD");
+  s = cust::Run(agg, usd);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("budget.currency"), std::string::npos) << s;
+  EXPECT_FALSE(agg.registered);
+}
+
+TEST(CustomerCommands, EveryOtherCommandNeedsARegisteredCustomer) {
+  CustomerAggregate agg;
+  agg.customer_id = "C1";
+  UpdateProfile update;
+  update.changes.set_region("East");
+  const std::vector<std::pair<std::string, Command>> cmds = {
+      {"UpdateProfile", update},
+      {"AddContact", cust::Contact("P1")},
+      {"LogVisit", cust::Visit("V1", "")},
+      {"RecordSurvey", cust::Survey("S1", 4)},
+      {"RecordReferral", RecordReferral{"C2"}},
+      {"MarkLost", MarkLost{"moved away"}},
+  };
+  for (const auto& [name, cmd] : cmds) {
+    absl::Status s = cust::Run(agg, cmd);
+    EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << name << ": " << s;
+    EXPECT_NE(std::string(s.message()).find("not registered"), std::string::npos) << name;
+  }
+}
+
+TEST(CustomerCommands, UpdateProfileNeedsAChange) {
+  CustomerAggregate agg = Registered();
+  EXPECT_EQ(cust::Run(agg, UpdateProfile{}).code(), StatusCode::kInvalidArgument);
+  UpdateProfile empty_name;
+  empty_name.changes.set_name("");
+  EXPECT_EQ(cust::Run(agg, empty_name).message(), "name must not be empty");
+  UpdateProfile need;
+  need.changes.set_need(v1::NEED_HIGH);
+  EXPECT_TRUE(cust::Run(agg, need).ok());
+}
+
+TEST(CustomerCommands, ContactsAndVisits) {
+  CustomerAggregate agg = Registered();
+  // A visit naming an unknown contact is NOT_FOUND; without a contact it is fine.
+  absl::Status s = cust::Run(agg, cust::Visit("V1", "P1"));
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "contact P1 not found");
+  EXPECT_TRUE(cust::Run(agg, cust::Visit("V1", "")).ok());
+  EXPECT_EQ(cust::Run(agg, cust::Visit("V1", "")).code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(cust::Run(agg, cust::Contact("P1")).ok());
+  EXPECT_EQ(cust::Run(agg, cust::Contact("P1")).code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(cust::Run(agg, cust::Visit("V2", "P1")).ok());
+  LogVisit no_channel = cust::Visit("V3", "");
+  no_channel.visit.set_channel(v1::VISIT_CHANNEL_UNSPECIFIED);
+  EXPECT_EQ(cust::Run(agg, no_channel).message(), "channel is required");
+  LogVisit no_outcome = cust::Visit("V3", "");
+  no_outcome.visit.set_outcome(v1::VISIT_OUTCOME_UNSPECIFIED);
+  EXPECT_EQ(cust::Run(agg, no_outcome).message(), "outcome is required");
+  EXPECT_EQ(agg.visit_ids.size(), 2u);
+}
+
+TEST(CustomerCommands, SurveyScoreBoundaries) {
+  CustomerAggregate agg = Registered();
+  EXPECT_EQ(cust::Run(agg, cust::Survey("S0", 0)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(cust::Run(agg, cust::Survey("S6", 6)).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(cust::Run(agg, cust::Survey("S1", 1)).ok());
+  EXPECT_TRUE(cust::Run(agg, cust::Survey("S5", 5)).ok());
+  EXPECT_EQ(cust::Run(agg, cust::Survey("S5", 5)).code(), StatusCode::kAlreadyExists);
+  RecordSurvey nps = cust::Survey("S7", 3);
+  nps.survey.set_nps(11);
+  EXPECT_EQ(cust::Run(agg, nps).message(), "nps must be 0..10, got 11");
+  nps.survey.set_nps(10);
+  EXPECT_TRUE(cust::Run(agg, nps).ok());
+  nps.survey.set_survey_id("S8");
+  nps.survey.set_nps(0);
+  EXPECT_TRUE(cust::Run(agg, nps).ok());
+}
+
+TEST(CustomerCommands, ReferralOfSelfIsRefused) {
+  CustomerAggregate agg = Registered();
+  absl::Status s = cust::Run(agg, RecordReferral{"C1"});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "referred_customer_id must differ from customer_id");
+  EXPECT_EQ(cust::Run(agg, RecordReferral{""}).message(), "referred_customer_id is required");
+  EXPECT_TRUE(cust::Run(agg, RecordReferral{"C2"}).ok());
+}
+
+TEST(CustomerCommands, MarkLostOnceUntilTheNextContract) {
+  CustomerAggregate agg = Registered();
+  ASSERT_TRUE(cust::Run(agg, MarkLost{"budget cut"}).ok());
+  absl::Status s = cust::Run(agg, MarkLost{"again"});
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  // A new contract (win-back) makes the customer active again.
+  SignC(agg, "K1", 100, kT0 + kDay);
+  EXPECT_TRUE(cust::Run(agg, MarkLost{"gone again"}, kT0 + 2 * kDay).ok());
+}
+
 }  // namespace
 }  // namespace custops::domain

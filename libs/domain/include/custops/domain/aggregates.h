@@ -120,6 +120,10 @@ struct CustomerAggregate {
   std::map<std::string, Contract, std::less<>> contracts;
   std::map<std::string, Complaint, std::less<>> complaints;
   std::set<std::string, std::less<>> payment_ids;
+  std::set<std::string, std::less<>> contact_ids;
+  std::set<std::string, std::less<>> visit_ids;
+  std::set<std::string, std::less<>> survey_ids;
+  bool churned = false;  // a CustomerChurned with no later purchase
 };
 
 // Folds one event (in log order). The log is the source of truth: an event
@@ -132,6 +136,33 @@ struct CustomerAggregate {
 absl::Status Evolve(CustomerAggregate& agg, const v1::Event& event);
 
 // ---- Commands ----
+
+// Customer-level commands (service `Customers`, `Visits`). Field rules beyond
+// the ones checked here (lengths, UTF-8, enum ranges) are the event
+// validation's (libs/event), which the services run on the decided event.
+struct RegisterCustomer {
+  v1::CustomerRegistered profile;  // name and kind required
+};
+struct UpdateProfile {
+  v1::CustomerProfileUpdated changes;  // at least one field set
+};
+struct AddContact {
+  v1::ContactAdded contact;  // contact_id and name required; a new id
+};
+struct LogVisit {
+  v1::VisitLogged visit;  // visit_id, channel, outcome required; contact_id known
+};
+struct RecordSurvey {
+  v1::SatisfactionSurveyed survey;  // survey_id required, csat 1..5; a new id
+};
+struct RecordReferral {
+  std::string referred_customer_id;  // required, not the customer itself
+};
+// Marks the customer lost (流失), emits CustomerChurned. Refused while the
+// customer is already marked lost with no purchase since.
+struct MarkLost {
+  std::string reason;
+};
 
 struct OpenOpportunity {
   std::string opportunity_id;
@@ -216,14 +247,30 @@ struct ReopenComplaint {
   std::string reason;
 };
 
-using Command =
-    std::variant<OpenOpportunity, AdvanceOpportunity, ReopenOpportunity, IssueQuote, AcceptQuote,
-                 RejectQuote, SignContract, RenewContract, TerminateContract, RecordPayment,
-                 FileComplaint, RespondComplaint, ResolveComplaint, ReopenComplaint>;
+using Command = std::variant<RegisterCustomer, UpdateProfile, AddContact, LogVisit, RecordSurvey,
+                             RecordReferral, MarkLost, OpenOpportunity, AdvanceOpportunity,
+                             ReopenOpportunity, IssueQuote, AcceptQuote, RejectQuote, SignContract,
+                             RenewContract, TerminateContract, RecordPayment, FileComplaint,
+                             RespondComplaint, ResolveComplaint, ReopenComplaint>;
 
-// Every command requires a registered customer (FAILED_PRECONDITION
+// RegisterCustomer: ALREADY_EXISTS when registered. Every other command
+// requires a registered customer (FAILED_PRECONDITION
 // "customer <id> is not registered" otherwise). See the file comment for the
 // returned event and the error codes; docs/state-machines.md for the tables.
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const RegisterCustomer& cmd,
+                                 absl::Time now, const CommandRules& rules);
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const UpdateProfile& cmd,
+                                 absl::Time now, const CommandRules& rules);
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const AddContact& cmd,
+                                 absl::Time now, const CommandRules& rules);
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const LogVisit& cmd, absl::Time now,
+                                 const CommandRules& rules);
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const RecordSurvey& cmd,
+                                 absl::Time now, const CommandRules& rules);
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const RecordReferral& cmd,
+                                 absl::Time now, const CommandRules& rules);
+absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const MarkLost& cmd, absl::Time now,
+                                 const CommandRules& rules);
 absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const OpenOpportunity& cmd,
                                  absl::Time now, const CommandRules& rules);
 absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const AdvanceOpportunity& cmd,

@@ -81,6 +81,9 @@ absl::Status RequireRegistered(const CustomerAggregate& agg) {
   return absl::OkStatus();
 }
 
+// An optional Money left empty (units 0, no currency) stays unset in the event.
+bool IsEmpty(const v1::Money& m) { return m.units() == 0 && m.currency().empty(); }
+
 v1::Event NewEvent(const CustomerAggregate& agg, absl::Time now) {
   v1::Event e;
   e.set_customer_id(agg.customer_id);
@@ -575,8 +578,8 @@ absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const IssueQuote&
   p->set_quote_id(cmd.quote_id);
   p->set_opportunity_id(cmd.opportunity_id);
   *p->mutable_amount() = cmd.amount;
-  *p->mutable_list_amount() = cmd.list_amount;
-  *p->mutable_cost() = cmd.cost;
+  if (!IsEmpty(cmd.list_amount)) *p->mutable_list_amount() = cmd.list_amount;
+  if (!IsEmpty(cmd.cost)) *p->mutable_cost() = cmd.cost;
   ToProto(cmd.valid_until, p->mutable_valid_until());
   return e;
 }
@@ -670,7 +673,7 @@ absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const SignContrac
   p->set_quote_id(cmd.quote_id);
   p->set_opportunity_id(cmd.opportunity_id);
   *p->mutable_amount() = cmd.amount;
-  *p->mutable_cost() = cmd.cost;
+  if (!IsEmpty(cmd.cost)) *p->mutable_cost() = cmd.cost;
   ToProto(cmd.start, p->mutable_start());
   ToProto(cmd.end, p->mutable_end());
   ToProto(due, p->mutable_payment_due());
@@ -716,7 +719,7 @@ absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const RenewContra
   p->set_contract_id(cmd.contract_id);
   ToProto(cmd.new_end, p->mutable_new_end());
   *p->mutable_amount() = cmd.amount;
-  *p->mutable_cost() = cmd.cost;
+  if (!IsEmpty(cmd.cost)) *p->mutable_cost() = cmd.cost;
   return e;
 }
 

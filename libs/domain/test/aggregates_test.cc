@@ -964,5 +964,18 @@ TEST(CustomerCommands, MarkLostOnceUntilTheNextContract) {
   EXPECT_TRUE(cust::Run(agg, MarkLost{"gone again"}, kT0 + 2 * kDay).ok());
 }
 
+TEST(Decide, OptionalMoneyLeftEmptyStaysUnset) {
+  CustomerAggregate agg = Registered();
+  absl::StatusOr<v1::Event> q =
+      Decide(agg, IssueQuote{"Q1", "", Cny(5), {}, {}, kT0 + kDay}, kT0, {});
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_FALSE(q->quote_issued().has_list_amount());
+  EXPECT_FALSE(q->quote_issued().has_cost());
+  q = Decide(agg, IssueQuote{"Q1", "", Cny(5), Cny(7), Cny(3), kT0 + kDay}, kT0, {});
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->quote_issued().list_amount().units(), 7);
+  EXPECT_EQ(q->quote_issued().cost().units(), 3);
+}
+
 }  // namespace
 }  // namespace custops::domain

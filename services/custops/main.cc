@@ -101,8 +101,12 @@ int main(int argc, char** argv) {
     if (!loaded.ok()) {
       std::cerr << "custops: demo data: " << loaded.status().message() << "\n";
     } else {
-      std::cout << "demo data: " << loaded->appended << " events appended, " << loaded->duplicates
-                << " already there" << std::endl;
+      std::cout << "demo data: " << loaded->appended << " business actions accepted, "
+                << loaded->duplicates << " already there, " << loaded->refused << " refused"
+                << std::endl;
+      for (const std::string& example : loaded->examples) {
+        std::cout << "  refused: " << example << std::endl;
+      }
     }
   }
   std::cout << "ready. try:\n"

@@ -15,6 +15,11 @@
 #include "custops/admin/admin_service.h"
 #include "custops/base/clock.h"
 #include "custops/base/status_macros.h"
+#include "custops/client/bulk.h"
+#include "custops/command/command_core.h"
+#include "custops/complaints/complaints_service.h"
+#include "custops/customers/customers_service.h"
+#include "custops/deals/deals_service.h"
 #include "custops/demo/demo.h"
 #include "custops/ingest/ingest_service.h"
 #include "custops/ingest/subscriptions_service.h"
@@ -23,6 +28,7 @@
 #include "custops/log/embedded_event_log.h"
 #include "custops/rpc/metrics.h"
 #include "custops/v1/ingest.grpc.pb.h"
+#include "custops/visits/visits_service.h"
 
 namespace custops::app {
 
@@ -38,6 +44,11 @@ struct App::Impl {
   std::unique_ptr<ingest::SubscriptionsService> subscriptions_service;
   std::unique_ptr<lifecycle::LifecycleService> lifecycle_service;
   std::unique_ptr<admin::AdminService> admin_service;
+  std::unique_ptr<command::CommandCore> command_core;
+  std::unique_ptr<customers::CustomersService> customers_service;
+  std::unique_ptr<visits::VisitsService> visits_service;
+  std::unique_ptr<deals::DealsService> deals_service;
+  std::unique_ptr<complaints::ComplaintsService> complaints_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   rpc::MetricsRegistry metrics;
@@ -104,6 +115,15 @@ absl::Status App::Impl::Open() {
       std::make_unique<lifecycle::LifecycleService>(*lifecycle_runtime, *lifecycle_queries, *clock);
   admin_service = std::make_unique<admin::AdminService>(
       *log, std::vector<const projection::ProjectionRuntime*>{lifecycle_runtime.get()}, "embedded");
+  domain::CommandRules command_rules = config.commands;
+  command_rules.currency = config.currency;
+  ASSIGN_OR_RETURN(command_core,
+                   command::CommandCore::Start(*log, *ingestor, *clock,
+                                               {.rules = command_rules, .validation = validation}));
+  customers_service = std::make_unique<customers::CustomersService>(*command_core);
+  visits_service = std::make_unique<visits::VisitsService>(*command_core);
+  deals_service = std::make_unique<deals::DealsService>(*command_core);
+  complaints_service = std::make_unique<complaints::ComplaintsService>(*command_core);
 
   ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen, "server.listen"));
   (void)listen;
@@ -120,6 +140,10 @@ absl::Status App::Impl::Open() {
   builder.RegisterService(subscriptions_service.get());
   builder.RegisterService(lifecycle_service.get());
   builder.RegisterService(admin_service.get());
+  builder.RegisterService(customers_service.get());
+  builder.RegisterService(visits_service.get());
+  builder.RegisterService(deals_service.get());
+  builder.RegisterService(complaints_service.get());
   server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
@@ -145,6 +169,15 @@ void App::Impl::RegisterMetrics() {
               static_cast<double>(c.rejected_requests.load()));
     w.Gauge("custops_subscriptions_open", "Open subscription streams.", {},
             static_cast<double>(subscriptions_service->open_streams()));
+    const command::CommandStats cs = command_core->stats();
+    for (const auto& [result, n] : {std::pair<const char*, int64_t>{"accepted", cs.accepted},
+                                    {"duplicate", cs.duplicates},
+                                    {"refused", cs.refused}}) {
+      w.Counter("custops_commands_total", "Business commands by result.", {{"result", result}},
+                static_cast<double>(n));
+    }
+    w.Gauge("custops_command_view_customers", "Customers in the command services' view.", {},
+            static_cast<double>(cs.customers));
     for (const projection::ProjectionRuntime* rt : {lifecycle_runtime.get()}) {
       const std::string name(rt->projection().Name());
       const projection::RuntimeStats s = rt->Stats();
@@ -217,28 +250,18 @@ absl::StatusOr<DemoLoadResult> App::LoadDemo() {
                                                             .customers = c.demo_customers,
                                                             .end = impl_->clock->Now(),
                                                             .currency = c.currency});
-  grpc::ChannelArguments args;
-  args.SetMaxSendMessageSize(c.max_message_bytes);
-  auto channel = grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
-  auto stub = v1::EventIngest::NewStub(channel);
-  DemoLoadResult result;
-  const size_t batch = std::min<size_t>(500, static_cast<size_t>(c.max_events_per_request));
-  for (size_t i = 0; i < events.size(); i += batch) {
-    v1::AppendRequest request;
-    for (size_t j = i; j < std::min(events.size(), i + batch); ++j)
-      *request.add_events() = events[j];
-    v1::AppendResponse response;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    grpc::Status s = stub->Append(&ctx, request, &response);
-    if (!s.ok()) {
-      return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                          absl::StrCat("demo append: ", s.error_message()));
-    }
-    for (const v1::AppendResult& r : response.results()) {
-      (r.duplicate() ? result.duplicates : result.appended)++;
-    }
+  // Through the command services over gRPC, as a CRM front end would: each
+  // demo event is the business action that emits it.
+  client::Client client({.target = address(), .deadline = absl::Seconds(60), .actor_id = "demo"});
+  const client::SubmitReport report = client::SubmitAll(client, events, /*parallelism=*/8);
+  if (!report.error.ok()) {
+    return absl::Status(report.error.code(),
+                        absl::StrCat("demo load: ", std::string(report.error.message())));
   }
+  DemoLoadResult result{.appended = report.accepted,
+                        .duplicates = report.duplicates,
+                        .refused = report.refused,
+                        .examples = report.examples};
   return result;
 }
 
@@ -255,6 +278,8 @@ void App::Shutdown() {
   if (i.subscriptions_service) i.subscriptions_service->Shutdown();
   spdlog::info("shutting down: grpc");
   if (i.server) i.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  spdlog::info("shutting down: command view");
+  if (i.command_core) i.command_core->Stop();
   spdlog::info("shutting down: projections");
   if (i.lifecycle_runtime) {
     if (absl::Status s = i.lifecycle_runtime->Stop(); !s.ok()) {
@@ -265,6 +290,7 @@ void App::Shutdown() {
   if (i.server) i.server->Wait();
   i.server.reset();
   i.lifecycle_runtime.reset();
+  i.command_core.reset();
   if (i.log) {
     if (absl::Status s = i.log->Close(); !s.ok()) spdlog::error("closing log: {}", s.ToString());
   }

@@ -71,6 +71,16 @@ Setter RuleInt(int64_t domain::LifecycleRules::*field, const std::string& key) {
   };
 }
 
+Setter CommandDays(absl::Duration domain::CommandRules::*field, const std::string& key) {
+  return [field, key](const toml::node& n, Config& c) -> absl::Status {
+    auto v = As<int64_t>(n, key);
+    if (!v.ok()) return v.status();
+    if (*v < 0 || *v > 36500) return absl::InvalidArgumentError(absl::StrCat(key, ": 0..36500"));
+    c.commands.*field = absl::Hours(24 * *v);
+    return absl::OkStatus();
+  };
+}
+
 std::map<std::string, Setter> Setters() {
   using R = domain::LifecycleRules;
   return {
@@ -104,6 +114,18 @@ std::map<std::string, Setter> Setters() {
       {"lifecycle.decline_permille", RuleInt(&R::decline_permille, "lifecycle.decline_permille")},
       {"lifecycle.man_budget_threshold_units",
        RuleInt(&R::man_budget_threshold_units, "lifecycle.man_budget_threshold_units")},
+      {"commands.reject_overpayment",
+       [](const toml::node& n, Config& c) -> absl::Status {
+         auto v = As<bool>(n, "commands.reject_overpayment");
+         if (!v.ok()) return v.status();
+         c.commands.reject_overpayment = *v;
+         return absl::OkStatus();
+       }},
+      {"commands.opportunity_reopen_window_days",
+       CommandDays(&domain::CommandRules::opportunity_reopen_window,
+                   "commands.opportunity_reopen_window_days")},
+      {"commands.payment_terms_days",
+       CommandDays(&domain::CommandRules::default_payment_terms, "commands.payment_terms_days")},
   };
 }
 
@@ -200,6 +222,10 @@ std::string ToToml(const Config& c) {
                                 {"default_median_gap_days", Days(r.default_median_gap)},
                                 {"dormant_risk_silence_days", Days(r.dormant_risk_silence)},
                                 {"man_budget_threshold_units", r.man_budget_threshold_units}}},
+      {"commands",
+       toml::table{{"reject_overpayment", c.commands.reject_overpayment},
+                   {"opportunity_reopen_window_days", Days(c.commands.opportunity_reopen_window)},
+                   {"payment_terms_days", Days(c.commands.default_payment_terms)}}},
       {"demo", toml::table{{"load", c.demo},
                            {"customers", c.demo_customers},
                            {"seed", static_cast<int64_t>(c.demo_seed)}}},

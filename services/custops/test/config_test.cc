@@ -72,11 +72,29 @@ TEST(ConfigTest, PrintedConfigReadsBackToTheSameConfig) {
   c.demo = true;
   c.lifecycle.new_period = absl::Hours(24 * 90);
   c.lifecycle.man_budget_threshold_units = 5'000'000;
+  c.commands.reject_overpayment = false;
+  c.commands.opportunity_reopen_window = absl::ZeroDuration();
   const std::string printed = ToToml(c);
   absl::StatusOr<Config> back = LoadConfigFile(WriteFile("cfg_round", printed));
   ASSERT_TRUE(back.ok()) << back.status() << "\n" << printed;
   EXPECT_EQ(ToToml(*back), printed);
   EXPECT_EQ(back->lifecycle.new_period, absl::Hours(24 * 90));
+  EXPECT_FALSE(back->commands.reject_overpayment);
+  EXPECT_EQ(back->commands.opportunity_reopen_window, absl::ZeroDuration());
+}
+
+TEST(ConfigTest, CommandRulesFromTheFile) {
+  absl::StatusOr<Config> c = LoadConfigFile(WriteFile("cfg_cmd", R"(
+[commands]
+reject_overpayment = false
+payment_terms_days = 45
+)"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->commands.reject_overpayment);
+  EXPECT_EQ(c->commands.default_payment_terms, absl::Hours(24 * 45));
+  EXPECT_EQ(c->commands.opportunity_reopen_window, absl::Hours(24 * 90));  // default
+  auto bad = LoadConfigFile(WriteFile("cfg_cmd_bad", "[commands]\npayment_terms_days = -1\n"));
+  EXPECT_EQ(bad.status().message(), "commands.payment_terms_days: 0..36500");
 }
 
 }  // namespace

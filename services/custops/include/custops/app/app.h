@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "custops/app/config.h"
@@ -18,6 +19,9 @@ namespace custops::app {
 struct DemoLoadResult {
   int64_t appended = 0;
   int64_t duplicates = 0;
+  // Demo actions the command services refused, with a few examples.
+  int64_t refused = 0;
+  std::vector<std::string> examples;
 };
 
 class App {
@@ -33,8 +37,10 @@ class App {
   // The bound metrics port, 0 when disabled.
   int metrics_port() const;
 
-  // Appends the demo population through the gRPC ingest API (batches of 500).
-  // Idempotent: event ids are deterministic, so a second load adds nothing.
+  // Sends the demo population through the command services over gRPC (one
+  // business action per demo event, 8 customers at a time). Idempotent: the
+  // request ids are the demo's deterministic event ids, so a second load
+  // adds nothing.
   absl::StatusOr<DemoLoadResult> LoadDemo();
 
   // Stops accepting calls, drains, stops projections, closes the log.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "custops/domain/aggregates.h"
 #include "custops/domain/lifecycle.h"
 
 namespace custops::app {
@@ -46,6 +47,9 @@ struct Config {
   std::string log_level = "info";
   // Lifecycle thresholds (DESIGN.md §7).
   domain::LifecycleRules lifecycle;
+  // Command-side rules (docs/state-machines.md); `currency` above wins over
+  // commands.currency.
+  domain::CommandRules commands;
 };
 
 // Reads a TOML file over the defaults. INVALID_ARGUMENT naming the key for a

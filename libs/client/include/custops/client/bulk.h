@@ -1,0 +1,36 @@
+// Sending many ready events as business actions (the demo loader,
+// importers): one customer's events in order, customers in parallel.
+#ifndef CUSTOPS_CLIENT_BULK_H_
+#define CUSTOPS_CLIENT_BULK_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "custops/client/client.h"
+
+namespace custops::client {
+
+struct SubmitReport {
+  int64_t accepted = 0;
+  int64_t duplicates = 0;  // already submitted earlier (same event id)
+  // Refused by the business rules (INVALID_ARGUMENT, FAILED_PRECONDITION,
+  // NOT_FOUND, ALREADY_EXISTS): counted by status code name, with the first
+  // few "event_id: message" lines as examples.
+  int64_t refused = 0;
+  std::map<std::string, int64_t> refused_by_code;
+  std::vector<std::string> examples;
+  // The first failure that was not a refusal (the server unreachable after
+  // the client's retries); the submission stops there.
+  absl::Status error;
+};
+
+// Submits `events` with Client::Submit: the events of one customer one after
+// the other in the given order; `parallelism` customers at a time.
+SubmitReport SubmitAll(Client& client, const std::vector<v1::Event>& events, int parallelism = 8);
+
+}  // namespace custops::client
+
+#endif  // CUSTOPS_CLIENT_BULK_H_

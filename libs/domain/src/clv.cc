@@ -85,6 +85,7 @@ struct MinimizeResult {
   Vec<N> x{};
   double f = 0;
   int iterations = 0;
+  int evaluations = 0;
   bool converged = false;
 };
 
@@ -98,6 +99,7 @@ MinimizeResult<N> MinimizeBfgs(F&& f, Vec<N> x, double gtol, int max_iterations)
   MinimizeResult<N> out;
   Vec<N> g{};
   double fx = f(x, &g);
+  out.evaluations = 1;
   out.x = x;
   out.f = fx;
   if (!std::isfinite(fx)) return out;
@@ -127,8 +129,11 @@ MinimizeResult<N> MinimizeBfgs(F&& f, Vec<N> x, double gtol, int max_iterations)
     double fn = 0;
     bool accepted = false;
     for (int k = 0; k < 40; ++k, step *= 0.5) {
+      // A decrease this small cannot be told from rounding: stop searching.
+      if (-step * slope <= 1e-15 * std::fabs(fx)) break;
       for (size_t i = 0; i < N; ++i) xn[i] = x[i] + step * d[i];
       fn = f(xn, &gn);
+      ++out.evaluations;
       // Strictly lower as well: near the optimum the Armijo bound rounds to
       // fx itself, and equal values would let the search creep forever.
       if (std::isfinite(fn) && fn < fx && fn <= fx + 1e-4 * step * slope) {
@@ -581,6 +586,7 @@ absl::StatusOr<BgNbdFit> FitBgNbd(const std::vector<LifetimesSummary>& rows,
   fit.customers = static_cast<int64_t>(rows.size());
   fit.distinct_rows = static_cast<int64_t>(d.rows.size());
   fit.iterations = m.iterations;
+  fit.evaluations = m.evaluations;
   fit.converged = m.converged && std::isfinite(fit.log_likelihood);
   return fit;
 }
@@ -673,6 +679,7 @@ absl::StatusOr<GammaGammaFit> FitGammaGamma(const std::vector<LifetimesSummary>&
   fit.skipped = d.skipped;
   fit.distinct_rows = static_cast<int64_t>(d.rows.size());
   fit.iterations = m.iterations;
+  fit.evaluations = m.evaluations;
   fit.converged = m.converged && std::isfinite(fit.log_likelihood);
   return fit;
 }

@@ -65,6 +65,7 @@ struct BgNbdFit {
   int64_t customers = 0;      // rows fitted
   int64_t distinct_rows = 0;  // distinct (frequency, recency, T) after grouping
   int iterations = 0;         // quasi-Newton iterations used
+  int evaluations = 0;        // log-likelihood + gradient evaluations
   // False when max_iterations ran out or the line search stalled before the
   // gradient tolerance: `params` is then the best point found.
   bool converged = false;
@@ -128,6 +129,7 @@ struct GammaGammaFit {
   int64_t skipped = 0;        // rows with frequency > 0 but monetary_value <= 0
   int64_t distinct_rows = 0;
   int iterations = 0;
+  int evaluations = 0;
   bool converged = false;
 };
 

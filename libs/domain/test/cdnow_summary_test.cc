@@ -4,15 +4,14 @@
 // (cdnow_customers_summary_with_transactions.csv, zbar), observation end
 // 1997-09-30 (a first purchase on 1997-01-01 gives T = 272 / 7 = 38.86).
 #include <cmath>
-#include <cstdlib>
+#include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/time/civil_time.h"
+#include "cdnow_data.h"
 #include "custops/domain/value.h"
 #include "gtest/gtest.h"
 
@@ -20,56 +19,12 @@ namespace custops::domain {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::FindCdnowDir;
+using testing::kCdnowObservationEnd;
+using testing::ReadCdnowCsv;
+using testing::ReadCdnowSample;
 
-const absl::CivilDay kObservationEnd(1997, 9, 30);
 constexpr int64_t kDaysPerWeek = 7;
-
-// The cdnow data folder: $CUSTOPS_SHARED_DATA/cdnow when set, else the first
-// "shared/data/cdnow" found walking up from this source file (the repository
-// sits beside ../shared). Empty when not found.
-fs::path FindCdnowDir() {
-  if (const char* env = std::getenv("CUSTOPS_SHARED_DATA"); env != nullptr && *env != '\0') {
-    fs::path p = fs::path(env) / "cdnow";
-    if (fs::exists(p / "CDNOW_sample.txt")) return p;
-  }
-  for (fs::path dir = fs::path(__FILE__).parent_path(); !dir.empty(); dir = dir.parent_path()) {
-    fs::path p = dir / "shared" / "data" / "cdnow";
-    if (fs::exists(p / "CDNOW_sample.txt")) return p;
-    if (dir == dir.root_path()) break;
-  }
-  return {};
-}
-
-// "29.33" → 2933 (exact, no floating point).
-bool ParseCents(const std::string& s, int64_t& cents) {
-  const size_t dot = s.find('.');
-  if (dot == std::string::npos || s.size() - dot != 3) return false;
-  cents = std::stoll(s.substr(0, dot)) * 100 + std::stoll(s.substr(dot + 1));
-  return true;
-}
-
-struct Expected {
-  double frequency, recency, t;
-};
-
-// Rows of a CSV "ID,a,b,c[,d]" keyed by ID.
-std::map<int, std::vector<double>> ReadCsv(const fs::path& path) {
-  std::map<int, std::vector<double>> rows;
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    std::stringstream ss(line);
-    std::string cell;
-    std::getline(ss, cell, ',');
-    const int id = std::stoi(cell);
-    std::vector<double>& row = rows[id];
-    while (std::getline(ss, cell, ',')) row.push_back(std::stod(cell));
-  }
-  return rows;
-}
 
 // Values printed with two decimals agree when ours rounds to the same cents
 // (x / 7 never lands on a half cent, so there is no rounding-mode ambiguity).
@@ -85,29 +40,16 @@ TEST(CdnowSummaryTest, MatchesLifetimesSummaryOfTheSample) {
       << __FILE__;
 
   // CDNOW_sample.txt: customer id, sample id, YYYYMMDD, number of CDs, dollars.
-  std::map<int, std::vector<DatedAmount>> purchases;  // by sample id (the CSV's ID)
-  std::ifstream sample(dir / "CDNOW_sample.txt");
-  ASSERT_TRUE(sample.good()) << dir / "CDNOW_sample.txt";
-  std::string line;
-  int rows = 0;
-  while (std::getline(sample, line)) {
-    std::stringstream ss(line);
-    std::string customer, sample_id, date, cds, dollars;
-    if (!(ss >> customer >> sample_id >> date >> cds >> dollars)) continue;
-    ASSERT_EQ(date.size(), 8u) << line;
-    const absl::CivilDay day(std::stoi(date.substr(0, 4)), std::stoi(date.substr(4, 2)),
-                             std::stoi(date.substr(6, 2)));
-    int64_t cents = 0;
-    ASSERT_TRUE(ParseCents(dollars, cents)) << line;
-    purchases[std::stoi(sample_id)].push_back({day, cents});
-    ++rows;
-  }
-  EXPECT_EQ(rows, 6919);
+  const std::map<int, std::vector<DatedAmount>> purchases =
+      ReadCdnowSample(dir / "CDNOW_sample.txt");  // by sample id (the CSV's ID)
+  size_t rows = 0;
+  for (const auto& [id, p] : purchases) rows += p.size();
+  EXPECT_EQ(rows, 6919u);
 
   const std::map<int, std::vector<double>> summary =
-      ReadCsv(dir / "cdnow_customers_summary.csv");  // frequency, recency, T
+      ReadCdnowCsv(dir / "cdnow_customers_summary.csv");  // frequency, recency, T
   const std::map<int, std::vector<double>> with_tx =
-      ReadCsv(dir / "cdnow_customers_summary_with_transactions.csv");  // x, t_x, T, zbar
+      ReadCdnowCsv(dir / "cdnow_customers_summary_with_transactions.csv");  // x, t_x, T, zbar
   ASSERT_EQ(summary.size(), 2357u);
   ASSERT_EQ(with_tx.size(), 2357u);
 
@@ -117,7 +59,7 @@ TEST(CdnowSummaryTest, MatchesLifetimesSummaryOfTheSample) {
     auto it = purchases.find(id);
     ASSERT_NE(it, purchases.end()) << "ID " << id << " has no purchases in the sample";
     std::optional<LifetimesSummary> got =
-        SummarizeLikeLifetimes(it->second, kObservationEnd, kDaysPerWeek);
+        SummarizeLikeLifetimes(it->second, kCdnowObservationEnd, kDaysPerWeek);
     ASSERT_TRUE(got.has_value()) << "ID " << id << " has no purchase by 1997-09-30";
     EXPECT_TRUE(SameTo2Decimals(got->frequency, want[0]))
         << "ID " << id << " frequency " << got->frequency << " vs " << want[0];

@@ -23,6 +23,12 @@ int64_t SatAdd(int64_t a, int64_t b) {
   return out;
 }
 
+int64_t SatSub(int64_t a, int64_t b) {
+  int64_t out = 0;
+  if (__builtin_sub_overflow(a, b, &out)) return b < 0 ? INT64_MAX : INT64_MIN;
+  return out;
+}
+
 std::optional<int64_t> AddOptional(const std::optional<int64_t>& a,
                                    const std::optional<int64_t>& b) {
   if (a && b) return SatAdd(*a, *b);
@@ -204,7 +210,7 @@ std::optional<int64_t> NearestRankPercentile(const std::vector<int64_t>& sorted,
 
 ReviewMetrics ComputeMetrics(const ReviewAccumulator& acc, const MetricRules& rules) {
   ReviewMetrics m;
-  const int64_t margin = SatAdd(acc.revenue_units, -acc.cost_units);
+  const int64_t margin = SatSub(acc.revenue_units, acc.cost_units);
   m[MetricId::kRevenue] = Ratio::Integer(acc.revenue_units);
   m[MetricId::kGrossMargin] = Ratio::Integer(margin);
   m[MetricId::kPayments] = Ratio::Integer(acc.payments_units);

@@ -417,6 +417,9 @@ TEST(MergeTest, OptionalsAndSaturation) {
   AddPurchase(c, "x", INT64_MAX, 0);
   AddPurchase(c, "x", 5, 0);
   EXPECT_EQ(c.revenue_by_customer.at("x"), INT64_MAX);
+  ReviewAccumulator d;
+  d.cost_units = INT64_MIN;  // margin = 0 - INT64_MIN saturates instead of overflowing
+  EXPECT_EQ(ComputeMetrics(d, MetricRules{})[MetricId::kGrossMargin], R(INT64_MAX));
   AddResolution(c, absl::Seconds(-5));
   EXPECT_EQ(c.resolution_seconds, std::vector<int64_t>{0});
 }

@@ -231,11 +231,11 @@ absl::Time PeriodEnd(const ReportingPeriod& period, absl::TimeZone tz) {
   return absl::FromCivil(absl::CivilSecond(NextFirstDay(period)), tz);
 }
 
-ReportingPeriod Previous(const ReportingPeriod& period) {
+ReportingPeriod PreviousPeriod(const ReportingPeriod& period) {
   return PeriodContaining(period.first_day - 1, period.granularity);
 }
 
-ReportingPeriod Next(const ReportingPeriod& period) {
+ReportingPeriod NextPeriod(const ReportingPeriod& period) {
   return PeriodContaining(NextFirstDay(period), period.granularity);
 }
 

@@ -175,10 +175,10 @@ TEST(PeriodTest, KeysRoundTripAndSort) {
       ASSERT_TRUE(parsed.ok()) << key;
       ASSERT_EQ(*parsed, p) << key;
       ASSERT_LT(prev_key, key);
-      ASSERT_EQ(Previous(Next(p)), p) << key;
-      ASSERT_EQ(Next(p).first_day, p.last_day() + 1) << key;
+      ASSERT_EQ(PreviousPeriod(NextPeriod(p)), p) << key;
+      ASSERT_EQ(NextPeriod(p).first_day, p.last_day() + 1) << key;
       prev_key = key;
-      p = Next(p);
+      p = NextPeriod(p);
     }
   }
 }
@@ -205,8 +205,8 @@ TEST(PeriodTest, PreviousIsTheChainBase) {
       {"2024-Q3", "2024-Q2"},       {"2024", "2023"},
   };
   for (const Case& c : cases) {
-    EXPECT_EQ(Previous(*ParsePeriodKey(c.key)).Key(), c.previous) << c.key;
-    EXPECT_EQ(Next(*ParsePeriodKey(c.previous)).Key(), c.key) << c.previous;
+    EXPECT_EQ(PreviousPeriod(*ParsePeriodKey(c.key)).Key(), c.previous) << c.key;
+    EXPECT_EQ(NextPeriod(*ParsePeriodKey(c.previous)).Key(), c.key) << c.previous;
   }
 }
 

@@ -5,7 +5,7 @@
 //   absl::TimeZone tz = *LoadReportingZone(kDefaultReportingZone);
 //   ReportingPeriod p = PeriodOf(event_time, v1::GRANULARITY_QUARTER, tz);
 //   p.Key();                          // "2024-Q1"
-//   ReportingPeriod prev = Previous(p);          // 环比 base
+//   ReportingPeriod prev = PreviousPeriod(p);          // 环比 base
 //   std::optional<ReportingPeriod> yoy = YearAgo(p);  // 同比 base (may be absent)
 //   absl::Time from = PeriodStart(p, tz), to = PeriodEnd(p, tz);  // [from, to)
 //
@@ -97,8 +97,8 @@ absl::Time PeriodStart(const ReportingPeriod& period, absl::TimeZone tz);
 absl::Time PeriodEnd(const ReportingPeriod& period, absl::TimeZone tz);
 
 // The period just before / after (环比 base is Previous).
-ReportingPeriod Previous(const ReportingPeriod& period);
-ReportingPeriod Next(const ReportingPeriod& period);
+ReportingPeriod PreviousPeriod(const ReportingPeriod& period);
+ReportingPeriod NextPeriod(const ReportingPeriod& period);
 
 // The same period a year earlier (同比 base):
 //   DAY      same month and day of the previous year; Feb 29 → nullopt

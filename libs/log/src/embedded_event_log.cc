@@ -33,7 +33,6 @@
 #include "custops/base/status_macros.h"
 #include "custops/log/partitioner.h"
 #include "log_format.h"
-#include "topic_name.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
@@ -41,6 +40,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "topic_name.h"
 
 namespace custops::log {
 namespace {

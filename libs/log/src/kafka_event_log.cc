@@ -231,8 +231,10 @@ class KafkaEventLogImpl final : public EventLog {
                                                          Partition partition) const
       ABSL_SHARED_LOCKS_REQUIRED(state_mu_);
   // End offset of every partition, in one ListOffsets round per leader.
-  absl::StatusOr<std::vector<int64_t>> EndOffsets(std::string_view topic, int partitions) const
-      ABSL_SHARED_LOCKS_REQUIRED(state_mu_);
+  // `deadline` defaults to now + request_timeout.
+  absl::StatusOr<std::vector<int64_t>> EndOffsets(std::string_view topic, int partitions,
+                                                  std::optional<absl::Time> deadline = std::nullopt)
+      const ABSL_SHARED_LOCKS_REQUIRED(state_mu_);
   absl::StatusOr<std::vector<int64_t>> EndOffsetsOnce(const std::string& name, int partitions,
                                                       absl::Time deadline) const
       ABSL_SHARED_LOCKS_REQUIRED(state_mu_);
@@ -437,10 +439,10 @@ absl::StatusOr<std::pair<int64_t, int64_t>> KafkaEventLogImpl::Watermarks(
   });
 }
 
-absl::StatusOr<std::vector<int64_t>> KafkaEventLogImpl::EndOffsets(std::string_view topic,
-                                                                   int partitions) const {
+absl::StatusOr<std::vector<int64_t>> KafkaEventLogImpl::EndOffsets(
+    std::string_view topic, int partitions, std::optional<absl::Time> until) const {
   const std::string name(topic);
-  const absl::Time deadline = absl::Now() + options_.request_timeout;
+  const absl::Time deadline = until.value_or(absl::Now() + options_.request_timeout);
   return RetryUnavailable(deadline, [&] { return EndOffsetsOnce(name, partitions, deadline); });
 }
 
@@ -692,7 +694,11 @@ absl::StatusOr<std::vector<AppendResult>> KafkaEventLogImpl::Append(
 
   IdempotencyIndex& index = IndexFor(name, partitions);
   absl::MutexLock index_lock(&index.mu);
-  ASSIGN_OR_RETURN(std::vector<int64_t> ends, EndOffsets(name, partitions));
+  // The catch-up counts against the caller's append_timeout too (the produce
+  // below then has its own append_timeout, librdkafka's per-message bound).
+  const absl::Time deadline =
+      absl::Now() + std::min(options_.append_timeout, options_.request_timeout);
+  ASSIGN_OR_RETURN(std::vector<int64_t> ends, EndOffsets(name, partitions, deadline));
   RETURN_IF_ERROR(CatchUp(name, index, ends));
 
   // First record of this call with a given key.

@@ -22,7 +22,9 @@
 //   appended. Retrying the call with idempotency keys appends each record
 //   once. Offsets stay dense (no transactions, hence no control records).
 // - Append fails with UNAVAILABLE when a record could not be acknowledged by
-//   KafkaLogOptions::append_timeout (librdkafka retries until then), NOT_FOUND
+//   KafkaLogOptions::append_timeout (librdkafka retries until then; a call
+//   with idempotency keys may first spend up to that long reading the
+//   partitions' ends, so it is bounded by twice the timeout), NOT_FOUND
 //   for an unknown topic, INVALID_ARGUMENT for a record over the broker's
 //   size limit, INTERNAL after a fatal producer error (reopen the log).
 // - Idempotency keys travel in a record header (kIdempotencyHeader). Each

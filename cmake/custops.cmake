@@ -10,9 +10,11 @@ function(custops_library)
   target_link_libraries(custops_${ARG_NAME} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# custops_test(NAME <name> SRCS ... DEPS ...): a GoogleTest binary registered with ctest.
+# custops_test(NAME <name> SRCS ... DEPS ... [LABELS ...] [TIMEOUT s] [PROPERTIES k v ...]):
+# a GoogleTest binary registered with ctest; PROPERTIES are extra ctest test
+# properties of every test case (e.g. FIXTURES_REQUIRED kafka).
 function(custops_test)
-  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;PROPERTIES" ${ARGN})
   if(NOT CUSTOPS_BUILD_TESTS)
     return()
   endif()
@@ -22,5 +24,5 @@ function(custops_test)
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}" ${ARG_PROPERTIES})
 endfunction()

@@ -25,7 +25,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -41,6 +40,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "topic_name.h"
 
 namespace custops::log {
 namespace {
@@ -58,13 +58,13 @@ using internal::Position;
 using internal::RecordKey;
 using internal::TopicMeta;
 using internal::TopicMetaKey;
+using internal::ValidateTopicName;
 
 // Debian's Abseil is built with its own absl::string_view (not an alias of
 // std::string_view), so StrCat and heterogeneous lookup need a conversion.
 absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 constexpr size_t kBlockCacheBytes = size_t{64} << 20;
-constexpr size_t kMaxTopicNameLength = 249;  // Kafka's limit
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return absl::OkStatus();
@@ -80,20 +80,6 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
 }
 
 absl::Status ClosedError() { return absl::FailedPreconditionError("event log is closed"); }
-
-// Kafka's rule, so a topic that works embedded also works on a broker.
-absl::Status ValidateTopicName(std::string_view topic) {
-  if (topic.empty() || topic.size() > kMaxTopicNameLength || topic == "." || topic == "..") {
-    return absl::InvalidArgumentError(absl::StrCat("invalid topic name '", AsAbsl(topic), "'"));
-  }
-  for (char c : topic) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid topic name '", AsAbsl(topic), "': only [a-zA-Z0-9._-] allowed"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // Best compression this RocksDB build has, cheapest first.
 rocksdb::CompressionType FastCompression() {

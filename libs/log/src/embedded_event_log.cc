@@ -1,15 +1,20 @@
 // EmbeddedEventLog: every topic in one RocksDB database (layout in
 // log_format.h).
 //
-// Concurrency: appends to one topic are serialised by the topic's
-// `append_mu`, which makes offset assignment and the idempotency check one
-// step with the write. Appends to different topics, and all reads, run in
+// Concurrency: appends to one topic are committed in groups (group commit):
+// each Append queues itself on the topic; the call at the head of the queue
+// is the leader, takes every call queued behind it (up to a size limit),
+// assigns their offsets in queue order, checks their idempotency keys, and
+// writes them as one WriteBatch with one fsync; then it completes them all
+// and the next head leads. So offset assignment and the idempotency check are
+// one step with the write, concurrent appenders share an fsync, and each call
+// is still all or none. Appends to different topics, and all reads, run in
 // parallel. A topic's end offsets live under its `mu` and move only after
 // RocksDB has accepted the whole WriteBatch, and reads stop at those published
 // ends, so a reader never sees part of an append. `db_mu_` is held shared by
 // every operation that touches RocksDB and exclusively by Close().
 //
-// Lock order: db_mu_ -> create_mu_ -> topics_mu_;  db_mu_ -> append_mu -> mu.
+// Lock order: db_mu_ -> create_mu_ -> topics_mu_;  db_mu_ -> queue_mu -> mu.
 #include "custops/log/embedded_event_log.h"
 
 #include <algorithm>
@@ -102,17 +107,31 @@ rocksdb::BlockBasedTableOptions TableOptions(const std::shared_ptr<rocksdb::Cach
   return table;
 }
 
+// One Append call waiting in its topic's commit queue.
+struct PendingAppend {
+  absl::Span<const Record> records;
+  bool sync = true;
+  std::vector<AppendResult> results;
+  absl::Status status;
+  bool done = false;
+};
+
+// A commit group carries at most this many records (more only when a single
+// call is larger).
+constexpr size_t kMaxGroupRecords = 20'000;
+
 struct TopicState {
   TopicState(uint32_t id, int partitions, std::vector<int64_t> ends)
       : id(id), partitions(partitions), end_offsets(std::move(ends)) {}
 
   const uint32_t id;
   const int partitions;
-  // Serialises appends to this topic.
-  absl::Mutex append_mu;
+  // Appends waiting to be committed, in arrival order; the head leads.
+  absl::Mutex queue_mu;
+  std::vector<PendingAppend*> queue ABSL_GUARDED_BY(queue_mu);
   mutable absl::Mutex mu;
   // Published end offset per partition: every offset below is readable.
-  // Written only by the holder of append_mu (and mu).
+  // Written only by the current leader (under mu).
   std::vector<int64_t> end_offsets ABSL_GUARDED_BY(mu);
   uint64_t generation ABSL_GUARDED_BY(mu) = 0;
 };
@@ -148,6 +167,10 @@ class EmbeddedEventLogImpl final : public EventLog {
   absl::StatusOr<TopicState*> FindTopic(std::string_view topic) const
       ABSL_LOCKS_EXCLUDED(topics_mu_);
   static absl::Status CheckPartition(const TopicState& topic, Partition partition);
+  // Writes a commit group as one WriteBatch (see the file comment); fills
+  // each call's results. On error nothing of the group was written.
+  absl::Status CommitGroup(TopicState& state, const std::vector<PendingAppend*>& group)
+      ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
   absl::StatusOr<std::vector<int64_t>> RecoverEndOffsets(uint32_t topic_id, int partitions)
       ABSL_SHARED_LOCKS_REQUIRED(db_mu_);
 
@@ -336,74 +359,115 @@ absl::StatusOr<std::vector<AppendResult>> EmbeddedEventLogImpl::Append(
   absl::ReaderMutexLock db_lock(&db_mu_);
   if (db_ == nullptr) return ClosedError();
   ASSIGN_OR_RETURN(TopicState * state, FindTopic(topic));
-  std::vector<AppendResult> results(records.size());
-  if (records.empty()) return results;
+  if (records.empty()) return std::vector<AppendResult>();
 
-  absl::MutexLock append_lock(&state->append_mu);
-  // Offsets this call assigns, per touched partition: the published end plus
-  // the records of this call so far. Published only after the write.
+  PendingAppend me{.records = records, .sync = options.sync};
+  std::vector<PendingAppend*> group;
+  {
+    absl::MutexLock lock(&state->queue_mu);
+    state->queue.push_back(&me);
+    auto led_or_done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->queue_mu) {
+      return me.done || state->queue.front() == &me;
+    };
+    state->queue_mu.Await(absl::Condition(&led_or_done));
+    if (me.done) {  // a leader committed this call
+      if (!me.status.ok()) return me.status;
+      return std::move(me.results);
+    }
+    // Leader: take this call and the ones queued behind it.
+    size_t taken = 0;
+    for (PendingAppend* p : state->queue) {
+      if (!group.empty() && taken + p->records.size() > kMaxGroupRecords) break;
+      group.push_back(p);
+      taken += p->records.size();
+    }
+  }
+  // Others keep queueing while the group is written.
+  const absl::Status status = CommitGroup(*state, group);
+  {
+    absl::MutexLock lock(&state->queue_mu);
+    state->queue.erase(state->queue.begin(), state->queue.begin() + group.size());
+    for (PendingAppend* p : group) {
+      if (!status.ok()) p->status = status;
+      p->done = true;  // waiters re-check their conditions when the lock is released
+    }
+  }
+  if (!me.status.ok()) return me.status;
+  return std::move(me.results);
+}
+
+absl::Status EmbeddedEventLogImpl::CommitGroup(TopicState& state,
+                                               const std::vector<PendingAppend*>& group) {
+  // Offsets this group assigns, per touched partition: the published end plus
+  // the records of the group so far. Published only after the write.
   absl::flat_hash_map<int32_t, int64_t> next_offsets;
   auto take_offset = [&](int32_t partition) -> int64_t {
     auto [it, inserted] = next_offsets.try_emplace(partition, 0);
     if (inserted) {
-      absl::ReaderMutexLock lock(&state->mu);
-      it->second = state->end_offsets[partition];
+      absl::ReaderMutexLock lock(&state.mu);
+      it->second = state.end_offsets[partition];
     }
     return it->second++;
   };
-  // First record of this call with a given idempotency key.
-  absl::flat_hash_map<std::string_view, size_t> first_with_key;
+  // The first record of the group with a given idempotency key.
+  absl::flat_hash_map<std::string_view, const AppendResult*> first_with_key;
 
   const absl::Time timestamp = clock_.Now();
   rocksdb::WriteBatch batch;
   std::string value;
   std::string stored_position;
-  for (size_t i = 0; i < records.size(); ++i) {
-    const Record& record = records[i];
-    const bool idempotent = !record.idempotency_key.empty();
-    std::string idempotency_key;
-    if (idempotent) {
-      if (auto it = first_with_key.find(record.idempotency_key); it != first_with_key.end()) {
-        results[i] = results[it->second];
-        results[i].duplicate = true;
-        continue;
+  bool sync = false;
+  for (PendingAppend* p : group) {
+    p->results.resize(p->records.size());
+    for (size_t i = 0; i < p->records.size(); ++i) {
+      const Record& record = p->records[i];
+      const bool idempotent = !record.idempotency_key.empty();
+      std::string idempotency_key;
+      if (idempotent) {
+        if (auto it = first_with_key.find(record.idempotency_key); it != first_with_key.end()) {
+          p->results[i] = *it->second;
+          p->results[i].duplicate = true;
+          continue;
+        }
+        idempotency_key = IdempotencyKey(state.id, record.idempotency_key);
+        rocksdb::Status s =
+            db_->Get(rocksdb::ReadOptions(), idempotency_cf_, idempotency_key, &stored_position);
+        if (s.ok()) {
+          std::optional<Position> position = DecodePosition(stored_position);
+          if (!position.has_value()) return absl::InternalError("corrupt idempotency entry");
+          p->results[i] = AppendResult{.partition = Partition(position->partition),
+                                       .offset = Offset(position->offset),
+                                       .duplicate = true};
+          continue;
+        }
+        if (!s.IsNotFound()) return FromRocks(s, "looking up idempotency key");
       }
-      first_with_key.emplace(record.idempotency_key, i);
-      idempotency_key = IdempotencyKey(state->id, record.idempotency_key);
+      const Partition partition = PartitionForKey(record.key, state.partitions);
+      const int64_t offset = take_offset(partition.value());
+      EncodeRecordValue(timestamp, record.key, record.value, value);
       rocksdb::Status s =
-          db_->Get(rocksdb::ReadOptions(), idempotency_cf_, idempotency_key, &stored_position);
-      if (s.ok()) {
-        std::optional<Position> position = DecodePosition(stored_position);
-        if (!position.has_value()) return absl::InternalError("corrupt idempotency entry");
-        results[i] = AppendResult{.partition = Partition(position->partition),
-                                  .offset = Offset(position->offset),
-                                  .duplicate = true};
-        continue;
+          batch.Put(records_cf_, RecordKey(state.id, partition.value(), offset), value);
+      if (s.ok() && idempotent) {
+        s = batch.Put(idempotency_cf_, idempotency_key,
+                      EncodePosition({.partition = partition.value(), .offset = offset}));
       }
-      if (!s.IsNotFound()) return FromRocks(s, "looking up idempotency key");
+      RETURN_IF_ERROR(FromRocks(s, "building write batch"));
+      p->results[i] =
+          AppendResult{.partition = partition, .offset = Offset(offset), .duplicate = false};
+      if (idempotent) first_with_key.emplace(record.idempotency_key, &p->results[i]);
+      sync = sync || p->sync;
     }
-    const Partition partition = PartitionForKey(record.key, state->partitions);
-    const int64_t offset = take_offset(partition.value());
-    EncodeRecordValue(timestamp, record.key, record.value, value);
-    rocksdb::Status s =
-        batch.Put(records_cf_, RecordKey(state->id, partition.value(), offset), value);
-    if (s.ok() && idempotent) {
-      s = batch.Put(idempotency_cf_, idempotency_key,
-                    EncodePosition({.partition = partition.value(), .offset = offset}));
-    }
-    RETURN_IF_ERROR(FromRocks(s, "building write batch"));
-    results[i] = AppendResult{.partition = partition, .offset = Offset(offset), .duplicate = false};
   }
-  if (batch.Count() == 0) return results;  // every record was a duplicate
+  if (batch.Count() == 0) return absl::OkStatus();  // every record was a duplicate
 
   rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync && options.sync;
+  write_options.sync = options_.sync && sync;
   RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "appending"));
 
-  absl::MutexLock lock(&state->mu);
-  for (const auto& [partition, end] : next_offsets) state->end_offsets[partition] = end;
-  ++state->generation;  // WaitForAppend's condition is re-evaluated on unlock
-  return results;
+  absl::MutexLock lock(&state.mu);
+  for (const auto& [partition, end] : next_offsets) state.end_offsets[partition] = end;
+  ++state.generation;  // WaitForAppend's condition is re-evaluated on unlock
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<LogRecord>> EmbeddedEventLogImpl::Read(std::string_view topic,

@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -102,6 +103,9 @@ size_t CommandCore::FollowPartition(int partition) {
     absl::MutexLock lock(&applied_mu_);
     from = applied_[partition];
   }
+  // Most wake-ups concern one partition: skip the others without a read.
+  absl::StatusOr<Offset> end = log_.EndOffset(log::kCustomerEvents, Partition(partition));
+  if (end.ok() && end->value() <= from) return 0;
   absl::StatusOr<std::vector<log::LogRecord>> records =
       log_.Read(log::kCustomerEvents, Partition(partition), Offset(from), options_.read_batch);
   if (!records.ok()) {
@@ -125,7 +129,8 @@ size_t CommandCore::FollowPartition(int partition) {
   }
   if (!records->empty()) {
     absl::MutexLock lock(&applied_mu_);
-    applied_[partition] = records->back().offset.value() + 1;
+    // Execute may have moved it past this batch already (see there).
+    applied_[partition] = std::max(applied_[partition], records->back().offset.value() + 1);
   }
   return records->size();
 }
@@ -205,6 +210,12 @@ absl::StatusOr<v1::CommandResponse> CommandCore::Execute(const CommandContext& c
     entry.command_events.emplace(
         event_id, std::make_pair(result.position().partition(), result.position().offset()));
     accepted_++;
+    // When everything before this event was folded already, the view now
+    // covers it too: the next command on the partition need not wait for
+    // the follower to read it back.
+    absl::MutexLock applied_lock(&applied_mu_);
+    int64_t& applied = applied_[result.position().partition()];
+    if (applied == result.position().offset()) applied = result.position().offset() + 1;
   } else {
     // Another instance appended this request first; the follower folds it.
     duplicates_++;

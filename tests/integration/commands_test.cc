@@ -349,5 +349,39 @@ TEST_F(CommandsTest, EffectivelyOnceWhileTheServerIsKilled) {
   EXPECT_EQ(again.accepted, 0);
 }
 
+TEST_F(CommandsTest, ClientSubscriptionResumesAcrossAServerRestart) {
+  constexpr int kEvents = 3000;
+  for (int b = 0; b < kEvents / 500; ++b) {
+    v1::AppendRequest batch;
+    for (int i = b * 500; i < (b + 1) * 500; ++i) {
+      *batch.add_events() = testing::Registered(absl::StrCat("e", i), absl::StrCat("S", i), kNow);
+    }
+    ASSERT_TRUE(client_->Append(batch).ok());
+  }
+  client::Client subscriber(server_->Channel(),
+                            {.max_attempts = 100, .initial_backoff = absl::Milliseconds(20)});
+  std::vector<std::string> ids;
+  std::atomic<int> delivered{0};
+  absl::Status status;
+  std::thread reader([&] {
+    v1::SubscribeRequest from;
+    from.set_from("earliest");
+    status = subscriber.Subscribe(from, [&](const v1::EventRecord& r) {
+      ids.push_back(r.event().event_id());
+      if (++delivered < 200) absl::SleepFor(absl::Milliseconds(2));  // slow at first
+      return static_cast<int>(ids.size()) < kEvents;
+    });
+  });
+  while (delivered < 100) absl::SleepFor(absl::Milliseconds(5));
+  server_->Kill();  // mid-stream
+  ASSERT_TRUE(server_->Start().ok());
+  reader.join();
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_GE(subscriber.resubscribes(), 1);
+  std::set<std::string> unique(ids.begin(), ids.end());
+  EXPECT_EQ(unique.size(), ids.size()) << "a record was delivered twice";
+  EXPECT_EQ(unique.size(), static_cast<size_t>(kEvents)) << "a record was skipped";
+}
+
 }  // namespace
 }  // namespace custops

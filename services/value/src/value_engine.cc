@@ -423,7 +423,7 @@ Population ComputePopulation(const std::vector<CustomerFactsRef>& customers, abs
     c.contribution = domain::ComputeContribution(c.margin_units, activity, rules.cost);
     c.loyalty = domain::ClassifyLoyalty(lf, as_of, rules.loyalty);
     c.historical_clv_units = domain::HistoricalClvUnits(all_margins);
-    std::vector<domain::OpenOpportunity> open;
+    std::vector<domain::PipelineOpportunity> open;
     for (const internal::ValueOpportunityFact& o : f.opportunities()) {
       if (o.opened_micros() == 0 || o.opened_micros() > now) continue;
       int stage = v1::FUNNEL_STAGE_OPPORTUNITY;

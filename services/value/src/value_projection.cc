@@ -399,8 +399,10 @@ absl::Status ValueProjection::Flush(Partition partition, absl::Time /*now*/, pro
 absl::Status ValueProjection::Tick(Partition partition, absl::Time now, projection::Txn& txn) {
   if (partition.value() == 0) {
     std::optional<internal::ValueClvModel> model = queries_.Model();
+    // A fit that failed (too few customers, no repeat buyer) is retried as
+    // soon as events arrive, a good one on the schedule.
     const bool refit_due =
-        !model.has_value() ||
+        !model.has_value() || (!(model->bg_ok() && model->gg_ok()) && applied_since_refresh_) ||
         now - absl::FromUnixMicros(model->fitted_as_of_micros()) >= rules_.refit_interval;
     std::shared_ptr<const Population> latest = queries_.Latest();
     const bool refresh_due = applied_since_refresh_ || latest == nullptr ||

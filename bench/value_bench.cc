@@ -24,6 +24,8 @@
 //
 //   cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release && ninja -C build value_bench
 //   build/bench/value_bench --cdnow ../shared/data/cdnow/CDNOW_master.txt --customers 100000
+#include <grpcpp/grpcpp.h>
+
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -43,7 +45,9 @@
 #include "custops/ingest/ingest_service.h"
 #include "custops/log/embedded_event_log.h"
 #include "custops/projection/runtime.h"
+#include "custops/v1/value.grpc.pb.h"
 #include "custops/value/value_projection.h"
+#include "custops/value/value_service.h"
 
 namespace custops::bench {
 namespace {
@@ -192,6 +196,54 @@ void RunPopulation(const std::string& name, const std::vector<v1::Event>& events
   line("GetValue (now)", get_now);
   line("TierSummary (now)", summary);
   line("GetValue (as_of, cached)", get_at);
+  // The same over gRPC/TCP on loopback: a server with the Value service,
+  // synchronous clients (one channel per thread), closed loop.
+  {
+    value::ValueService service(*rt, queries, clock);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    CHECK(server != nullptr && port != 0);
+    LatencyHistogram rpc_get, rpc_summary;
+    for (int kind : {0, 1}) {
+      LatencyHistogram& h = kind == 0 ? rpc_get : rpc_summary;
+      std::vector<std::thread> threads;
+      for (int t = 0; t < flags.threads; ++t) {
+        threads.emplace_back([&, t] {
+          grpc::ChannelArguments args;
+          args.SetInt("custops.bench.channel", t);  // a channel (connection) per thread
+          auto stub = v1::Value::NewStub(grpc::CreateCustomChannel(
+              absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(), args));
+          std::mt19937_64 rng(t + 11);
+          const absl::Time end = absl::Now() + absl::Seconds(flags.query_seconds);
+          while (absl::Now() < end) {
+            grpc::ClientContext ctx;
+            const absl::Time s = absl::Now();
+            grpc::Status status;
+            if (kind == 0) {
+              v1::GetValueRequest req;
+              req.set_customer_id(ids[rng() % ids.size()]);
+              v1::ValueView view;
+              status = stub->GetValue(&ctx, req, &view);
+            } else {
+              v1::TierSummaryRequest req;
+              req.set_dimension(v1::DIMENSION_REGION);
+              v1::TierSummaryResponse resp;
+              status = stub->TierSummary(&ctx, req, &resp);
+            }
+            h.Record(absl::Now() - s);
+            CHECK(status.ok()) << status.error_message();
+          }
+        });
+      }
+      for (auto& t : threads) t.join();
+    }
+    line("gRPC GetValue (now)", rpc_get);
+    line("gRPC TierSummary REGION (now)", rpc_summary);
+    server->Shutdown();
+  }
   t0 = absl::Now();
   CHECK(queries.At(as_of - absl::Hours(24)).ok());
   std::cout << "  GetValue at a new as_of (population + fit at that instant): "

@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kModelKey = "clv";
 constexpr std::string_view kListTokenPrefix = "v1.";
-constexpr size_t kAtCacheSize = 4;
+constexpr size_t kAtCacheSize = 2;  // a population is ~100-300 bytes per customer
 
 std::string PartitionKey(Partition p) {
   std::string key;

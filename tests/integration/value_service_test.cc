@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "custops/event/time.h"
 #include "custops/v1/admin.grpc.pb.h"
+#include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/value.grpc.pb.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -168,7 +169,7 @@ TEST_F(ValueIntegrationTest, CdnowSampleSummariesFitCrashesAndReplay) {
   const std::filesystem::path sample = cdnow_ / "CDNOW_sample.txt";
   const std::map<int, std::string> ids = SampleIds(sample);
   ASSERT_EQ(ids.size(), 2357u);
-  constexpr int64_t kEvents = 2357 + 6919;
+  constexpr int64_t kEvents = 2357 + 6919;  // + 1 read-your-writes purchase, below
 
   testing::ServerProcess server(CUSTOPS_BINARY, Args("primary"));
   ASSERT_TRUE(server.Start().ok());
@@ -273,6 +274,43 @@ TEST_F(ValueIntegrationTest, CdnowSampleSummariesFitCrashesAndReplay) {
     EXPECT_GT(view.clv().historical().units(), 0);
   }
 
+  // Read-your-writes on "now" answers: a purchase appended, then GetValue
+  // with its consistency token (no as_of) already counts it.
+  {
+    const std::string id = ids.at(2);
+    auto get_now = [&](const std::string& token) {
+      v1::GetValueRequest req;
+      req.set_customer_id(id);
+      req.set_consistency_token(token);
+      v1::ValueView view;
+      grpc::ClientContext ctx;
+      grpc::Status s = value->GetValue(&ctx, req, &view);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      return view;
+    };
+    const v1::ValueView before = get_now("");
+    v1::AppendRequest append;
+    v1::Event* e = append.add_events();
+    e->set_event_id("value-it-ryw");
+    e->set_customer_id(id);
+    *e->mutable_occurred_at() =
+        event::ToProto(absl::FromCivil(absl::CivilDay(1998, 6, 30), absl::UTCTimeZone()));
+    v1::ContractSigned* c = e->mutable_contract_signed();
+    c->set_contract_id("value-it-ryw");
+    c->mutable_amount()->set_units(12345);
+    c->mutable_amount()->set_currency("CNY");
+    *c->mutable_start() = e->occurred_at();
+    *c->mutable_end() =
+        event::ToProto(absl::FromCivil(absl::CivilDay(1998, 7, 30), absl::UTCTimeZone()));
+    v1::AppendResponse appended;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(v1::EventIngest::NewStub(server.Channel())->Append(&ctx, append, &appended).ok());
+    const v1::ValueView after = get_now(appended.consistency_token());
+    EXPECT_EQ(after.revenue().units(), before.revenue().units() + 12345);
+    EXPECT_EQ(after.rfm().recency_days(), 1);
+    EXPECT_EQ(after.clv().historical().units(), before.clv().historical().units() + 12345);
+  }
+
   // 3. Errors name the field.
   {
     v1::GetValueRequest req;
@@ -334,7 +372,7 @@ TEST_F(ValueIntegrationTest, CdnowSampleSummariesFitCrashesAndReplay) {
                         std::filesystem::copy_options::recursive);
   testing::ServerProcess replay(CUSTOPS_BINARY, Args("replay"));
   ASSERT_TRUE(replay.Start().ok());
-  WaitCaughtUp(replay, kEvents);
+  WaitCaughtUp(replay, kEvents + 1);
   const std::map<std::string, std::string> clean = Answers(replay, ids);
   ASSERT_EQ(crashed.size(), clean.size());
   int differing = 0;

@@ -255,9 +255,9 @@ std::string_view ProspectSizeName(ProspectSize size) {
   return size == ProspectSize::kBig ? "BIG" : "SMALL";
 }
 
-int64_t WeightedPipelineUnits(const std::vector<OpenOpportunity>& open) {
+int64_t WeightedPipelineUnits(const std::vector<PipelineOpportunity>& open) {
   __int128 sum = 0;
-  for (const OpenOpportunity& o : open) {
+  for (const PipelineOpportunity& o : open) {
     sum += static_cast<__int128>(o.amount_units) * o.probability_percent;
   }
   // Floor division (C++ truncates toward zero).

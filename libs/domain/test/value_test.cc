@@ -354,7 +354,7 @@ TEST(ProspectTest, BigAtThreshold) {
   EXPECT_EQ(ClassifyProspect(9'999'999, rules), ProspectSize::kSmall);
   EXPECT_EQ(ClassifyProspect(0, rules), ProspectSize::kSmall);
   struct Case {
-    std::vector<OpenOpportunity> open;
+    std::vector<PipelineOpportunity> open;
     int64_t want;
   };
   const Case cases[] = {

@@ -427,6 +427,11 @@ absl::Status ProjectionRuntime::WaitApplied(const PositionSet& token, absl::Time
   return absl::DeadlineExceededError("consistency_token: write not applied before the deadline");
 }
 
+std::vector<Offset> ProjectionRuntime::AppliedOffsets() const {
+  absl::MutexLock lock(&mu_);
+  return applied_;
+}
+
 RuntimeStats ProjectionRuntime::Stats() const {
   RuntimeStats stats;
   std::vector<Offset> applied;

@@ -28,6 +28,8 @@
 #include "custops/log/embedded_event_log.h"
 #include "custops/rpc/metrics.h"
 #include "custops/v1/ingest.grpc.pb.h"
+#include "custops/value/value_projection.h"
+#include "custops/value/value_service.h"
 #include "custops/visits/visits_service.h"
 
 namespace custops::app {
@@ -49,6 +51,9 @@ struct App::Impl {
   std::unique_ptr<visits::VisitsService> visits_service;
   std::unique_ptr<deals::DealsService> deals_service;
   std::unique_ptr<complaints::ComplaintsService> complaints_service;
+  std::unique_ptr<value::ValueQueries> value_queries;  // before value_runtime: outlives it
+  std::unique_ptr<projection::ProjectionRuntime> value_runtime;
+  std::unique_ptr<value::ValueService> value_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   rpc::MetricsRegistry metrics;
@@ -108,13 +113,28 @@ absl::Status App::Impl::Open() {
   lifecycle_queries = std::make_unique<lifecycle::LifecycleQueries>(
       lifecycle_runtime->store(), lifecycle_runtime->partitions(), config.lifecycle);
 
+  value::ValueRules value_rules = config.value;
+  value_rules.currency = config.currency;
+  value_queries = std::make_unique<value::ValueQueries>(value_rules, *clock);
+  ASSIGN_OR_RETURN(value_runtime,
+                   projection::ProjectionRuntime::Open(
+                       *log, std::make_unique<value::ValueProjection>(value_rules, *value_queries),
+                       {.path = config.data_dir + "/projections/value",
+                        .validation = validation,
+                        .clock = clock}));
+  value_queries->SetPositions([rt = value_runtime.get()] { return rt->AppliedOffsets(); });
+  value_service = std::make_unique<value::ValueService>(*value_runtime, *value_queries, *clock);
+
   ingestor = std::make_unique<ingest::Ingestor>(*log, *clock, validation);
   ingest_service = std::make_unique<ingest::IngestService>(*ingestor);
   subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log);
   lifecycle_service =
       std::make_unique<lifecycle::LifecycleService>(*lifecycle_runtime, *lifecycle_queries, *clock);
-  admin_service = std::make_unique<admin::AdminService>(
-      *log, std::vector<const projection::ProjectionRuntime*>{lifecycle_runtime.get()}, "embedded");
+  admin_service =
+      std::make_unique<admin::AdminService>(*log,
+                                            std::vector<const projection::ProjectionRuntime*>{
+                                                lifecycle_runtime.get(), value_runtime.get()},
+                                            "embedded");
   domain::CommandRules command_rules = config.commands;
   command_rules.currency = config.currency;
   ASSIGN_OR_RETURN(command_core,
@@ -144,11 +164,13 @@ absl::Status App::Impl::Open() {
   builder.RegisterService(visits_service.get());
   builder.RegisterService(deals_service.get());
   builder.RegisterService(complaints_service.get());
+  builder.RegisterService(value_service.get());
   server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
   }
   RETURN_IF_ERROR(lifecycle_runtime->Start());
+  RETURN_IF_ERROR(value_runtime->Start());
 
   RegisterMetrics();
   if (!config.metrics_listen.empty()) {
@@ -178,6 +200,22 @@ void App::Impl::RegisterMetrics() {
     }
     w.Gauge("custops_command_view_customers", "Customers in the command services' view.", {},
             static_cast<double>(cs.customers));
+    {
+      const projection::RuntimeStats s = value_runtime->Stats();
+      w.Counter("custops_events_applied_total", "Events applied by a projection.",
+                {{"projection", "value"}}, static_cast<double>(s.events_applied));
+      w.Counter("custops_changes_emitted_total", "Derived changes emitted.",
+                {{"projection", "value"}}, static_cast<double>(s.changes_emitted));
+      int64_t lag = 0;
+      for (const projection::PartitionProgress& p : s.partitions) {
+        lag += std::max<int64_t>(0, p.log_end.value() - p.applied.value());
+      }
+      w.Gauge("custops_value_lag", "Records not yet applied by the value projection.", {},
+              static_cast<double>(lag));
+      std::shared_ptr<const value::Population> pop = value_queries->Latest();
+      w.Gauge("custops_value_snapshot_customers", "Customers in the latest value snapshot.", {},
+              pop ? static_cast<double>(pop->customers.size()) : 0.0);
+    }
     for (const projection::ProjectionRuntime* rt : {lifecycle_runtime.get()}) {
       const std::string name(rt->projection().Name());
       const projection::RuntimeStats s = rt->Stats();
@@ -286,10 +324,16 @@ void App::Shutdown() {
       spdlog::error("stopping lifecycle projection: {}", s.ToString());
     }
   }
+  if (i.value_runtime) {
+    if (absl::Status s = i.value_runtime->Stop(); !s.ok()) {
+      spdlog::error("stopping value projection: {}", s.ToString());
+    }
+  }
   spdlog::info("shutting down: log");
   if (i.server) i.server->Wait();
   i.server.reset();
   i.lifecycle_runtime.reset();
+  i.value_runtime.reset();
   i.command_core.reset();
   if (i.log) {
     if (absl::Status s = i.log->Close(); !s.ok()) spdlog::error("closing log: {}", s.ToString());

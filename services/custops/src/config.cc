@@ -1,5 +1,6 @@
 #include "custops/app/config.h"
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -81,7 +82,101 @@ Setter CommandDays(absl::Duration domain::CommandRules::*field, const std::strin
   };
 }
 
+std::map<std::string, Setter> BaseSetters();
+
+// [value] integer keys: a range and where the value goes.
+Setter ValueInt(const std::string& key, int64_t lo, int64_t hi,
+                std::function<void(value::ValueRules&, int64_t)> set) {
+  return [key, lo, hi, set](const toml::node& n, Config& c) -> absl::Status {
+    auto v = As<int64_t>(n, key);
+    if (!v.ok()) return v.status();
+    if (*v < lo || *v > hi) {
+      return absl::InvalidArgumentError(absl::StrCat(key, ": ", lo, "..", hi));
+    }
+    set(c.value, *v);
+    return absl::OkStatus();
+  };
+}
+
+// (1 + monthly)^12 - 1 in whole percent, and back.
+int64_t AnnualPercent(double monthly) {
+  return std::llround((std::pow(1 + monthly, 12) - 1) * 100);
+}
+double MonthlyRate(int64_t annual_percent) {
+  return std::pow(1 + static_cast<double>(annual_percent) / 100, 1.0 / 12) - 1;
+}
+
+void AddValueSetters(std::map<std::string, Setter>& s) {
+  using V = value::ValueRules;
+  constexpr int64_t kMaxUnits = int64_t{1} << 50;
+  s["value.window_days"] = ValueInt("value.window_days", 1, 36500,
+                                    [](V& v, int64_t x) { v.rfm.window = absl::Hours(24 * x); });
+  s["value.abc_a_percent"] =
+      ValueInt("value.abc_a_percent", 1, 100, [](V& v, int64_t x) { v.abc.a_percent = x; });
+  s["value.abc_b_percent"] =
+      ValueInt("value.abc_b_percent", 1, 100, [](V& v, int64_t x) { v.abc.b_percent = x; });
+  s["value.tier_diamond_percent"] =
+      ValueInt("value.tier_diamond_percent", 0, 100,
+               [](V& v, int64_t x) { v.tiers.diamond_cum_percent = x; });
+  s["value.tier_platinum_percent"] =
+      ValueInt("value.tier_platinum_percent", 0, 100,
+               [](V& v, int64_t x) { v.tiers.platinum_cum_percent = x; });
+  s["value.tier_gold_percent"] = ValueInt("value.tier_gold_percent", 0, 100,
+                                          [](V& v, int64_t x) { v.tiers.gold_cum_percent = x; });
+  s["value.tier_silver_percent"] = ValueInt(
+      "value.tier_silver_percent", 0, 100, [](V& v, int64_t x) { v.tiers.silver_cum_percent = x; });
+  s["value.prospect_big_pipeline_units"] =
+      ValueInt("value.prospect_big_pipeline_units", 0, kMaxUnits,
+               [](V& v, int64_t x) { v.prospects.big_pipeline_units = x; });
+  s["value.visit_cost_units"] = ValueInt("value.visit_cost_units", 0, kMaxUnits,
+                                         [](V& v, int64_t x) { v.cost.visit_cost_units = x; });
+  s["value.complaint_low_units"] =
+      ValueInt("value.complaint_low_units", 0, kMaxUnits,
+               [](V& v, int64_t x) { v.cost.complaint_low_units = x; });
+  s["value.complaint_medium_units"] =
+      ValueInt("value.complaint_medium_units", 0, kMaxUnits,
+               [](V& v, int64_t x) { v.cost.complaint_medium_units = x; });
+  s["value.complaint_high_units"] =
+      ValueInt("value.complaint_high_units", 0, kMaxUnits,
+               [](V& v, int64_t x) { v.cost.complaint_high_units = x; });
+  s["value.complaint_critical_units"] =
+      ValueInt("value.complaint_critical_units", 0, kMaxUnits,
+               [](V& v, int64_t x) { v.cost.complaint_critical_units = x; });
+  s["value.service_event_units"] =
+      ValueInt("value.service_event_units", 0, kMaxUnits,
+               [](V& v, int64_t x) { v.cost.service_event_units = x; });
+  s["value.loyalty_approving_purchases"] =
+      ValueInt("value.loyalty_approving_purchases", 1, 1000,
+               [](V& v, int64_t x) { v.loyalty.approving_purchases = x; });
+  s["value.loyalty_advocate_nps"] =
+      ValueInt("value.loyalty_advocate_nps", 0, 10,
+               [](V& v, int64_t x) { v.loyalty.advocate_nps = static_cast<int32_t>(x); });
+  s["value.loyalty_loyal_renewals"] =
+      ValueInt("value.loyalty_loyal_renewals", 1, 1000,
+               [](V& v, int64_t x) { v.loyalty.loyal_renewals = x; });
+  s["value.loyalty_dependent_days"] =
+      ValueInt("value.loyalty_dependent_days", 1, 36500,
+               [](V& v, int64_t x) { v.loyalty.dependent_tenure = absl::Hours(24 * x); });
+  s["value.clv_horizon_months"] = ValueInt("value.clv_horizon_months", 1, 600, [](V& v, int64_t x) {
+    v.clv.horizon_months = static_cast<int>(x);
+  });
+  s["value.clv_annual_discount_percent"] =
+      ValueInt("value.clv_annual_discount_percent", 0, 1000,
+               [](V& v, int64_t x) { v.clv.monthly_discount_rate = MonthlyRate(x); });
+  s["value.clv_refit_hours"] = ValueInt("value.clv_refit_hours", 1, 24 * 3650,
+                                        [](V& v, int64_t x) { v.refit_interval = absl::Hours(x); });
+  s["value.snapshot_max_staleness_seconds"] =
+      ValueInt("value.snapshot_max_staleness_seconds", 0, 86400,
+               [](V& v, int64_t x) { v.snapshot_max_staleness = absl::Seconds(x); });
+}
+
 std::map<std::string, Setter> Setters() {
+  std::map<std::string, Setter> s = BaseSetters();
+  AddValueSetters(s);
+  return s;
+}
+
+std::map<std::string, Setter> BaseSetters() {
   using R = domain::LifecycleRules;
   return {
       {"server.listen", String(&Config::listen, "server.listen")},
@@ -193,6 +288,16 @@ absl::Status Validate(const Config& c) {
   if (c.demo_customers < 1 || c.demo_customers > 1'000'000) {
     return absl::InvalidArgumentError("demo.customers: 1..1000000");
   }
+  if (c.value.abc.a_percent > c.value.abc.b_percent) {
+    return absl::InvalidArgumentError("value.abc_a_percent: must not exceed value.abc_b_percent");
+  }
+  const domain::TierRules& t = c.value.tiers;
+  if (t.diamond_cum_percent > t.platinum_cum_percent ||
+      t.platinum_cum_percent > t.gold_cum_percent || t.gold_cum_percent > t.silver_cum_percent) {
+    return absl::InvalidArgumentError(
+        "value.tier_diamond_percent: tier bounds must be cumulative (diamond <= platinum <= gold "
+        "<= silver)");
+  }
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
   if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
     return absl::InvalidArgumentError("log.level: one of trace, debug, info, warn, error");
@@ -226,6 +331,30 @@ std::string ToToml(const Config& c) {
        toml::table{{"reject_overpayment", c.commands.reject_overpayment},
                    {"opportunity_reopen_window_days", Days(c.commands.opportunity_reopen_window)},
                    {"payment_terms_days", Days(c.commands.default_payment_terms)}}},
+      {"value", toml::table{{"window_days", Days(c.value.rfm.window)},
+                            {"abc_a_percent", c.value.abc.a_percent},
+                            {"abc_b_percent", c.value.abc.b_percent},
+                            {"tier_diamond_percent", c.value.tiers.diamond_cum_percent},
+                            {"tier_platinum_percent", c.value.tiers.platinum_cum_percent},
+                            {"tier_gold_percent", c.value.tiers.gold_cum_percent},
+                            {"tier_silver_percent", c.value.tiers.silver_cum_percent},
+                            {"prospect_big_pipeline_units", c.value.prospects.big_pipeline_units},
+                            {"visit_cost_units", c.value.cost.visit_cost_units},
+                            {"complaint_low_units", c.value.cost.complaint_low_units},
+                            {"complaint_medium_units", c.value.cost.complaint_medium_units},
+                            {"complaint_high_units", c.value.cost.complaint_high_units},
+                            {"complaint_critical_units", c.value.cost.complaint_critical_units},
+                            {"service_event_units", c.value.cost.service_event_units},
+                            {"loyalty_approving_purchases", c.value.loyalty.approving_purchases},
+                            {"loyalty_advocate_nps", c.value.loyalty.advocate_nps},
+                            {"loyalty_loyal_renewals", c.value.loyalty.loyal_renewals},
+                            {"loyalty_dependent_days", Days(c.value.loyalty.dependent_tenure)},
+                            {"clv_horizon_months", c.value.clv.horizon_months},
+                            {"clv_annual_discount_percent",
+                             AnnualPercent(c.value.clv.monthly_discount_rate)},
+                            {"clv_refit_hours", absl::ToInt64Hours(c.value.refit_interval)},
+                            {"snapshot_max_staleness_seconds",
+                             absl::ToInt64Seconds(c.value.snapshot_max_staleness)}}},
       {"demo", toml::table{{"load", c.demo},
                            {"customers", c.demo_customers},
                            {"seed", static_cast<int64_t>(c.demo_seed)}}},

@@ -168,13 +168,13 @@ struct ProspectRules {
 };
 
 // One open opportunity: amount and funnel probability in percent (0..100).
-struct OpenOpportunity {
+struct PipelineOpportunity {
   int64_t amount_units = 0;
   int32_t probability_percent = 0;
 };
 
 // floor(sum(amount x percent) / 100): the exact sum is divided once.
-int64_t WeightedPipelineUnits(const std::vector<OpenOpportunity>& open);
+int64_t WeightedPipelineUnits(const std::vector<PipelineOpportunity>& open);
 
 ProspectSize ClassifyProspect(int64_t weighted_pipeline_units, const ProspectRules& rules);
 

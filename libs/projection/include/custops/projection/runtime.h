@@ -104,6 +104,9 @@ class ProjectionRuntime {
   absl::Status WaitApplied(const PositionSet& token, absl::Time deadline) const;
 
   RuntimeStats Stats() const;
+  // The next offset to apply of every partition (everything below is
+  // committed). Cheap: no log access.
+  std::vector<Offset> AppliedOffsets() const;
   const store::Store& store() const { return *store_; }
   store::Store& mutable_store() { return *store_; }
   const Projection& projection() const { return *projection_; }

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "custops/domain/aggregates.h"
 #include "custops/domain/lifecycle.h"
+#include "custops/value/value_engine.h"
 
 namespace custops::app {
 
@@ -50,6 +51,9 @@ struct Config {
   // Command-side rules (docs/state-machines.md); `currency` above wins over
   // commands.currency.
   domain::CommandRules commands;
+  // Value rules (DESIGN.md §7 Value, docs/value.md); `currency` above wins
+  // over value.currency.
+  value::ValueRules value;
 };
 
 // Reads a TOML file over the defaults. INVALID_ARGUMENT naming the key for a

@@ -1,0 +1,135 @@
+// The value projection's pure core (DESIGN.md §7 "Value", docs/value.md):
+// folding events into per-customer facts, and evaluating the whole
+// population at an instant — RFM scores, segments, ABC classes, tiers,
+// cost to serve, loyalty, CLV — with the rules of custops/domain/value.h and
+// clv.h. No I/O and no clock: `as_of` is always a parameter.
+//
+//   internal::ValueFacts facts;
+//   RETURN_IF_ERROR(EvolveValue(facts, event));         // any arrival order
+//   std::vector<CustomerFactsRef> all = ...;            // every customer's facts
+//   absl::StatusOr<Population> pop = ComputePopulation(all, as_of, rules, &model);
+//   const CustomerValue* v = pop->Find("c-1");
+//
+// Thread safety: pure functions; a Population is immutable once built.
+#ifndef CUSTOPS_VALUE_VALUE_ENGINE_H_
+#define CUSTOPS_VALUE_VALUE_ENGINE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "custops/domain/clv.h"
+#include "custops/domain/value.h"
+#include "custops/internal/value_facts.pb.h"
+#include "custops/v1/common.pb.h"
+#include "custops/v1/events.pb.h"
+#include "custops/v1/value.pb.h"
+
+namespace custops::value {
+
+// Every threshold of the value rules (configuration [value]).
+struct ValueRules {
+  // RFM window (F, M, revenue, margin, cost to serve). Default: 365 days
+  domain::RfmRules rfm;
+  domain::AbcRules abc;
+  domain::TierRules tiers;
+  domain::ProspectRules prospects;
+  domain::CostToServeRules cost;
+  domain::LoyaltyRules loyalty;
+  // CLV: horizon and discount (periods_per_month is fixed to 30.4375: the
+  // model runs in days).
+  domain::ClvOptions clv{.periods_per_month = 30.4375};
+  // Scheduled refit of BG/NBD + Gamma-Gamma on the ticker's clock. Default: 24 h
+  absl::Duration refit_interval = absl::Hours(24);
+  // "Now" answers come from a population snapshot at most this old (in real
+  // time) unless a consistency token asks for a newer one. Default: 10 s
+  absl::Duration snapshot_max_staleness = absl::Seconds(10);
+  // Currency of the answers. Default: CNY
+  std::string currency = "CNY";
+};
+
+// Folds one event into the customer's facts. Order-independent: lists are
+// kept in canonical order. Events that mean nothing to value change nothing.
+absl::Status EvolveValue(internal::ValueFacts& facts, const v1::Event& event);
+
+// Only CUSTOMER and AGENT take part in value (DESIGN.md §7).
+bool TakesPart(const internal::ValueFacts& facts);
+
+struct CustomerFactsRef {
+  std::string customer_id;
+  internal::ValueFacts facts;
+};
+
+// One customer evaluated at the population's as_of.
+struct CustomerValue {
+  std::string customer_id;
+  std::string name, region, industry, owner_id;
+  int32_t kind = 0;
+  bool scored = false;  // has a purchase at or before as_of (RFM, ABC, tier by rank)
+  domain::RfmScore rfm;
+  domain::AbcClass abc = domain::AbcClass::kC;
+  int64_t margin_rank = 0;
+  v1::Tier tier = v1::TIER_UNSPECIFIED;
+  int64_t revenue_units = 0;  // window
+  int64_t margin_units = 0;   // window
+  domain::Contribution contribution;
+  domain::LoyaltyRung loyalty = domain::LoyaltyRung::kNone;
+  int64_t historical_clv_units = 0;
+  std::optional<domain::LifetimesSummary> summary;  // days
+  int64_t weighted_pipeline_units = 0;
+  int64_t referred_margin_units = 0;
+  // CLV (set when the model is usable and the customer is scored).
+  bool clv_ok = false;
+  int64_t predicted_clv_units = 0;
+  double p_alive = 0;
+  double expected_purchases = 0;
+  double expected_margin = 0;
+};
+
+// The whole population at one instant. Customers sorted by id.
+struct Population {
+  absl::Time as_of;
+  std::vector<CustomerValue> customers;
+  int64_t scored = 0;
+  internal::ValueClvModel model;  // the model the predictions used
+  bool model_ok = false;
+  // (dimension, value, tier) -> count, margin, revenue, negative assets, for
+  // ALL, REGION, INDUSTRY, OWNER.
+  struct Totals {
+    int64_t count = 0, margin = 0, revenue = 0, negative = 0;
+  };
+  std::map<std::tuple<int, std::string, int>, Totals> tier_totals;
+
+  // nullptr when absent.
+  const CustomerValue* Find(std::string_view customer_id) const;
+};
+
+// Fits BG/NBD and Gamma-Gamma on the scored customers' day summaries.
+// bg_ok / gg_ok false when a fit is impossible (no rows, no repeat buyer).
+internal::ValueClvModel FitClv(const std::vector<domain::LifetimesSummary>& rows, absl::Time as_of);
+
+// Evaluates every customer that takes part (registered, CUSTOMER or AGENT)
+// at as_of. `model`: the CLV model to predict with; nullptr = fit one on this
+// population at as_of (what explicit-as_of answers do, so they depend on the
+// facts and as_of only).
+Population ComputePopulation(const std::vector<CustomerFactsRef>& customers, absl::Time as_of,
+                             const ValueRules& rules, const internal::ValueClvModel* model);
+
+// The view of one customer of `population`.
+v1::ValueView BuildValueView(const Population& population, const CustomerValue& c,
+                             const ValueRules& rules);
+
+v1::Tier TierToProto(domain::Tier tier);
+v1::Loyalty LoyaltyToProto(domain::LoyaltyRung rung);
+// The value a summary groups by ("" for ALL); INVALID_ARGUMENT otherwise.
+absl::StatusOr<std::string> DimensionValueOf(v1::Dimension dimension, const CustomerValue& c);
+
+}  // namespace custops::value
+
+#endif  // CUSTOPS_VALUE_VALUE_ENGINE_H_

@@ -1,0 +1,572 @@
+#include "custops/value/value_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "custops/event/time.h"
+
+namespace custops::value {
+namespace {
+
+int64_t Micros(const google::protobuf::Timestamp& t) {
+  return absl::ToUnixMicros(event::FromProto(t));
+}
+
+void InsertSorted(google::protobuf::RepeatedField<int64_t>& list, int64_t v) {
+  list.Add(v);
+  auto pos = std::upper_bound(list.begin(), list.end() - 1, v);
+  std::rotate(pos, list.end() - 1, list.end());
+}
+
+// Inserts `item` into `list` keeping it sorted by `less`; returns it.
+template <typename T, typename Less>
+T* InsertOrdered(google::protobuf::RepeatedPtrField<T>& list, T item, Less less) {
+  *list.Add() = std::move(item);
+  auto pos = std::upper_bound(list.begin(), list.end() - 1, list[list.size() - 1], less);
+  const int index = static_cast<int>(pos - list.begin());
+  for (int i = list.size() - 1; i > index; --i) list.SwapElements(i, i - 1);
+  return &list[index];
+}
+
+template <typename T>
+T* FindOrInsertById(google::protobuf::RepeatedPtrField<T>& list, const std::string& id,
+                    std::string (*id_of)(const T&), void (*set_id)(T&, const std::string&)) {
+  auto pos = std::lower_bound(list.begin(), list.end(), id,
+                              [&](const T& t, const std::string& key) { return id_of(t) < key; });
+  if (pos != list.end() && id_of(*pos) == id) return &*pos;
+  T item;
+  set_id(item, id);
+  return InsertOrdered(list, std::move(item),
+                       [&](const T& a, const T& b) { return id_of(a) < id_of(b); });
+}
+
+std::string ComplaintId(const internal::ValueComplaintFact& c) { return c.complaint_id(); }
+void SetComplaintId(internal::ValueComplaintFact& c, const std::string& id) {
+  c.set_complaint_id(id);
+}
+std::string OpportunityId(const internal::ValueOpportunityFact& o) { return o.opportunity_id(); }
+void SetOpportunityId(internal::ValueOpportunityFact& o, const std::string& id) {
+  o.set_opportunity_id(id);
+}
+
+int32_t FunnelProbability(int stage) {
+  switch (stage) {
+    case v1::FUNNEL_STAGE_OPPORTUNITY:
+      return 5;
+    case v1::FUNNEL_STAGE_FIRST_VISIT:
+      return 10;
+    case v1::FUNNEL_STAGE_NEED_CONFIRMED:
+      return 30;
+    case v1::FUNNEL_STAGE_PROPOSAL_ACCEPTED:
+      return 50;
+    case v1::FUNNEL_STAGE_COMMERCIAL_TERMS:
+      return 70;
+    default:
+      return 0;
+  }
+}
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t out;
+  if (__builtin_add_overflow(a, b, &out)) {
+    return b > 0 ? INT64_MAX : INT64_MIN;
+  }
+  return out;
+}
+
+v1::Money MoneyOf(int64_t units, const std::string& currency) {
+  v1::Money m;
+  m.set_units(units);
+  m.set_currency(currency);
+  return m;
+}
+
+}  // namespace
+
+absl::Status EvolveValue(internal::ValueFacts& f, const v1::Event& e) {
+  const int64_t at = Micros(e.occurred_at());
+  switch (e.payload_case()) {
+    case v1::Event::kCustomerRegistered: {
+      const v1::CustomerRegistered& r = e.customer_registered();
+      if (!f.registered() || at < f.registered_micros()) f.set_registered_micros(at);
+      f.set_registered(true);
+      if (at >= f.profile_micros()) {
+        f.set_profile_micros(at);
+        f.set_name(r.name());
+        f.set_kind(r.kind());
+        f.set_region(r.region());
+        f.set_industry(r.industry());
+        f.set_owner_id(r.owner_id());
+      }
+      return absl::OkStatus();
+    }
+    case v1::Event::kCustomerProfileUpdated: {
+      const v1::CustomerProfileUpdated& u = e.customer_profile_updated();
+      if (at < f.profile_micros()) return absl::OkStatus();  // an older profile
+      f.set_profile_micros(at);
+      if (u.has_name()) f.set_name(u.name());
+      if (u.has_region()) f.set_region(u.region());
+      if (u.has_industry()) f.set_industry(u.industry());
+      if (u.has_owner_id()) f.set_owner_id(u.owner_id());
+      if (u.kind() != v1::CUSTOMER_KIND_UNSPECIFIED) f.set_kind(u.kind());
+      return absl::OkStatus();
+    }
+    case v1::Event::kContactAdded:
+    case v1::Event::PAYLOAD_NOT_SET:
+      return absl::OkStatus();
+    default:
+      break;
+  }
+  // Everything else is activity (engagement).
+  if (f.first_activity_micros() == 0 || at < f.first_activity_micros()) {
+    f.set_first_activity_micros(at);
+  }
+  switch (e.payload_case()) {
+    case v1::Event::kVisitLogged:
+      InsertSorted(*f.mutable_visit_micros(), at);
+      break;
+    case v1::Event::kOpportunityOpened: {
+      const v1::OpportunityOpened& o = e.opportunity_opened();
+      internal::ValueOpportunityFact* opp = FindOrInsertById(
+          *f.mutable_opportunities(), o.opportunity_id(), &OpportunityId, &SetOpportunityId);
+      opp->set_opened_micros(at);
+      opp->set_amount_units(o.amount().units());
+      break;
+    }
+    case v1::Event::kOpportunityStageChanged: {
+      const v1::OpportunityStageChanged& s = e.opportunity_stage_changed();
+      internal::ValueOpportunityFact* opp = FindOrInsertById(
+          *f.mutable_opportunities(), s.opportunity_id(), &OpportunityId, &SetOpportunityId);
+      // (time, stage) ascending; at one instant the later funnel stage wins.
+      int i = 0;
+      while (i < opp->stage_micros_size() &&
+             std::make_pair(opp->stage_micros(i), opp->stages(i)) <=
+                 std::make_pair(at, static_cast<int32_t>(s.stage()))) {
+        ++i;
+      }
+      opp->add_stage_micros(at);
+      opp->add_stages(s.stage());
+      for (int j = opp->stage_micros_size() - 1; j > i; --j) {
+        opp->mutable_stage_micros()->SwapElements(j, j - 1);
+        opp->mutable_stages()->SwapElements(j, j - 1);
+      }
+      break;
+    }
+    case v1::Event::kContractSigned:
+    case v1::Event::kContractRenewed: {
+      const bool renewal = e.has_contract_renewed();
+      internal::ValuePurchaseFact p;
+      p.set_at_micros(at);
+      p.set_renewal(renewal);
+      p.set_event_id(e.event_id());
+      if (renewal) {
+        p.set_amount_units(e.contract_renewed().amount().units());
+        p.set_cost_units(e.contract_renewed().cost().units());
+        p.set_contract_id(e.contract_renewed().contract_id());
+      } else {
+        p.set_amount_units(e.contract_signed().amount().units());
+        p.set_cost_units(e.contract_signed().cost().units());
+        p.set_contract_id(e.contract_signed().contract_id());
+      }
+      InsertOrdered(*f.mutable_purchases(), std::move(p),
+                    [](const internal::ValuePurchaseFact& a, const internal::ValuePurchaseFact& b) {
+                      return std::make_pair(a.at_micros(), a.event_id()) <
+                             std::make_pair(b.at_micros(), b.event_id());
+                    });
+      break;
+    }
+    case v1::Event::kComplaintFiled: {
+      internal::ValueComplaintFact* c =
+          FindOrInsertById(*f.mutable_complaints(), e.complaint_filed().complaint_id(),
+                           &ComplaintId, &SetComplaintId);
+      c->set_at_micros(at);
+      c->set_severity(e.complaint_filed().severity());
+      break;
+    }
+    case v1::Event::kComplaintResponded:
+      InsertSorted(*f.mutable_service_micros(), at);
+      break;
+    case v1::Event::kComplaintResolved: {
+      InsertSorted(*f.mutable_service_micros(), at);
+      internal::ValueComplaintFact* c =
+          FindOrInsertById(*f.mutable_complaints(), e.complaint_resolved().complaint_id(),
+                           &ComplaintId, &SetComplaintId);
+      if (c->resolved_micros() == 0 || at < c->resolved_micros()) c->set_resolved_micros(at);
+      break;
+    }
+    case v1::Event::kSatisfactionSurveyed:
+      if (e.satisfaction_surveyed().has_nps()) {
+        internal::ValueNpsFact n;
+        n.set_at_micros(at);
+        n.set_nps(e.satisfaction_surveyed().nps());
+        n.set_event_id(e.event_id());
+        InsertOrdered(*f.mutable_nps(), std::move(n),
+                      [](const internal::ValueNpsFact& a, const internal::ValueNpsFact& b) {
+                        return std::make_pair(a.at_micros(), a.event_id()) <
+                               std::make_pair(b.at_micros(), b.event_id());
+                      });
+      }
+      break;
+    case v1::Event::kReferralMade: {
+      InsertSorted(*f.mutable_referral_micros(), at);
+      const std::string& id = e.referral_made().referred_customer_id();
+      auto& ids = *f.mutable_referred_ids();
+      auto pos = std::lower_bound(ids.begin(), ids.end(), id);
+      if (pos == ids.end() || *pos != id) {
+        const int index = static_cast<int>(pos - ids.begin());
+        *ids.Add() = id;
+        for (int i = ids.size() - 1; i > index; --i) ids.SwapElements(i, i - 1);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+bool TakesPart(const internal::ValueFacts& f) {
+  return f.registered() &&
+         (f.kind() == v1::CUSTOMER_KIND_CUSTOMER || f.kind() == v1::CUSTOMER_KIND_AGENT);
+}
+
+const CustomerValue* Population::Find(std::string_view id) const {
+  auto it = std::lower_bound(
+      customers.begin(), customers.end(), id,
+      [](const CustomerValue& c, std::string_view key) { return c.customer_id < key; });
+  if (it == customers.end() || it->customer_id != id) return nullptr;
+  return &*it;
+}
+
+v1::Tier TierToProto(domain::Tier tier) {
+  switch (tier) {
+    case domain::Tier::kDiamond:
+      return v1::TIER_DIAMOND;
+    case domain::Tier::kPlatinum:
+      return v1::TIER_PLATINUM;
+    case domain::Tier::kGold:
+      return v1::TIER_GOLD;
+    case domain::Tier::kSilver:
+      return v1::TIER_SILVER;
+    case domain::Tier::kIron:
+      return v1::TIER_IRON;
+  }
+  return v1::TIER_UNSPECIFIED;
+}
+
+v1::Loyalty LoyaltyToProto(domain::LoyaltyRung rung) {
+  switch (rung) {
+    case domain::LoyaltyRung::kNone:
+      return v1::LOYALTY_NONE;
+    case domain::LoyaltyRung::kAware:
+      return v1::LOYALTY_AWARE;
+    case domain::LoyaltyRung::kApproving:
+      return v1::LOYALTY_APPROVING;
+    case domain::LoyaltyRung::kAdvocate:
+      return v1::LOYALTY_ADVOCATE;
+    case domain::LoyaltyRung::kLoyal:
+      return v1::LOYALTY_LOYAL;
+    case domain::LoyaltyRung::kDependent:
+      return v1::LOYALTY_DEPENDENT;
+  }
+  return v1::LOYALTY_UNSPECIFIED;
+}
+
+absl::StatusOr<std::string> DimensionValueOf(v1::Dimension dimension, const CustomerValue& c) {
+  switch (dimension) {
+    case v1::DIMENSION_UNSPECIFIED:
+    case v1::DIMENSION_ALL:
+      return std::string();
+    case v1::DIMENSION_REGION:
+      return c.region;
+    case v1::DIMENSION_INDUSTRY:
+      return c.industry;
+    case v1::DIMENSION_OWNER:
+      return c.owner_id;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("dimension: ", v1::Dimension_Name(dimension),
+                       " is not a value dimension (ALL, REGION, INDUSTRY, OWNER)"));
+  }
+}
+
+internal::ValueClvModel FitClv(const std::vector<domain::LifetimesSummary>& rows,
+                               absl::Time as_of) {
+  internal::ValueClvModel m;
+  m.set_fitted_as_of_micros(absl::ToUnixMicros(as_of));
+  m.set_customers(static_cast<int64_t>(rows.size()));
+  int64_t repeat = 0;
+  for (const auto& r : rows) repeat += r.frequency > 0 ? 1 : 0;
+  m.set_repeat_buyers(repeat);
+  if (rows.empty()) return m;
+  absl::StatusOr<domain::BgNbdFit> bg = domain::FitBgNbd(rows, domain::BgNbdFitOptions{});
+  if (bg.ok()) {
+    m.set_bg_ok(true);
+    m.set_r(bg->params.r);
+    m.set_alpha(bg->params.alpha);
+    m.set_a(bg->params.a);
+    m.set_b(bg->params.b);
+    m.set_bg_converged(bg->converged);
+    m.set_bg_log_likelihood(bg->log_likelihood);
+  }
+  absl::StatusOr<domain::GammaGammaFit> gg =
+      domain::FitGammaGamma(rows, domain::GammaGammaFitOptions{});
+  if (gg.ok()) {
+    m.set_gg_ok(true);
+    m.set_p(gg->params.p);
+    m.set_q(gg->params.q);
+    m.set_v(gg->params.v);
+    m.set_gg_converged(gg->converged);
+    m.set_gg_log_likelihood(gg->log_likelihood);
+  }
+  return m;
+}
+
+Population ComputePopulation(const std::vector<CustomerFactsRef>& customers, absl::Time as_of,
+                             const ValueRules& rules, const internal::ValueClvModel* model) {
+  Population pop;
+  pop.as_of = as_of;
+  const int64_t now = absl::ToUnixMicros(as_of);
+  const int64_t window_start = absl::ToUnixMicros(as_of - rules.rfm.window);  // exclusive
+  const absl::CivilDay end_day = absl::ToCivilDay(as_of, absl::UTCTimeZone());
+
+  std::vector<const CustomerFactsRef*> taking;
+  for (const CustomerFactsRef& c : customers) {
+    if (TakesPart(c.facts)) taking.push_back(&c);
+  }
+  std::sort(taking.begin(), taking.end(), [](const CustomerFactsRef* a, const CustomerFactsRef* b) {
+    return a->customer_id < b->customer_id;
+  });
+
+  std::vector<domain::RfmInput> rfm_inputs;
+  std::vector<domain::CustomerAmount> revenues, margins;
+  std::vector<domain::LifetimesSummary> rows;
+  pop.customers.reserve(taking.size());
+  for (const CustomerFactsRef* ref : taking) {
+    const internal::ValueFacts& f = ref->facts;
+    CustomerValue c;
+    c.customer_id = ref->customer_id;
+    c.name = f.name();
+    c.region = f.region();
+    c.industry = f.industry();
+    c.owner_id = f.owner_id();
+    c.kind = f.kind();
+
+    domain::RfmInput rfm{.customer_id = c.customer_id, .purchases = {}};
+    std::vector<domain::DatedAmount> days;
+    std::vector<int64_t> all_margins;
+    domain::LoyaltyFacts lf;
+    absl::flat_hash_map<std::string, bool> contracts;  // signed contract -> renewed
+    std::vector<std::string> renewed_ids;
+    for (const internal::ValuePurchaseFact& p : f.purchases()) {
+      if (p.at_micros() > now) break;  // sorted by time
+      const absl::Time at = absl::FromUnixMicros(p.at_micros());
+      const int64_t margin = p.amount_units() - p.cost_units();
+      rfm.purchases.push_back({.at = at, .amount_units = p.amount_units()});
+      days.push_back({.day = absl::ToCivilDay(at, absl::UTCTimeZone()), .amount_units = margin});
+      all_margins.push_back(margin);
+      if (p.at_micros() > window_start) {
+        c.revenue_units = SaturatingAdd(c.revenue_units, p.amount_units());
+        c.margin_units = SaturatingAdd(c.margin_units, margin);
+      }
+      ++lf.purchases;
+      if (!lf.first_purchase_at) lf.first_purchase_at = at;
+      if (p.renewal()) {
+        ++lf.renewals;
+        renewed_ids.push_back(p.contract_id());
+      } else {
+        contracts.emplace(p.contract_id(), false);
+      }
+    }
+    for (const std::string& id : renewed_ids) {
+      auto it = contracts.find(id);
+      if (it != contracts.end()) it->second = true;
+    }
+    lf.contracts = static_cast<int64_t>(contracts.size());
+    for (const auto& [id, renewed] : contracts) lf.contracts_renewed += renewed ? 1 : 0;
+    lf.engaged = f.first_activity_micros() != 0 && f.first_activity_micros() <= now;
+    lf.referred_customer = !f.referral_micros().empty() && f.referral_micros(0) <= now;
+    for (const internal::ValueNpsFact& n : f.nps()) {
+      if (n.at_micros() > now) break;
+      lf.latest_nps = n.nps();
+    }
+    domain::ServiceActivity activity;
+    for (int64_t t : f.visit_micros()) activity.visits += (t > window_start && t <= now) ? 1 : 0;
+    for (int64_t t : f.service_micros()) {
+      activity.service_events += (t > window_start && t <= now) ? 1 : 0;
+    }
+    for (const internal::ValueComplaintFact& k : f.complaints()) {
+      if (k.at_micros() == 0 || k.at_micros() > now) continue;  // not filed (yet)
+      const bool open = k.resolved_micros() == 0 || k.resolved_micros() > now;
+      if (k.severity() == v1::SEVERITY_CRITICAL && open) lf.open_critical_complaint = true;
+      if (k.at_micros() <= window_start) continue;
+      switch (k.severity()) {
+        case v1::SEVERITY_LOW:
+          ++activity.complaints_low;
+          break;
+        case v1::SEVERITY_MEDIUM:
+          ++activity.complaints_medium;
+          break;
+        case v1::SEVERITY_HIGH:
+          ++activity.complaints_high;
+          break;
+        case v1::SEVERITY_CRITICAL:
+          ++activity.complaints_critical;
+          break;
+        default:
+          break;
+      }
+    }
+    c.contribution = domain::ComputeContribution(c.margin_units, activity, rules.cost);
+    c.loyalty = domain::ClassifyLoyalty(lf, as_of, rules.loyalty);
+    c.historical_clv_units = domain::HistoricalClvUnits(all_margins);
+    std::vector<domain::PipelineOpportunity> open;
+    for (const internal::ValueOpportunityFact& o : f.opportunities()) {
+      if (o.opened_micros() == 0 || o.opened_micros() > now) continue;
+      int stage = v1::FUNNEL_STAGE_OPPORTUNITY;
+      for (int i = 0; i < o.stage_micros_size() && o.stage_micros(i) <= now; ++i) {
+        stage = o.stages(i);
+      }
+      if (stage == v1::FUNNEL_STAGE_CONTRACT_SIGNED || stage == v1::FUNNEL_STAGE_LOST) continue;
+      open.push_back(
+          {.amount_units = o.amount_units(), .probability_percent = FunnelProbability(stage)});
+    }
+    c.weighted_pipeline_units = domain::WeightedPipelineUnits(open);
+    c.scored = !rfm.purchases.empty();
+    if (c.scored) {
+      c.summary = domain::SummarizeLikeLifetimes(days, end_day, 1);
+      rows.push_back(*c.summary);
+      revenues.push_back({.customer_id = c.customer_id, .amount_units = c.revenue_units});
+      margins.push_back({.customer_id = c.customer_id, .amount_units = c.margin_units});
+      rfm_inputs.push_back(std::move(rfm));
+    } else {
+      c.tier = domain::ClassifyProspect(c.weighted_pipeline_units, rules.prospects) ==
+                       domain::ProspectSize::kBig
+                   ? v1::TIER_BIG
+                   : v1::TIER_SMALL;
+      c.contribution.negative_asset = false;  // prospects are not assets yet
+    }
+    pop.customers.push_back(std::move(c));
+  }
+
+  // Population-relative scores over the scored customers.
+  absl::flat_hash_map<std::string_view, CustomerValue*> by_id;
+  by_id.reserve(pop.customers.size());
+  for (CustomerValue& c : pop.customers) by_id.emplace(c.customer_id, &c);
+  for (domain::RfmScore& s : domain::ScoreRfm(rfm_inputs, as_of, rules.rfm)) {
+    by_id[s.customer_id]->rfm = std::move(s);
+  }
+  for (const domain::AbcEntry& e : domain::ClassifyAbc(revenues, rules.abc)) {
+    by_id[e.customer_id]->abc = e.abc;
+  }
+  for (const domain::TierEntry& e : domain::AssignTiers(margins, rules.tiers)) {
+    CustomerValue* c = by_id[e.customer_id];
+    c->tier = TierToProto(e.tier);
+    c->margin_rank = e.rank;
+  }
+  pop.scored = static_cast<int64_t>(rfm_inputs.size());
+
+  // Referral value: the window margin of the customers each one referred.
+  for (const CustomerFactsRef* ref : taking) {
+    if (ref->facts.referred_ids().empty()) continue;
+    CustomerValue* c = by_id[ref->customer_id];
+    for (const std::string& id : ref->facts.referred_ids()) {
+      auto it = by_id.find(id);
+      if (it != by_id.end()) {
+        c->referred_margin_units =
+            SaturatingAdd(c->referred_margin_units, it->second->margin_units);
+      }
+    }
+  }
+
+  // CLV.
+  pop.model = model != nullptr ? *model : FitClv(rows, as_of);
+  pop.model_ok = pop.model.bg_ok() && pop.model.gg_ok() && pop.model.q() > 1;
+  if (pop.model_ok) {
+    const domain::BgNbdParams bg{
+        .r = pop.model.r(), .alpha = pop.model.alpha(), .a = pop.model.a(), .b = pop.model.b()};
+    const domain::GammaGammaParams gg{.p = pop.model.p(), .q = pop.model.q(), .v = pop.model.v()};
+    const double horizon_days = rules.clv.horizon_months * rules.clv.periods_per_month;
+    for (CustomerValue& c : pop.customers) {
+      if (!c.summary) continue;
+      c.p_alive = domain::BgNbdProbabilityAlive(bg, *c.summary);
+      c.expected_purchases = domain::BgNbdExpectedPurchases(bg, *c.summary, horizon_days);
+      c.expected_margin = domain::GammaGammaExpectedAverageProfit(gg, *c.summary);
+      absl::StatusOr<int64_t> clv = domain::PredictedClvUnits(bg, gg, *c.summary, rules.clv);
+      c.clv_ok = clv.ok() && std::isfinite(c.p_alive) && std::isfinite(c.expected_purchases) &&
+                 std::isfinite(c.expected_margin);
+      if (c.clv_ok) c.predicted_clv_units = *clv;
+    }
+  }
+
+  for (const CustomerValue& c : pop.customers) {
+    for (int dim :
+         {v1::DIMENSION_ALL, v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER}) {
+      Population::Totals& t =
+          pop.tier_totals[{dim, *DimensionValueOf(static_cast<v1::Dimension>(dim), c), c.tier}];
+      ++t.count;
+      t.margin = SaturatingAdd(t.margin, c.margin_units);
+      t.revenue = SaturatingAdd(t.revenue, c.revenue_units);
+      t.negative += c.contribution.negative_asset ? 1 : 0;
+    }
+  }
+  return pop;
+}
+
+v1::ValueView BuildValueView(const Population& pop, const CustomerValue& c,
+                             const ValueRules& rules) {
+  const std::string& cur = rules.currency;
+  v1::ValueView v;
+  v.set_customer_id(c.customer_id);
+  *v.mutable_as_of() = event::ToProto(pop.as_of);
+  if (c.scored) {
+    v1::Rfm* r = v.mutable_rfm();
+    r->set_recency_days(c.rfm.recency_days);
+    r->set_frequency(c.rfm.frequency);
+    *r->mutable_monetary() = MoneyOf(c.rfm.monetary_units, cur);
+    r->set_r_score(c.rfm.r);
+    r->set_f_score(c.rfm.f);
+    r->set_m_score(c.rfm.m);
+    v.set_segment(std::string(domain::RfmSegmentName(c.rfm.segment)));
+    v.set_abc_class(std::string(domain::AbcClassName(c.abc)));
+    v.set_margin_rank(c.margin_rank);
+  }
+  v.set_tier(c.tier);
+  *v.mutable_margin() = MoneyOf(c.margin_units, cur);
+  *v.mutable_revenue() = MoneyOf(c.revenue_units, cur);
+  *v.mutable_cost_to_serve() = MoneyOf(c.contribution.cost_to_serve_units, cur);
+  *v.mutable_net_contribution() = MoneyOf(c.contribution.net_units, cur);
+  v.set_negative_asset(c.contribution.negative_asset);
+  v.set_loyalty(LoyaltyToProto(c.loyalty));
+  v1::Clv* clv = v.mutable_clv();
+  *clv->mutable_historical() = MoneyOf(c.historical_clv_units, cur);
+  clv->set_horizon_months(rules.clv.horizon_months);
+  clv->set_model_fitted(pop.model_ok);
+  if (c.clv_ok) {
+    *clv->mutable_predicted() = MoneyOf(c.predicted_clv_units, cur);
+    clv->set_p_alive(c.p_alive);
+    clv->set_expected_purchases(c.expected_purchases);
+    clv->set_expected_margin(c.expected_margin);
+  }
+  if (c.summary) {
+    v1::LifetimesSummary* s = v.mutable_summary();
+    s->set_frequency(c.summary->frequency);
+    s->set_recency(c.summary->recency);
+    s->set_t(c.summary->t);
+    s->set_monetary_value(c.summary->monetary_value);
+  }
+  *v.mutable_weighted_pipeline() = MoneyOf(c.weighted_pipeline_units, cur);
+  *v.mutable_referred_margin() = MoneyOf(c.referred_margin_units, cur);
+  v.set_population(pop.scored);
+  v.set_region(c.region);
+  v.set_industry(c.industry);
+  v.set_owner_id(c.owner_id);
+  v.set_name(c.name);
+  v.set_kind(static_cast<v1::CustomerKind>(c.kind));
+  return v;
+}
+
+}  // namespace custops::value

@@ -1,0 +1,442 @@
+// The value projection on a real embedded log and RocksDB store with a
+// simulated clock: answers equal the domain rules evaluated independently,
+// derived changes (tier, segment, negative asset) through the outbox,
+// read-your-writes of "now" snapshots, the scheduled CLV refit and its
+// persistence, and replay determinism across batch sizes.
+#include "custops/value/value_projection.h"
+
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "custops/event/time.h"
+#include "custops/log/embedded_event_log.h"
+#include "custops/projection/runtime.h"
+#include "custops/v1/changes.pb.h"
+#include "gtest/gtest.h"
+
+namespace custops::value {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);  // 2023-11-14
+absl::Duration Days(int n) { return absl::Hours(24 * n); }
+
+class Events {
+ public:
+  v1::Event& Add(const std::string& customer, absl::Time at) {
+    v1::Event& e = events_.emplace_back();
+    e.set_event_id(absl::StrCat("e", next_++));
+    e.set_customer_id(customer);
+    *e.mutable_occurred_at() = event::ToProto(at);
+    return e;
+  }
+  void Register(const std::string& c, absl::Time at, const std::string& region,
+                v1::CustomerKind kind = v1::CUSTOMER_KIND_CUSTOMER) {
+    auto* r = Add(c, at).mutable_customer_registered();
+    r->set_name("Customer " + c);
+    r->set_kind(kind);
+    r->set_region(region);
+    r->set_industry("retail");
+    r->set_owner_id("rep-1");
+  }
+  void Contract(const std::string& c, absl::Time at, int64_t amount, int64_t cost) {
+    auto* k = Add(c, at).mutable_contract_signed();
+    k->set_contract_id(absl::StrCat("k", next_));
+    k->mutable_amount()->set_units(amount);
+    k->mutable_amount()->set_currency("CNY");
+    k->mutable_cost()->set_units(cost);
+    k->mutable_cost()->set_currency("CNY");
+    *k->mutable_start() = event::ToProto(at);
+    *k->mutable_end() = event::ToProto(at + Days(365));
+  }
+  void Visit(const std::string& c, absl::Time at) {
+    auto* v = Add(c, at).mutable_visit_logged();
+    v->set_visit_id(absl::StrCat("v", next_));
+    v->set_channel(v1::VISIT_CHANNEL_ONSITE);
+    v->set_outcome(v1::VISIT_OUTCOME_NEUTRAL);
+  }
+  std::vector<v1::Event> Take() { return std::exchange(events_, {}); }
+
+ private:
+  int next_ = 0;
+  std::vector<v1::Event> events_;
+};
+
+struct Opened {
+  std::unique_ptr<ValueQueries> queries;
+  std::unique_ptr<projection::ProjectionRuntime> runtime;
+};
+
+class ValueProjectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           absl::StrCat("va_test_", ::getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    log_ = log::EmbeddedEventLog::Open(
+               {.path = (dir_ / "log").string(), .sync = false, .clock = &clock_})
+               .value();
+    for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
+      ASSERT_TRUE(log_->CreateTopic(topic, 4).ok());
+    }
+  }
+  void TearDown() override {
+    opened_.clear();
+    ASSERT_TRUE(log_->Close().ok());
+    std::filesystem::remove_all(dir_);
+  }
+  Opened& Open(const std::string& name, size_t max_batch) {
+    Opened o;
+    o.queries = std::make_unique<ValueQueries>(rules_, clock_);
+    auto rt = projection::ProjectionRuntime::Open(
+        *log_, std::make_unique<ValueProjection>(rules_, *o.queries),
+        {.path = (dir_ / name).string(), .max_batch = max_batch, .clock = &clock_});
+    EXPECT_TRUE(rt.ok()) << rt.status();
+    o.runtime = std::move(*rt);
+    projection::ProjectionRuntime* raw = o.runtime.get();
+    o.queries->SetPositions([raw] { return raw->AppliedOffsets(); });
+    opened_.push_back(std::move(o));
+    return opened_.back();
+  }
+  void Append(const std::vector<v1::Event>& events) {
+    std::vector<log::Record> records;
+    for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
+    ASSERT_TRUE(log_->Append(log::kCustomerEvents, records, {}).ok());
+  }
+  std::vector<v1::StateChange> Changes() {
+    std::vector<v1::StateChange> out;
+    for (int p = 0; p < 4; ++p) {
+      const std::vector<log::LogRecord> records =
+          log_->Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
+      for (const auto& r : records) {
+        EXPECT_TRUE(out.emplace_back().ParseFromString(r.value));
+      }
+    }
+    return out;
+  }
+  std::vector<int64_t> Positions(const projection::ProjectionRuntime& rt) {
+    std::vector<int64_t> out;
+    for (Offset o : rt.AppliedOffsets()) out.push_back(o.value());
+    return out;
+  }
+
+  ValueRules rules_;
+  base::SimulatedClock clock_{kT0};
+  std::filesystem::path dir_;
+  std::unique_ptr<log::EventLog> log_;
+  std::deque<Opened> opened_;  // stable references
+};
+
+// 40 customers with distinct margins and purchase patterns.
+void AddPopulation(Events& ev) {
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = absl::StrCat("c", 100 + i);
+    ev.Register(id, kT0 - Days(800), i % 2 == 0 ? "East" : "West");
+    for (int k = 0; k <= i % 5; ++k) {
+      ev.Contract(id, kT0 - Days(10 + 37 * k + i), 1000'00 * (i + 1), 300'00 * (i + 1));
+    }
+  }
+  ev.Register("prospect", kT0 - Days(5), "East");
+  ev.Register("supplier", kT0 - Days(5), "East", v1::CUSTOMER_KIND_SUPPLIER);
+  ev.Contract("supplier", kT0 - Days(3), 50'00, 0);
+}
+
+TEST_F(ValueProjectionTest, AnswersEqualTheDomainRulesOverTheSameFacts) {
+  Events ev;
+  AddPopulation(ev);
+  std::vector<v1::Event> all = ev.Take();
+  Append(all);
+  Opened& o = Open("state", 1000);
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+
+  // The rules evaluated independently over the events.
+  std::map<std::string, domain::RfmInput> inputs;
+  std::map<std::string, int64_t> margin;
+  for (const v1::Event& e : all) {
+    if (!e.has_contract_signed() || e.customer_id() == "supplier") continue;
+    const absl::Time at = event::FromProto(e.occurred_at());
+    auto& in = inputs[e.customer_id()];
+    in.customer_id = e.customer_id();
+    in.purchases.push_back({.at = at, .amount_units = e.contract_signed().amount().units()});
+    if (at > kT0 - Days(365)) {
+      margin[e.customer_id()] +=
+          e.contract_signed().amount().units() - e.contract_signed().cost().units();
+    }
+  }
+  std::vector<domain::RfmInput> rfm_in;
+  std::vector<domain::CustomerAmount> margins;
+  for (auto& [id, in] : inputs) {
+    rfm_in.push_back(in);
+    margins.push_back({.customer_id = id, .amount_units = margin[id]});
+  }
+  const auto scores = domain::ScoreRfm(rfm_in, kT0, rules_.rfm);
+  const auto tiers = domain::AssignTiers(margins, rules_.tiers);
+  std::map<std::string, domain::Tier> tier_of;
+  for (const auto& t : tiers) tier_of[t.customer_id] = t.tier;
+  ASSERT_EQ(scores.size(), 40u);
+  for (const domain::RfmScore& s : scores) {
+    auto v = o.queries->GetValue(s.customer_id, kT0, {});
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->rfm().r_score(), s.r) << s.customer_id;
+    EXPECT_EQ(v->rfm().f_score(), s.f) << s.customer_id;
+    EXPECT_EQ(v->rfm().m_score(), s.m) << s.customer_id;
+    EXPECT_EQ(v->rfm().recency_days(), s.recency_days);
+    EXPECT_EQ(v->segment(), domain::RfmSegmentName(s.segment));
+    EXPECT_EQ(v->tier(), TierToProto(tier_of[s.customer_id])) << s.customer_id;
+    EXPECT_EQ(v->margin().units(), margin[s.customer_id]);
+    EXPECT_EQ(v->population(), 40);
+  }
+  // The top margin customer is DIAMOND; prospects are SMALL; suppliers are out.
+  EXPECT_EQ(o.queries->GetValue("c139", kT0, {})->tier(), v1::TIER_DIAMOND);
+  auto prospect = o.queries->GetValue("prospect", kT0, {});
+  ASSERT_TRUE(prospect.ok());
+  EXPECT_EQ(prospect->tier(), v1::TIER_SMALL);
+  EXPECT_FALSE(prospect->has_rfm());
+  EXPECT_EQ(o.queries->GetValue("supplier", kT0, {}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(o.queries->GetValue("nobody", kT0, {}).status().code(), absl::StatusCode::kNotFound);
+
+  // TierSummary counts add up to the population; the list filter agrees.
+  auto summary = o.queries->TierSummary(v1::DIMENSION_REGION, kT0, {}).value();
+  EXPECT_EQ(summary.total(), 41);
+  int64_t gold = 0;
+  for (const auto& c : summary.counts()) gold += c.tier() == v1::TIER_GOLD ? c.count() : 0;
+  v1::ListValueCustomersRequest list;
+  list.mutable_filter()->set_tier(v1::TIER_GOLD);
+  list.set_page_size(3);
+  std::set<std::string> listed;
+  while (true) {
+    auto page = o.queries->ListCustomers(list, kT0, {}).value();
+    for (const auto& c : page.customers()) {
+      EXPECT_EQ(c.tier(), v1::TIER_GOLD);
+      EXPECT_TRUE(listed.insert(c.customer_id()).second);
+    }
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(static_cast<int64_t>(listed.size()), gold);
+  EXPECT_EQ(gold, 6);  // ranks 2..7 of 40: 100 r < 20 x 40, after DIAMOND 0 and PLATINUM 1
+
+  // Pareto: the A customers hold at least 80% of revenue.
+  auto pareto = o.queries->Pareto(v1::DIMENSION_ALL, kT0, {}).value();
+  ASSERT_EQ(pareto.slices_size(), 1);
+  EXPECT_EQ(pareto.slices(0).customers(), 40);
+  EXPECT_GE(pareto.slices(0).a_revenue().units() * 100, pareto.slices(0).revenue().units() * 80);
+  EXPECT_GT(pareto.slices(0).top20_share_permille(), 200);
+}
+
+TEST_F(ValueProjectionTest, TierSegmentAndNegativeAssetChangesGoThroughTheOutbox) {
+  Events ev;
+  AddPopulation(ev);
+  Append(ev.Take());
+  Opened& o = Open("state", 1000);
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  std::vector<v1::StateChange> first = Changes();
+  int tiers = 0;
+  for (const auto& c : first) {
+    if (c.has_tier_changed()) {
+      ++tiers;
+      EXPECT_EQ(c.tier_changed().from(), v1::TIER_UNSPECIFIED);
+    }
+    EXPECT_EQ(c.projection(), "value");
+  }
+  EXPECT_EQ(tiers, 41);  // every customer's first tier, the prospect's SMALL too
+
+  // c100 (lowest margin) signs a huge contract: it becomes DIAMOND and c139
+  // moves down. c101 gets more visits than its margin covers: negative asset.
+  clock_.Advance(absl::Minutes(1));
+  ev.Contract("c100", clock_.Now() - absl::Seconds(1), 1'000'000'00, 0);
+  for (int i = 0; i < 20; ++i) ev.Visit("c101", clock_.Now() - absl::Seconds(2));
+  Append(ev.Take());
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  std::vector<v1::StateChange> all = Changes();
+  std::map<std::string, std::vector<v1::StateChange>> next;
+  for (size_t i = 0; i < all.size(); ++i) {
+    bool seen = false;
+    for (const auto& f : first) seen |= f.change_id() == all[i].change_id();
+    if (!seen) next[all[i].customer_id()].push_back(all[i]);
+  }
+  bool c100_diamond = false, c139_down = false, c101_negative = false;
+  for (const auto& c : next["c100"]) {
+    c100_diamond |= c.has_tier_changed() && c.tier_changed().to() == v1::TIER_DIAMOND;
+  }
+  for (const auto& c : next["c139"]) {
+    c139_down |= c.has_tier_changed() && c.tier_changed().from() == v1::TIER_DIAMOND;
+  }
+  for (const auto& c : next["c101"]) {
+    c101_negative |= c.has_negative_asset_changed() && c.negative_asset_changed().negative_asset();
+  }
+  EXPECT_TRUE(c100_diamond);
+  EXPECT_TRUE(c139_down);
+  EXPECT_TRUE(c101_negative);
+  // c100's segment moved (its recency is now 0 days).
+  bool c100_segment = false;
+  for (const auto& c : next["c100"]) c100_segment |= c.has_segment_changed();
+  EXPECT_TRUE(c100_segment);
+
+  // Nothing changed: another tick publishes nothing.
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  EXPECT_EQ(Changes().size(), all.size());
+
+  // The negative-asset list has c101.
+  v1::ListValueCustomersRequest list;
+  list.mutable_filter()->set_negative_asset_only(true);
+  auto negatives = o.queries->ListCustomers(list, std::nullopt, {}).value();
+  ASSERT_EQ(negatives.customers_size(), 1);
+  EXPECT_EQ(negatives.customers(0).customer_id(), "c101");
+}
+
+TEST_F(ValueProjectionTest, NowSnapshotsCoverTheRequiredPositions) {
+  Events ev;
+  AddPopulation(ev);
+  Append(ev.Take());
+  Opened& o = Open("state", 1000);
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  auto before = o.queries->GetValue("c100", std::nullopt, {}).value();
+  // The runtime is not ticked: a "now" read without positions may use the
+  // old snapshot, a read that requires the new positions may not.
+  ev.Contract("c100", kT0 - absl::Seconds(5), 7'00, 0);
+  Append(ev.Take());
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  auto after = o.queries->GetValue("c100", std::nullopt, Positions(*o.runtime)).value();
+  EXPECT_EQ(after.rfm().frequency(), before.rfm().frequency() + 1);
+  EXPECT_EQ(after.revenue().units(), before.revenue().units() + 7'00);
+}
+
+TEST_F(ValueProjectionTest, ScheduledRefitIsPersistedAndOnDemandRefitReplacesIt) {
+  Events ev;
+  // Buyers drawn from the BG/NBD story (Poisson purchases, dropout after
+  // each), with a fixed seed: enough repeat buyers for both fits.
+  std::mt19937_64 rng(7);
+  std::gamma_distribution<double> rate(0.8, 1.0 / 20);  // purchases per day
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int i = 0; i < 400; ++i) {
+    const std::string id = absl::StrCat("r", i);
+    const int age = 100 + i;
+    ev.Register(id, kT0 - Days(age + 1), "East");
+    const double lambda = rate(rng);
+    // Dropout p ~ Beta(1, 3), as the ratio of two gamma draws.
+    const double g1 = std::gamma_distribution<double>(1.0, 1.0)(rng);
+    const double drop = g1 / (g1 + std::gamma_distribution<double>(3.0, 1.0)(rng));
+    double t = 0;
+    ev.Contract(id, kT0 - Days(age), 50'00 + static_cast<int64_t>(unit(rng) * 100'00), 0);
+    while (true) {
+      t += std::exponential_distribution<double>(lambda)(rng);
+      if (t >= age) break;
+      ev.Contract(id, kT0 - Days(age) + absl::Seconds(t * 86400),
+                  50'00 + static_cast<int64_t>(unit(rng) * 100'00), 0);
+      if (unit(rng) < drop) break;
+    }
+  }
+  Append(ev.Take());
+  int64_t fitted_at;
+  {
+    Opened& o = Open("state", 1000);
+    ASSERT_TRUE(o.runtime->CatchUp().ok());
+    std::optional<internal::ValueClvModel> m = o.queries->Model();
+    ASSERT_TRUE(m.has_value());
+    EXPECT_TRUE(m->bg_ok());
+    EXPECT_TRUE(m->gg_ok());
+    EXPECT_EQ(m->customers(), 400);
+    EXPECT_TRUE(m->bg_converged()) << m->DebugString();
+    EXPECT_GT(m->repeat_buyers(), 50);
+    fitted_at = m->fitted_as_of_micros();
+    EXPECT_EQ(fitted_at, absl::ToUnixMicros(kT0));
+    auto v = o.queries->GetValue("r3", std::nullopt, {}).value();
+    EXPECT_TRUE(v.clv().model_fitted());
+    EXPECT_GT(v.clv().predicted().units(), 0);
+    EXPECT_GT(v.clv().p_alive(), 0);
+    EXPECT_LE(v.clv().p_alive(), 1);
+    // Not due yet: a tick an hour later keeps the fit.
+    clock_.Advance(absl::Hours(1));
+    ASSERT_TRUE(o.runtime->CatchUp().ok());
+    EXPECT_EQ(o.queries->Model()->fitted_as_of_micros(), fitted_at);
+    opened_.clear();
+  }
+  {
+    Opened& o = Open("state", 1000);  // restart: the model comes back from va_meta
+    ASSERT_TRUE(o.queries->Model().has_value());
+    EXPECT_EQ(o.queries->Model()->fitted_as_of_micros(), fitted_at);
+    // On demand.
+    auto refit = o.queries->Refit(kT0 + Days(2));
+    ASSERT_TRUE(refit.ok()) << refit.status();
+    EXPECT_EQ(o.queries->Model()->fitted_as_of_micros(), absl::ToUnixMicros(kT0 + Days(2)));
+    // Scheduled: a day after the last fit.
+    clock_.Set(kT0 + Days(3) + absl::Hours(1));
+    ASSERT_TRUE(o.runtime->CatchUp().ok());
+    EXPECT_EQ(o.queries->Model()->fitted_as_of_micros(), absl::ToUnixMicros(clock_.Now()));
+  }
+}
+
+TEST_F(ValueProjectionTest, ReplayIsByteIdenticalWhateverTheBatchSize) {
+  Events ev;
+  AddPopulation(ev);
+  for (int i = 0; i < 15; ++i) ev.Visit("c105", kT0 - Days(i));
+  Append(ev.Take());
+  Opened& a = Open("a", 1);
+  Opened& b = Open("b", 5000);
+  ASSERT_TRUE(a.runtime->CatchUp().ok());
+  ASSERT_TRUE(b.runtime->CatchUp().ok());
+  for (const std::string id : {"c100", "c105", "c139", "prospect"}) {
+    EXPECT_EQ(a.queries->GetValue(id, kT0, {})->SerializeAsString(),
+              b.queries->GetValue(id, kT0, {})->SerializeAsString());
+  }
+  EXPECT_EQ(a.queries->TierSummary(v1::DIMENSION_OWNER, kT0, {})->SerializeAsString(),
+            b.queries->TierSummary(v1::DIMENSION_OWNER, kT0, {})->SerializeAsString());
+  // Facts are byte-identical too.
+  auto fa = a.queries->LoadAll().value();
+  auto fb = b.queries->LoadAll().value();
+  ASSERT_EQ(fa.size(), fb.size());
+  for (size_t i = 0; i < fa.size(); ++i) {
+    EXPECT_EQ(fa[i].facts.SerializeAsString(), fb[i].facts.SerializeAsString());
+  }
+}
+
+TEST(ValueEngineTest, EvolveIsOrderIndependent) {
+  Events ev;
+  AddPopulation(ev);
+  std::vector<v1::Event> events = ev.Take();
+  std::map<std::string, internal::ValueFacts> forward, backward;
+  for (const auto& e : events) ASSERT_TRUE(EvolveValue(forward[e.customer_id()], e).ok());
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    ASSERT_TRUE(EvolveValue(backward[it->customer_id()], *it).ok());
+  }
+  for (const auto& [id, f] : forward) {
+    EXPECT_EQ(f.SerializeAsString(), backward[id].SerializeAsString()) << id;
+  }
+}
+
+TEST(ValueEngineTest, CostToServeAndLoyaltyFromEvents) {
+  Events ev;
+  ev.Register("x", kT0 - Days(100), "East");
+  ev.Contract("x", kT0 - Days(50), 1000'00, 900'00);  // margin 100.00
+  ev.Visit("x", kT0 - Days(10));                      // 200.00
+  auto& complaint = ev.Add("x", kT0 - Days(9));
+  complaint.mutable_complaint_filed()->set_complaint_id("k1");
+  complaint.mutable_complaint_filed()->set_severity(v1::SEVERITY_CRITICAL);          // 2,000.00
+  ev.Add("x", kT0 - Days(8)).mutable_complaint_responded()->set_complaint_id("k1");  // 100.00
+  ev.Add("x", kT0 - Days(7)).mutable_referral_made()->set_referred_customer_id("y");
+  std::vector<CustomerFactsRef> refs(1);
+  refs[0].customer_id = "x";
+  for (const auto& e : ev.Take()) ASSERT_TRUE(EvolveValue(refs[0].facts, e).ok());
+  Population pop = ComputePopulation(refs, kT0, ValueRules(), nullptr);
+  const CustomerValue* x = pop.Find("x");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->contribution.cost_to_serve_units, 200'00 + 2000'00 + 100'00);
+  EXPECT_EQ(x->contribution.net_units, 100'00 - 2300'00);
+  EXPECT_TRUE(x->contribution.negative_asset);
+  EXPECT_EQ(x->loyalty, domain::LoyaltyRung::kAdvocate);  // referred a customer
+  EXPECT_EQ(x->historical_clv_units, 100'00);
+  // Before the visit and the complaint, it was not a negative asset.
+  Population earlier = ComputePopulation(refs, kT0 - Days(20), ValueRules(), nullptr);
+  EXPECT_FALSE(earlier.Find("x")->contribution.negative_asset);
+  EXPECT_EQ(earlier.Find("x")->loyalty, domain::LoyaltyRung::kAware);
+}
+
+}  // namespace
+}  // namespace custops::value

@@ -132,9 +132,9 @@ std::vector<v1::PartitionStatus> Partitions(testing::ServerProcess& server) {
         end_total += p.log_end();
         if (p.restoring() || p.lag() != 0 || p.owner() != server->address()) {
           ok = false;
-          why = absl::StrCat("partition ", p.partition(), " on ", server->address(), ": lag ",
-                             p.lag(), p.restoring() ? " restoring" : "", " owner '", p.owner(),
-                             "'");
+          why =
+              absl::StrCat("partition ", p.partition(), " on ", server->address(), ": lag ",
+                           p.lag(), p.restoring() ? " restoring" : "", " owner '", p.owner(), "'");
         }
       }
     }
@@ -164,8 +164,8 @@ class KafkaE2ETest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::vector<std::string> KafkaArgs(const std::string& roles, const std::string& data) {
-    return {"--kafka-bootstrap", bootstrap_, "--roles", roles,       "--data-dir",
-            (dir_ / data).string(), "--fixed-clock", kClock, "--partitions", "12"};
+    return {"--kafka-bootstrap",    bootstrap_,      "--roles", roles,          "--data-dir",
+            (dir_ / data).string(), "--fixed-clock", kClock,    "--partitions", "12"};
   }
 
   std::string bootstrap_;
@@ -176,9 +176,10 @@ TEST_F(KafkaE2ETest, TwoProjectionInstancesAnswerLikeTheEmbeddedMode) {
   // The demo history, cut to the budget at a customer boundary is not needed:
   // a cut anywhere is the same prefix for both modes.
   const int64_t budget = EventBudget();
-  std::vector<v1::Event> events = demo::GenerateDemo(
-      {.seed = 7, .customers = static_cast<int>(std::max<int64_t>(100, budget / 14)),
-       .end = absl::FromUnixSeconds(1'795'392'000)});
+  std::vector<v1::Event> events =
+      demo::GenerateDemo({.seed = 7,
+                          .customers = static_cast<int>(std::max<int64_t>(100, budget / 13)),
+                          .end = absl::FromUnixSeconds(1'795'392'000)});
   if (static_cast<int64_t>(events.size()) > budget) events.resize(budget);
   std::set<std::string> customers;
   for (const v1::Event& e : events) customers.insert(e.customer_id());

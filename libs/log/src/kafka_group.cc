@@ -27,8 +27,7 @@ int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds
 
 absl::Status Set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
   char err[512];
-  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof(err)) !=
-      RD_KAFKA_CONF_OK) {
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
     return absl::InvalidArgumentError(absl::StrCat("kafka property ", name, ": ", err));
   }
   return absl::OkStatus();
@@ -48,8 +47,7 @@ std::vector<Partition> PartitionsOf(const rd_kafka_topic_partition_list_t* list,
   for (int i = 0; i < list->cnt; ++i) {
     if (topic == list->elems[i].topic) out.push_back(Partition(list->elems[i].partition));
   }
-  std::sort(out.begin(), out.end(),
-            [](Partition a, Partition b) { return a.value() < b.value(); });
+  std::sort(out.begin(), out.end(), [](Partition a, Partition b) { return a.value() < b.value(); });
   return out;
 }
 
@@ -87,8 +85,7 @@ class KafkaGroupMemberImpl final : public KafkaGroupMember {
     conf.release();  // owned by rk_ now
     rd_kafka_poll_set_consumer(rk_.get());
     PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(topics.get(), options_.topic.c_str(),
-                                      RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics.get(), options_.topic.c_str(), RD_KAFKA_PARTITION_UA);
     RETURN_IF_ERROR(FromKafka(rd_kafka_subscribe(rk_.get(), topics.get()),
                               absl::StrCat("subscribe ", options_.topic)));
     running_ = true;
@@ -133,7 +130,8 @@ class KafkaGroupMemberImpl final : public KafkaGroupMember {
       for (int i = 0; i < partitions->cnt; ++i) partitions->elems[i].offset = RD_KAFKA_OFFSET_END;
       if (cooperative) {
         internal::ErrorPtr e(rd_kafka_incremental_assign(rk, partitions));
-        if (e) spdlog::error("group {}: assign: {}", options_.group_id, rd_kafka_error_string(e.get()));
+        if (e)
+          spdlog::error("group {}: assign: {}", options_.group_id, rd_kafka_error_string(e.get()));
       } else {
         rd_kafka_assign(rk, partitions);
       }
@@ -142,8 +140,8 @@ class KafkaGroupMemberImpl final : public KafkaGroupMember {
         absl::MutexLock lock(&mu_);
         for (Partition p : ps) assigned_.insert(p.value());
       }
-      spdlog::info("group {}: {} assigned {} partition(s)", options_.group_id,
-                   options_.member_name, ps.size());
+      spdlog::info("group {}: {} assigned {} partition(s)", options_.group_id, options_.member_name,
+                   ps.size());
       if (callbacks_.on_assign && !ps.empty()) callbacks_.on_assign(ps);
     } else {
       // Revoke (or an error that loses the assignment): stop first, then give up.
@@ -204,22 +202,20 @@ class KafkaGroupDirectoryImpl final : public KafkaGroupDirectory {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<std::string>> Owners(std::string_view group_id,
-                                                  std::string_view topic,
+  absl::StatusOr<std::vector<std::string>> Owners(std::string_view group_id, std::string_view topic,
                                                   int partitions) override {
     QueuePtr queue(rd_kafka_queue_new(rk_.get()));
     internal::AdminOptionsPtr admin_options(
         rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS));
     char err[512];
-    rd_kafka_AdminOptions_set_request_timeout(
-        admin_options.get(), Millis(options_.request_timeout), err, sizeof(err));
+    rd_kafka_AdminOptions_set_request_timeout(admin_options.get(), Millis(options_.request_timeout),
+                                              err, sizeof(err));
     const std::string group(group_id);
     const char* groups[] = {group.c_str()};
     rd_kafka_DescribeConsumerGroups(rk_.get(), groups, 1, admin_options.get(), queue.get());
     EventPtr event(rd_kafka_queue_poll(queue.get(), Millis(options_.request_timeout) + 1000));
     if (event == nullptr) return absl::UnavailableError("describe consumer group: timed out");
-    RETURN_IF_ERROR(
-        FromKafka(rd_kafka_event_error(event.get()), "describe consumer group"));
+    RETURN_IF_ERROR(FromKafka(rd_kafka_event_error(event.get()), "describe consumer group"));
     const rd_kafka_DescribeConsumerGroups_result_t* result =
         rd_kafka_event_DescribeConsumerGroups_result(event.get());
     if (result == nullptr) return absl::InternalError("describe consumer group: no result");
@@ -234,8 +230,7 @@ class KafkaGroupDirectoryImpl final : public KafkaGroupDirectory {
       }
       const size_t members = rd_kafka_ConsumerGroupDescription_member_count(d);
       for (size_t m = 0; m < members; ++m) {
-        const rd_kafka_MemberDescription_t* member =
-            rd_kafka_ConsumerGroupDescription_member(d, m);
+        const rd_kafka_MemberDescription_t* member = rd_kafka_ConsumerGroupDescription_member(d, m);
         const rd_kafka_MemberAssignment_t* assignment =
             rd_kafka_MemberDescription_assignment(member);
         if (assignment == nullptr) continue;

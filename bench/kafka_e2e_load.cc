@@ -8,7 +8,7 @@
 //
 // Run with bench/kafka_e2e.sh (starts a broker, ingest and two projection
 // instances, then this tool; also measures a partition move and restore).
-//   build/bench/kafka_e2e_load --ingest 127.0.0.1:50051 \
+//   build/bench/kafka_e2e_load --ingest 127.0.0.1:50051
 //       --query 127.0.0.1:50061,127.0.0.1:50062 --events 200000
 #include <grpcpp/grpcpp.h>
 

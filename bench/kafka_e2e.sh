@@ -17,7 +17,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   "$ROOT/deploy/kafka/kafka.sh" stop --dir "$WORK/kafka" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  [[ -n ${KEEP:-} ]] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
 

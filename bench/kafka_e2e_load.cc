@@ -61,8 +61,7 @@ int64_t Applied(const std::vector<std::string>& queries) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::StatusResponse status;
-    if (!stub->Status(&ctx, v1::StatusRequest(), &status).ok() ||
-        status.projections_size() == 0) {
+    if (!stub->Status(&ctx, v1::StatusRequest(), &status).ok() || status.projections_size() == 0) {
       return -1;
     }
     for (const v1::PartitionStatus& p : status.projections(0).partitions()) {
@@ -90,9 +89,10 @@ int Run(int argc, char** argv) {
   const std::vector<std::string> queries = absl::StrSplit(query, ',');
 
   const absl::Time end = absl::Now() - absl::Hours(1);
-  std::vector<v1::Event> events = demo::GenerateDemo(
-      {.seed = 11, .customers = static_cast<int>(std::max<int64_t>(100, events_wanted / 14)),
-       .end = end});
+  std::vector<v1::Event> events =
+      demo::GenerateDemo({.seed = 11,
+                          .customers = static_cast<int>(std::max<int64_t>(100, events_wanted / 14)),
+                          .end = end});
   if (static_cast<int64_t>(events.size()) > events_wanted) events.resize(events_wanted);
   std::vector<std::vector<v1::Event>> streams(parallel);
   for (const v1::Event& e : events) {

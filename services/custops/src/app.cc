@@ -205,10 +205,20 @@ absl::Status App::Impl::OpenLog() {
                      log::EmbeddedEventLog::Open(
                          {.path = config.data_dir + "/log", .sync = config.sync, .clock = clock}));
   }
-  // Idempotent: every process of a Kafka deployment may ask.
+  // Idempotent: every process of a Kafka deployment may ask. Processes that
+  // start together race to create; the loser may see the topic before its
+  // metadata has settled (NOT_FOUND / UNAVAILABLE for a moment): retry.
   for (std::string_view topic :
        {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
-    RETURN_IF_ERROR(log->CreateTopic(topic, config.partitions));
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    absl::Status s = log->CreateTopic(topic, config.partitions);
+    while (
+        (s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kUnavailable) &&
+        absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(200));
+      s = log->CreateTopic(topic, config.partitions);
+    }
+    RETURN_IF_ERROR(s);
   }
   return absl::OkStatus();
 }

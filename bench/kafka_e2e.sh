@@ -6,6 +6,7 @@
 # restored every partition (its log has the per-partition restore rates).
 #
 #   bench/kafka_e2e.sh [build dir] [events]     # default: build 200000
+#   POLL_MS=20 bench/kafka_e2e.sh               # kafka.poll_interval_ms of every process
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -24,7 +25,8 @@ trap cleanup EXIT
 B=$("$ROOT/deploy/kafka/kafka.sh" start --fresh --dir "$WORK/kafka" | tail -1)
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 I=127.0.0.1:$(port) P1=127.0.0.1:$(port) P2=127.0.0.1:$(port)
-common=(--kafka-bootstrap "$B" --metrics-listen "" --sync false)
+common=(--kafka-bootstrap "$B" --metrics-listen "" --sync false
+        --kafka-poll-interval-ms "${POLL_MS:-100}")
 "$CUSTOPS" "${common[@]}" --roles ingest,admin --listen "$I" --data-dir "$WORK/ingest" \
   >"$WORK/ingest.log" 2>&1 & pids+=($!)
 "$CUSTOPS" "${common[@]}" --roles lifecycle,admin --listen "$P1" --data-dir "$WORK/p1" \

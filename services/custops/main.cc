@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   bool print_config = false;
   std::optional<std::string> listen, metrics_listen, data_dir, fixed_clock, log_level;
   std::optional<std::string> log_kind, kafka_bootstrap, roles, advertise;
-  std::optional<int> partitions, demo_customers;
+  std::optional<int> partitions, demo_customers, kafka_poll_ms;
   std::optional<bool> sync, demo;
   cli.add_option("--config", config_path, "TOML configuration file");
   cli.add_flag("--print-config", print_config, "Print the effective configuration and exit");
@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   cli.add_option("--log", log_kind, "Event log: embedded|kafka (default embedded)");
   cli.add_option("--kafka-bootstrap,--brokers", kafka_bootstrap,
                  "Kafka bootstrap servers host:port[,...] (implies --log kafka)");
+  cli.add_option("--kafka-poll-interval-ms", kafka_poll_ms,
+                 "How often to look for appends by other processes (default 100)");
   cli.add_option("--roles", roles,
                  "Services to run: all, or some of ingest,commands,lifecycle,admin (default all)");
   cli.add_option("--advertise", advertise,
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
   }
   if (log_kind) config.log = *log_kind;
   if (roles) config.roles = *roles;
+  if (kafka_poll_ms) config.kafka_poll_interval_ms = *kafka_poll_ms;
   if (advertise) config.advertise = *advertise;
   if (absl::Status s = custops::app::Validate(config); !s.ok()) {
     std::cerr << "custops: " << s.message() << "\n";

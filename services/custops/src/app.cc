@@ -197,9 +197,11 @@ absl::Status App::Impl::Open() {
 
 absl::Status App::Impl::OpenLog() {
   if (config.log == "kafka") {
-    ASSIGN_OR_RETURN(log, log::KafkaEventLog::Open({.bootstrap_servers = config.kafka_bootstrap,
-                                                    .clock = clock,
-                                                    .client_id = "custops"}));
+    ASSIGN_OR_RETURN(log, log::KafkaEventLog::Open(
+                              {.bootstrap_servers = config.kafka_bootstrap,
+                               .clock = clock,
+                               .poll_interval = absl::Milliseconds(config.kafka_poll_interval_ms),
+                               .client_id = "custops"}));
   } else {
     ASSIGN_OR_RETURN(log,
                      log::EmbeddedEventLog::Open(

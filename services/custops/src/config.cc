@@ -98,6 +98,7 @@ std::map<std::string, Setter> Setters() {
       {"kafka.group_prefix", String(&Config::kafka_group_prefix, "kafka.group_prefix")},
       {"kafka.session_timeout_ms",
        Int(&Config::kafka_session_timeout_ms, "kafka.session_timeout_ms")},
+      {"kafka.poll_interval_ms", Int(&Config::kafka_poll_interval_ms, "kafka.poll_interval_ms")},
       {"server.roles", String(&Config::roles, "server.roles")},
       {"server.advertise", String(&Config::advertise, "server.advertise")},
       {"domain.currency", String(&Config::currency, "domain.currency")},
@@ -212,6 +213,9 @@ absl::Status Validate(const Config& c) {
   if (c.kafka_session_timeout_ms < 1000 || c.kafka_session_timeout_ms > 600'000) {
     return absl::InvalidArgumentError("kafka.session_timeout_ms: 1000..600000");
   }
+  if (c.kafka_poll_interval_ms < 1 || c.kafka_poll_interval_ms > 60'000) {
+    return absl::InvalidArgumentError("kafka.poll_interval_ms: 1..60000");
+  }
   static const char* kRoles[] = {"all", "ingest", "commands", "lifecycle", "admin"};
   if (c.roles.empty()) return absl::InvalidArgumentError("server.roles: at least one role");
   for (absl::string_view role : absl::StrSplit(c.roles, ',')) {
@@ -248,7 +252,8 @@ std::string ToToml(const Config& c) {
                               {"log", c.log}}},
       {"kafka", toml::table{{"bootstrap", c.kafka_bootstrap},
                             {"group_prefix", c.kafka_group_prefix},
-                            {"session_timeout_ms", c.kafka_session_timeout_ms}}},
+                            {"session_timeout_ms", c.kafka_session_timeout_ms},
+                            {"poll_interval_ms", c.kafka_poll_interval_ms}}},
       {"domain",
        toml::table{
            {"currency", c.currency}, {"time_zone", c.time_zone}, {"fixed_clock", c.fixed_clock}}},

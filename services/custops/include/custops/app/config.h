@@ -59,6 +59,9 @@ struct Config {
   // How long a crashed projection instance keeps its partitions (ms).
   // Default: 6000
   int kafka_session_timeout_ms = 6000;
+  // How often a process looks for appends by other processes (projections,
+  // subscriptions): the floor of event -> query freshness. Default: 100
+  int kafka_poll_interval_ms = 100;
   // The services this process runs, comma-separated, from: ingest (EventIngest,
   // Subscriptions), commands (Customers, Visits, Deals, Complaints),
   // lifecycle (the projection and its queries), admin; "all" for every one.

@@ -32,7 +32,7 @@ PACKAGES=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libssl-dev libc-ares-dev libre2-dev
-  openjdk-17-jre-headless maven
+  openjdk-17-jre-headless maven kcat
 )
 
 missing=()

@@ -1,8 +1,12 @@
-// custops: the all-in-one platform on the embedded log.
+// custops: the platform, all in one process on the embedded log, or its
+// services as separate processes on Kafka (docs/kafka.md).
 //
 //   custops                       # ./data, 127.0.0.1:50051, metrics on :9464
 //   custops --demo                # also load the demo population (idempotent)
 //   custops --config custops.toml --print-config
+//   custops --log kafka --kafka-bootstrap 127.0.0.1:9092 --roles ingest,commands,admin
+//   custops --log kafka --kafka-bootstrap 127.0.0.1:9092 --roles lifecycle,admin
+//           --listen 127.0.0.1:50061 --data-dir data/p1   # one projection instance
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -20,7 +24,8 @@ int main(int argc, char** argv) {
   std::string config_path;
   bool print_config = false;
   std::optional<std::string> listen, metrics_listen, data_dir, fixed_clock, log_level;
-  std::optional<int> partitions, demo_customers;
+  std::optional<std::string> log_kind, kafka_bootstrap, roles, advertise;
+  std::optional<int> partitions, demo_customers, kafka_poll_ms;
   std::optional<bool> sync, demo;
   cli.add_option("--config", config_path, "TOML configuration file");
   cli.add_flag("--print-config", print_config, "Print the effective configuration and exit");
@@ -38,6 +43,15 @@ int main(int argc, char** argv) {
   cli.add_option("--fixed-clock", fixed_clock,
                  "Run on a fixed instant (RFC 3339) instead of the system clock");
   cli.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  cli.add_option("--log", log_kind, "Event log: embedded|kafka (default embedded)");
+  cli.add_option("--kafka-bootstrap,--brokers", kafka_bootstrap,
+                 "Kafka bootstrap servers host:port[,...] (implies --log kafka)");
+  cli.add_option("--kafka-poll-interval-ms", kafka_poll_ms,
+                 "How often to look for appends by other processes (default 100)");
+  cli.add_option("--roles", roles,
+                 "Services to run: all, or some of ingest,commands,lifecycle,admin (default all)");
+  cli.add_option("--advertise", advertise,
+                 "gRPC address other instances reach this one on (default: --listen)");
   CLI11_PARSE(cli, argc, argv);
 
   Config config;
@@ -58,6 +72,14 @@ int main(int argc, char** argv) {
   if (demo_customers) config.demo_customers = *demo_customers;
   if (fixed_clock) config.fixed_clock = *fixed_clock;
   if (log_level) config.log_level = *log_level;
+  if (kafka_bootstrap) {
+    config.kafka_bootstrap = *kafka_bootstrap;
+    config.log = "kafka";
+  }
+  if (log_kind) config.log = *log_kind;
+  if (roles) config.roles = *roles;
+  if (kafka_poll_ms) config.kafka_poll_interval_ms = *kafka_poll_ms;
+  if (advertise) config.advertise = *advertise;
   if (absl::Status s = custops::app::Validate(config); !s.ok()) {
     std::cerr << "custops: " << s.message() << "\n";
     return 2;
@@ -89,8 +111,11 @@ int main(int argc, char** argv) {
   signal_thread.detach();
 
   std::cout << "custops "
-            << "listening on " << (*app)->address() << " (embedded log in " << config.data_dir
-            << ", " << config.partitions << " partitions)" << std::endl;
+            << "listening on " << (*app)->address() << " ("
+            << (config.log == "kafka" ? "Kafka at " + config.kafka_bootstrap
+                                      : "embedded log in " + config.data_dir)
+            << ", " << config.partitions << " partitions, roles " << config.roles << ")"
+            << std::endl;
   if ((*app)->metrics_port() != 0) {
     std::cout << "metrics on http://"
               << config.metrics_listen.substr(0, config.metrics_listen.rfind(':')) << ":"

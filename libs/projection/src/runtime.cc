@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -91,6 +92,10 @@ absl::Status ProjectionRuntime::Restore() {
   next_seq_.assign(partitions_, 0);
   partition_stats_.assign(partitions_, internal::PartitionStats());
   totals_ = RuntimeStats();
+  owned_.assign(partitions_, options_.own_all);
+  restore_target_.assign(partitions_, -1);
+  restore_started_.assign(partitions_, absl::InfinitePast());
+  restore_from_.assign(partitions_, 0);
   for (int i = 0; i < partitions_; ++i) {
     Partition p(i);
     ASSIGN_OR_RETURN(std::optional<std::string> offset, store_->Get(meta_cf_, MetaKey('o', p)));
@@ -111,16 +116,38 @@ absl::Status ProjectionRuntime::Restore() {
   return absl::OkStatus();
 }
 
+bool ProjectionRuntime::Claim(Partition p) {
+  absl::MutexLock lock(&mu_);
+  if (!owned_[p.value()]) return false;
+  busy_ = p.value();
+  return true;
+}
+
+void ProjectionRuntime::Release() {
+  absl::MutexLock lock(&mu_);
+  busy_ = -1;
+}
+
 absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
+  if (!Claim(p)) return 0;
+  struct Releaser {
+    ProjectionRuntime* rt;
+    ~Releaser() { rt->Release(); }
+  } releaser{this};
   Offset from;
+  size_t max_batch;
   {
     absl::MutexLock lock(&mu_);
     from = applied_[p.value()];
+    max_batch = restore_target_[p.value()] >= 0 ? options_.restore_batch : options_.max_batch;
   }
   const absl::Time started = absl::Now();  // for the apply-latency metric only
   ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
-                   log_.Read(options_.topic, p, from, options_.max_batch));
-  if (records.empty()) return 0;
+                   log_.Read(options_.topic, p, from, max_batch));
+  if (records.empty()) {
+    FinishRestore(p, /*at_end=*/true);
+    return 0;
+  }
   const absl::Time now = clock_.Now();
   Txn txn(*store_, p);
   BatchCounts counts;
@@ -179,11 +206,82 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
   RETURN_IF_ERROR(projection_->Flush(p, now, txn));
   RETURN_IF_ERROR(Commit(txn, records.back().offset.Next(), counts));
   const absl::Duration took = absl::Now() - started;
-  absl::MutexLock lock(&mu_);
-  ++totals_.batches;
-  totals_.apply_time += took;
-  totals_.max_batch_time = std::max(totals_.max_batch_time, took);
+  {
+    absl::MutexLock lock(&mu_);
+    ++totals_.batches;
+    totals_.apply_time += took;
+    totals_.max_batch_time = std::max(totals_.max_batch_time, took);
+  }
+  FinishRestore(p, /*at_end=*/false);
   return static_cast<int64_t>(records.size());
+}
+
+void ProjectionRuntime::FinishRestore(Partition p, bool at_end) {
+  absl::MutexLock lock(&mu_);
+  const int i = p.value();
+  if (restore_target_[i] < 0 || (!at_end && applied_[i].value() < restore_target_[i])) return;
+  const absl::Duration took = absl::Now() - restore_started_[i];
+  const int64_t n = applied_[i].value() - restore_from_[i];
+  spdlog::info("projection {}: partition {} restored: {} records in {} ({:.0f} records/s)",
+               projection_->Name(), i, n, absl::FormatDuration(took),
+               static_cast<double>(n) / std::max(absl::ToDoubleSeconds(took), 1e-6));
+  restore_target_[i] = -1;
+}
+
+absl::Status ProjectionRuntime::Assign(const std::vector<Partition>& partitions) {
+  absl::Status status;
+  for (Partition p : partitions) {
+    if (p.value() < 0 || p.value() >= partitions_) {
+      return absl::InvalidArgumentError(absl::StrCat("partition ", p.value(), " out of range"));
+    }
+    // The end now is the restore target: until the partition has applied it,
+    // its state is behind what other instances may have served.
+    absl::StatusOr<Offset> end = log_.EndOffset(options_.topic, p);
+    if (!end.ok()) status.Update(end.status());
+    absl::MutexLock lock(&mu_);
+    const int i = p.value();
+    if (owned_[i]) continue;
+    owned_[i] = true;
+    // Unknown end: restore at least to what is applied plus one batch look.
+    const int64_t target = end.ok() ? end->value() : std::numeric_limits<int64_t>::max();
+    if (applied_[i].value() < target) {
+      restore_target_[i] = target;
+      restore_started_[i] = absl::Now();
+      restore_from_[i] = applied_[i].value();
+    }
+  }
+  return status;
+}
+
+void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
+  absl::MutexLock lock(&mu_);
+  for (Partition p : partitions) {
+    if (p.value() < 0 || p.value() >= partitions_) continue;
+    owned_[p.value()] = false;
+    restore_target_[p.value()] = -1;
+  }
+  // A batch already claimed finishes (its commit is atomic); nothing after it.
+  auto idle = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    for (Partition p : partitions) {
+      if (busy_ == p.value()) return false;
+    }
+    return true;
+  };
+  mu_.Await(absl::Condition(&idle));
+}
+
+absl::Status ProjectionRuntime::CheckServing(Partition p) const {
+  absl::MutexLock lock(&mu_);
+  const int i = p.value();
+  if (i < 0 || i >= partitions_) return absl::InvalidArgumentError("partition out of range");
+  if (!owned_[i]) {
+    return absl::UnavailableError(absl::StrCat("partition ", i, " is not owned by this instance"));
+  }
+  if (restore_target_[i] >= 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "partition ", i, " is restoring (", applied_[i].value(), " of ", restore_target_[i], ")"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offset,
@@ -257,6 +355,11 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
 absl::Status ProjectionRuntime::TickAll() {
   const absl::Time now = clock_.Now();
   for (int i = 0; i < partitions_; ++i) {
+    if (!Claim(Partition(i))) continue;
+    struct Releaser {
+      ProjectionRuntime* rt;
+      ~Releaser() { rt->Release(); }
+    } releaser{this};
     Txn txn(*store_, Partition(i));
     RETURN_IF_ERROR(projection_->Tick(Partition(i), now, txn));
     if (!txn.empty()) RETURN_IF_ERROR(Commit(txn, std::nullopt, BatchCounts()));
@@ -419,7 +522,7 @@ absl::Status ProjectionRuntime::WaitApplied(const PositionSet& token, absl::Time
   absl::MutexLock lock(&mu_);
   auto reached = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     for (int i = 0; i < token.next_offsets_size(); ++i) {
-      if (applied_[i].value() < token.next_offsets(i)) return false;
+      if (owned_[i] && applied_[i].value() < token.next_offsets(i)) return false;
     }
     return true;
   };
@@ -436,11 +539,15 @@ RuntimeStats ProjectionRuntime::Stats() const {
   RuntimeStats stats;
   std::vector<Offset> applied;
   std::vector<uint64_t> next_seq;
+  std::vector<bool> owned;
+  std::vector<int64_t> restore_target;
   {
     absl::MutexLock lock(&mu_);
     stats = totals_;
     applied = applied_;
     next_seq = next_seq_;
+    owned = owned_;
+    restore_target = restore_target_;
   }
   {
     absl::MutexLock lock(&publish_mu_);
@@ -454,7 +561,10 @@ RuntimeStats ProjectionRuntime::Stats() const {
     absl::StatusOr<Offset> end = log_.EndOffset(options_.topic, Partition(i));
     stats.partitions.push_back({.partition = Partition(i),
                                 .applied = applied[i],
-                                .log_end = end.ok() ? *end : Offset(-1)});
+                                .log_end = end.ok() ? *end : Offset(-1),
+                                .owned = owned[i],
+                                .restoring = restore_target[i] >= 0,
+                                .restore_target = Offset(std::max<int64_t>(0, restore_target[i]))});
   }
   return stats;
 }

@@ -91,10 +91,11 @@ class RuntimeTest : public ::testing::Test {
       ASSERT_TRUE(log_->CreateTopic(topic, 4).ok());
     }
   }
-  void OpenRuntime() {
+  void OpenRuntime(bool own_all = true) {
     auto p = std::make_unique<CountingProjection>();
     projection_ = p.get();
-    auto rt = ProjectionRuntime::Open(*log_, std::move(p), {.path = (dir_ / "state").string()});
+    auto rt = ProjectionRuntime::Open(*log_, std::move(p),
+                                      {.path = (dir_ / "state").string(), .own_all = own_all});
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);
   }
@@ -244,6 +245,76 @@ TEST_F(RuntimeTest, BackgroundThreadsApplyAndPublishAsEventsArrive) {
   EXPECT_EQ(Count("zed"), 50u);
   EXPECT_EQ(ReadAll(log::kStateChanges).size(), 25u);
   EXPECT_GT(projection_->ticks, 0);
+}
+
+// Instances sharing partitions: nothing is applied before Assign; an assigned
+// partition restores from its stored offset and is refused to queries until
+// it has caught up; after Revoke nothing more is applied to it and tokens no
+// longer wait for it; a later Assign resumes where its state stopped.
+TEST_F(RuntimeTest, OwnsOnlyAssignedPartitionsAndResumesAfterRevoke) {
+  OpenRuntime(/*own_all=*/false);
+  const Partition pa = log::PartitionForKey("alice", 4);
+  const Partition pb = log::PartitionForKey("bob", 4);
+  ASSERT_NE(pa, pb);
+  AppendEvents({Visit("e1", "alice"), Visit("e2", "alice"), Visit("e3", "bob")});
+  EXPECT_EQ(runtime_->CatchUp().value(), 0);  // owns nothing yet
+  EXPECT_EQ(runtime_->CheckServing(pa).code(), absl::StatusCode::kUnavailable);
+
+  ASSERT_TRUE(runtime_->Assign({pa}).ok());
+  RuntimeStats stats = runtime_->Stats();
+  EXPECT_TRUE(stats.partitions[pa.value()].owned);
+  EXPECT_TRUE(stats.partitions[pa.value()].restoring);
+  EXPECT_EQ(stats.partitions[pa.value()].restore_target, Offset(2));
+  EXPECT_FALSE(stats.partitions[pb.value()].owned);
+  const absl::Status restoring = runtime_->CheckServing(pa);
+  EXPECT_EQ(restoring.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(restoring.message(), "restoring")) << restoring;
+
+  EXPECT_EQ(runtime_->CatchUp().value(), 2);  // alice's partition only
+  EXPECT_EQ(Count("alice"), 2u);
+  EXPECT_EQ(Count("bob"), 0u);
+  EXPECT_TRUE(runtime_->CheckServing(pa).ok());
+  EXPECT_FALSE(runtime_->Stats().partitions[pa.value()].restoring);
+
+  // A token naming bob's unowned partition does not wait for it.
+  PositionSet token;
+  token.set_topic(std::string(log::kCustomerEvents));
+  token.mutable_next_offsets()->Resize(4, 0);
+  token.set_next_offsets(pb.value(), 1);
+  token.set_next_offsets(pa.value(), 2);
+  EXPECT_TRUE(runtime_->WaitApplied(token, absl::Now()).ok());
+
+  runtime_->Revoke({pa});
+  AppendEvents({Visit("e4", "alice")});
+  EXPECT_EQ(runtime_->CatchUp().value(), 0);
+  EXPECT_EQ(Count("alice"), 2u);
+  EXPECT_EQ(runtime_->CheckServing(pa).code(), absl::StatusCode::kUnavailable);
+
+  // Back again (and bob's too): resumes from the stored offset, no repeats.
+  ASSERT_TRUE(runtime_->Assign({pa, pb}).ok());
+  EXPECT_EQ(runtime_->CatchUp().value(), 2);
+  EXPECT_EQ(Count("alice"), 3u);
+  EXPECT_EQ(Count("bob"), 1u);
+  EXPECT_EQ(runtime_->Stats().events_applied, 4);
+}
+
+// Revoke while the apply thread runs returns with no batch of the partition
+// in flight, and the partition's offset no longer moves.
+TEST_F(RuntimeTest, RevokeStopsApplyingWhileRunning) {
+  OpenRuntime(/*own_all=*/false);
+  const Partition pa = log::PartitionForKey("alice", 4);
+  ASSERT_TRUE(runtime_->Assign({pa}).ok());
+  ASSERT_TRUE(runtime_->Start().ok());
+  for (int i = 0; i < 200; ++i) AppendEvents({Visit(absl::StrCat("e", i), "alice")});
+  runtime_->Revoke({pa});
+  const Offset applied = runtime_->Stats().partitions[pa.value()].applied;
+  const uint64_t count = Count("alice");
+  EXPECT_EQ(static_cast<int64_t>(count), applied.value());  // state and offset agree
+  for (int i = 200; i < 220; ++i) AppendEvents({Visit(absl::StrCat("e", i), "alice")});
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(runtime_->Stats().partitions[pa.value()].applied, applied);
+  EXPECT_EQ(Count("alice"), count);
+  ASSERT_TRUE(runtime_->Stop().ok());
 }
 
 TEST(TokenTest, RoundTripsAndRejectsGarbageNamingTheField) {

@@ -7,8 +7,14 @@ namespace custops::admin {
 
 absl::StatusOr<v1::StatusResponse> BuildStatus(
     log::EventLog& log, const std::vector<const projection::ProjectionRuntime*>& runtimes,
-    const std::string& mode) {
+    const std::string& mode, const OwnersFn& owners_fn) {
   v1::StatusResponse response;
+  std::vector<std::string> owners;
+  if (owners_fn) {
+    // Best effort: a status without owners beats no status.
+    absl::StatusOr<std::vector<std::string>> fetched = owners_fn();
+    if (fetched.ok()) owners = std::move(*fetched);
+  }
   response.set_mode(mode);
   response.set_version(CUSTOPS_VERSION);
   for (std::string_view topic :
@@ -36,6 +42,12 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
       s->set_log_end(pp.log_end.value());
       s->set_applied_offset(pp.applied.value());
       s->set_lag(std::max<int64_t>(0, pp.log_end.value() - pp.applied.value()));
+      s->set_owned(pp.owned);
+      s->set_restoring(pp.restoring);
+      if (pp.restoring) s->set_restore_target(pp.restore_target.value());
+      if (pp.partition.value() < static_cast<int>(owners.size())) {
+        s->set_owner(owners[pp.partition.value()]);
+      }
     }
     ps->set_events_applied(stats.events_applied);
     ps->set_noops(stats.noops);
@@ -55,7 +67,7 @@ grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* cont
                                                const v1::StatusRequest* /*request*/,
                                                v1::StatusResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<v1::StatusResponse> result = BuildStatus(log_, runtimes_, mode_);
+  absl::StatusOr<v1::StatusResponse> result = BuildStatus(log_, runtimes_, mode_, owners_);
   if (result.ok()) *response = std::move(*result);
   reactor->Finish(rpc::ToGrpcStatus(result.status()));
   return reactor;

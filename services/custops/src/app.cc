@@ -26,7 +26,10 @@
 #include "custops/lifecycle/lifecycle_projection.h"
 #include "custops/lifecycle/lifecycle_service.h"
 #include "custops/log/embedded_event_log.h"
+#include "custops/log/kafka_event_log.h"
+#include "custops/log/kafka_group.h"
 #include "custops/rpc/metrics.h"
+#include "custops/rpc/routing.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/value/value_projection.h"
 #include "custops/value/value_service.h"
@@ -54,6 +57,12 @@ struct App::Impl {
   std::unique_ptr<value::ValueQueries> value_queries;  // before value_runtime: outlives it
   std::unique_ptr<projection::ProjectionRuntime> value_runtime;
   std::unique_ptr<value::ValueService> value_service;
+  // Kafka mode with the lifecycle role: the group that shares its partitions
+  // and the routing of queries to their owners (docs/kafka.md).
+  std::unique_ptr<log::KafkaGroupDirectory> group_directory;
+  std::unique_ptr<rpc::OwnerDirectory> owners;
+  rpc::ChannelCache channels;
+  std::unique_ptr<log::KafkaGroupMember> group_member;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   rpc::MetricsRegistry metrics;
@@ -63,6 +72,8 @@ struct App::Impl {
   absl::Notification done;
 
   absl::Status Open();
+  absl::Status OpenLog();
+  absl::Status JoinGroup();
   void RegisterMetrics();
 };
 
@@ -94,59 +105,88 @@ absl::Status App::Impl::Open() {
     clock = owned_clock.get();
   }
   std::filesystem::create_directories(config.data_dir);
-  ASSIGN_OR_RETURN(log,
-                   log::EmbeddedEventLog::Open(
-                       {.path = config.data_dir + "/log", .sync = config.sync, .clock = clock}));
-  for (std::string_view topic :
-       {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
-    RETURN_IF_ERROR(log->CreateTopic(topic, config.partitions));
-  }
+  RETURN_IF_ERROR(OpenLog());
+  const bool kafka = config.log == "kafka";
   const event::ValidationOptions validation{
       .currency = config.currency,
       .max_events_per_request = static_cast<size_t>(config.max_events_per_request)};
-  ASSIGN_OR_RETURN(lifecycle_runtime,
-                   projection::ProjectionRuntime::Open(
-                       *log, std::make_unique<lifecycle::LifecycleProjection>(config.lifecycle),
-                       {.path = config.data_dir + "/projections/lifecycle",
-                        .validation = validation,
-                        .clock = clock}));
-  lifecycle_queries = std::make_unique<lifecycle::LifecycleQueries>(
-      lifecycle_runtime->store(), lifecycle_runtime->partitions(), config.lifecycle);
+  ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen, "server.listen"));
+  // The address other instances forward queries to.
+  const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+  if (HasRole(config, "lifecycle")) {
+    ASSIGN_OR_RETURN(lifecycle_runtime,
+                     projection::ProjectionRuntime::Open(
+                         *log, std::make_unique<lifecycle::LifecycleProjection>(config.lifecycle),
+                         {.path = config.data_dir + "/projections/lifecycle",
+                          .validation = validation,
+                          .clock = clock,
+                          .own_all = !kafka}));
+    lifecycle_queries = std::make_unique<lifecycle::LifecycleQueries>(
+        lifecycle_runtime->store(), lifecycle_runtime->partitions(), config.lifecycle);
+    lifecycle::Routing routing;
+    if (kafka) {
+      if (listen.second == 0 && config.advertise.empty()) {
+        return absl::InvalidArgumentError(
+            "server.advertise: required with the lifecycle role on Kafka and listen port 0");
+      }
+      ASSIGN_OR_RETURN(group_directory,
+                       log::KafkaGroupDirectory::Open({.bootstrap_servers = config.kafka_bootstrap,
+                                                       .group_id = config.kafka_group_prefix}));
+      const std::string group = absl::StrCat(config.kafka_group_prefix, ".lifecycle");
+      owners = std::make_unique<rpc::OwnerDirectory>(
+          [this, group] {
+            return group_directory->Owners(group, log::kCustomerEvents,
+                                           lifecycle_runtime->partitions());
+          },
+          absl::Seconds(1));
+      routing = {.owners = owners.get(), .channels = &channels, .self = self};
+    }
+    lifecycle_service = std::make_unique<lifecycle::LifecycleService>(
+        *lifecycle_runtime, *lifecycle_queries, *clock, std::move(routing));
+  }
 
-  value::ValueRules value_rules = config.value;
-  value_rules.currency = config.currency;
-  value_queries = std::make_unique<value::ValueQueries>(value_rules, *clock);
-  ASSIGN_OR_RETURN(value_runtime,
-                   projection::ProjectionRuntime::Open(
-                       *log, std::make_unique<value::ValueProjection>(value_rules, *value_queries),
-                       {.path = config.data_dir + "/projections/value",
-                        .validation = validation,
-                        .clock = clock}));
-  value_queries->SetPositions([rt = value_runtime.get()] { return rt->AppliedOffsets(); });
-  value_service = std::make_unique<value::ValueService>(*value_runtime, *value_queries, *clock);
+  if (HasRole(config, "value")) {
+    // Population-relative scores need every customer: on Kafka one value
+    // instance owns every partition (docs/kafka.md).
+    value::ValueRules value_rules = config.value;
+    value_rules.currency = config.currency;
+    value_queries = std::make_unique<value::ValueQueries>(value_rules, *clock);
+    ASSIGN_OR_RETURN(value_runtime,
+                     projection::ProjectionRuntime::Open(
+                         *log, std::make_unique<value::ValueProjection>(value_rules, *value_queries),
+                         {.path = config.data_dir + "/projections/value",
+                          .validation = validation,
+                          .clock = clock}));
+    value_queries->SetPositions([rt = value_runtime.get()] { return rt->AppliedOffsets(); });
+    value_service = std::make_unique<value::ValueService>(*value_runtime, *value_queries, *clock);
+  }
 
   ingestor = std::make_unique<ingest::Ingestor>(*log, *clock, validation);
-  ingest_service = std::make_unique<ingest::IngestService>(*ingestor);
-  subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log);
-  lifecycle_service =
-      std::make_unique<lifecycle::LifecycleService>(*lifecycle_runtime, *lifecycle_queries, *clock);
-  admin_service =
-      std::make_unique<admin::AdminService>(*log,
-                                            std::vector<const projection::ProjectionRuntime*>{
-                                                lifecycle_runtime.get(), value_runtime.get()},
-                                            "embedded");
-  domain::CommandRules command_rules = config.commands;
-  command_rules.currency = config.currency;
-  ASSIGN_OR_RETURN(command_core,
-                   command::CommandCore::Start(*log, *ingestor, *clock,
-                                               {.rules = command_rules, .validation = validation}));
-  customers_service = std::make_unique<customers::CustomersService>(*command_core);
-  visits_service = std::make_unique<visits::VisitsService>(*command_core);
-  deals_service = std::make_unique<deals::DealsService>(*command_core);
-  complaints_service = std::make_unique<complaints::ComplaintsService>(*command_core);
+  if (HasRole(config, "ingest")) {
+    ingest_service = std::make_unique<ingest::IngestService>(*ingestor);
+    subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log);
+  }
+  if (HasRole(config, "admin")) {
+    std::vector<const projection::ProjectionRuntime*> runtimes;
+    if (lifecycle_runtime) runtimes.push_back(lifecycle_runtime.get());
+    if (value_runtime) runtimes.push_back(value_runtime.get());
+    admin::OwnersFn owners_fn;
+    if (owners) owners_fn = [this] { return owners->Owners(); };
+    admin_service =
+        std::make_unique<admin::AdminService>(*log, runtimes, config.log, std::move(owners_fn));
+  }
+  if (HasRole(config, "commands")) {
+    domain::CommandRules command_rules = config.commands;
+    command_rules.currency = config.currency;
+    ASSIGN_OR_RETURN(command_core, command::CommandCore::Start(
+                                       *log, *ingestor, *clock,
+                                       {.rules = command_rules, .validation = validation}));
+    customers_service = std::make_unique<customers::CustomersService>(*command_core);
+    visits_service = std::make_unique<visits::VisitsService>(*command_core);
+    deals_service = std::make_unique<deals::DealsService>(*command_core);
+    complaints_service = std::make_unique<complaints::ComplaintsService>(*command_core);
+  }
 
-  ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen, "server.listen"));
-  (void)listen;
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -156,21 +196,19 @@ absl::Status App::Impl::Open() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
-  builder.RegisterService(ingest_service.get());
-  builder.RegisterService(subscriptions_service.get());
-  builder.RegisterService(lifecycle_service.get());
-  builder.RegisterService(admin_service.get());
-  builder.RegisterService(customers_service.get());
-  builder.RegisterService(visits_service.get());
-  builder.RegisterService(deals_service.get());
-  builder.RegisterService(complaints_service.get());
-  builder.RegisterService(value_service.get());
+  for (grpc::Service* service : std::initializer_list<grpc::Service*>{
+           ingest_service.get(), subscriptions_service.get(), lifecycle_service.get(),
+           admin_service.get(), customers_service.get(), visits_service.get(), deals_service.get(),
+           complaints_service.get(), value_service.get()}) {
+    if (service != nullptr) builder.RegisterService(service);
+  }
   server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
   }
-  RETURN_IF_ERROR(lifecycle_runtime->Start());
-  RETURN_IF_ERROR(value_runtime->Start());
+  if (lifecycle_runtime) RETURN_IF_ERROR(lifecycle_runtime->Start());
+  if (lifecycle_runtime && kafka) RETURN_IF_ERROR(JoinGroup());
+  if (value_runtime) RETURN_IF_ERROR(value_runtime->Start());
 
   RegisterMetrics();
   if (!config.metrics_listen.empty()) {
@@ -180,8 +218,64 @@ absl::Status App::Impl::Open() {
   return absl::OkStatus();
 }
 
+absl::Status App::Impl::OpenLog() {
+  if (config.log == "kafka") {
+    ASSIGN_OR_RETURN(log, log::KafkaEventLog::Open(
+                              {.bootstrap_servers = config.kafka_bootstrap,
+                               .clock = clock,
+                               .poll_interval = absl::Milliseconds(config.kafka_poll_interval_ms),
+                               .client_id = "custops"}));
+  } else {
+    ASSIGN_OR_RETURN(log,
+                     log::EmbeddedEventLog::Open(
+                         {.path = config.data_dir + "/log", .sync = config.sync, .clock = clock}));
+  }
+  // Idempotent: every process of a Kafka deployment may ask. Processes that
+  // start together race to create; the loser may see the topic before its
+  // metadata has settled (NOT_FOUND / UNAVAILABLE for a moment): retry.
+  for (std::string_view topic :
+       {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    absl::Status s = log->CreateTopic(topic, config.partitions);
+    while (
+        (s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kUnavailable) &&
+        absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(200));
+      s = log->CreateTopic(topic, config.partitions);
+    }
+    RETURN_IF_ERROR(s);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status App::Impl::JoinGroup() {
+  const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+  projection::ProjectionRuntime* rt = lifecycle_runtime.get();
+  ASSIGN_OR_RETURN(group_member,
+                   log::KafkaGroupMember::Join(
+                       {.bootstrap_servers = config.kafka_bootstrap,
+                        .group_id = absl::StrCat(config.kafka_group_prefix, ".lifecycle"),
+                        .topic = std::string(log::kCustomerEvents),
+                        .member_name = self,
+                        .session_timeout = absl::Milliseconds(config.kafka_session_timeout_ms)},
+                       {.on_assign =
+                            [this, rt](const std::vector<Partition>& ps) {
+                              if (absl::Status s = rt->Assign(ps); !s.ok()) {
+                                spdlog::warn("lifecycle: assign: {}", s.ToString());
+                              }
+                              owners->Invalidate();
+                            },
+                        .on_revoke =
+                            [this, rt](const std::vector<Partition>& ps) {
+                              rt->Revoke(ps);
+                              owners->Invalidate();
+                            }}));
+  return absl::OkStatus();
+}
+
 void App::Impl::RegisterMetrics() {
   metrics.AddCollector([this](rpc::MetricsWriter& w) {
+    // A process with some roles reports what it runs.
     const ingest::IngestCounters& c = ingestor->counters();
     w.Counter("custops_events_appended_total", "Events appended through EventIngest.", {},
               static_cast<double>(c.appended.load()));
@@ -189,9 +283,11 @@ void App::Impl::RegisterMetrics() {
               static_cast<double>(c.duplicates.load()));
     w.Counter("custops_append_rejected_total", "Append requests rejected as invalid.", {},
               static_cast<double>(c.rejected_requests.load()));
-    w.Gauge("custops_subscriptions_open", "Open subscription streams.", {},
-            static_cast<double>(subscriptions_service->open_streams()));
-    const command::CommandStats cs = command_core->stats();
+    if (subscriptions_service) {
+      w.Gauge("custops_subscriptions_open", "Open subscription streams.", {},
+              static_cast<double>(subscriptions_service->open_streams()));
+    }
+    const command::CommandStats cs = command_core ? command_core->stats() : command::CommandStats();
     for (const auto& [result, n] : {std::pair<const char*, int64_t>{"accepted", cs.accepted},
                                     {"duplicate", cs.duplicates},
                                     {"refused", cs.refused}}) {
@@ -200,7 +296,7 @@ void App::Impl::RegisterMetrics() {
     }
     w.Gauge("custops_command_view_customers", "Customers in the command services' view.", {},
             static_cast<double>(cs.customers));
-    {
+    if (value_runtime) {
       const projection::RuntimeStats s = value_runtime->Stats();
       w.Counter("custops_events_applied_total", "Events applied by a projection.",
                 {{"projection", "value"}}, static_cast<double>(s.events_applied));
@@ -217,6 +313,7 @@ void App::Impl::RegisterMetrics() {
               pop ? static_cast<double>(pop->customers.size()) : 0.0);
     }
     for (const projection::ProjectionRuntime* rt : {lifecycle_runtime.get()}) {
+      if (rt == nullptr) continue;
       const std::string name(rt->projection().Name());
       const projection::RuntimeStats s = rt->Stats();
       w.Counter("custops_events_applied_total", "Events applied by a projection.",
@@ -318,6 +415,12 @@ void App::Shutdown() {
   if (i.server) i.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   spdlog::info("shutting down: command view");
   if (i.command_core) i.command_core->Stop();
+  if (i.group_member) {
+    spdlog::info("shutting down: leaving the consumer group");
+    if (absl::Status s = i.group_member->Close(); !s.ok()) {
+      spdlog::error("leaving the consumer group: {}", s.ToString());
+    }
+  }
   spdlog::info("shutting down: projections");
   if (i.lifecycle_runtime) {
     if (absl::Status s = i.lifecycle_runtime->Stop(); !s.ok()) {

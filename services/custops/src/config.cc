@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "toml++/toml.h"
 
@@ -187,6 +188,14 @@ std::map<std::string, Setter> BaseSetters() {
       {"storage.data_dir", String(&Config::data_dir, "storage.data_dir")},
       {"storage.partitions", Int(&Config::partitions, "storage.partitions")},
       {"storage.sync", Bool(&Config::sync, "storage.sync")},
+      {"storage.log", String(&Config::log, "storage.log")},
+      {"kafka.bootstrap", String(&Config::kafka_bootstrap, "kafka.bootstrap")},
+      {"kafka.group_prefix", String(&Config::kafka_group_prefix, "kafka.group_prefix")},
+      {"kafka.session_timeout_ms",
+       Int(&Config::kafka_session_timeout_ms, "kafka.session_timeout_ms")},
+      {"kafka.poll_interval_ms", Int(&Config::kafka_poll_interval_ms, "kafka.poll_interval_ms")},
+      {"server.roles", String(&Config::roles, "server.roles")},
+      {"server.advertise", String(&Config::advertise, "server.advertise")},
       {"domain.currency", String(&Config::currency, "domain.currency")},
       {"domain.time_zone", String(&Config::time_zone, "domain.time_zone")},
       {"domain.fixed_clock", String(&Config::fixed_clock, "domain.fixed_clock")},
@@ -298,6 +307,34 @@ absl::Status Validate(const Config& c) {
         "value.tier_diamond_percent: tier bounds must be cumulative (diamond <= platinum <= gold "
         "<= silver)");
   }
+  if (c.log != "embedded" && c.log != "kafka") {
+    return absl::InvalidArgumentError("storage.log: embedded or kafka");
+  }
+  if (c.log == "kafka" && c.kafka_bootstrap.empty()) {
+    return absl::InvalidArgumentError("kafka.bootstrap: required with storage.log = \"kafka\"");
+  }
+  if (c.kafka_group_prefix.empty())
+    return absl::InvalidArgumentError("kafka.group_prefix: required");
+  if (c.kafka_session_timeout_ms < 1000 || c.kafka_session_timeout_ms > 600'000) {
+    return absl::InvalidArgumentError("kafka.session_timeout_ms: 1000..600000");
+  }
+  if (c.kafka_poll_interval_ms < 1 || c.kafka_poll_interval_ms > 60'000) {
+    return absl::InvalidArgumentError("kafka.poll_interval_ms: 1..60000");
+  }
+  static const char* kRoles[] = {"all", "ingest", "commands", "lifecycle", "value", "admin"};
+  if (c.roles.empty()) return absl::InvalidArgumentError("server.roles: at least one role");
+  for (absl::string_view role : absl::StrSplit(c.roles, ',')) {
+    if (std::find(std::begin(kRoles), std::end(kRoles), std::string(role)) == std::end(kRoles)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("server.roles: unknown role \"", std::string(role),
+                       "\" (ingest, commands, lifecycle, value, admin, all)"));
+    }
+  }
+  if (c.log == "embedded" && c.roles != "all") {
+    // The embedded log belongs to one process: splitting roles needs Kafka.
+    return absl::InvalidArgumentError(
+        "server.roles: other than \"all\" needs storage.log = \"kafka\"");
+  }
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
   if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
     return absl::InvalidArgumentError("log.level: one of trace, debug, info, warn, error");
@@ -309,11 +346,19 @@ std::string ToToml(const Config& c) {
   const domain::LifecycleRules& r = c.lifecycle;
   toml::table t{
       {"server", toml::table{{"listen", c.listen},
+                             {"roles", c.roles},
+                             {"advertise", c.advertise},
                              {"metrics_listen", c.metrics_listen},
                              {"max_events_per_request", c.max_events_per_request},
                              {"max_message_bytes", c.max_message_bytes}}},
-      {"storage",
-       toml::table{{"data_dir", c.data_dir}, {"partitions", c.partitions}, {"sync", c.sync}}},
+      {"storage", toml::table{{"data_dir", c.data_dir},
+                              {"partitions", c.partitions},
+                              {"sync", c.sync},
+                              {"log", c.log}}},
+      {"kafka", toml::table{{"bootstrap", c.kafka_bootstrap},
+                            {"group_prefix", c.kafka_group_prefix},
+                            {"session_timeout_ms", c.kafka_session_timeout_ms},
+                            {"poll_interval_ms", c.kafka_poll_interval_ms}}},
       {"domain",
        toml::table{
            {"currency", c.currency}, {"time_zone", c.time_zone}, {"fixed_clock", c.fixed_clock}}},
@@ -363,6 +408,13 @@ std::string ToToml(const Config& c) {
   std::ostringstream out;
   out << t << "\n";
   return out.str();
+}
+
+bool HasRole(const Config& config, std::string_view role) {
+  for (absl::string_view r : absl::StrSplit(config.roles, ',')) {
+    if (r == "all" || r == absl::string_view(role.data(), role.size())) return true;
+  }
+  return false;
 }
 
 }  // namespace custops::app

@@ -38,6 +38,48 @@ growth_permille = 1200
   EXPECT_TRUE(Validate(*c).ok());
 }
 
+TEST(ConfigTest, KafkaModeAndRoles) {
+  const std::string path = WriteFile("cfg_kafka", R"(
+[storage]
+log = "kafka"
+[kafka]
+bootstrap = "k1:9092,k2:9092"
+session_timeout_ms = 10000
+[server]
+roles = "lifecycle,admin"
+advertise = "p-0.custops:50051"
+)");
+  absl::StatusOr<Config> c = LoadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->log, "kafka");
+  EXPECT_EQ(c->kafka_bootstrap, "k1:9092,k2:9092");
+  EXPECT_EQ(c->kafka_session_timeout_ms, 10000);
+  EXPECT_EQ(c->advertise, "p-0.custops:50051");
+  EXPECT_TRUE(Validate(*c).ok()) << Validate(*c);
+  EXPECT_TRUE(HasRole(*c, "lifecycle"));
+  EXPECT_TRUE(HasRole(*c, "admin"));
+  EXPECT_FALSE(HasRole(*c, "ingest"));
+  EXPECT_TRUE(HasRole(Config(), "commands"));  // "all"
+  // The round trip through --print-config keeps the Kafka keys.
+  const std::string again = WriteFile("cfg_kafka_again", ToToml(*c));
+  absl::StatusOr<Config> reloaded = LoadConfigFile(again);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_EQ(ToToml(*reloaded), ToToml(*c));
+
+  Config bad = *c;
+  bad.kafka_bootstrap = "";
+  EXPECT_NE(Validate(bad).message().find("kafka.bootstrap"), std::string::npos);
+  bad = *c;
+  bad.roles = "lifecycle,projector";
+  EXPECT_NE(Validate(bad).message().find("projector"), std::string::npos);
+  bad = *c;
+  bad.log = "embedded";  // split roles need Kafka
+  EXPECT_NE(Validate(bad).message().find("server.roles"), std::string::npos);
+  bad = *c;
+  bad.log = "zookeeper";
+  EXPECT_NE(Validate(bad).message().find("storage.log"), std::string::npos);
+}
+
 TEST(ConfigTest, UnknownKeysAndWrongTypesNameTheKey) {
   auto unknown = LoadConfigFile(WriteFile("cfg_unknown", "[storage]\npartitons = 3\n"));
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);

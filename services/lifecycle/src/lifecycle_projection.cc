@@ -368,8 +368,21 @@ absl::StatusOr<internal::CustomerFacts> LifecycleQueries::LoadFacts(
   return facts;
 }
 
+namespace {
+
+// `only` when given, else every partition.
+std::vector<Partition> PartitionsOrAll(const std::vector<Partition>* only, int partitions) {
+  if (only != nullptr) return *only;
+  std::vector<Partition> all;
+  for (int i = 0; i < partitions; ++i) all.push_back(Partition(i));
+  return all;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
-    const v1::ListCustomersRequest& request, absl::Time as_of, bool use_index) const {
+    const v1::ListCustomersRequest& request, absl::Time as_of, bool use_index,
+    const std::vector<Partition>* only) const {
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
   ASSIGN_OR_RETURN(std::string after, DecodePageToken(kListTokenPrefix, request.page_token()));
   const v1::CustomerFilter& filter = request.filter();
@@ -388,8 +401,7 @@ absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
     }
   };
   const store::ColumnFamily index_cf = store_.Family("lc_index");
-  for (int i = 0; i < partitions_; ++i) {
-    const Partition p(i);
+  for (const Partition p : PartitionsOrAll(only, partitions_)) {
     if (use_index && filter.stage() != v1::LIFECYCLE_STAGE_UNSPECIFIED) {
       std::vector<int> subs;
       if (filter.sub_stage() != v1::SUB_STAGE_UNSPECIFIED) {
@@ -452,9 +464,9 @@ absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
   return response;
 }
 
-absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(v1::Dimension dimension,
-                                                                        absl::Time as_of,
-                                                                        bool use_index) const {
+absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(
+    v1::Dimension dimension, absl::Time as_of, bool use_index,
+    const std::vector<Partition>* only) const {
   if (dimension == v1::DIMENSION_UNSPECIFIED) dimension = v1::DIMENSION_ALL;
   if (std::find(std::begin(kCountedDimensions), std::end(kCountedDimensions), dimension) ==
       std::end(kCountedDimensions)) {
@@ -463,8 +475,7 @@ absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(v1::Dime
         " is not a lifecycle dimension (ALL, REGION, INDUSTRY, OWNER, CHANNEL, KIND)"));
   }
   std::map<std::tuple<std::string, int, int>, int64_t> counts;
-  for (int i = 0; i < partitions_; ++i) {
-    const Partition p(i);
+  for (const Partition p : PartitionsOrAll(only, partitions_)) {
     if (use_index) {
       std::string prefix = PartitionKey(p);
       store::AppendU32(prefix, static_cast<uint32_t>(dimension));
@@ -511,6 +522,61 @@ absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(v1::Dime
     total += n;
   }
   response.set_total(total);
+  return response;
+}
+
+v1::StageSummaryResponse MergeStageSummaries(std::vector<v1::StageSummaryResponse> parts) {
+  v1::StageSummaryResponse response;
+  if (parts.empty()) return response;
+  std::map<std::tuple<std::string, int, int>, int64_t> counts;
+  for (const v1::StageSummaryResponse& part : parts) {
+    for (const v1::StageCount& c : part.counts()) {
+      counts[{c.dimension_value(), c.stage(), c.sub_stage()}] += c.count();
+    }
+  }
+  response.set_dimension(parts.front().dimension());
+  *response.mutable_as_of() = parts.front().as_of();
+  int64_t total = 0;
+  for (const auto& [k, n] : counts) {
+    if (n == 0) continue;
+    v1::StageCount* c = response.add_counts();
+    c->set_dimension_value(std::get<0>(k));
+    c->set_stage(static_cast<v1::LifecycleStage>(std::get<1>(k)));
+    c->set_sub_stage(static_cast<v1::SubStage>(std::get<2>(k)));
+    c->set_count(n);
+    total += n;
+  }
+  response.set_total(total);
+  return response;
+}
+
+absl::StatusOr<v1::ListCustomersResponse> MergeCustomerLists(
+    const v1::ListCustomersRequest& request, std::vector<v1::ListCustomersResponse> parts) {
+  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
+  // Each part is the first page of its partitions after the token; the first
+  // page_size of their union is the first page of all. There is more when the
+  // union overflows the page or a part had more of its own.
+  std::map<std::string, v1::CustomerSummary> found;
+  bool more = false;
+  for (v1::ListCustomersResponse& part : parts) {
+    more = more || !part.next_page_token().empty();
+    for (v1::CustomerSummary& c : *part.mutable_customers()) {
+      std::string id = c.customer_id();
+      found.emplace(std::move(id), std::move(c));
+    }
+  }
+  v1::ListCustomersResponse response;
+  for (auto& [id, summary] : found) {
+    if (response.customers_size() == page_size) {
+      more = true;
+      break;
+    }
+    *response.add_customers() = std::move(summary);
+  }
+  if (more && response.customers_size() > 0) {
+    response.set_next_page_token(
+        EncodePageToken(kListTokenPrefix, response.customers().rbegin()->customer_id()));
+  }
   return response;
 }
 

@@ -57,6 +57,16 @@ struct RuntimeOptions {
   event::ValidationOptions validation;
   // Must outlive the runtime. Default: the system clock.
   const base::Clock* clock = nullptr;
+  // Whether the runtime owns every partition from the start (one process,
+  // embedded mode). When false it owns none until Assign(): projection
+  // instances sharing a topic learn their partitions from a consumer group
+  // (docs/kafka.md) and pass them in through Assign() / Revoke().
+  // Default: true
+  bool own_all = true;
+  // Records per batch while a partition restores (catches up after Assign
+  // from its stored offset to the log end it had then): bulk replay.
+  // Default: 20000
+  size_t restore_batch = 20000;
 };
 
 // Per-partition progress, as shown by Admin.Status.
@@ -64,6 +74,13 @@ struct PartitionProgress {
   Partition partition;
   Offset applied;  // next offset to apply
   Offset log_end;
+  // This instance owns the partition (always true with own_all).
+  bool owned = true;
+  // Owned and still catching up to the log end it had when assigned;
+  // queries for it are refused (UNAVAILABLE) until it has caught up.
+  bool restoring = false;
+  // While restoring: the offset it catches up to.
+  Offset restore_target;
 };
 
 struct RuntimeStats {
@@ -99,9 +116,22 @@ class ProjectionRuntime {
   // For tests, tools and benchmarks; not while Start()ed.
   absl::StatusOr<int64_t> CatchUp();
 
-  // Blocks until every partition has applied up to the token's offsets;
+  // Blocks until every owned partition has applied up to the token's offsets
+  // (partitions owned elsewhere are some other instance's business);
   // DEADLINE_EXCEEDED after `deadline`.
   absl::Status WaitApplied(const PositionSet& token, absl::Time deadline) const;
+
+  // Ownership (RuntimeOptions::own_all = false). Assign starts applying the
+  // partitions from their stored offsets (restoring them in bulk up to the
+  // log end they have now) beside the partitions already owned; Revoke
+  // returns once no batch of those partitions is in flight, and applies
+  // nothing more to them. Their state stays in the store, so a later Assign
+  // resumes from the stored offset. Thread-safe; idempotent per partition.
+  absl::Status Assign(const std::vector<Partition>& partitions);
+  void Revoke(const std::vector<Partition>& partitions);
+  // OK when `p` is owned and not restoring; UNAVAILABLE otherwise (the
+  // message says which).
+  absl::Status CheckServing(Partition p) const;
 
   RuntimeStats Stats() const;
   // The next offset to apply of every partition (everything below is
@@ -118,8 +148,15 @@ class ProjectionRuntime {
                     const RuntimeOptions& options, std::unique_ptr<store::Store> store,
                     int partitions);
   absl::Status Restore();
-  // One batch of one partition; returns the records consumed.
+  // One batch of one partition; returns the records consumed. Nothing (0)
+  // when the partition is not owned.
   absl::StatusOr<int64_t> ApplyBatch(Partition p);
+  // Claims `p` for a batch or tick if owned; Release ends the claim.
+  bool Claim(Partition p);
+  void Release();
+  // Ends the restore of `p` once it has applied its target (or read
+  // nothing more: `at_end`).
+  void FinishRestore(Partition p, bool at_end);
   absl::Status TickAll();
   absl::Status Commit(Txn& txn, std::optional<Offset> next_offset, const struct BatchCounts& c);
   absl::StatusOr<int64_t> PublishOutbox();
@@ -144,6 +181,13 @@ class ProjectionRuntime {
   RuntimeStats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_tick_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::vector<bool> owned_ ABSL_GUARDED_BY(mu_);
+  // Per partition: the offset a restore catches up to; -1 when not restoring.
+  std::vector<int64_t> restore_target_ ABSL_GUARDED_BY(mu_);
+  // The partition whose batch or tick is in flight, -1 when none.
+  int busy_ ABSL_GUARDED_BY(mu_) = -1;
+  std::vector<absl::Time> restore_started_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> restore_from_ ABSL_GUARDED_BY(mu_);
 
   std::atomic<bool> running_{false};
   std::thread apply_thread_;

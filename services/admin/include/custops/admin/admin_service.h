@@ -3,6 +3,7 @@
 #ifndef CUSTOPS_ADMIN_ADMIN_SERVICE_H_
 #define CUSTOPS_ADMIN_ADMIN_SERVICE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,17 +13,24 @@
 
 namespace custops::admin {
 
+// Each partition's owner address ("" when none), when projections share
+// partitions across instances; empty function otherwise.
+using OwnersFn = std::function<absl::StatusOr<std::vector<std::string>>()>;
+
 // Builds the status answer. `log` and the runtimes must outlive the call.
 absl::StatusOr<v1::StatusResponse> BuildStatus(
     log::EventLog& log, const std::vector<const projection::ProjectionRuntime*>& runtimes,
-    const std::string& mode);
+    const std::string& mode, const OwnersFn& owners = {});
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
   // All references must outlive the service.
   AdminService(log::EventLog& log, std::vector<const projection::ProjectionRuntime*> runtimes,
-               std::string mode)
-      : log_(log), runtimes_(std::move(runtimes)), mode_(std::move(mode)) {}
+               std::string mode, OwnersFn owners = {})
+      : log_(log),
+        runtimes_(std::move(runtimes)),
+        mode_(std::move(mode)),
+        owners_(std::move(owners)) {}
 
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
                                    const v1::StatusRequest* request,
@@ -32,6 +40,7 @@ class AdminService final : public v1::Admin::CallbackService {
   log::EventLog& log_;
   std::vector<const projection::ProjectionRuntime*> runtimes_;
   std::string mode_;
+  OwnersFn owners_;
 };
 
 }  // namespace custops::admin

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "custops/domain/aggregates.h"
@@ -46,6 +47,30 @@ struct Config {
   uint64_t demo_seed = 42;
   // Log level: trace, debug, info, warn, error. Default: info
   std::string log_level = "info";
+  // Which event log: "embedded" (RocksDB under data_dir) or "kafka" (the
+  // cluster at kafka_bootstrap; data_dir then holds projection state only).
+  // Default: embedded
+  std::string log = "embedded";
+  // Kafka bootstrap servers host:port[,...]; required with log = "kafka".
+  // Default: ""
+  std::string kafka_bootstrap;
+  // Prefix of the projections' consumer groups ("<prefix>.lifecycle").
+  // Default: custops
+  std::string kafka_group_prefix = "custops";
+  // How long a crashed projection instance keeps its partitions (ms).
+  // Default: 6000
+  int kafka_session_timeout_ms = 6000;
+  // How often a process looks for appends by other processes (projections,
+  // subscriptions): the floor of event -> query freshness. Default: 100
+  int kafka_poll_interval_ms = 100;
+  // The services this process runs, comma-separated, from: ingest (EventIngest,
+  // Subscriptions), commands (Customers, Visits, Deals, Complaints),
+  // lifecycle (the projection and its queries), admin; "all" for every one.
+  // Default: all
+  std::string roles = "all";
+  // The gRPC address other instances reach this one on (query routing);
+  // empty: the bound listen address. Default: ""
+  std::string advertise;
   // Lifecycle thresholds (DESIGN.md §7).
   domain::LifecycleRules lifecycle;
   // Command-side rules (docs/state-machines.md); `currency` above wins over
@@ -64,6 +89,9 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path, Config base = Con
 absl::Status Validate(const Config& config);
 
 std::string ToToml(const Config& config);
+
+// Whether `config.roles` includes `role` ("all" includes every role).
+bool HasRole(const Config& config, std::string_view role);
 
 }  // namespace custops::app
 

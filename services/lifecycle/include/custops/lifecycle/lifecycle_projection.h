@@ -70,11 +70,14 @@ class LifecycleQueries {
   absl::StatusOr<v1::CustomerView> GetCustomer(const std::string& customer_id,
                                                absl::Time as_of) const;
   // `use_index`: answer from the "as of now" index instead of evaluating
-  // every customer at as_of.
-  absl::StatusOr<v1::ListCustomersResponse> ListCustomers(const v1::ListCustomersRequest& request,
-                                                          absl::Time as_of, bool use_index) const;
-  absl::StatusOr<v1::StageSummaryResponse> StageSummary(v1::Dimension dimension, absl::Time as_of,
-                                                        bool use_index) const;
+  // every customer at as_of. `only`: the answer over these partitions alone
+  // (an instance that owns some of them, docs/kafka.md); nullptr: all.
+  absl::StatusOr<v1::ListCustomersResponse> ListCustomers(
+      const v1::ListCustomersRequest& request, absl::Time as_of, bool use_index,
+      const std::vector<Partition>* only = nullptr) const;
+  absl::StatusOr<v1::StageSummaryResponse> StageSummary(
+      v1::Dimension dimension, absl::Time as_of, bool use_index,
+      const std::vector<Partition>* only = nullptr) const;
   absl::StatusOr<v1::TimelineResponse> Timeline(const v1::TimelineRequest& request) const;
 
  private:
@@ -85,6 +88,13 @@ class LifecycleQueries {
   int partitions_;
   domain::LifecycleRules rules_;
 };
+
+// Merges the answers of instances that own disjoint sets of partitions into
+// the answer over all of them (byte for byte what one store would answer).
+// INVALID_ARGUMENT for a page size out of range.
+v1::StageSummaryResponse MergeStageSummaries(std::vector<v1::StageSummaryResponse> parts);
+absl::StatusOr<v1::ListCustomersResponse> MergeCustomerLists(
+    const v1::ListCustomersRequest& request, std::vector<v1::ListCustomersResponse> parts);
 
 // The "as of now" index entry for a customer summarized at some instant.
 internal::LifecycleIndexEntry IndexEntryOf(const domain::LifecycleSummary& summary);

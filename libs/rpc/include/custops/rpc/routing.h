@@ -1,0 +1,84 @@
+// Queries that route themselves (DESIGN.md §11): any instance answers any
+// query by forwarding it over gRPC to the instance that owns the partition.
+// This file holds what every routed service shares: who owns which partition
+// (a cached directory), channels to the owners, and the metadata that marks
+// a forwarded call and the partitions it is about.
+//
+//   rpc::OwnerDirectory owners([&] { return group_directory->Owners(...); }, absl::Seconds(1));
+//   ASSIGN_OR_RETURN(std::vector<std::string> addresses, owners.Owners());
+//   grpc::ClientContext ctx;
+//   rpc::MarkForwarded(ctx, {Partition(3)});
+//   auto stub = v1::Lifecycle::NewStub(channels.Get(addresses[3]));
+#ifndef CUSTOPS_RPC_ROUTING_H_
+#define CUSTOPS_RPC_ROUTING_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "custops/base/types.h"
+
+namespace custops::rpc {
+
+// Metadata of a forwarded call: present on every forwarded call (the
+// receiver answers from its own state or refuses, never forwards again).
+inline constexpr char kForwardedHeader[] = "x-custops-forwarded";
+// The partitions a forwarded scatter query (summaries, lists) is about,
+// comma-separated ("0,3,7"). Absent: the partition of the call's key.
+inline constexpr char kPartitionsHeader[] = "x-custops-partitions";
+
+// Partition -> owner address, cached. Thread-safe.
+class OwnerDirectory {
+ public:
+  // `fetch` returns each partition's owner address, "" when none.
+  using Fetch = std::function<absl::StatusOr<std::vector<std::string>>()>;
+  OwnerDirectory(Fetch fetch, absl::Duration ttl) : fetch_(std::move(fetch)), ttl_(ttl) {}
+
+  // The cached map, fetched again when older than the ttl (or invalidated).
+  absl::StatusOr<std::vector<std::string>> Owners();
+  // Forget the cache (a forward found the owner gone).
+  void Invalidate();
+
+ private:
+  Fetch fetch_;
+  absl::Duration ttl_;
+  absl::Mutex mu_;
+  std::vector<std::string> owners_ ABSL_GUARDED_BY(mu_);
+  absl::Time fetched_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+// One insecure channel per address, kept. Thread-safe.
+class ChannelCache {
+ public:
+  std::shared_ptr<grpc::Channel> Get(const std::string& address);
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
+};
+
+// Marks `context` as forwarded, about `partitions` (empty: the key's), with
+// the deadline of the incoming call.
+void MarkForwarded(grpc::ClientContext& context, const std::vector<Partition>& partitions,
+                   absl::Time deadline);
+
+// Whether the incoming call was forwarded by another instance.
+bool IsForwarded(const grpc::CallbackServerContext& context);
+
+// The partitions named by kPartitionsHeader; nullopt when absent.
+// INVALID_ARGUMENT when malformed or out of [0, partitions).
+absl::StatusOr<std::optional<std::vector<Partition>>> ForwardedPartitions(
+    const grpc::CallbackServerContext& context, int partitions);
+
+}  // namespace custops::rpc
+
+#endif  // CUSTOPS_RPC_ROUTING_H_

@@ -26,6 +26,7 @@
 #include "custops/lifecycle/lifecycle_projection.h"
 #include "custops/lifecycle/lifecycle_service.h"
 #include "custops/log/embedded_event_log.h"
+#include "custops/review/review_stack.h"
 #include "custops/rpc/metrics.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/visits/visits_service.h"
@@ -49,6 +50,7 @@ struct App::Impl {
   std::unique_ptr<visits::VisitsService> visits_service;
   std::unique_ptr<deals::DealsService> deals_service;
   std::unique_ptr<complaints::ComplaintsService> complaints_service;
+  std::unique_ptr<review::ReviewStack> review;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   rpc::MetricsRegistry metrics;
@@ -108,13 +110,27 @@ absl::Status App::Impl::Open() {
   lifecycle_queries = std::make_unique<lifecycle::LifecycleQueries>(
       lifecycle_runtime->store(), lifecycle_runtime->partitions(), config.lifecycle);
 
+  ASSIGN_OR_RETURN(review, review::ReviewStack::Open(
+                               *log, {.path = config.data_dir + "/projections/review",
+                                      .time_zone = config.time_zone,
+                                      .currency = config.currency,
+                                      .top_customers_percent = config.review.top_customers_percent,
+                                      .sla_near_percent = config.review.sla_near_percent,
+                                      .birthday_days = config.review.birthday_days,
+                                      .contract_ending_days = config.review.contract_ending_days,
+                                      .validation = validation,
+                                      .clock = clock}));
+
   ingestor = std::make_unique<ingest::Ingestor>(*log, *clock, validation);
   ingest_service = std::make_unique<ingest::IngestService>(*ingestor);
   subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log);
   lifecycle_service =
       std::make_unique<lifecycle::LifecycleService>(*lifecycle_runtime, *lifecycle_queries, *clock);
-  admin_service = std::make_unique<admin::AdminService>(
-      *log, std::vector<const projection::ProjectionRuntime*>{lifecycle_runtime.get()}, "embedded");
+  admin_service =
+      std::make_unique<admin::AdminService>(*log,
+                                            std::vector<const projection::ProjectionRuntime*>{
+                                                lifecycle_runtime.get(), &review->runtime()},
+                                            "embedded");
   domain::CommandRules command_rules = config.commands;
   command_rules.currency = config.currency;
   ASSIGN_OR_RETURN(command_core,
@@ -144,11 +160,13 @@ absl::Status App::Impl::Open() {
   builder.RegisterService(visits_service.get());
   builder.RegisterService(deals_service.get());
   builder.RegisterService(complaints_service.get());
+  builder.RegisterService(review->service());
   server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
   }
   RETURN_IF_ERROR(lifecycle_runtime->Start());
+  RETURN_IF_ERROR(review->Start());
 
   RegisterMetrics();
   if (!config.metrics_listen.empty()) {
@@ -178,7 +196,9 @@ void App::Impl::RegisterMetrics() {
     }
     w.Gauge("custops_command_view_customers", "Customers in the command services' view.", {},
             static_cast<double>(cs.customers));
-    for (const projection::ProjectionRuntime* rt : {lifecycle_runtime.get()}) {
+    for (const projection::ProjectionRuntime* rt :
+         {static_cast<const projection::ProjectionRuntime*>(lifecycle_runtime.get()),
+          &review->runtime()}) {
       const std::string name(rt->projection().Name());
       const projection::RuntimeStats s = rt->Stats();
       w.Counter("custops_events_applied_total", "Events applied by a projection.",
@@ -208,7 +228,7 @@ void App::Impl::RegisterMetrics() {
         w.Gauge("custops_projection_lag", "Records in the log not yet applied.", labels,
                 static_cast<double>(std::max<int64_t>(0, p.log_end.value() - p.applied.value())));
       }
-      for (const char* family : {"lc_facts", "lc_timeline", "lc_index"}) {
+      for (const std::string& family : rt->projection().ColumnFamilies()) {
         w.Gauge("custops_rocksdb_estimate_num_keys", "RocksDB estimated keys.",
                 {{"projection", name}, {"column_family", family}},
                 static_cast<double>(rt->store().IntProperty(rt->store().Family(family),
@@ -286,10 +306,16 @@ void App::Shutdown() {
       spdlog::error("stopping lifecycle projection: {}", s.ToString());
     }
   }
+  if (i.review) {
+    if (absl::Status s = i.review->Stop(); !s.ok()) {
+      spdlog::error("stopping review projection: {}", s.ToString());
+    }
+  }
   spdlog::info("shutting down: log");
   if (i.server) i.server->Wait();
   i.server.reset();
   i.lifecycle_runtime.reset();
+  i.review.reset();
   i.command_core.reset();
   if (i.log) {
     if (absl::Status s = i.log->Close(); !s.ok()) spdlog::error("closing log: {}", s.ToString());

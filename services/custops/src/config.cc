@@ -81,6 +81,18 @@ Setter CommandDays(absl::Duration domain::CommandRules::*field, const std::strin
   };
 }
 
+Setter ReviewInt(int64_t ReviewConfig::*field, const std::string& key, int64_t lo, int64_t hi) {
+  return [field, key, lo, hi](const toml::node& n, Config& c) -> absl::Status {
+    auto v = As<int64_t>(n, key);
+    if (!v.ok()) return v.status();
+    if (*v < lo || *v > hi) {
+      return absl::InvalidArgumentError(absl::StrCat(key, ": ", lo, "..", hi));
+    }
+    c.review.*field = *v;
+    return absl::OkStatus();
+  };
+}
+
 std::map<std::string, Setter> Setters() {
   using R = domain::LifecycleRules;
   return {
@@ -126,6 +138,14 @@ std::map<std::string, Setter> Setters() {
                    "commands.opportunity_reopen_window_days")},
       {"commands.payment_terms_days",
        CommandDays(&domain::CommandRules::default_payment_terms, "commands.payment_terms_days")},
+      {"review.top_customers_percent",
+       ReviewInt(&ReviewConfig::top_customers_percent, "review.top_customers_percent", 1, 100)},
+      {"review.sla_near_percent",
+       ReviewInt(&ReviewConfig::sla_near_percent, "review.sla_near_percent", 0, 100)},
+      {"review.birthday_days",
+       ReviewInt(&ReviewConfig::birthday_days, "review.birthday_days", 0, 366)},
+      {"review.contract_ending_days",
+       ReviewInt(&ReviewConfig::contract_ending_days, "review.contract_ending_days", 0, 36500)},
   };
 }
 
@@ -230,6 +250,10 @@ std::string ToToml(const Config& c) {
                            {"customers", c.demo_customers},
                            {"seed", static_cast<int64_t>(c.demo_seed)}}},
       {"log", toml::table{{"level", c.log_level}}},
+      {"review", toml::table{{"top_customers_percent", c.review.top_customers_percent},
+                             {"sla_near_percent", c.review.sla_near_percent},
+                             {"birthday_days", c.review.birthday_days},
+                             {"contract_ending_days", c.review.contract_ending_days}}},
   };
   std::ostringstream out;
   out << t << "\n";

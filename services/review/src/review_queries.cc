@@ -334,15 +334,35 @@ absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(const v1::FunnelRequest
       store::AppendId(prefix, key);
       store::AppendU32(prefix, static_cast<uint32_t>(dim));
       std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.slice, prefix);
+      int from_slices = 0, from_deltas = 0;  // each source's first page_size + 1
       for (it->Seek(prefix + after); it->Valid(); it->Next()) {
         std::string_view v = it->key().substr(prefix.size());
         if (!v.empty() && v.back() == '\0') v.remove_suffix(1);
         if (!after.empty() && v <= after) continue;
         found.emplace(v);
-        if (static_cast<int>(found.size()) > page_size) break;
+        if (++from_slices > page_size) break;
       }
       RETURN_IF_ERROR(it->status());
+      // Values with snapshot history before the period's end (open
+      // opportunities but no event in the period): one seek per value.
+      std::string dprefix = PartitionKey(p);
+      store::AppendU32(dprefix, static_cast<uint32_t>(dim));
+      const int64_t end_day = (period.last_day() + 1) - absl::CivilDay(1970, 1, 1);
+      std::unique_ptr<store::Iterator> d = store_.NewIterator(cf_.delta, dprefix);
+      std::string target = dprefix + after;
+      if (!after.empty()) target.push_back('\x01');  // past every key of `after`
+      for (d->Seek(target); d->Valid();) {
+        std::string_view rest = d->key().substr(dprefix.size());
+        const std::string value(store::ReadId(rest));
+        if (rest.size() == 8 && store::ReadI64(rest) < end_day) {
+          found.insert(value);
+          if (++from_deltas > page_size) break;
+        }
+        d->Seek(dprefix + value + '\x01');
+      }
+      RETURN_IF_ERROR(d->status());
     }
+    while (static_cast<int>(found.size()) > page_size + 1) found.erase(std::prev(found.end()));
     values.assign(found.begin(), found.end());
   }
   v1::FunnelResponse response;

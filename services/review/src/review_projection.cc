@@ -1,6 +1,7 @@
 #include "custops/review/review_projection.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <utility>
 
@@ -79,6 +80,17 @@ std::string SliceSuffix(std::string_view period_key, v1::Dimension dim, std::str
   store::AppendU32(key, static_cast<uint32_t>(dim));
   store::AppendId(key, value);
   return key;
+}
+
+// Whether `list` (tokens dim (BE32) | value \0, back to back) holds `token`.
+bool ContainsToken(std::string_view list, std::string_view token) {
+  while (list.size() >= 4) {
+    const size_t end = list.find('\0', 4);
+    const size_t len = end == std::string_view::npos ? list.size() : end + 1;
+    if (list.substr(0, len) == token) return true;
+    list.remove_prefix(len);
+  }
+  return false;
 }
 
 int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
@@ -351,20 +363,50 @@ class ReviewProjection::Batch {
     return true;
   }
 
-  // A distinct counter: +1 in every slice where the customer is new.
-  absl::Status CountDistinct(char kind, absl::Time t, const Dims& d, const std::string& customer,
-                             int64_t ReviewAccumulator::*field) {
-    absl::Status status;
-    RETURN_IF_ERROR(ForEach(t, d, [&](SliceState& s, const std::string& suffix) {
-      if (!status.ok()) return;
-      absl::StatusOr<bool> first = FirstSeen(kind, suffix, customer);
-      if (!first.ok()) {
-        status = first.status();
-      } else if (*first) {
-        s.acc.*field += 1;
+  // A distinct counter: +1 in every slice where the customer is new. One
+  // rv_seen entry per kind x customer x period lists the dimension values it
+  // was counted under; the customer's state caches the latest one per
+  // granularity. `only`, when set, limits the periods counted.
+  absl::Status CountDistinct(internal::ReviewCustomer& c, char kind, absl::Time t, const Dims& d,
+                             const std::string& customer, int64_t ReviewAccumulator::*field,
+                             const std::function<bool(const domain::ReportingPeriod&)>& only = {}) {
+    const auto dims = DimList(d);
+    for (size_t gi = 0; gi < std::size(kGranularities); ++gi) {
+      const domain::ReportingPeriod period = domain::PeriodOf(t, kGranularities[gi], rules_.zone);
+      if (only && !only(period)) continue;
+      const std::string pkey = period.Key();
+      const std::string tag = {kind, static_cast<char>('0' + gi)};
+      internal::ReviewSeen* cache = nullptr;
+      for (auto& x : *c.mutable_seen()) {
+        if (x.tag() == tag) cache = &x;
       }
-    }));
-    return status;
+      if (cache == nullptr) {
+        cache = c.add_seen();
+        cache->set_tag(tag);
+      }
+      std::string key = prefix_;
+      key.push_back(kind);
+      store::AppendId(key, customer);
+      key.append(pkey);
+      if (cache->period() != pkey) {
+        ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.seen, key));
+        cache->set_period(pkey);
+        cache->set_dims(stored.value_or(""));
+      }
+      bool changed = false;
+      for (const auto& [dim, value] : dims) {
+        std::string token;
+        store::AppendU32(token, static_cast<uint32_t>(dim));
+        store::AppendId(token, value);
+        if (ContainsToken(cache->dims(), token)) continue;
+        cache->mutable_dims()->append(token);
+        changed = true;
+        ASSIGN_OR_RETURN(SliceState * s, Slice(SliceSuffix(pkey, dim, value)));
+        s->acc.*field += 1;
+      }
+      if (changed) txn_->Put(cf_.seen, key, cache->dims());
+    }
+    return absl::OkStatus();
   }
 
   // Snapshot change at t's civil day for each dimension value of d.
@@ -639,10 +681,10 @@ absl::Status Applier::Purchase(const std::string& id, internal::ReviewCustomer& 
       [&](SliceState& s, const std::string&) { domain::AddPurchase(s.acc, id, amount, cost); }));
   const Dims base = BaseDims(c, t);
   RETURN_IF_ERROR(
-      b_.CountDistinct(kSeenPurchasing, at, base, id, &ReviewAccumulator::purchasing_customers));
+      b_.CountDistinct(c, kSeenPurchasing, at, base, id, &ReviewAccumulator::purchasing_customers));
   const int64_t first = c.first_purchase_micros();
   if (first != 0 && first < t) {
-    RETURN_IF_ERROR(b_.CountDistinct(kSeenRepeat, at, base, id,
+    RETURN_IF_ERROR(b_.CountDistinct(c, kSeenRepeat, at, base, id,
                                      &ReviewAccumulator::repeat_purchasing_customers));
   }
   // Win-back: the first purchase after an explicit loss.
@@ -768,7 +810,7 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
   const std::string& actor = e.actor_id();
 
   if (IsActivity(e)) {
-    RETURN_IF_ERROR(b_.CountDistinct(kSeenActive, at, BaseDims(c, t), id,
+    RETURN_IF_ERROR(b_.CountDistinct(c, kSeenActive, at, BaseDims(c, t), id,
                                      &ReviewAccumulator::active_customers));
   }
   switch (e.payload_case()) {
@@ -822,19 +864,13 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
                                  [](SliceState& s, const std::string&) { s.acc.visits += 1; }));
       // Coverage: a visit to a customer that was in stage CUSTOMER at the
       // period's start (the coverage base, docs/review.md).
-      const Dims base = BaseDims(c, t);
-      for (v1::Granularity g : kGranularities) {
-        const domain::ReportingPeriod p = domain::PeriodOf(at, g, rules_.zone);
-        const int64_t start = absl::ToUnixMicros(domain::PeriodStart(p, rules_.zone));
-        const int64_t counted = c.counted_customer_micros();
-        if (counted == 0 || counted >= start) continue;
-        for (const auto& [dim, value] : DimList(base)) {
-          const std::string suffix = SliceSuffix(p.Key(), dim, value);
-          ASSIGN_OR_RETURN(bool first, b_.FirstSeen(kSeenCovered, suffix, id));
-          if (!first) continue;
-          ASSIGN_OR_RETURN(SliceState * s, b_.Slice(suffix));
-          s->acc.covered_customers += 1;
-        }
+      const int64_t counted = c.counted_customer_micros();
+      if (counted != 0) {
+        RETURN_IF_ERROR(b_.CountDistinct(
+            c, kSeenCovered, at, BaseDims(c, t), id, &ReviewAccumulator::covered_customers,
+            [&](const domain::ReportingPeriod& p) {
+              return counted < absl::ToUnixMicros(domain::PeriodStart(p, rules_.zone));
+            }));
       }
       c.set_last_visit_micros(std::max(c.last_visit_micros(), t));
       break;

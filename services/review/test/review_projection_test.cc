@@ -183,6 +183,18 @@ TEST_F(ReviewProjectionTest, DealMetricsCreditTheRepAndBaseMetricsTheOwner) {
   EXPECT_EQ(M(all, "revenue").value().money().units(), 80'000);
   EXPECT_EQ(M(all, "gross_margin").value().money().units(), 40'000);
   EXPECT_EQ(M(all, "new_customers").value().count(), 1);
+  // Distinct: c1 and c2 had several events each in the quarter.
+  EXPECT_EQ(M(all, "active_customers").value().count(), 2);
+  EXPECT_EQ(
+      M(Review(v1::GRANULARITY_MONTH, At(2024, 3, 1), v1::DIMENSION_ALL, ""), "active_customers")
+          .value()
+          .count(),
+      2);
+  EXPECT_EQ(
+      M(Review(v1::GRANULARITY_MONTH, At(2024, 2, 1), v1::DIMENSION_ALL, ""), "active_customers")
+          .value()
+          .count(),
+      1);
   EXPECT_EQ(M(all, "win_rate").value().ratio().numerator(), 1);
   EXPECT_EQ(M(all, "win_rate").value().ratio().denominator(), 2);
   // Opened Jan 10 noon, won Mar 10 noon: 60 days (2024 is a leap year).
@@ -202,6 +214,7 @@ TEST_F(ReviewProjectionTest, DealMetricsCreditTheRepAndBaseMetricsTheOwner) {
       Review(v1::GRANULARITY_QUARTER, At(2024, 1, 1), v1::DIMENSION_OWNER, "owner-a");
   EXPECT_EQ(M(owner, "revenue").value().money().units(), 0);
   EXPECT_EQ(M(owner, "new_customers").value().count(), 1);
+  EXPECT_EQ(M(owner, "active_customers").value().count(), 1);
   const v1::ReviewReport west =
       Review(v1::GRANULARITY_QUARTER, At(2024, 1, 1), v1::DIMENSION_REGION, "West");
   EXPECT_EQ(M(west, "win_rate").value().ratio().numerator(), 0);

@@ -707,7 +707,8 @@ absl::Status Applier::Purchase(const std::string& id, internal::ReviewCustomer& 
       RETURN_IF_ERROR(
           b_.ForEach(FromMicros(first), BaseDims(c, first),
                      [](SliceState& s, const std::string&) { s.acc.new_customers -= 1; }));
-      CountCustomer(c, t, -1);
+      // Out of the snapshot where it came in; back in at t below.
+      if (c.counted_customer_micros() != 0) CountCustomer(c, c.counted_customer_micros(), -1);
     }
     RETURN_IF_ERROR(
         b_.ForEach(at, base, [](SliceState& s, const std::string&) { s.acc.new_customers += 1; }));

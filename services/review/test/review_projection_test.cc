@@ -304,6 +304,15 @@ TEST_F(ReviewProjectionTest, ALateEventChangesExactlyItsPeriods) {
   EXPECT_EQ(M(may_before, "new_customers").value().count(), 1);
   EXPECT_EQ(M(may, "new_customers").value().count(), 0);
   EXPECT_EQ(M(may, "revenue").value().money().units(), 20'000);
+
+  // Both are customers from March on: one explicit loss in April is half.
+  ev.Add("c1", At(2024, 4, 20)).mutable_customer_churned()->set_reason("moved away");
+  Append(ev.Take());
+  const v1::ReviewReport april =
+      Review(v1::GRANULARITY_MONTH, At(2024, 4, 1), v1::DIMENSION_ALL, "");
+  EXPECT_EQ(M(april, "lost_customers").value().count(), 1);
+  EXPECT_EQ(M(april, "churn_rate").value().ratio().numerator(), 1);
+  EXPECT_EQ(M(april, "churn_rate").value().ratio().denominator(), 2);
 }
 
 TEST_F(ReviewProjectionTest, SlaBreachIsCountedAtItsDueAndEmittedOnce) {

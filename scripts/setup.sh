@@ -31,7 +31,7 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-  libssl-dev libc-ares-dev libre2-dev
+  libssl-dev libc-ares-dev libre2-dev libsqlite3-dev
   openjdk-17-jre-headless maven kcat
 )
 

@@ -269,7 +269,7 @@ TEST_F(BadInputTest, GarbageInTheLogGoesToDeadLettersAndProcessingMovesOn) {
   v1::StatusResponse status = Status();
   EXPECT_EQ(status.projections(0).dead_letters(), 2);
   // Published through the outbox to the dead-letter topic, by every
-  // projection that read them (lifecycle and value: 2 each).
+  // projection that read them (lifecycle, value and review: 2 each).
   const int64_t expected = 2 * status.projections_size();
   absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (Status().dead_letters() < expected && absl::Now() < deadline) {

@@ -316,8 +316,9 @@ TEST_F(EndToEndTest, AdminStatusAndMetricsCountWhatHappened) {
   grpc::ClientContext ctx;
   ASSERT_TRUE(admin_->Status(&ctx, v1::StatusRequest(), &status).ok());
   EXPECT_EQ(status.mode(), "embedded");
-  ASSERT_EQ(status.projections_size(), 2);  // lifecycle, value
+  ASSERT_EQ(status.projections_size(), 3);  // lifecycle, value, review
   EXPECT_EQ(status.projections(1).name(), "value");
+  EXPECT_EQ(status.projections(2).name(), "review");
   const v1::ProjectionStatus& lc = status.projections(0);
   EXPECT_EQ(lc.name(), "lifecycle");
   ASSERT_EQ(lc.partitions_size(), 4);

@@ -28,6 +28,7 @@
 #include "custops/log/embedded_event_log.h"
 #include "custops/log/kafka_event_log.h"
 #include "custops/log/kafka_group.h"
+#include "custops/review/review_stack.h"
 #include "custops/rpc/metrics.h"
 #include "custops/rpc/routing.h"
 #include "custops/v1/ingest.grpc.pb.h"
@@ -63,6 +64,7 @@ struct App::Impl {
   std::unique_ptr<rpc::OwnerDirectory> owners;
   rpc::ChannelCache channels;
   std::unique_ptr<log::KafkaGroupMember> group_member;
+  std::unique_ptr<review::ReviewStack> review;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   rpc::MetricsRegistry metrics;
@@ -151,14 +153,31 @@ absl::Status App::Impl::Open() {
     value::ValueRules value_rules = config.value;
     value_rules.currency = config.currency;
     value_queries = std::make_unique<value::ValueQueries>(value_rules, *clock);
-    ASSIGN_OR_RETURN(value_runtime,
-                     projection::ProjectionRuntime::Open(
-                         *log, std::make_unique<value::ValueProjection>(value_rules, *value_queries),
-                         {.path = config.data_dir + "/projections/value",
-                          .validation = validation,
-                          .clock = clock}));
+    ASSIGN_OR_RETURN(
+        value_runtime,
+        projection::ProjectionRuntime::Open(
+            *log, std::make_unique<value::ValueProjection>(value_rules, *value_queries),
+            {.path = config.data_dir + "/projections/value",
+             .validation = validation,
+             .clock = clock}));
     value_queries->SetPositions([rt = value_runtime.get()] { return rt->AppliedOffsets(); });
     value_service = std::make_unique<value::ValueService>(*value_runtime, *value_queries, *clock);
+  }
+
+  if (HasRole(config, "review")) {
+    // Periods x dimensions need every customer: on Kafka one review instance
+    // owns every partition (docs/kafka.md).
+    ASSIGN_OR_RETURN(review,
+                     review::ReviewStack::Open(
+                         *log, {.path = config.data_dir + "/projections/review",
+                                .time_zone = config.time_zone,
+                                .currency = config.currency,
+                                .top_customers_percent = config.review.top_customers_percent,
+                                .sla_near_percent = config.review.sla_near_percent,
+                                .birthday_days = config.review.birthday_days,
+                                .contract_ending_days = config.review.contract_ending_days,
+                                .validation = validation,
+                                .clock = clock}));
   }
 
   ingestor = std::make_unique<ingest::Ingestor>(*log, *clock, validation);
@@ -170,6 +189,7 @@ absl::Status App::Impl::Open() {
     std::vector<const projection::ProjectionRuntime*> runtimes;
     if (lifecycle_runtime) runtimes.push_back(lifecycle_runtime.get());
     if (value_runtime) runtimes.push_back(value_runtime.get());
+    if (review) runtimes.push_back(&review->runtime());
     admin::OwnersFn owners_fn;
     if (owners) owners_fn = [this] { return owners->Owners(); };
     admin_service =
@@ -199,7 +219,7 @@ absl::Status App::Impl::Open() {
   for (grpc::Service* service : std::initializer_list<grpc::Service*>{
            ingest_service.get(), subscriptions_service.get(), lifecycle_service.get(),
            admin_service.get(), customers_service.get(), visits_service.get(), deals_service.get(),
-           complaints_service.get(), value_service.get()}) {
+           complaints_service.get(), value_service.get(), review ? review->service() : nullptr}) {
     if (service != nullptr) builder.RegisterService(service);
   }
   server = builder.BuildAndStart();
@@ -209,6 +229,7 @@ absl::Status App::Impl::Open() {
   if (lifecycle_runtime) RETURN_IF_ERROR(lifecycle_runtime->Start());
   if (lifecycle_runtime && kafka) RETURN_IF_ERROR(JoinGroup());
   if (value_runtime) RETURN_IF_ERROR(value_runtime->Start());
+  if (review) RETURN_IF_ERROR(review->Start());
 
   RegisterMetrics();
   if (!config.metrics_listen.empty()) {
@@ -312,7 +333,9 @@ void App::Impl::RegisterMetrics() {
       w.Gauge("custops_value_snapshot_customers", "Customers in the latest value snapshot.", {},
               pop ? static_cast<double>(pop->customers.size()) : 0.0);
     }
-    for (const projection::ProjectionRuntime* rt : {lifecycle_runtime.get()}) {
+    for (const projection::ProjectionRuntime* rt :
+         {static_cast<const projection::ProjectionRuntime*>(lifecycle_runtime.get()),
+          review ? &review->runtime() : nullptr}) {
       if (rt == nullptr) continue;
       const std::string name(rt->projection().Name());
       const projection::RuntimeStats s = rt->Stats();
@@ -343,7 +366,7 @@ void App::Impl::RegisterMetrics() {
         w.Gauge("custops_projection_lag", "Records in the log not yet applied.", labels,
                 static_cast<double>(std::max<int64_t>(0, p.log_end.value() - p.applied.value())));
       }
-      for (const char* family : {"lc_facts", "lc_timeline", "lc_index"}) {
+      for (const std::string& family : rt->projection().ColumnFamilies()) {
         w.Gauge("custops_rocksdb_estimate_num_keys", "RocksDB estimated keys.",
                 {{"projection", name}, {"column_family", family}},
                 static_cast<double>(rt->store().IntProperty(rt->store().Family(family),
@@ -432,11 +455,17 @@ void App::Shutdown() {
       spdlog::error("stopping value projection: {}", s.ToString());
     }
   }
+  if (i.review) {
+    if (absl::Status s = i.review->Stop(); !s.ok()) {
+      spdlog::error("stopping review projection: {}", s.ToString());
+    }
+  }
   spdlog::info("shutting down: log");
   if (i.server) i.server->Wait();
   i.server.reset();
   i.lifecycle_runtime.reset();
   i.value_runtime.reset();
+  i.review.reset();
   i.command_core.reset();
   if (i.log) {
     if (absl::Status s = i.log->Close(); !s.ok()) spdlog::error("closing log: {}", s.ToString());

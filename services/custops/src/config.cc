@@ -99,6 +99,18 @@ Setter ValueInt(const std::string& key, int64_t lo, int64_t hi,
   };
 }
 
+Setter ReviewInt(int64_t ReviewConfig::*field, const std::string& key, int64_t lo, int64_t hi) {
+  return [field, key, lo, hi](const toml::node& n, Config& c) -> absl::Status {
+    auto v = As<int64_t>(n, key);
+    if (!v.ok()) return v.status();
+    if (*v < lo || *v > hi) {
+      return absl::InvalidArgumentError(absl::StrCat(key, ": ", lo, "..", hi));
+    }
+    c.review.*field = *v;
+    return absl::OkStatus();
+  };
+}
+
 // (1 + monthly)^12 - 1 in whole percent, and back.
 int64_t AnnualPercent(double monthly) {
   return std::llround((std::pow(1 + monthly, 12) - 1) * 100);
@@ -230,6 +242,14 @@ std::map<std::string, Setter> BaseSetters() {
                    "commands.opportunity_reopen_window_days")},
       {"commands.payment_terms_days",
        CommandDays(&domain::CommandRules::default_payment_terms, "commands.payment_terms_days")},
+      {"review.top_customers_percent",
+       ReviewInt(&ReviewConfig::top_customers_percent, "review.top_customers_percent", 1, 100)},
+      {"review.sla_near_percent",
+       ReviewInt(&ReviewConfig::sla_near_percent, "review.sla_near_percent", 0, 100)},
+      {"review.birthday_days",
+       ReviewInt(&ReviewConfig::birthday_days, "review.birthday_days", 0, 366)},
+      {"review.contract_ending_days",
+       ReviewInt(&ReviewConfig::contract_ending_days, "review.contract_ending_days", 0, 36500)},
   };
 }
 
@@ -321,13 +341,14 @@ absl::Status Validate(const Config& c) {
   if (c.kafka_poll_interval_ms < 1 || c.kafka_poll_interval_ms > 60'000) {
     return absl::InvalidArgumentError("kafka.poll_interval_ms: 1..60000");
   }
-  static const char* kRoles[] = {"all", "ingest", "commands", "lifecycle", "value", "admin"};
+  static const char* kRoles[] = {"all",   "ingest", "commands", "lifecycle",
+                                 "value", "review", "admin"};
   if (c.roles.empty()) return absl::InvalidArgumentError("server.roles: at least one role");
   for (absl::string_view role : absl::StrSplit(c.roles, ',')) {
     if (std::find(std::begin(kRoles), std::end(kRoles), std::string(role)) == std::end(kRoles)) {
       return absl::InvalidArgumentError(
           absl::StrCat("server.roles: unknown role \"", std::string(role),
-                       "\" (ingest, commands, lifecycle, value, admin, all)"));
+                       "\" (ingest, commands, lifecycle, value, review, admin, all)"));
     }
   }
   if (c.log == "embedded" && c.roles != "all") {
@@ -404,6 +425,10 @@ std::string ToToml(const Config& c) {
                            {"customers", c.demo_customers},
                            {"seed", static_cast<int64_t>(c.demo_seed)}}},
       {"log", toml::table{{"level", c.log_level}}},
+      {"review", toml::table{{"top_customers_percent", c.review.top_customers_percent},
+                             {"sla_near_percent", c.review.sla_near_percent},
+                             {"birthday_days", c.review.birthday_days},
+                             {"contract_ending_days", c.review.contract_ending_days}}},
   };
   std::ostringstream out;
   out << t << "\n";

@@ -17,6 +17,19 @@
 
 namespace custops::app {
 
+// Review (复盘) and worklist thresholds (docs/review.md); the reporting zone
+// is `time_zone`.
+struct ReviewConfig {
+  // top20_revenue_share: share of the top this-percent of customers. Default: 20
+  int64_t top_customers_percent = 20;
+  // Worklist: a complaint is NEAR in the last this-percent of an SLA clock. Default: 25
+  int64_t sla_near_percent = 25;
+  // Worklist: birthdays this many days ahead (0 = today only). Default: 7
+  int64_t birthday_days = 7;
+  // Worklist: contracts ending within this many days. Default: 60
+  int64_t contract_ending_days = 60;
+};
+
 struct Config {
   // gRPC listen address. Default: 127.0.0.1:50051
   std::string listen = "127.0.0.1:50051";
@@ -79,6 +92,8 @@ struct Config {
   // Value rules (DESIGN.md §7 Value, docs/value.md); `currency` above wins
   // over value.currency.
   value::ValueRules value;
+  // Review and worklist thresholds.
+  ReviewConfig review;
 };
 
 // Reads a TOML file over the defaults. INVALID_ARGUMENT naming the key for a

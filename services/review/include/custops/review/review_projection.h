@@ -1,0 +1,148 @@
+// The review (复盘) projection, DESIGN.md §7: per period (day, ISO week,
+// month, quarter, year in the reporting zone) x dimension value (all, region,
+// industry, owner, channel, product), the accumulators of libs/domain
+// (review.h) and the funnel tables, updated event by event by event time, so
+// a late event revises exactly its own periods. Snapshots at a period's edge
+// (weighted pipeline, customers in stage CUSTOMER) are day-bucketed deltas
+// summed at query time. Complaint SLA clocks and contact cadence are indexed
+// by due time; the ticker counts breaches and emits ComplaintSlaBreached /
+// ContactOverdue changes. See docs/review.md.
+//
+// Column families (keys start with the partition, big-endian):
+//   rv_slice     P|period_key\0|dim|value\0            -> internal.ReviewSlice
+//   rv_delta     P|dim|value\0|day                      -> internal.ReviewDelta
+//   rv_seen      P|kind|period_key\0|dim|value\0|id     -> "" (distinct counters, subjects)
+//   rv_customer  P|customer_id                          -> internal.ReviewCustomer
+//   rv_opp       P|customer_id\0|opportunity_id         -> internal.ReviewOpportunity
+//   rv_owner     P|owner_id\0|customer_id               -> "" (current owner, worklist)
+//   rv_region    P|region\0|customer_id                 -> ""
+//   rv_due       P|due_micros|customer_id\0|subject     -> ""
+#ifndef CUSTOPS_REVIEW_REVIEW_PROJECTION_H_
+#define CUSTOPS_REVIEW_REVIEW_PROJECTION_H_
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "custops/domain/period.h"
+#include "custops/domain/review.h"
+#include "custops/domain/worklist.h"
+#include "custops/internal/review_state.pb.h"
+#include "custops/projection/projection.h"
+#include "custops/store/store.h"
+#include "custops/v1/review.pb.h"
+
+namespace custops::review {
+
+inline constexpr std::string_view kProjectionName = "review";
+
+struct ReviewRules {
+  // Reporting zone (DESIGN.md §7). Default: Asia/Shanghai
+  absl::TimeZone zone = absl::UTCTimeZone();
+  domain::MetricRules metrics;
+  domain::FindingRules findings;
+  domain::WorklistRules worklist;
+};
+
+// One period x dimension value: the domain accumulator plus the funnel.
+struct SliceState {
+  domain::ReviewAccumulator acc;
+  std::array<int64_t, 7> entered{};   // index = FunnelStage 1..6
+  std::array<int64_t, 7> advanced{};  // entered and later went further
+  std::map<std::string, int64_t> lost_by_competitor;
+  std::map<std::string, int64_t> lost_amount_by_competitor;
+};
+// a + b over disjoint customer sets (partitions).
+void MergeInto(SliceState& into, const SliceState& other);
+internal::ReviewSlice ToProto(const SliceState& s);
+SliceState FromProto(const internal::ReviewSlice& p);
+
+// Funnel stage probability in percent (DESIGN.md §7): 5, 10, 30, 50, 70, 100; LOST 0.
+int64_t StageProbabilityPercent(int stage);
+
+class ReviewProjection final : public projection::Projection {
+ public:
+  explicit ReviewProjection(ReviewRules rules);
+  ~ReviewProjection() override;
+
+  std::string_view Name() const override { return kProjectionName; }
+  std::vector<std::string> ColumnFamilies() const override;
+  absl::Status Attach(store::Store& store, int partitions) override;
+  absl::Status Apply(const projection::ApplyContext& ctx, const v1::Event& event,
+                     projection::Txn& txn) override;
+  absl::Status Flush(Partition partition, absl::Time now, projection::Txn& txn) override;
+  absl::Status Tick(Partition partition, absl::Time now, projection::Txn& txn) override;
+
+  struct Families {
+    store::ColumnFamily slice, delta, seen, customer, opp, owner, region, due;
+  };
+
+  class Batch;  // the state a batch touches (review_projection.cc)
+
+ private:
+  ReviewRules rules_;
+  store::Store* store_ = nullptr;
+  Families cf_{};
+  std::unique_ptr<Batch> batch_;
+};
+
+// Org figures of a period x dimension value (targets, spend, market size),
+// from the org-events topic (org_index.h).
+class OrgFigures {
+ public:
+  virtual ~OrgFigures() = default;
+  virtual std::optional<int64_t> Target(const std::string& period_key, v1::Dimension dim,
+                                        const std::string& value) const = 0;
+  virtual int64_t MarketingSpend(const std::string& period_key, v1::Dimension dim,
+                                 const std::string& value) const = 0;
+  virtual std::optional<int64_t> MarketSize(const std::string& period_key, v1::Dimension dim,
+                                            const std::string& value) const = 0;
+  // Actions planned against reviews of this dimension value that are open,
+  // or were closed at or after `period_start`.
+  virtual std::vector<v1::ReviewAction> Actions(v1::Dimension dim, const std::string& value,
+                                                absl::Time period_start) const = 0;
+};
+
+// Read side over the projection's store. Thread-safe; the store and `org`
+// (may be null: no org figures) must outlive it.
+class ReviewQueries {
+ public:
+  ReviewQueries(const store::Store& store, int partitions, ReviewRules rules, const OrgFigures* org,
+                std::string currency);
+
+  absl::StatusOr<v1::ReviewReport> GetReview(const v1::GetReviewRequest& request) const;
+  absl::StatusOr<v1::FunnelResponse> Funnel(const v1::FunnelRequest& request) const;
+  absl::StatusOr<v1::WorklistResponse> Worklist(const v1::WorklistRequest& request,
+                                                absl::Time as_of) const;
+
+  // The merged slice of every partition (empty when nothing happened).
+  absl::StatusOr<SliceState> LoadSlice(const std::string& period_key, v1::Dimension dim,
+                                       const std::string& value) const;
+  // The metrics of a period x dimension value, snapshots and org figures included.
+  absl::StatusOr<domain::ReviewMetrics> Metrics(const domain::ReportingPeriod& period,
+                                                v1::Dimension dim, const std::string& value) const;
+
+ private:
+  absl::StatusOr<internal::ReviewDelta> SnapshotBefore(v1::Dimension dim, const std::string& value,
+                                                       absl::CivilDay day) const;
+  absl::StatusOr<std::vector<std::string>> Subjects(char kind, const std::string& period_key,
+                                                    v1::Dimension dim,
+                                                    const std::string& value) const;
+
+  const store::Store& store_;
+  int partitions_;
+  ReviewRules rules_;
+  const OrgFigures* org_;
+  std::string currency_;
+  ReviewProjection::Families cf_;
+};
+
+}  // namespace custops::review
+
+#endif  // CUSTOPS_REVIEW_REVIEW_PROJECTION_H_

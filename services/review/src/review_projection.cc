@@ -1,0 +1,1101 @@
+#include "custops/review/review_projection.h"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "custops/base/status_macros.h"
+#include "custops/domain/complaint_sla.h"
+#include "custops/event/time.h"
+#include "custops/store/keys.h"
+#include "custops/v1/changes.pb.h"
+
+namespace custops::review {
+namespace {
+
+using domain::ReviewAccumulator;
+
+// The int64 fields of ReviewAccumulator in their stored order (ReviewSlice
+// counters). Append only: a stored slice keeps its meaning.
+constexpr int64_t ReviewAccumulator::*kCounters[] = {
+    &ReviewAccumulator::revenue_units,
+    &ReviewAccumulator::cost_units,
+    &ReviewAccumulator::payments_units,
+    &ReviewAccumulator::new_customers,
+    &ReviewAccumulator::lost_customers,
+    &ReviewAccumulator::active_customers,
+    &ReviewAccumulator::customers_at_start,
+    &ReviewAccumulator::purchasing_customers,
+    &ReviewAccumulator::repeat_purchasing_customers,
+    &ReviewAccumulator::win_backs,
+    &ReviewAccumulator::referrals,
+    &ReviewAccumulator::visits,
+    &ReviewAccumulator::coverage_base,
+    &ReviewAccumulator::covered_customers,
+    &ReviewAccumulator::quotes,
+    &ReviewAccumulator::quoted_units,
+    &ReviewAccumulator::quoted_list_units,
+    &ReviewAccumulator::opportunities_won,
+    &ReviewAccumulator::opportunities_lost,
+    &ReviewAccumulator::won_cycle_seconds,
+    &ReviewAccumulator::won_with_cycle,
+    &ReviewAccumulator::pipeline_percent_units,
+    &ReviewAccumulator::complaints,
+    &ReviewAccumulator::sla_breaches,
+    &ReviewAccumulator::complaints_resolved,
+    &ReviewAccumulator::complaints_resolved_satisfied,
+    &ReviewAccumulator::csat_sum,
+    &ReviewAccumulator::csat_surveys,
+    &ReviewAccumulator::marketing_spend_units,
+    &ReviewAccumulator::negative_asset_customers,
+    &ReviewAccumulator::overdue_receivables_units,
+};
+
+constexpr v1::Granularity kGranularities[] = {v1::GRANULARITY_DAY, v1::GRANULARITY_WEEK,
+                                              v1::GRANULARITY_MONTH, v1::GRANULARITY_QUARTER,
+                                              v1::GRANULARITY_YEAR};
+
+// Distinct-counter and subject kinds in rv_seen.
+constexpr char kSeenActive = 'a';
+constexpr char kSeenPurchasing = 'p';
+constexpr char kSeenRepeat = 'r';
+constexpr char kSeenCovered = 'v';
+constexpr char kSubjectLost = 'l';
+constexpr char kSubjectBreach = 'b';
+constexpr char kSubjectLostOpportunity = 'o';
+
+std::string PartitionKey(Partition p) {
+  std::string key;
+  store::AppendU32(key, static_cast<uint32_t>(p.value()));
+  return key;
+}
+
+// period_key\0|dim|value\0
+std::string SliceSuffix(std::string_view period_key, v1::Dimension dim, std::string_view value) {
+  std::string key;
+  store::AppendId(key, period_key);
+  store::AppendU32(key, static_cast<uint32_t>(dim));
+  store::AppendId(key, value);
+  return key;
+}
+
+// Whether `list` (tokens dim (BE32) | value \0, back to back) holds `token`.
+bool ContainsToken(std::string_view list, std::string_view token) {
+  while (list.size() >= 4) {
+    const size_t end = list.find('\0', 4);
+    const size_t len = end == std::string_view::npos ? list.size() : end + 1;
+    if (list.substr(0, len) == token) return true;
+    list.remove_prefix(len);
+  }
+  return false;
+}
+
+int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
+
+int64_t Micros(const google::protobuf::Timestamp& t) {
+  return absl::ToUnixMicros(event::FromProto(t));
+}
+absl::Time FromMicros(int64_t m) { return absl::FromUnixMicros(m); }
+
+// The dimension values an event counts under.
+struct Dims {
+  std::string region, industry, owner, channel, product;
+};
+
+std::vector<std::pair<v1::Dimension, std::string>> DimList(const Dims& d) {
+  std::vector<std::pair<v1::Dimension, std::string>> out;
+  out.emplace_back(v1::DIMENSION_ALL, "");
+  if (!d.region.empty()) out.emplace_back(v1::DIMENSION_REGION, d.region);
+  if (!d.industry.empty()) out.emplace_back(v1::DIMENSION_INDUSTRY, d.industry);
+  if (!d.owner.empty()) out.emplace_back(v1::DIMENSION_OWNER, d.owner);
+  if (!d.channel.empty()) out.emplace_back(v1::DIMENSION_CHANNEL, d.channel);
+  if (!d.product.empty()) out.emplace_back(v1::DIMENSION_PRODUCT, d.product);
+  return out;
+}
+
+// The profile the customer had at `t` (the latest entry at or before t; the
+// first one for an event before registration).
+const internal::ReviewProfileAt* ProfileAt(const internal::ReviewCustomer& c, int64_t t) {
+  const internal::ReviewProfileAt* found = nullptr;
+  for (const auto& p : c.profile()) {
+    if (p.at_micros() <= t || found == nullptr) found = &p;
+  }
+  return found;
+}
+
+// Customer-base attribution: the customer's owner at t.
+Dims BaseDims(const internal::ReviewCustomer& c, int64_t t) {
+  Dims d;
+  if (const auto* p = ProfileAt(c, t)) {
+    d.region = p->region();
+    d.industry = p->industry();
+    d.owner = p->owner_id();
+    d.channel = p->channel();
+  }
+  return d;
+}
+
+// Deal and activity attribution: the rep on the event, else the owner then.
+Dims DealDims(const internal::ReviewCustomer& c, int64_t t, const std::string& actor,
+              const std::string& product) {
+  Dims d = BaseDims(c, t);
+  if (!actor.empty()) d.owner = actor;
+  d.product = product;
+  return d;
+}
+
+Dims OpportunityDims(const internal::ReviewOpportunity& o) {
+  return Dims{.region = o.region(),
+              .industry = o.industry(),
+              .owner = o.owner_id(),
+              .channel = o.channel(),
+              .product = o.product()};
+}
+
+int64_t Saturating(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
+domain::ComplaintStep StepOf(int kind) { return static_cast<domain::ComplaintStep>(kind); }
+
+std::vector<domain::ComplaintStepAt> StepsOf(const internal::ReviewComplaint& c) {
+  std::vector<domain::ComplaintStepAt> steps;
+  for (int i = 0; i < c.step_kinds_size() && i < c.step_micros_size(); ++i) {
+    steps.push_back({.step = StepOf(c.step_kinds(i)), .at = FromMicros(c.step_micros(i))});
+  }
+  return steps;
+}
+
+v1::LifecycleStage StageOf(const internal::ReviewCustomer& c) {
+  if (c.first_purchase_micros() != 0) {
+    const int64_t last = c.purchase_micros_size() ? c.purchase_micros(c.purchase_micros_size() - 1)
+                                                  : c.first_purchase_micros();
+    if (c.churned_micros() > last) return v1::LIFECYCLE_STAGE_LOST;
+    return v1::LIFECYCLE_STAGE_CUSTOMER;
+  }
+  if (c.intent_micros() != 0) return v1::LIFECYCLE_STAGE_INTENT;
+  return v1::LIFECYCLE_STAGE_PROSPECT;
+}
+
+std::optional<domain::ContactDue> ContactDueOf(const internal::ReviewCustomer& c,
+                                               const domain::CadenceRules& rules) {
+  const v1::LifecycleStage stage = StageOf(c);
+  const int64_t since =
+      stage == v1::LIFECYCLE_STAGE_CUSTOMER ? c.first_purchase_micros() : c.intent_micros();
+  std::optional<absl::Time> last_visit;
+  if (c.last_visit_micros() != 0) last_visit = FromMicros(c.last_visit_micros());
+  // Tier comes later from the value projection: untiered customers are held
+  // to IRON's cadence (docs/review.md).
+  return domain::NextContactDue(stage, std::nullopt, last_visit, FromMicros(since), rules);
+}
+
+}  // namespace
+
+int64_t StageProbabilityPercent(int stage) {
+  switch (stage) {
+    case 1:
+      return 5;
+    case 2:
+      return 10;
+    case 3:
+      return 30;
+    case 4:
+      return 50;
+    case 5:
+      return 70;
+    case 6:
+      return 100;
+    default:
+      return 0;
+  }
+}
+
+void MergeInto(SliceState& into, const SliceState& other) {
+  into.acc = domain::Merge(into.acc, other.acc);
+  for (int k = 0; k < 7; ++k) {
+    into.entered[k] += other.entered[k];
+    into.advanced[k] += other.advanced[k];
+  }
+  for (const auto& [c, n] : other.lost_by_competitor) into.lost_by_competitor[c] += n;
+  for (const auto& [c, n] : other.lost_amount_by_competitor) {
+    into.lost_amount_by_competitor[c] = Saturating(into.lost_amount_by_competitor[c], n);
+  }
+}
+
+internal::ReviewSlice ToProto(const SliceState& s) {
+  internal::ReviewSlice p;
+  for (auto field : kCounters) p.add_counters(s.acc.*field);
+  for (int64_t v : s.acc.response_seconds) p.add_response_seconds(v);
+  for (int64_t v : s.acc.resolution_seconds) p.add_resolution_seconds(v);
+  for (const auto& [c, v] : s.acc.revenue_by_customer) (*p.mutable_revenue_by_customer())[c] = v;
+  for (int k = 0; k < 7; ++k) {
+    p.add_entered(s.entered[k]);
+    p.add_advanced(s.advanced[k]);
+  }
+  for (const auto& [c, n] : s.lost_by_competitor) (*p.mutable_lost_by_competitor())[c] = n;
+  for (const auto& [c, n] : s.lost_amount_by_competitor) {
+    (*p.mutable_lost_amount_by_competitor())[c] = n;
+  }
+  return p;
+}
+
+SliceState FromProto(const internal::ReviewSlice& p) {
+  SliceState s;
+  int i = 0;
+  for (auto field : kCounters) {
+    if (i < p.counters_size()) s.acc.*field = p.counters(i);
+    ++i;
+  }
+  s.acc.response_seconds.assign(p.response_seconds().begin(), p.response_seconds().end());
+  s.acc.resolution_seconds.assign(p.resolution_seconds().begin(), p.resolution_seconds().end());
+  for (const auto& [c, v] : p.revenue_by_customer()) s.acc.revenue_by_customer[c] = v;
+  for (int k = 0; k < 7 && k < p.entered_size(); ++k) s.entered[k] = p.entered(k);
+  for (int k = 0; k < 7 && k < p.advanced_size(); ++k) s.advanced[k] = p.advanced(k);
+  for (const auto& [c, n] : p.lost_by_competitor()) s.lost_by_competitor[c] = n;
+  for (const auto& [c, n] : p.lost_amount_by_competitor()) s.lost_amount_by_competitor[c] = n;
+  return s;
+}
+
+// The state a batch touches, cached until Flush: slices, customers,
+// opportunities, deltas; seen keys and index edits go straight to the txn.
+class ReviewProjection::Batch {
+ public:
+  Batch(const ReviewRules& rules, const Families& cf) : rules_(rules), cf_(cf) {}
+
+  void Begin(projection::Txn& txn) {
+    txn_ = &txn;
+    prefix_ = PartitionKey(txn.partition());
+  }
+
+  absl::StatusOr<internal::ReviewCustomer*> Customer(const std::string& id) {
+    auto it = customers_.find(id);
+    if (it != customers_.end()) return &it->second;
+    internal::ReviewCustomer c;
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.customer, prefix_ + id));
+    if (stored && !c.ParseFromString(*stored)) {
+      return absl::DataLossError(absl::StrCat("corrupt review state of customer ", id));
+    }
+    return &customers_.emplace(id, std::move(c)).first->second;
+  }
+
+  absl::StatusOr<internal::ReviewOpportunity*> Opportunity(const std::string& customer,
+                                                           const std::string& id, bool* found) {
+    std::string key = prefix_;
+    store::AppendId(key, customer);
+    key.append(id);
+    auto it = opps_.find(key);
+    if (it != opps_.end()) {
+      *found = true;
+      return &it->second;
+    }
+    internal::ReviewOpportunity o;
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.opp, key));
+    *found = stored.has_value();
+    if (stored && !o.ParseFromString(*stored)) {
+      return absl::DataLossError(absl::StrCat("corrupt opportunity ", id));
+    }
+    return &opps_.emplace(key, std::move(o)).first->second;
+  }
+  void KeepOpportunity(const std::string& customer, const std::string& id,
+                       internal::ReviewOpportunity o) {
+    std::string key = prefix_;
+    store::AppendId(key, customer);
+    key.append(id);
+    opps_[key] = std::move(o);
+  }
+
+  absl::StatusOr<SliceState*> Slice(const std::string& suffix) {
+    auto it = slices_.find(suffix);
+    if (it != slices_.end()) return &it->second;
+    SliceState s;
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.slice, prefix_ + suffix));
+    if (stored) {
+      internal::ReviewSlice p;
+      if (!p.ParseFromString(*stored)) return absl::DataLossError("corrupt review slice");
+      s = FromProto(p);
+    }
+    return &slices_.emplace(suffix, std::move(s)).first->second;
+  }
+
+  // Calls fn(slice, suffix) for each granularity's period containing t and
+  // each dimension value of d.
+  template <typename Fn>
+  absl::Status ForEach(absl::Time t, const Dims& d, Fn fn) {
+    const auto dims = DimList(d);
+    for (v1::Granularity g : kGranularities) {
+      const std::string pkey = domain::PeriodOf(t, g, rules_.zone).Key();
+      for (const auto& [dim, value] : dims) {
+        const std::string suffix = SliceSuffix(pkey, dim, value);
+        ASSIGN_OR_RETURN(SliceState * s, Slice(suffix));
+        fn(*s, suffix);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Marks `id` seen under kind x suffix; true when it was not before.
+  absl::StatusOr<bool> FirstSeen(char kind, const std::string& suffix, std::string_view id) {
+    std::string key = prefix_;
+    key.push_back(kind);
+    key.append(suffix);
+    key.append(id);
+    if (seen_.contains(key)) return false;
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.seen, key));
+    seen_.insert(key);
+    if (stored) return false;
+    txn_->Put(cf_.seen, key, "");
+    return true;
+  }
+  absl::StatusOr<bool> Unsee(char kind, const std::string& suffix, std::string_view id) {
+    std::string key = prefix_;
+    key.push_back(kind);
+    key.append(suffix);
+    key.append(id);
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.seen, key));
+    seen_.erase(key);
+    if (!stored) return false;
+    txn_->Delete(cf_.seen, key);
+    return true;
+  }
+
+  // A distinct counter: +1 in every slice where the customer is new. One
+  // rv_seen entry per kind x customer x period lists the dimension values it
+  // was counted under; the customer's state caches the latest one per
+  // granularity. `only`, when set, limits the periods counted.
+  absl::Status CountDistinct(internal::ReviewCustomer& c, char kind, absl::Time t, const Dims& d,
+                             const std::string& customer, int64_t ReviewAccumulator::*field,
+                             const std::function<bool(const domain::ReportingPeriod&)>& only = {}) {
+    const auto dims = DimList(d);
+    for (size_t gi = 0; gi < std::size(kGranularities); ++gi) {
+      const domain::ReportingPeriod period = domain::PeriodOf(t, kGranularities[gi], rules_.zone);
+      if (only && !only(period)) continue;
+      const std::string pkey = period.Key();
+      const std::string tag = {kind, static_cast<char>('0' + gi)};
+      internal::ReviewSeen* cache = nullptr;
+      for (auto& x : *c.mutable_seen()) {
+        if (x.tag() == tag) cache = &x;
+      }
+      if (cache == nullptr) {
+        cache = c.add_seen();
+        cache->set_tag(tag);
+      }
+      std::string key = prefix_;
+      key.push_back(kind);
+      store::AppendId(key, customer);
+      key.append(pkey);
+      if (cache->period() != pkey) {
+        ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.seen, key));
+        cache->set_period(pkey);
+        cache->set_dims(stored.value_or(""));
+      }
+      bool changed = false;
+      for (const auto& [dim, value] : dims) {
+        std::string token;
+        store::AppendU32(token, static_cast<uint32_t>(dim));
+        store::AppendId(token, value);
+        if (ContainsToken(cache->dims(), token)) continue;
+        cache->mutable_dims()->append(token);
+        changed = true;
+        ASSIGN_OR_RETURN(SliceState * s, Slice(SliceSuffix(pkey, dim, value)));
+        s->acc.*field += 1;
+      }
+      if (changed) txn_->Put(cf_.seen, key, cache->dims());
+    }
+    return absl::OkStatus();
+  }
+
+  // Snapshot change at t's civil day for each dimension value of d.
+  void AddDelta(absl::Time t, const Dims& d, int64_t pipeline, int64_t open, int64_t customers) {
+    const int64_t day = DayNumber(absl::ToCivilDay(t, rules_.zone));
+    for (const auto& [dim, value] : DimList(d)) {
+      std::string key = prefix_;
+      store::AppendU32(key, static_cast<uint32_t>(dim));
+      store::AppendId(key, value);
+      store::AppendI64(key, day);
+      internal::ReviewDelta& delta = deltas_[key];
+      delta.set_pipeline_percent_units(delta.pipeline_percent_units() + pipeline);
+      delta.set_open_opportunities(delta.open_opportunities() + open);
+      delta.set_customers(delta.customers() + customers);
+    }
+  }
+
+  void Due(int64_t micros, const std::string& customer, std::string_view subject, bool put) {
+    std::string key = prefix_;
+    store::AppendI64(key, micros);
+    store::AppendId(key, customer);
+    key.append(subject);
+    if (put) {
+      txn_->Put(cf_.due, key, "");
+    } else {
+      txn_->Delete(cf_.due, key);
+    }
+  }
+
+  void Index(store::ColumnFamily cf, const std::string& value, const std::string& customer,
+             bool put) {
+    std::string key = prefix_;
+    store::AppendId(key, value);
+    key.append(customer);
+    if (put) {
+      txn_->Put(cf, key, "");
+    } else {
+      txn_->Delete(cf, key);
+    }
+  }
+
+  absl::Status Flush() {
+    // Sorted so the writes are deterministic.
+    std::map<std::string, const internal::ReviewCustomer*> customers;
+    for (const auto& [id, c] : customers_) customers.emplace(id, &c);
+    for (const auto& [id, c] : customers) {
+      txn_->Put(cf_.customer, prefix_ + id, c->SerializeAsString());
+    }
+    std::map<std::string, const internal::ReviewOpportunity*> opps;
+    for (const auto& [key, o] : opps_) opps.emplace(key, &o);
+    for (const auto& [key, o] : opps) txn_->Put(cf_.opp, key, o->SerializeAsString());
+    std::map<std::string, const SliceState*> slices;
+    for (const auto& [key, s] : slices_) slices.emplace(key, &s);
+    for (const auto& [suffix, s] : slices) {
+      txn_->Put(cf_.slice, prefix_ + suffix, ToProto(*s).SerializeAsString());
+    }
+    std::map<std::string, const internal::ReviewDelta*> deltas;
+    for (const auto& [key, d] : deltas_) deltas.emplace(key, &d);
+    for (const auto& [key, d] : deltas) {
+      internal::ReviewDelta total;
+      ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.delta, key));
+      if (stored && !total.ParseFromString(*stored)) return absl::DataLossError("corrupt delta");
+      total.set_pipeline_percent_units(total.pipeline_percent_units() +
+                                       d->pipeline_percent_units());
+      total.set_open_opportunities(total.open_opportunities() + d->open_opportunities());
+      total.set_customers(total.customers() + d->customers());
+      if (total.pipeline_percent_units() == 0 && total.open_opportunities() == 0 &&
+          total.customers() == 0) {
+        txn_->Delete(cf_.delta, key);
+      } else {
+        txn_->Put(cf_.delta, key, total.SerializeAsString());
+      }
+    }
+    Clear();
+    return absl::OkStatus();
+  }
+  void Clear() {
+    customers_.clear();
+    opps_.clear();
+    slices_.clear();
+    deltas_.clear();
+    seen_.clear();
+  }
+
+  const std::string& prefix() const { return prefix_; }
+  projection::Txn& txn() { return *txn_; }
+
+ private:
+  const ReviewRules& rules_;
+  const Families& cf_;
+  projection::Txn* txn_ = nullptr;
+  std::string prefix_;
+  absl::flat_hash_map<std::string, internal::ReviewCustomer> customers_;
+  absl::flat_hash_map<std::string, internal::ReviewOpportunity> opps_;
+  absl::flat_hash_map<std::string, SliceState> slices_;
+  absl::flat_hash_map<std::string, internal::ReviewDelta> deltas_;
+  absl::flat_hash_set<std::string> seen_;
+};
+
+ReviewProjection::ReviewProjection(ReviewRules rules) : rules_(std::move(rules)) {}
+ReviewProjection::~ReviewProjection() = default;
+
+std::vector<std::string> ReviewProjection::ColumnFamilies() const {
+  return {"rv_slice", "rv_delta", "rv_seen",   "rv_customer",
+          "rv_opp",   "rv_owner", "rv_region", "rv_due"};
+}
+
+absl::Status ReviewProjection::Attach(store::Store& store, int /*partitions*/) {
+  store_ = &store;
+  cf_ = {.slice = store.Family("rv_slice"),
+         .delta = store.Family("rv_delta"),
+         .seen = store.Family("rv_seen"),
+         .customer = store.Family("rv_customer"),
+         .opp = store.Family("rv_opp"),
+         .owner = store.Family("rv_owner"),
+         .region = store.Family("rv_region"),
+         .due = store.Family("rv_due")};
+  batch_ = std::make_unique<Batch>(rules_, cf_);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Applies one event to the batch. Helpers share the batch and the rules.
+class Applier {
+ public:
+  Applier(ReviewProjection::Batch& b, const ReviewRules& rules,
+          const ReviewProjection::Families& cf, absl::Time now)
+      : b_(b), rules_(rules), cf_(cf), now_(now) {}
+
+  absl::Status Apply(const projection::ApplyContext& ctx, const v1::Event& e);
+  // Re-evaluates a complaint's SLA clocks: counts new breaches (in the
+  // period of their due instant) and re-indexes the next due.
+  absl::Status Sla(const std::string& customer_id, internal::ReviewCustomer& c,
+                   internal::ReviewComplaint& complaint);
+  // Re-indexes the customer's contact due and emits ContactOverdue when due.
+  void Cadence(const std::string& customer_id, internal::ReviewCustomer& c);
+
+ private:
+  absl::Status Purchase(const std::string& id, internal::ReviewCustomer& c, int64_t t,
+                        const std::string& actor, const std::string& product, int64_t amount,
+                        int64_t cost);
+  absl::Status StageChange(const std::string& id, internal::ReviewCustomer& c, int64_t t,
+                           const std::string& actor, const v1::OpportunityStageChanged& s);
+  void Reindex(const std::string& id, internal::ReviewCustomer& c);
+  void CountCustomer(internal::ReviewCustomer& c, int64_t t, int sign);
+
+  ReviewProjection::Batch& b_;
+  const ReviewRules& rules_;
+  const ReviewProjection::Families& cf_;
+  absl::Time now_;
+  const projection::ApplyContext* ctx_ = nullptr;
+};
+
+bool IsActivity(const v1::Event& e) {
+  return !e.has_customer_registered() && !e.has_customer_profile_updated() &&
+         !e.has_contact_added();
+}
+
+void Applier::CountCustomer(internal::ReviewCustomer& c, int64_t t, int sign) {
+  if (sign > 0) {
+    if (c.counted_customer_micros() != 0) return;
+    b_.AddDelta(FromMicros(t), BaseDims(c, t), 0, 0, 1);
+    c.set_counted_customer_micros(t);
+  } else {
+    if (c.counted_customer_micros() == 0) return;
+    const int64_t at = c.counted_customer_micros();
+    // Removed at t, from the slices it was added to.
+    b_.AddDelta(FromMicros(t), BaseDims(c, at), 0, 0, -1);
+    c.set_counted_customer_micros(0);
+  }
+}
+
+void Applier::Reindex(const std::string& id, internal::ReviewCustomer& c) {
+  if (c.profile_size() == 0) return;
+  const internal::ReviewProfileAt& now = c.profile(c.profile_size() - 1);
+  if (now.owner_id() != c.indexed_owner()) {
+    if (!c.indexed_owner().empty()) b_.Index(cf_.owner, c.indexed_owner(), id, false);
+    if (!now.owner_id().empty()) b_.Index(cf_.owner, now.owner_id(), id, true);
+    c.set_indexed_owner(now.owner_id());
+  }
+  if (now.region() != c.indexed_region()) {
+    if (!c.indexed_region().empty()) b_.Index(cf_.region, c.indexed_region(), id, false);
+    if (!now.region().empty()) b_.Index(cf_.region, now.region(), id, true);
+    c.set_indexed_region(now.region());
+  }
+}
+
+void Applier::Cadence(const std::string& id, internal::ReviewCustomer& c) {
+  const std::optional<domain::ContactDue> due = ContactDueOf(c, rules_.worklist.cadence);
+  // Overdue strictly after due: index the first microsecond after it.
+  const int64_t at = due ? absl::ToUnixMicros(due->due) + 1 : 0;
+  if (due && due->overdue(now_) && c.overdue_emitted_due_micros() != at) {
+    c.set_overdue_emitted_due_micros(at);
+    v1::StateChange change;
+    change.set_customer_id(id);
+    *change.mutable_at() = event::ToProto(FromMicros(at));
+    v1::ContactOverdue* d = change.mutable_contact_overdue();
+    d->set_owner_id(c.indexed_owner());
+    *d->mutable_due() = event::ToProto(due->due);
+    if (c.last_visit_micros() != 0) {
+      *d->mutable_last_visit_at() = event::ToProto(FromMicros(c.last_visit_micros()));
+    }
+    b_.txn().Emit(std::move(change));
+  }
+  const int64_t next = (due && !due->overdue(now_)) ? at : 0;
+  if (next == c.contact_due_micros()) return;
+  if (c.contact_due_micros() != 0) b_.Due(c.contact_due_micros(), id, "~", false);
+  if (next != 0) b_.Due(next, id, "~", true);
+  c.set_contact_due_micros(next);
+}
+
+absl::Status Applier::Sla(const std::string& id, internal::ReviewCustomer& c,
+                          internal::ReviewComplaint& cp) {
+  const v1::Severity severity = static_cast<v1::Severity>(cp.severity());
+  const domain::ComplaintSla sla = domain::EvaluateComplaintSla(
+      severity, FromMicros(cp.filed_micros()), StepsOf(cp), now_, rules_.worklist.sla);
+  std::optional<int64_t> next;
+  for (size_t i = 0; i < sla.episodes.size(); ++i) {
+    const domain::SlaEpisode& ep = sla.episodes[i];
+    for (const auto& [clock, tag, name] :
+         {std::tuple{&ep.response, 'r', "first_response"}, {&ep.resolution, 's', "resolution"}}) {
+      if (clock->state == domain::SlaState::kPending) {
+        const int64_t due = absl::ToUnixMicros(clock->due);
+        if (!next || due < *next) next = due;
+        continue;
+      }
+      if (clock->state != domain::SlaState::kBreached) continue;
+      const std::string mark = absl::StrCat(i, "/", std::string(1, tag));
+      if (std::find(cp.counted().begin(), cp.counted().end(), mark) != cp.counted().end()) continue;
+      cp.add_counted(mark);
+      const int64_t due = absl::ToUnixMicros(clock->due);
+      absl::Status status;
+      RETURN_IF_ERROR(
+          b_.ForEach(clock->due, BaseDims(c, due), [&](SliceState& s, const std::string& suffix) {
+            s.acc.sla_breaches += 1;
+            if (status.ok()) status = b_.FirstSeen(kSubjectBreach, suffix, id).status();
+          }));
+      RETURN_IF_ERROR(status);
+      v1::StateChange change;
+      change.set_customer_id(id);
+      *change.mutable_at() = event::ToProto(clock->due);
+      v1::ComplaintSlaBreached* d = change.mutable_complaint_sla_breached();
+      d->set_complaint_id(cp.complaint_id());
+      d->set_severity(severity);
+      d->set_clock(name);
+      *d->mutable_due() = event::ToProto(clock->due);
+      d->set_episode(static_cast<int32_t>(i));
+      if (ctx_ != nullptr) {
+        change.mutable_source()->set_topic(std::string(ctx_->topic));
+        change.mutable_source()->set_partition(ctx_->partition.value());
+        change.mutable_source()->set_offset(ctx_->offset.value());
+      }
+      b_.txn().Emit(std::move(change));
+    }
+  }
+  const int64_t due = next.value_or(0);
+  if (due != cp.due_micros()) {
+    if (cp.due_micros() != 0) b_.Due(cp.due_micros(), id, "c" + cp.complaint_id(), false);
+    if (due != 0) b_.Due(due, id, "c" + cp.complaint_id(), true);
+    cp.set_due_micros(due);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Applier::Purchase(const std::string& id, internal::ReviewCustomer& c, int64_t t,
+                               const std::string& actor, const std::string& product, int64_t amount,
+                               int64_t cost) {
+  const absl::Time at = FromMicros(t);
+  RETURN_IF_ERROR(b_.ForEach(
+      at, DealDims(c, t, actor, product),
+      [&](SliceState& s, const std::string&) { domain::AddPurchase(s.acc, id, amount, cost); }));
+  const Dims base = BaseDims(c, t);
+  RETURN_IF_ERROR(
+      b_.CountDistinct(c, kSeenPurchasing, at, base, id, &ReviewAccumulator::purchasing_customers));
+  const int64_t first = c.first_purchase_micros();
+  if (first != 0 && first < t) {
+    RETURN_IF_ERROR(b_.CountDistinct(c, kSeenRepeat, at, base, id,
+                                     &ReviewAccumulator::repeat_purchasing_customers));
+  }
+  // Win-back: the first purchase after an explicit loss.
+  const int64_t last_before = [&] {
+    int64_t last = 0;
+    for (int64_t p : c.purchase_micros()) {
+      if (p < t) last = std::max(last, p);
+    }
+    return last;
+  }();
+  if (c.churned_micros() != 0 && c.churned_micros() < t && last_before < c.churned_micros()) {
+    RETURN_IF_ERROR(
+        b_.ForEach(at, base, [](SliceState& s, const std::string&) { s.acc.win_backs += 1; }));
+    CountCustomer(c, t, +1);
+  }
+  if (first == 0 || t < first) {
+    if (first != 0) {
+      // A late purchase before the known first one: the customer was new in
+      // the earlier period, not in the later one.
+      RETURN_IF_ERROR(
+          b_.ForEach(FromMicros(first), BaseDims(c, first),
+                     [](SliceState& s, const std::string&) { s.acc.new_customers -= 1; }));
+      // Out of the snapshot where it came in; back in at t below.
+      if (c.counted_customer_micros() != 0) CountCustomer(c, c.counted_customer_micros(), -1);
+    }
+    RETURN_IF_ERROR(
+        b_.ForEach(at, base, [](SliceState& s, const std::string&) { s.acc.new_customers += 1; }));
+    c.set_first_purchase_micros(t);
+    if (c.churned_micros() == 0 || c.churned_micros() < t) CountCustomer(c, t, +1);
+  }
+  auto* ps = c.mutable_purchase_micros();
+  ps->Add(t);
+  std::sort(ps->begin(), ps->end());
+  return absl::OkStatus();
+}
+
+absl::Status Applier::StageChange(const std::string& id, internal::ReviewCustomer& c, int64_t t,
+                                  const std::string& actor, const v1::OpportunityStageChanged& s) {
+  bool found = false;
+  ASSIGN_OR_RETURN(internal::ReviewOpportunity * o, b_.Opportunity(id, s.opportunity_id(), &found));
+  if (!found) {
+    // A stage change without an open: known from here on, open time unknown.
+    const Dims d = DealDims(c, t, actor, "");
+    o->set_region(d.region);
+    o->set_industry(d.industry);
+    o->set_owner_id(d.owner);
+    o->set_channel(d.channel);
+    o->set_actor_id(actor);
+    o->mutable_entered_micros()->Resize(7, 0);
+  }
+  if (o->closed()) {
+    return absl::FailedPreconditionError("opportunity_already_closed");
+  }
+  const absl::Time at = FromMicros(t);
+  const Dims od = OpportunityDims(*o);
+  const int stage = s.stage();
+  if (stage >= 1 && stage <= 6) {
+    // Entering stage m enters every stage below it not entered yet; each
+    // stage entered before goes "further" now.
+    for (int k = 1; k < stage; ++k) {
+      const int64_t entered = o->entered_micros(k);
+      const bool was_top = k >= o->max_stage();  // not yet gone further
+      if (entered != 0 && was_top) {
+        RETURN_IF_ERROR(
+            b_.ForEach(FromMicros(entered), od,
+                       [k](SliceState& sl, const std::string&) { sl.advanced[k] += 1; }));
+      }
+    }
+    for (int k = o->max_stage() + 1; k <= stage; ++k) {
+      o->set_entered_micros(k, t);
+      const bool goes_further = k < stage;
+      RETURN_IF_ERROR(b_.ForEach(at, od, [k, goes_further](SliceState& sl, const std::string&) {
+        sl.entered[k] += 1;
+        if (goes_further) sl.advanced[k] += 1;
+      }));
+    }
+    o->set_max_stage(std::max(o->max_stage(), stage));
+  }
+  o->set_stage(stage);
+  const Dims deal = DealDims(c, t, actor.empty() ? o->actor_id() : actor, o->product());
+  if (stage == v1::FUNNEL_STAGE_CONTRACT_SIGNED || stage == v1::FUNNEL_STAGE_LOST) {
+    o->set_closed(true);
+    b_.AddDelta(at, od, -o->pipeline_percent_units(), o->opened_micros() != 0 ? -1 : 0, 0);
+    o->set_pipeline_percent_units(0);
+    if (stage == v1::FUNNEL_STAGE_CONTRACT_SIGNED) {
+      const int64_t cycle = o->opened_micros() != 0 ? (t - o->opened_micros()) / 1'000'000 : -1;
+      RETURN_IF_ERROR(b_.ForEach(at, deal, [cycle](SliceState& sl, const std::string&) {
+        sl.acc.opportunities_won += 1;
+        if (cycle >= 0) {
+          sl.acc.won_cycle_seconds = Saturating(sl.acc.won_cycle_seconds, cycle);
+          sl.acc.won_with_cycle += 1;
+        }
+      }));
+    } else {
+      const std::string& competitor = s.competitor();
+      const int64_t amount = o->amount_units();
+      absl::Status status;
+      RETURN_IF_ERROR(b_.ForEach(at, deal, [&](SliceState& sl, const std::string& suffix) {
+        sl.acc.opportunities_lost += 1;
+        sl.lost_by_competitor[competitor] += 1;
+        sl.lost_amount_by_competitor[competitor] =
+            Saturating(sl.lost_amount_by_competitor[competitor], amount);
+        if (status.ok()) {
+          status = b_.FirstSeen(kSubjectLostOpportunity, suffix, s.opportunity_id()).status();
+        }
+      }));
+      RETURN_IF_ERROR(status);
+    }
+  } else if (o->opened_micros() != 0) {
+    const int64_t weighted = o->amount_units() * StageProbabilityPercent(stage);
+    b_.AddDelta(at, od, weighted - o->pipeline_percent_units(), 0, 0);
+    o->set_pipeline_percent_units(weighted);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event& e) {
+  ctx_ = &ctx;
+  const std::string& id = e.customer_id();
+  ASSIGN_OR_RETURN(internal::ReviewCustomer * cp, b_.Customer(id));
+  internal::ReviewCustomer& c = *cp;
+  const int64_t t = Micros(e.occurred_at());
+  const absl::Time at = FromMicros(t);
+  const std::string& actor = e.actor_id();
+
+  if (IsActivity(e)) {
+    RETURN_IF_ERROR(b_.CountDistinct(c, kSeenActive, at, BaseDims(c, t), id,
+                                     &ReviewAccumulator::active_customers));
+  }
+  switch (e.payload_case()) {
+    case v1::Event::kCustomerRegistered:
+    case v1::Event::kCustomerProfileUpdated: {
+      internal::ReviewProfileAt p;
+      if (const auto* before = ProfileAt(c, t); before != nullptr) p = *before;
+      p.set_at_micros(t);
+      if (e.has_customer_registered()) {
+        const auto& r = e.customer_registered();
+        p.set_region(r.region());
+        p.set_industry(r.industry());
+        p.set_owner_id(r.owner_id());
+        p.set_channel(r.channel());
+        c.set_registered(true);
+        c.set_registered_micros(t);
+      } else {
+        const auto& u = e.customer_profile_updated();
+        if (u.has_region()) p.set_region(u.region());
+        if (u.has_industry()) p.set_industry(u.industry());
+        if (u.has_owner_id()) p.set_owner_id(u.owner_id());
+        if (u.has_channel()) p.set_channel(u.channel());
+      }
+      auto* list = c.mutable_profile();
+      auto pos = std::upper_bound(
+          list->begin(), list->end(), t,
+          [](int64_t v, const internal::ReviewProfileAt& x) { return v < x.at_micros(); });
+      const int index = static_cast<int>(pos - list->begin());
+      list->Add(std::move(p));
+      for (int i = list->size() - 1; i > index; --i) list->SwapElements(i, i - 1);
+      Reindex(id, c);
+      break;
+    }
+    case v1::Event::kContactAdded: {
+      const auto& a = e.contact_added();
+      internal::ReviewContact* ct = nullptr;
+      for (auto& x : *c.mutable_contacts()) {
+        if (x.contact_id() == a.contact_id()) ct = &x;
+      }
+      if (ct == nullptr) ct = c.add_contacts();
+      ct->set_contact_id(a.contact_id());
+      if (a.has_birthday()) {
+        ct->set_birthday_year(a.birthday().year());
+        ct->set_birthday_month(a.birthday().month());
+        ct->set_birthday_day(a.birthday().day());
+      }
+      break;
+    }
+    case v1::Event::kVisitLogged: {
+      RETURN_IF_ERROR(b_.ForEach(at, DealDims(c, t, actor, ""),
+                                 [](SliceState& s, const std::string&) { s.acc.visits += 1; }));
+      // Coverage: a visit to a customer that was in stage CUSTOMER at the
+      // period's start (the coverage base, docs/review.md).
+      const int64_t counted = c.counted_customer_micros();
+      if (counted != 0) {
+        RETURN_IF_ERROR(b_.CountDistinct(
+            c, kSeenCovered, at, BaseDims(c, t), id, &ReviewAccumulator::covered_customers,
+            [&](const domain::ReportingPeriod& p) {
+              return counted < absl::ToUnixMicros(domain::PeriodStart(p, rules_.zone));
+            }));
+      }
+      c.set_last_visit_micros(std::max(c.last_visit_micros(), t));
+      break;
+    }
+    case v1::Event::kOpportunityOpened: {
+      const auto& o = e.opportunity_opened();
+      bool found = false;
+      ASSIGN_OR_RETURN(internal::ReviewOpportunity * op,
+                       b_.Opportunity(id, o.opportunity_id(), &found));
+      if (found) return absl::FailedPreconditionError("opportunity_already_opened");
+      const Dims d = DealDims(c, t, actor, o.product());
+      op->set_opened_micros(t);
+      op->set_amount_units(o.amount().units());
+      op->set_product(o.product());
+      op->set_actor_id(actor);
+      op->set_region(d.region);
+      op->set_industry(d.industry);
+      op->set_owner_id(d.owner);
+      op->set_channel(d.channel);
+      op->mutable_entered_micros()->Resize(7, 0);
+      op->set_entered_micros(1, t);
+      op->set_max_stage(1);
+      op->set_stage(1);
+      op->set_pipeline_percent_units(o.amount().units() * StageProbabilityPercent(1));
+      RETURN_IF_ERROR(
+          b_.ForEach(at, d, [](SliceState& s, const std::string&) { s.entered[1] += 1; }));
+      b_.AddDelta(at, d, op->pipeline_percent_units(), 1, 0);
+      if (c.intent_micros() == 0 || t < c.intent_micros()) c.set_intent_micros(t);
+      break;
+    }
+    case v1::Event::kOpportunityStageChanged:
+      RETURN_IF_ERROR(StageChange(id, c, t, actor, e.opportunity_stage_changed()));
+      break;
+    case v1::Event::kQuoteIssued: {
+      const auto& q = e.quote_issued();
+      RETURN_IF_ERROR(
+          b_.ForEach(at, DealDims(c, t, actor, ""), [&](SliceState& s, const std::string&) {
+            s.acc.quotes += 1;
+            if (q.list_amount().units() > 0) {
+              s.acc.quoted_units = Saturating(s.acc.quoted_units, q.amount().units());
+              s.acc.quoted_list_units =
+                  Saturating(s.acc.quoted_list_units, q.list_amount().units());
+            }
+          }));
+      if (c.intent_micros() == 0 || t < c.intent_micros()) c.set_intent_micros(t);
+      break;
+    }
+    case v1::Event::kContractSigned: {
+      const auto& s = e.contract_signed();
+      internal::ReviewContract* k = c.add_contracts();
+      k->set_contract_id(s.contract_id());
+      k->set_signed_micros(t);
+      k->set_end_micros(s.has_end() ? Micros(s.end()) : 0);
+      const int64_t start = s.has_start() ? Micros(s.start()) : t;
+      k->set_payment_due_micros(s.has_payment_due()
+                                    ? Micros(s.payment_due())
+                                    : start + absl::ToInt64Microseconds(absl::Hours(24 * 30)));
+      k->set_amount_units(s.amount().units());
+      RETURN_IF_ERROR(Purchase(id, c, t, actor, s.product(), s.amount().units(), s.cost().units()));
+      break;
+    }
+    case v1::Event::kContractRenewed: {
+      const auto& r = e.contract_renewed();
+      for (auto& k : *c.mutable_contracts()) {
+        if (k.contract_id() == r.contract_id() && r.has_new_end()) {
+          k.set_end_micros(Micros(r.new_end()));
+          k.set_amount_units(Saturating(k.amount_units(), r.amount().units()));
+        }
+      }
+      RETURN_IF_ERROR(Purchase(id, c, t, actor, "", r.amount().units(), r.cost().units()));
+      break;
+    }
+    case v1::Event::kContractTerminated:
+      for (auto& k : *c.mutable_contracts()) {
+        if (k.contract_id() == e.contract_terminated().contract_id()) k.set_terminated(true);
+      }
+      break;
+    case v1::Event::kPaymentReceived: {
+      const auto& p = e.payment_received();
+      RETURN_IF_ERROR(
+          b_.ForEach(at, DealDims(c, t, actor, ""), [&](SliceState& s, const std::string&) {
+            s.acc.payments_units = Saturating(s.acc.payments_units, p.amount().units());
+          }));
+      for (auto& k : *c.mutable_contracts()) {
+        if (k.contract_id() == p.contract_id()) {
+          k.set_paid_units(Saturating(k.paid_units(), p.amount().units()));
+        }
+      }
+      break;
+    }
+    case v1::Event::kComplaintFiled: {
+      const auto& f = e.complaint_filed();
+      for (const auto& x : c.complaints()) {
+        if (x.complaint_id() == f.complaint_id()) {
+          return absl::FailedPreconditionError("complaint_already_filed");
+        }
+      }
+      RETURN_IF_ERROR(b_.ForEach(at, BaseDims(c, t),
+                                 [](SliceState& s, const std::string&) { s.acc.complaints += 1; }));
+      internal::ReviewComplaint* k = c.add_complaints();
+      k->set_complaint_id(f.complaint_id());
+      k->set_severity(f.severity());
+      k->set_filed_micros(t);
+      RETURN_IF_ERROR(Sla(id, c, *k));
+      break;
+    }
+    case v1::Event::kComplaintResponded:
+    case v1::Event::kComplaintResolved:
+    case v1::Event::kComplaintReopened: {
+      const std::string& cid = e.has_complaint_responded()  ? e.complaint_responded().complaint_id()
+                               : e.has_complaint_resolved() ? e.complaint_resolved().complaint_id()
+                                                            : e.complaint_reopened().complaint_id();
+      internal::ReviewComplaint* k = nullptr;
+      for (auto& x : *c.mutable_complaints()) {
+        if (x.complaint_id() == cid) k = &x;
+      }
+      if (k == nullptr) return absl::FailedPreconditionError("unknown_complaint");
+      const domain::ComplaintStep step =
+          e.has_complaint_responded()  ? domain::ComplaintStep::kResponded
+          : e.has_complaint_resolved() ? domain::ComplaintStep::kResolved
+                                       : domain::ComplaintStep::kReopened;
+      // Durations from the start of the episode the step belongs to.
+      const domain::ComplaintSla before = domain::EvaluateComplaintSla(
+          static_cast<v1::Severity>(k->severity()), FromMicros(k->filed_micros()), StepsOf(*k), at,
+          rules_.worklist.sla);
+      const domain::SlaEpisode& ep = before.current();
+      k->add_step_kinds(static_cast<int32_t>(step));
+      k->add_step_micros(t);
+      const Dims base = BaseDims(c, t);
+      if (step == domain::ComplaintStep::kResponded && !ep.response.done_at) {
+        RETURN_IF_ERROR(b_.ForEach(at, base, [&](SliceState& s, const std::string&) {
+          domain::AddResponse(s.acc, at - ep.started_at);
+        }));
+      } else if (step == domain::ComplaintStep::kResolved && before.open) {
+        const bool satisfied = e.complaint_resolved().satisfied();
+        RETURN_IF_ERROR(b_.ForEach(at, base, [&](SliceState& s, const std::string&) {
+          domain::AddResolution(s.acc, at - ep.started_at);
+          s.acc.complaints_resolved += 1;
+          if (satisfied) s.acc.complaints_resolved_satisfied += 1;
+        }));
+      }
+      RETURN_IF_ERROR(Sla(id, c, *k));
+      break;
+    }
+    case v1::Event::kSatisfactionSurveyed: {
+      const int64_t csat = e.satisfaction_surveyed().csat();
+      RETURN_IF_ERROR(b_.ForEach(at, BaseDims(c, t), [csat](SliceState& s, const std::string&) {
+        s.acc.csat_sum += csat;
+        s.acc.csat_surveys += 1;
+      }));
+      break;
+    }
+    case v1::Event::kReferralMade:
+      RETURN_IF_ERROR(b_.ForEach(at, BaseDims(c, t),
+                                 [](SliceState& s, const std::string&) { s.acc.referrals += 1; }));
+      break;
+    case v1::Event::kCustomerChurned: {
+      absl::Status status;
+      RETURN_IF_ERROR(b_.ForEach(at, BaseDims(c, t), [&](SliceState& s, const std::string& sfx) {
+        s.acc.lost_customers += 1;
+        if (status.ok()) status = b_.FirstSeen(kSubjectLost, sfx, id).status();
+      }));
+      RETURN_IF_ERROR(status);
+      if (t >= c.counted_customer_micros()) CountCustomer(c, t, -1);
+      c.set_churned_micros(std::max(c.churned_micros(), t));
+      break;
+    }
+    default:
+      break;
+  }
+  Cadence(id, c);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ReviewProjection::Apply(const projection::ApplyContext& ctx, const v1::Event& event,
+                                     projection::Txn& txn) {
+  batch_->Begin(txn);
+  Applier applier(*batch_, rules_, cf_, ctx.now);
+  return applier.Apply(ctx, event);
+}
+
+absl::Status ReviewProjection::Flush(Partition /*partition*/, absl::Time /*now*/,
+                                     projection::Txn& txn) {
+  batch_->Begin(txn);
+  return batch_->Flush();
+}
+
+absl::Status ReviewProjection::Tick(Partition partition, absl::Time now, projection::Txn& txn) {
+  batch_->Begin(txn);
+  // Collect the due entries first: re-indexing writes to the same family.
+  std::vector<std::pair<std::string, std::string>> due;  // (customer, subject)
+  std::vector<std::string> keys;
+  {
+    const std::string prefix = batch_->prefix();
+    std::unique_ptr<store::Iterator> it = store_->NewIterator(cf_.due, prefix);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view k = it->key();
+      k.remove_prefix(prefix.size());
+      if (k.size() < 8) continue;
+      std::string_view rest = k;
+      const int64_t at = store::ReadI64(rest);
+      if (at > absl::ToUnixMicros(now)) break;
+      const std::string_view customer = store::ReadId(rest);
+      due.emplace_back(std::string(customer), std::string(rest));
+      keys.emplace_back(it->key());
+      if (due.size() >= 10'000) break;  // the rest at the next tick
+    }
+    RETURN_IF_ERROR(it->status());
+  }
+  (void)partition;
+  Applier applier(*batch_, rules_, cf_, now);
+  for (const auto& [customer, subject] : due) {
+    ASSIGN_OR_RETURN(internal::ReviewCustomer * c, batch_->Customer(customer));
+    if (subject == "~") {
+      applier.Cadence(customer, *c);
+      continue;
+    }
+    for (auto& k : *c->mutable_complaints()) {
+      if ("c" + k.complaint_id() == subject) RETURN_IF_ERROR(applier.Sla(customer, *c, k));
+    }
+  }
+  return batch_->Flush();
+}
+
+}  // namespace custops::review

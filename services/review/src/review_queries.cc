@@ -1,0 +1,528 @@
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "custops/base/status_macros.h"
+#include "custops/event/time.h"
+#include "custops/review/review_projection.h"
+#include "custops/store/keys.h"
+
+namespace custops::review {
+namespace {
+
+std::string PartitionKey(int p) {
+  std::string key;
+  store::AppendU32(key, static_cast<uint32_t>(p));
+  return key;
+}
+
+std::string SliceSuffix(std::string_view period_key, v1::Dimension dim, std::string_view value) {
+  std::string key;
+  store::AppendId(key, period_key);
+  store::AppendU32(key, static_cast<uint32_t>(dim));
+  store::AppendId(key, value);
+  return key;
+}
+
+v1::Fraction ToFraction(const domain::Ratio& r) {
+  v1::Fraction f;
+  f.set_numerator(r.numerator());
+  f.set_denominator(r.denominator());
+  return f;
+}
+
+v1::MetricUnit UnitOf(domain::MetricUnit u) {
+  switch (u) {
+    case domain::MetricUnit::kMoney:
+      return v1::METRIC_UNIT_MONEY;
+    case domain::MetricUnit::kCount:
+      return v1::METRIC_UNIT_COUNT;
+    case domain::MetricUnit::kShare:
+      return v1::METRIC_UNIT_SHARE;
+    case domain::MetricUnit::kDays:
+      return v1::METRIC_UNIT_DAYS;
+    case domain::MetricUnit::kHours:
+      return v1::METRIC_UNIT_HOURS;
+    case domain::MetricUnit::kScore:
+      return v1::METRIC_UNIT_SCORE;
+  }
+  return v1::METRIC_UNIT_UNSPECIFIED;
+}
+
+v1::MetricValue ToValue(domain::MetricId id, const std::optional<domain::Ratio>& r,
+                        const std::string& currency) {
+  v1::MetricValue v;
+  if (!r) return v;
+  switch (domain::MetricUnitOf(id)) {
+    case domain::MetricUnit::kMoney:
+      v.mutable_money()->set_units(r->Floor());
+      v.mutable_money()->set_currency(currency);
+      break;
+    case domain::MetricUnit::kCount:
+      v.set_count(r->Floor());
+      break;
+    default:
+      *v.mutable_ratio() = ToFraction(*r);
+  }
+  return v;
+}
+
+// Metrics this projection does not maintain yet (negative assets come from
+// the value projection, overdue receivables from a snapshot not built yet):
+// reported as null rather than a misleading zero.
+bool NotMaintained(domain::MetricId id) {
+  return id == domain::MetricId::kNegativeAssets || id == domain::MetricId::kOverdueReceivables;
+}
+
+constexpr std::string_view kFunnelToken = "f1.";
+constexpr std::string_view kWorklistToken = "w1.";
+
+absl::StatusOr<std::string> DecodePageToken(std::string_view prefix, const std::string& token) {
+  std::string out;
+  if (token.empty()) return out;
+  if (token.size() > 4096 || !token.starts_with(prefix) ||
+      !absl::WebSafeBase64Unescape(token.substr(prefix.size()), &out)) {
+    return absl::InvalidArgumentError("page_token: not a token from this list");
+  }
+  return out;
+}
+
+absl::StatusOr<int> PageSize(int requested) {
+  if (requested < 0) return absl::InvalidArgumentError("page_size: must not be negative");
+  if (requested == 0) return 100;
+  return std::min(requested, 1000);
+}
+
+absl::StatusOr<v1::Dimension> CheckDimension(v1::Dimension dim, const std::string& value) {
+  if (!v1::Dimension_IsValid(dim)) return absl::InvalidArgumentError("dimension: unknown value");
+  if (dim == v1::DIMENSION_UNSPECIFIED) dim = v1::DIMENSION_ALL;
+  if (dim == v1::DIMENSION_KIND || dim == v1::DIMENSION_TIER) {
+    return absl::InvalidArgumentError(
+        "dimension: the review is kept by all, region, industry, owner, channel and product");
+  }
+  if (dim == v1::DIMENSION_ALL && !value.empty()) {
+    return absl::InvalidArgumentError("dimension_value: must be empty for DIMENSION_ALL");
+  }
+  if (value.size() > 128) return absl::InvalidArgumentError("dimension_value: at most 128 bytes");
+  return dim;
+}
+
+absl::StatusOr<absl::Time> TimeOf(const google::protobuf::Timestamp& ts, std::string_view field) {
+  if (ts.nanos() < 0 || ts.nanos() > 999'999'999 || ts.seconds() < -62135596800 ||
+      ts.seconds() > 253402300799) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": not a valid timestamp"));
+  }
+  return event::FromProto(ts);
+}
+
+}  // namespace
+
+ReviewQueries::ReviewQueries(const store::Store& store, int partitions, ReviewRules rules,
+                             const OrgFigures* org, std::string currency)
+    : store_(store),
+      partitions_(partitions),
+      rules_(std::move(rules)),
+      org_(org),
+      currency_(std::move(currency)),
+      cf_{.slice = store.Family("rv_slice"),
+          .delta = store.Family("rv_delta"),
+          .seen = store.Family("rv_seen"),
+          .customer = store.Family("rv_customer"),
+          .opp = store.Family("rv_opp"),
+          .owner = store.Family("rv_owner"),
+          .region = store.Family("rv_region"),
+          .due = store.Family("rv_due")} {}
+
+absl::StatusOr<SliceState> ReviewQueries::LoadSlice(const std::string& period_key,
+                                                    v1::Dimension dim,
+                                                    const std::string& value) const {
+  SliceState total;
+  const std::string suffix = SliceSuffix(period_key, dim, value);
+  for (int p = 0; p < partitions_; ++p) {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                     store_.Get(cf_.slice, PartitionKey(p) + suffix));
+    if (!stored) continue;
+    internal::ReviewSlice proto;
+    if (!proto.ParseFromString(*stored)) return absl::DataLossError("corrupt review slice");
+    MergeInto(total, FromProto(proto));
+  }
+  return total;
+}
+
+absl::StatusOr<internal::ReviewDelta> ReviewQueries::SnapshotBefore(v1::Dimension dim,
+                                                                    const std::string& value,
+                                                                    absl::CivilDay day) const {
+  internal::ReviewDelta total;
+  const int64_t limit = day - absl::CivilDay(1970, 1, 1);
+  for (int p = 0; p < partitions_; ++p) {
+    std::string prefix = PartitionKey(p);
+    store::AppendU32(prefix, static_cast<uint32_t>(dim));
+    store::AppendId(prefix, value);
+    std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.delta, prefix);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view k = it->key();
+      k.remove_prefix(prefix.size());
+      if (k.size() != 8) continue;
+      if (store::ReadI64(k) >= limit) break;
+      internal::ReviewDelta d;
+      if (!d.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("corrupt review delta");
+      }
+      total.set_pipeline_percent_units(total.pipeline_percent_units() + d.pipeline_percent_units());
+      total.set_open_opportunities(total.open_opportunities() + d.open_opportunities());
+      total.set_customers(total.customers() + d.customers());
+    }
+    RETURN_IF_ERROR(it->status());
+  }
+  return total;
+}
+
+absl::StatusOr<std::vector<std::string>> ReviewQueries::Subjects(char kind,
+                                                                 const std::string& period_key,
+                                                                 v1::Dimension dim,
+                                                                 const std::string& value) const {
+  std::set<std::string> ids;
+  for (int p = 0; p < partitions_; ++p) {
+    std::string prefix = PartitionKey(p);
+    prefix.push_back(kind);
+    prefix.append(SliceSuffix(period_key, dim, value));
+    std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.seen, prefix);
+    for (it->SeekToFirst(); it->Valid() && ids.size() < 1000; it->Next()) {
+      ids.emplace(it->key().substr(prefix.size()));
+    }
+    RETURN_IF_ERROR(it->status());
+  }
+  std::vector<std::string> out(ids.begin(), ids.end());
+  if (out.size() > 100) out.resize(100);
+  return out;
+}
+
+absl::StatusOr<domain::ReviewMetrics> ReviewQueries::Metrics(const domain::ReportingPeriod& period,
+                                                             v1::Dimension dim,
+                                                             const std::string& value) const {
+  const std::string key = period.Key();
+  ASSIGN_OR_RETURN(SliceState s, LoadSlice(key, dim, value));
+  ASSIGN_OR_RETURN(internal::ReviewDelta at_start, SnapshotBefore(dim, value, period.first_day));
+  ASSIGN_OR_RETURN(internal::ReviewDelta at_end, SnapshotBefore(dim, value, period.last_day() + 1));
+  s.acc.customers_at_start = at_start.customers();
+  s.acc.coverage_base = at_start.customers();
+  s.acc.pipeline_percent_units = at_end.pipeline_percent_units();
+  if (org_ != nullptr) {
+    s.acc.target_units = org_->Target(key, dim, value);
+    s.acc.marketing_spend_units = org_->MarketingSpend(key, dim, value);
+    s.acc.market_size_units = org_->MarketSize(key, dim, value);
+  }
+  domain::ReviewMetrics m = domain::ComputeMetrics(s.acc, rules_.metrics);
+  for (domain::MetricId id : domain::AllMetrics()) {
+    if (NotMaintained(id)) m[id].reset();
+  }
+  return m;
+}
+
+absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
+    const v1::GetReviewRequest& request) const {
+  ASSIGN_OR_RETURN(v1::Dimension dim,
+                   CheckDimension(request.dimension(), request.dimension_value()));
+  ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period_start(), "period_start"));
+  ASSIGN_OR_RETURN(domain::ReportingPeriod period,
+                   domain::PeriodFromRequest(request.granularity(), start, rules_.zone));
+  const std::string& value = request.dimension_value();
+  const domain::ReportingPeriod previous = domain::PreviousPeriod(period);
+  const std::optional<domain::ReportingPeriod> year_ago = domain::YearAgo(period);
+
+  ASSIGN_OR_RETURN(domain::ReviewMetrics now, Metrics(period, dim, value));
+  ASSIGN_OR_RETURN(domain::ReviewMetrics prev, Metrics(previous, dim, value));
+  std::optional<domain::ReviewMetrics> yoy;
+  if (year_ago) {
+    ASSIGN_OR_RETURN(yoy, Metrics(*year_ago, dim, value));
+  }
+
+  v1::ReviewReport report;
+  report.set_period_key(period.Key());
+  *report.mutable_period_start() = event::ToProto(domain::PeriodStart(period, rules_.zone));
+  *report.mutable_period_end() = event::ToProto(domain::PeriodEnd(period, rules_.zone));
+  report.set_previous_period_key(previous.Key());
+  if (year_ago) report.set_year_ago_period_key(year_ago->Key());
+  report.set_dimension(dim);
+  report.set_dimension_value(value);
+  for (const domain::MetricRow& row : domain::CompareMetrics(now, prev, yoy)) {
+    v1::Metric* m = report.add_metrics();
+    m->set_name(std::string(domain::MetricName(row.id)));
+    m->set_unit(UnitOf(domain::MetricUnitOf(row.id)));
+    *m->mutable_value() = ToValue(row.id, row.value, currency_);
+    *m->mutable_previous() = ToValue(row.id, row.previous, currency_);
+    *m->mutable_year_ago() = ToValue(row.id, row.year_ago, currency_);
+    if (row.change_vs_previous)
+      *m->mutable_change_vs_previous() = ToFraction(*row.change_vs_previous);
+    if (row.change_vs_year_ago)
+      *m->mutable_change_vs_year_ago() = ToFraction(*row.change_vs_year_ago);
+  }
+  for (const domain::Finding& f : domain::EvaluateFindings(now, prev, yoy, rules_.findings)) {
+    v1::Finding* out = report.add_findings();
+    out->set_rule_id(f.rule_id);
+    out->set_metric(std::string(domain::MetricName(f.metric)));
+    out->set_condition(std::string(domain::FindingConditionName(f.condition)));
+    out->set_baseline(std::string(domain::FindingBaselineName(f.baseline)));
+    out->set_severity(f.severity);
+    *out->mutable_value() = ToValue(f.metric, f.value, currency_);
+    *out->mutable_base() = ToValue(f.metric, f.base, currency_);
+    if (f.change) *out->mutable_change() = ToFraction(*f.change);
+    *out->mutable_threshold() = ToFraction(f.threshold);
+    // The customers / opportunities behind it, where the metric names them.
+    char kind = 0;
+    bool opportunities = false;
+    if (f.metric == domain::MetricId::kChurnRate || f.metric == domain::MetricId::kLostCustomers) {
+      kind = 'l';
+    } else if (f.metric == domain::MetricId::kSlaBreaches) {
+      kind = 'b';
+    } else if (f.metric == domain::MetricId::kWinRate) {
+      kind = 'o';
+      opportunities = true;
+    }
+    if (kind != 0) {
+      ASSIGN_OR_RETURN(std::vector<std::string> ids, Subjects(kind, period.Key(), dim, value));
+      for (std::string& id : ids) {
+        if (opportunities) {
+          out->add_opportunity_ids(std::move(id));
+        } else {
+          out->add_customer_ids(std::move(id));
+        }
+      }
+    }
+  }
+  if (org_ != nullptr) {
+    for (v1::ReviewAction a : org_->Actions(dim, value, domain::PeriodStart(period, rules_.zone))) {
+      // The finding's metric then (in the planned-in period) and now.
+      const domain::FindingRule* rule = nullptr;
+      for (const auto& r : rules_.findings.rules) {
+        if (r.id == a.finding()) rule = &r;
+      }
+      auto then = domain::ParsePeriodKey(a.review_period());
+      if (rule != nullptr && then.ok()) {
+        a.set_metric(std::string(domain::MetricName(rule->metric)));
+        ASSIGN_OR_RETURN(domain::ReviewMetrics m_then, Metrics(*then, dim, value));
+        *a.mutable_value_then() = ToValue(rule->metric, m_then[rule->metric], currency_);
+        *a.mutable_value_now() = ToValue(rule->metric, now[rule->metric], currency_);
+      }
+      *report.add_actions() = std::move(a);
+    }
+  }
+  return report;
+}
+
+absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(const v1::FunnelRequest& request) const {
+  ASSIGN_OR_RETURN(v1::Dimension dim,
+                   CheckDimension(request.dimension(), request.dimension_value()));
+  ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period().start(), "period.start"));
+  ASSIGN_OR_RETURN(domain::ReportingPeriod period,
+                   domain::PeriodFromRequest(request.period().granularity(), start, rules_.zone));
+  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(kFunnelToken, request.page_token()));
+  const std::string key = period.Key();
+
+  std::vector<std::string> values;
+  if (dim == v1::DIMENSION_ALL || !request.dimension_value().empty()) {
+    values.push_back(request.dimension_value());
+  } else {
+    // Every value with a slice in the period, from every partition.
+    std::set<std::string> found;
+    for (int p = 0; p < partitions_; ++p) {
+      std::string prefix = PartitionKey(p);
+      store::AppendId(prefix, key);
+      store::AppendU32(prefix, static_cast<uint32_t>(dim));
+      std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.slice, prefix);
+      int from_slices = 0, from_deltas = 0;  // each source's first page_size + 1
+      for (it->Seek(prefix + after); it->Valid(); it->Next()) {
+        std::string_view v = it->key().substr(prefix.size());
+        if (!v.empty() && v.back() == '\0') v.remove_suffix(1);
+        if (!after.empty() && v <= after) continue;
+        found.emplace(v);
+        if (++from_slices > page_size) break;
+      }
+      RETURN_IF_ERROR(it->status());
+      // Values with snapshot history before the period's end (open
+      // opportunities but no event in the period): one seek per value.
+      std::string dprefix = PartitionKey(p);
+      store::AppendU32(dprefix, static_cast<uint32_t>(dim));
+      const int64_t end_day = (period.last_day() + 1) - absl::CivilDay(1970, 1, 1);
+      std::unique_ptr<store::Iterator> d = store_.NewIterator(cf_.delta, dprefix);
+      std::string target = dprefix + after;
+      if (!after.empty()) target.push_back('\x01');  // past every key of `after`
+      for (d->Seek(target); d->Valid();) {
+        std::string_view rest = d->key().substr(dprefix.size());
+        const std::string value(store::ReadId(rest));
+        if (rest.size() == 8 && store::ReadI64(rest) < end_day) {
+          found.insert(value);
+          if (++from_deltas > page_size) break;
+        }
+        d->Seek(dprefix + value + '\x01');
+      }
+      RETURN_IF_ERROR(d->status());
+    }
+    while (static_cast<int>(found.size()) > page_size + 1) found.erase(std::prev(found.end()));
+    values.assign(found.begin(), found.end());
+  }
+  v1::FunnelResponse response;
+  response.set_period_key(key);
+  if (static_cast<int>(values.size()) > page_size) {
+    values.resize(page_size);
+    response.set_next_page_token(
+        absl::StrCat(std::string(kFunnelToken), absl::WebSafeBase64Escape(values.back())));
+  }
+  for (const std::string& value : values) {
+    ASSIGN_OR_RETURN(SliceState s, LoadSlice(key, dim, value));
+    ASSIGN_OR_RETURN(internal::ReviewDelta end, SnapshotBefore(dim, value, period.last_day() + 1));
+    v1::FunnelSlice* out = response.add_slices();
+    out->set_dimension_value(value);
+    for (int k = 1; k <= 6; ++k) {
+      v1::FunnelStageRow* row = out->add_stages();
+      row->set_stage(static_cast<v1::FunnelStage>(k));
+      row->set_entered(s.entered[k]);
+      row->set_advanced(s.advanced[k]);
+      if (auto r = domain::Ratio::Of(s.advanced[k], s.entered[k])) {
+        *row->mutable_conversion() = ToFraction(*r);
+      }
+    }
+    out->mutable_weighted_pipeline()->set_units(
+        domain::Ratio::Of(end.pipeline_percent_units(), 100)->Floor());
+    out->mutable_weighted_pipeline()->set_currency(currency_);
+    out->set_open_opportunities(end.open_opportunities());
+    out->set_won(s.acc.opportunities_won);
+    out->set_lost(s.acc.opportunities_lost);
+    if (auto r = domain::Ratio::Of(s.acc.opportunities_won,
+                                   s.acc.opportunities_won + s.acc.opportunities_lost)) {
+      *out->mutable_win_rate() = ToFraction(*r);
+    }
+    *out->mutable_won_cycle_days() = ToFraction(*domain::Ratio::Of(s.acc.won_cycle_seconds, 86400));
+    out->set_won_with_cycle(s.acc.won_with_cycle);
+    if (auto r = domain::Ratio::Of(s.acc.won_cycle_seconds, s.acc.won_with_cycle * 86400)) {
+      *out->mutable_sales_cycle_days() = ToFraction(*r);
+    }
+    std::vector<std::pair<int64_t, std::string>> losses;
+    for (const auto& [c, n] : s.lost_by_competitor) losses.emplace_back(-n, c);
+    std::sort(losses.begin(), losses.end());
+    for (const auto& [n, c] : losses) {
+      v1::CompetitorLoss* l = out->add_losses_by_competitor();
+      l->set_competitor(c);
+      l->set_opportunities(-n);
+      l->mutable_amount()->set_units(s.lost_amount_by_competitor[c]);
+      l->mutable_amount()->set_currency(currency_);
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::WorklistResponse> ReviewQueries::Worklist(const v1::WorklistRequest& request,
+                                                             absl::Time as_of) const {
+  if (request.owner_id().empty() == request.region().empty()) {
+    return absl::InvalidArgumentError("owner_id, region: exactly one is required");
+  }
+  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken(kWorklistToken, request.page_token()));
+  const bool by_owner = !request.owner_id().empty();
+  const std::string& value = by_owner ? request.owner_id() : request.region();
+  if (value.size() > 128) return absl::InvalidArgumentError("owner_id/region: at most 128 bytes");
+
+  // The customers of the owner (region) in id order across partitions.
+  std::vector<std::pair<std::string, int>> customers;
+  for (int p = 0; p < partitions_; ++p) {
+    std::string prefix = PartitionKey(p);
+    store::AppendId(prefix, value);
+    std::unique_ptr<store::Iterator> it =
+        store_.NewIterator(by_owner ? cf_.owner : cf_.region, prefix);
+    int n = 0;
+    for (it->Seek(prefix + after); it->Valid() && n <= page_size; it->Next()) {
+      std::string id(it->key().substr(prefix.size()));
+      if (!after.empty() && id <= after) continue;
+      customers.emplace_back(std::move(id), p);
+      ++n;
+    }
+    RETURN_IF_ERROR(it->status());
+  }
+  std::sort(customers.begin(), customers.end());
+  v1::WorklistResponse response;
+  if (static_cast<int>(customers.size()) > page_size) {
+    customers.resize(page_size);
+    response.set_next_page_token(absl::StrCat(std::string(kWorklistToken),
+                                              absl::WebSafeBase64Escape(customers.back().first)));
+  }
+  for (const auto& [id, p] : customers) {
+    ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                     store_.Get(cf_.customer, PartitionKey(p) + id));
+    if (!stored) continue;
+    internal::ReviewCustomer c;
+    if (!c.ParseFromString(*stored)) return absl::DataLossError("corrupt review customer");
+    domain::WorklistCustomer w;
+    w.customer_id = id;
+    // Stage as this projection knows it (explicit events; lifecycle's
+    // silence-driven transitions are not mirrored here, docs/review.md).
+    if (c.first_purchase_micros() != 0) {
+      const int64_t last = c.purchase_micros(c.purchase_micros_size() - 1);
+      w.stage = c.churned_micros() > last ? v1::LIFECYCLE_STAGE_LOST : v1::LIFECYCLE_STAGE_CUSTOMER;
+      w.tracked_since = absl::FromUnixMicros(c.first_purchase_micros());
+      w.last_purchase_at = absl::FromUnixMicros(last);
+      if (c.purchase_micros_size() >= 2) {
+        std::vector<int64_t> gaps;
+        for (int i = 1; i < c.purchase_micros_size(); ++i) {
+          gaps.push_back(c.purchase_micros(i) - c.purchase_micros(i - 1));
+        }
+        std::sort(gaps.begin(), gaps.end());
+        w.median_purchase_gap = absl::Microseconds(gaps[(gaps.size() - 1) / 2]);
+      }
+    } else if (c.intent_micros() != 0) {
+      w.stage = v1::LIFECYCLE_STAGE_INTENT;
+      w.tracked_since = absl::FromUnixMicros(c.intent_micros());
+    } else {
+      w.stage = v1::LIFECYCLE_STAGE_PROSPECT;
+      w.tracked_since = absl::FromUnixMicros(c.registered_micros());
+    }
+    if (c.last_visit_micros() != 0) w.last_visit_at = absl::FromUnixMicros(c.last_visit_micros());
+    for (const auto& k : c.contracts()) {
+      if (k.end_micros() == 0) continue;
+      w.contracts.push_back({.contract_id = k.contract_id(),
+                             .end = absl::FromUnixMicros(k.end_micros()),
+                             .terminated = k.terminated(),
+                             .payment_due = absl::FromUnixMicros(k.payment_due_micros()),
+                             .outstanding_units = k.amount_units() - k.paid_units()});
+    }
+    for (const auto& k : c.complaints()) {
+      domain::WorklistComplaint wc{.complaint_id = k.complaint_id(),
+                                   .severity = static_cast<v1::Severity>(k.severity()),
+                                   .filed_at = absl::FromUnixMicros(k.filed_micros()),
+                                   .steps = {}};
+      for (int i = 0; i < k.step_kinds_size(); ++i) {
+        wc.steps.push_back({.step = static_cast<domain::ComplaintStep>(k.step_kinds(i)),
+                            .at = absl::FromUnixMicros(k.step_micros(i))});
+      }
+      w.complaints.push_back(std::move(wc));
+    }
+    for (const auto& k : c.contacts()) {
+      domain::WorklistContact wc{.contact_id = k.contact_id(), .birthday = std::nullopt};
+      if (k.birthday_month() != 0) {
+        v1::Date d;
+        d.set_year(k.birthday_year());
+        d.set_month(k.birthday_month());
+        d.set_day(k.birthday_day());
+        wc.birthday = d;
+      }
+      w.contacts.push_back(std::move(wc));
+    }
+    for (const domain::WorklistItem& item :
+         domain::BuildWorklist(w, as_of, rules_.zone, rules_.worklist)) {
+      v1::WorklistItem* out = response.add_items();
+      out->set_customer_id(id);
+      out->set_reason(std::string(domain::WorklistReasonName(item.reason)));
+      out->set_subject_id(item.subject_id);
+      *out->mutable_at() = event::ToProto(item.at);
+      if (item.reason == domain::WorklistReason::kComplaintSla) {
+        out->set_urgency(std::string(domain::SlaUrgencyName(item.urgency)));
+      }
+    }
+  }
+  return response;
+}
+
+}  // namespace custops::review

@@ -101,8 +101,10 @@ v1::StatusResponse Status(testing::ServerProcess& server) {
 
 std::vector<v1::PartitionStatus> Partitions(testing::ServerProcess& server) {
   const v1::StatusResponse status = Status(server);
-  if (status.projections_size() != 1) return {};
-  return {status.projections(0).partitions().begin(), status.projections(0).partitions().end()};
+  for (const v1::ProjectionStatus& p : status.projections()) {
+    if (p.name() == "lifecycle") return {p.partitions().begin(), p.partitions().end()};
+  }
+  return {};
 }
 
 // Until every partition is owned by exactly one of `instances`, and each
@@ -207,8 +209,9 @@ TEST_F(KafkaE2ETest, TwoProjectionInstancesAnswerLikeTheEmbeddedMode) {
   ASSERT_TRUE(p1.Start().ok());
   ASSERT_TRUE(p2.Start().ok());
   testing::ServerProcess embedded(
-      CUSTOPS_BINARY, {"--data-dir", (dir_ / "embedded").string(), "--fixed-clock", kClock,
-                       "--partitions", "12", "--sync", "false"});
+      CUSTOPS_BINARY,
+      {"--data-dir", (dir_ / "embedded").string(), "--fixed-clock", kClock, "--partitions", "12",
+       "--sync", "false", "--roles", "ingest,lifecycle,admin"});
   ASSERT_TRUE(embedded.Start().ok());
 
   // Both instances hold some partitions before the stream starts.

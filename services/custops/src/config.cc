@@ -351,10 +351,12 @@ absl::Status Validate(const Config& c) {
                        "\" (ingest, commands, lifecycle, value, review, admin, all)"));
     }
   }
-  if (c.log == "embedded" && c.roles != "all") {
-    // The embedded log belongs to one process: splitting roles needs Kafka.
+  if (c.log == "embedded" && !HasRole(c, "ingest") && !HasRole(c, "commands")) {
+    // The embedded log belongs to this one process: without a writer role
+    // nothing could ever reach it.
     return absl::InvalidArgumentError(
-        "server.roles: other than \"all\" needs storage.log = \"kafka\"");
+        "server.roles: on the embedded log include ingest or commands (or use storage.log = "
+        "\"kafka\")");
   }
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
   if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {

@@ -1,6 +1,6 @@
 // The command services end to end, over real gRPC against the real custops
 // binary, through the C++ client library: a whole deal as business actions
-// read back from Lifecycle, refusals with their codes, idempotent retries,
+// read back from Lifecycle, Value and Review, refusals with their codes, idempotent retries,
 // one acceptance out of two concurrent accepts, and effectively-once under
 // SIGKILL while a client keeps retrying with the same request ids.
 #include <sys/wait.h>
@@ -17,6 +17,8 @@
 #include "custops/client/client.h"
 #include "custops/event/time.h"
 #include "custops/v1/admin.grpc.pb.h"
+#include "custops/v1/review.grpc.pb.h"
+#include "custops/v1/value.grpc.pb.h"
 #include "events.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
@@ -104,7 +106,7 @@ class CommandsTest : public ::testing::Test {
   std::unique_ptr<client::Client> client_;
 };
 
-TEST_F(CommandsTest, AWholeDealAsBusinessActionsReadBackFromLifecycle) {
+TEST_F(CommandsTest, AWholeDealAsBusinessActionsReadBackFromLifecycleValueAndReview) {
   ASSERT_TRUE(Register("C1").ok());
   v1::AddContactRequest contact;
   contact.set_customer_id("C1");
@@ -160,6 +162,41 @@ TEST_F(CommandsTest, AWholeDealAsBusinessActionsReadBackFromLifecycle) {
   EXPECT_EQ(view->sub_stage(), v1::SUB_STAGE_NEW);
   EXPECT_EQ(event::FromProto(view->first_purchase_at()), kNow - 14 * kDay);
   EXPECT_EQ(view->profile().region(), "East");
+
+  // The value and review projections saw the same business actions.
+  {
+    auto value = v1::Value::NewStub(server_->Channel());
+    v1::GetValueRequest req;
+    req.set_customer_id("C1");
+    req.set_consistency_token(signed_->consistency_token());
+    v1::ValueView v;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status s = value->GetValue(&ctx, req, &v);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(v.revenue().units(), 480'000);
+    EXPECT_EQ(v.rfm().frequency(), 1);
+  }
+  {
+    auto review = v1::Review::NewStub(server_->Channel());
+    v1::GetReviewRequest req;
+    req.set_granularity(v1::GRANULARITY_MONTH);
+    *req.mutable_period_start() = Ts(kNow - 14 * kDay);  // November 2026
+    req.set_dimension(v1::DIMENSION_REGION);
+    req.set_dimension_value("East");
+    req.set_consistency_token(signed_->consistency_token());
+    v1::ReviewReport report;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status s = review->GetReview(&ctx, req, &report);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(report.period_key(), "2026-11");
+    std::map<std::string, v1::MetricValue> metrics;
+    for (const v1::Metric& m : report.metrics()) metrics[m.name()] = m.value();
+    EXPECT_EQ(metrics["revenue"].money().units(), 480'000);
+    EXPECT_EQ(metrics["visits"].count(), 0);  // the visit was on 2026-10-26: October's
+    EXPECT_EQ(metrics["quotes"].count(), 1);
+  }
 
   // The retry of the acceptance returns the same event, marked duplicate.
   absl::StatusOr<v1::CommandResponse> again = client_->AcceptQuote(accept);

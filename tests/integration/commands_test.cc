@@ -1,8 +1,9 @@
 // The command services end to end, over real gRPC against the real custops
 // binary, through the C++ client library: a whole deal as business actions
-// read back from Lifecycle, Value and Review, refusals with their codes, idempotent retries,
-// one acceptance out of two concurrent accepts, and effectively-once under
-// SIGKILL while a client keeps retrying with the same request ids.
+// read back from Lifecycle, Value and Review, refusals with their codes,
+// idempotent retries, one acceptance out of two concurrent accepts, and
+// effectively-once under SIGKILL while a client keeps retrying with the same
+// request ids.
 #include <sys/wait.h>
 
 #include <atomic>

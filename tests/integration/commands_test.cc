@@ -421,5 +421,35 @@ TEST_F(CommandsTest, ClientSubscriptionResumesAcrossAServerRestart) {
   EXPECT_EQ(unique.size(), static_cast<size_t>(kEvents)) << "a record was skipped";
 }
 
+// The example program of docs/client.md against the real server, twice: the
+// second run's actions are all retries of the first run's request ids.
+TEST_F(CommandsTest, TheClientExampleRunsAndIsIdempotent) {
+  auto run = [&] {
+    const std::string cmd =
+        absl::StrCat(QUOTE_FLOW_BINARY, " --server ", server_->address(), " --customer EX-1 2>&1");
+    FILE* pipe = ::popen(cmd.c_str(), "r");
+    std::string out;
+    if (pipe == nullptr) return std::make_pair(-1, out);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+    const int status = ::pclose(pipe);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  auto [code, out] = run();
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("EX-1 is LIFECYCLE_STAGE_CUSTOMER"), std::string::npos) << out;
+  EXPECT_EQ(out.find("already done"), std::string::npos) << out;
+  auto [code2, out2] = run();
+  ASSERT_EQ(code2, 0) << out2;
+  size_t retries = 0;
+  for (size_t at = out2.find("already done"); at != std::string::npos;
+       at = out2.find("already done", at + 1)) {
+    ++retries;
+  }
+  EXPECT_EQ(retries, 5u) << out2;  // all five actions
+  EXPECT_EQ(AllEvents().size(), 5u);
+}
+
 }  // namespace
 }  // namespace custops

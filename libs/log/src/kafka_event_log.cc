@@ -429,13 +429,30 @@ absl::StatusOr<std::pair<int64_t, int64_t>> KafkaEventLogImpl::Watermarks(
     std::string_view topic, Partition partition) const {
   const std::string name(topic);
   const absl::Time deadline = absl::Now() + options_.request_timeout;
+  // Through rd_kafka_offsets_for_times, which honours its timeout:
+  // rd_kafka_query_watermark_offsets (librdkafka 2.0.2) waits for the reply
+  // without one, and the idempotent producer retries a request to a leader
+  // that moved and went down without end (kafka_mock_test).
   return RetryUnavailable(deadline, [&]() -> absl::StatusOr<std::pair<int64_t, int64_t>> {
-    int64_t low = 0;
-    int64_t high = 0;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        producer_.get(), name.c_str(), partition.value(), &low, &high, MillisUntil(deadline));
-    RETURN_IF_ERROR(FromKafka(err, absl::StrCat("offsets of ", name, "/", partition.value())));
-    return std::make_pair(low, high);
+    int64_t marks[2] = {0, 0};
+    // Timestamp -2 asks ListOffsets for the earliest offset, -1 for the end.
+    for (int i = 0; i < 2; ++i) {
+      PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(list.get(), name.c_str(), partition.value())->offset =
+          i == 0 ? -2 : -1;
+      const std::string what = absl::StrCat("offsets of ", name, "/", partition.value());
+      RETURN_IF_ERROR(FromKafka(rd_kafka_offsets_for_times(producer_.get(), list.get(),
+                                                           std::max(1, MillisUntil(deadline))),
+                                what));
+      if (list->cnt != 1) return absl::InternalError(absl::StrCat("no answer for ", what));
+      RETURN_IF_ERROR(FromKafka(list->elems[0].err, what));
+      if (list->elems[0].offset < 0) {
+        return absl::InternalError(absl::StrCat("bad offset ", list->elems[0].offset, " of ", name,
+                                                "/", partition.value()));
+      }
+      marks[i] = list->elems[0].offset;
+    }
+    return std::make_pair(marks[0], marks[1]);
   });
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
 #include "custops/domain/complaint_sla.h"
+#include "custops/domain/lifecycle.h"
 #include "custops/event/time.h"
 #include "custops/store/keys.h"
 #include "custops/v1/changes.pb.h"
@@ -195,25 +196,6 @@ std::optional<domain::ContactDue> ContactDueOf(const internal::ReviewCustomer& c
 }
 
 }  // namespace
-
-int64_t StageProbabilityPercent(int stage) {
-  switch (stage) {
-    case 1:
-      return 5;
-    case 2:
-      return 10;
-    case 3:
-      return 30;
-    case 4:
-      return 50;
-    case 5:
-      return 70;
-    case 6:
-      return 100;
-    default:
-      return 0;
-  }
-}
 
 void MergeInto(SliceState& into, const SliceState& other) {
   into.acc = domain::Merge(into.acc, other.acc);
@@ -794,7 +776,8 @@ absl::Status Applier::StageChange(const std::string& id, internal::ReviewCustome
       RETURN_IF_ERROR(status);
     }
   } else if (o->opened_micros() != 0) {
-    const int64_t weighted = o->amount_units() * StageProbabilityPercent(stage);
+    const int64_t weighted =
+        o->amount_units() * domain::FunnelProbability(static_cast<v1::FunnelStage>(stage));
     b_.AddDelta(at, od, weighted - o->pipeline_percent_units(), 0, 0);
     o->set_pipeline_percent_units(weighted);
   }
@@ -895,7 +878,8 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
       op->set_entered_micros(1, t);
       op->set_max_stage(1);
       op->set_stage(1);
-      op->set_pipeline_percent_units(o.amount().units() * StageProbabilityPercent(1));
+      op->set_pipeline_percent_units(o.amount().units() *
+                                     domain::FunnelProbability(v1::FUNNEL_STAGE_OPPORTUNITY));
       RETURN_IF_ERROR(
           b_.ForEach(at, d, [](SliceState& s, const std::string&) { s.entered[1] += 1; }));
       b_.AddDelta(at, d, op->pipeline_percent_units(), 1, 0);

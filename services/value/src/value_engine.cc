@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "custops/domain/lifecycle.h"
 #include "custops/event/time.h"
 
 namespace custops::value {
@@ -50,23 +51,6 @@ void SetComplaintId(internal::ValueComplaintFact& c, const std::string& id) {
 std::string OpportunityId(const internal::ValueOpportunityFact& o) { return o.opportunity_id(); }
 void SetOpportunityId(internal::ValueOpportunityFact& o, const std::string& id) {
   o.set_opportunity_id(id);
-}
-
-int32_t FunnelProbability(int stage) {
-  switch (stage) {
-    case v1::FUNNEL_STAGE_OPPORTUNITY:
-      return 5;
-    case v1::FUNNEL_STAGE_FIRST_VISIT:
-      return 10;
-    case v1::FUNNEL_STAGE_NEED_CONFIRMED:
-      return 30;
-    case v1::FUNNEL_STAGE_PROPOSAL_ACCEPTED:
-      return 50;
-    case v1::FUNNEL_STAGE_COMMERCIAL_TERMS:
-      return 70;
-    default:
-      return 0;
-  }
 }
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
@@ -432,7 +416,8 @@ Population ComputePopulation(const std::vector<CustomerFactsRef>& customers, abs
       }
       if (stage == v1::FUNNEL_STAGE_CONTRACT_SIGNED || stage == v1::FUNNEL_STAGE_LOST) continue;
       open.push_back(
-          {.amount_units = o.amount_units(), .probability_percent = FunnelProbability(stage)});
+          {.amount_units = o.amount_units(),
+           .probability_percent = domain::FunnelProbability(static_cast<v1::FunnelStage>(stage))});
     }
     c.weighted_pipeline_units = domain::WeightedPipelineUnits(open);
     c.scored = !rfm.purchases.empty();

@@ -63,9 +63,6 @@ void MergeInto(SliceState& into, const SliceState& other);
 internal::ReviewSlice ToProto(const SliceState& s);
 SliceState FromProto(const internal::ReviewSlice& p);
 
-// Funnel stage probability in percent (DESIGN.md §7): 5, 10, 30, 50, 70, 100; LOST 0.
-int64_t StageProbabilityPercent(int stage);
-
 class ReviewProjection final : public projection::Projection {
  public:
   explicit ReviewProjection(ReviewRules rules);

@@ -150,6 +150,16 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
   }
   const absl::Time now = clock_.Now();
   Txn txn(*store_, p);
+  // Unless the commit below succeeds, the projection forgets what it cached
+  // from this batch (Projection::Abandon).
+  struct Abandoner {
+    Projection* projection;
+    Partition p;
+    bool committed = false;
+    ~Abandoner() {
+      if (!committed) projection->Abandon(p);
+    }
+  } abandoner{projection_.get(), p};
   BatchCounts counts;
   v1::Event event;
   std::string dedup_key;
@@ -205,6 +215,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
   }
   RETURN_IF_ERROR(projection_->Flush(p, now, txn));
   RETURN_IF_ERROR(Commit(txn, records.back().offset.Next(), counts));
+  abandoner.committed = true;
   const absl::Duration took = absl::Now() - started;
   {
     absl::MutexLock lock(&mu_);
@@ -361,8 +372,12 @@ absl::Status ProjectionRuntime::TickAll() {
       ~Releaser() { rt->Release(); }
     } releaser{this};
     Txn txn(*store_, Partition(i));
-    RETURN_IF_ERROR(projection_->Tick(Partition(i), now, txn));
-    if (!txn.empty()) RETURN_IF_ERROR(Commit(txn, std::nullopt, BatchCounts()));
+    absl::Status status = projection_->Tick(Partition(i), now, txn);
+    if (status.ok() && !txn.empty()) status = Commit(txn, std::nullopt, BatchCounts());
+    if (!status.ok()) {
+      projection_->Abandon(Partition(i));
+      return status;
+    }
   }
   absl::MutexLock lock(&mu_);
   last_tick_ = now;

@@ -46,12 +46,21 @@ class CountingProjection final : public Projection {
     }
     return absl::OkStatus();
   }
-  absl::Status Flush(Partition, absl::Time, Txn&) override { return absl::OkStatus(); }
+  absl::Status Flush(Partition, absl::Time, Txn&) override {
+    if (fail_flushes > 0) {
+      --fail_flushes;
+      return absl::UnavailableError("flush failed");
+    }
+    return absl::OkStatus();
+  }
   absl::Status Tick(Partition, absl::Time, Txn&) override {
     ++ticks;
     return absl::OkStatus();
   }
+  void Abandon(Partition) override { ++abandoned; }
   int ticks = 0;
+  int fail_flushes = 0;
+  int abandoned = 0;
 
  private:
   store::ColumnFamily cf_ = nullptr;
@@ -315,6 +324,61 @@ TEST_F(RuntimeTest, RevokeStopsApplyingWhileRunning) {
   EXPECT_EQ(runtime_->Stats().partitions[pa.value()].applied, applied);
   EXPECT_EQ(Count("alice"), count);
   ASSERT_TRUE(runtime_->Stop().ok());
+}
+
+TEST_F(RuntimeTest, AnUncommittedBatchIsAbandonedAndRetried) {
+  OpenRuntime();
+  AppendEvents({Visit("e1", "c1"), Visit("e2", "c1")});
+  projection_->fail_flushes = 1;
+  EXPECT_FALSE(runtime_->CatchUp().ok());
+  EXPECT_EQ(projection_->abandoned, 1);
+  EXPECT_EQ(Count("c1"), 0u);
+  ASSERT_TRUE(runtime_->CatchUp().ok());
+  EXPECT_EQ(projection_->abandoned, 1);
+  EXPECT_EQ(Count("c1"), 2u);
+  EXPECT_EQ(runtime_->Stats().events_applied, 2);
+}
+
+TEST(TxnTest, GetSeesTheBatchsOwnWritesOverTheStore) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / absl::StrCat("txn_test_", ::getpid())).string();
+  std::filesystem::remove_all(dir);
+  {
+    auto store = store::Store::Open({.path = dir, .column_families = {"a", "b"}}).value();
+    const store::ColumnFamily a = store->Family("a");
+    const store::ColumnFamily b = store->Family("b");
+    store::Batch stored;
+    stored.Put(a, "k1", "stored1");
+    stored.Put(a, "k2", "stored2");
+    ASSERT_TRUE(store->Write(stored).ok());
+
+    Txn txn(*store, Partition(0));
+    EXPECT_EQ(txn.Get(a, "k1").value(), "stored1");
+    EXPECT_EQ(txn.Get(b, "k1").value(), std::nullopt);
+    txn.Put(a, "k1", "new1");
+    txn.Put(b, "k1", "other family");
+    txn.Delete(a, "k2");
+    const std::string big(200'000, 'x');  // larger than an arena chunk
+    txn.Put(a, "big", big);
+    for (int i = 0; i < 5000; ++i) txn.Put(a, absl::StrCat("n", i), absl::StrCat("v", i));
+    txn.Put(a, "n7", "overwritten");
+    EXPECT_EQ(txn.Get(a, "k1").value(), "new1");
+    EXPECT_EQ(txn.Get(b, "k1").value(), "other family");
+    EXPECT_EQ(txn.Get(a, "k2").value(), std::nullopt);
+    EXPECT_EQ(txn.Get(a, "big").value(), big);
+    EXPECT_EQ(txn.Get(a, "n4999").value(), "v4999");
+    EXPECT_EQ(txn.Get(a, "n7").value(), "overwritten");
+    txn.PutUnread(a, "cached", "value");
+    EXPECT_DEATH((void)txn.Get(a, "cached"), "PutUnread");
+    // Nothing reaches the store before the batch is written.
+    EXPECT_EQ(store->Get(a, "k1").value(), "stored1");
+    ASSERT_TRUE(store->Write(txn.batch()).ok());
+    EXPECT_EQ(store->Get(a, "k1").value(), "new1");
+    EXPECT_EQ(store->Get(a, "k2").value(), std::nullopt);
+    EXPECT_EQ(store->Get(a, "cached").value(), "value");
+    EXPECT_EQ(store->Get(a, "n7").value(), "overwritten");
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TokenTest, RoundTripsAndRejectsGarbageNamingTheField) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
 #include "custops/domain/complaint_sla.h"
@@ -68,21 +69,6 @@ constexpr char kSubjectLost = 'l';
 constexpr char kSubjectBreach = 'b';
 constexpr char kSubjectLostOpportunity = 'o';
 
-std::string PartitionKey(Partition p) {
-  std::string key;
-  store::AppendU32(key, static_cast<uint32_t>(p.value()));
-  return key;
-}
-
-// period_key\0|dim|value\0
-std::string SliceSuffix(std::string_view period_key, v1::Dimension dim, std::string_view value) {
-  std::string key;
-  store::AppendId(key, period_key);
-  store::AppendU32(key, static_cast<uint32_t>(dim));
-  store::AppendId(key, value);
-  return key;
-}
-
 // Whether `list` (tokens dim (BE32) | value \0, back to back) holds `token`.
 bool ContainsToken(std::string_view list, std::string_view token) {
   while (list.size() >= 4) {
@@ -105,17 +91,6 @@ absl::Time FromMicros(int64_t m) { return absl::FromUnixMicros(m); }
 struct Dims {
   std::string region, industry, owner, channel, product;
 };
-
-std::vector<std::pair<v1::Dimension, std::string>> DimList(const Dims& d) {
-  std::vector<std::pair<v1::Dimension, std::string>> out;
-  out.emplace_back(v1::DIMENSION_ALL, "");
-  if (!d.region.empty()) out.emplace_back(v1::DIMENSION_REGION, d.region);
-  if (!d.industry.empty()) out.emplace_back(v1::DIMENSION_INDUSTRY, d.industry);
-  if (!d.owner.empty()) out.emplace_back(v1::DIMENSION_OWNER, d.owner);
-  if (!d.channel.empty()) out.emplace_back(v1::DIMENSION_CHANNEL, d.channel);
-  if (!d.product.empty()) out.emplace_back(v1::DIMENSION_PRODUCT, d.product);
-  return out;
-}
 
 // The profile the customer had at `t` (the latest entry at or before t; the
 // first one for an event before registration).
@@ -243,57 +218,224 @@ SliceState FromProto(const internal::ReviewSlice& p) {
   return s;
 }
 
-// The state a batch touches, cached until Flush: slices, customers,
-// opportunities, deltas; seen keys and index edits go straight to the txn.
+// Protobuf wire format of ReviewSlice, written directly (the reader parses it
+// as internal.ReviewSlice): ToProto + SerializeAsString built a message with
+// three protobuf maps per slice and serialized them in hash order; this
+// writes the same fields, maps in key order, without the message.
+namespace {
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+void PutTag(std::string& out, int field, int wire_type) {
+  PutVarint(out, static_cast<uint64_t>(field) << 3 | static_cast<uint64_t>(wire_type));
+}
+// A packed repeated int64 (nothing when empty).
+template <typename Range>
+void PutPacked(std::string& out, int field, const Range& values) {
+  size_t size = 0;
+  for (int64_t v : values) size += VarintSize(static_cast<uint64_t>(v));
+  if (size == 0) return;
+  PutTag(out, field, 2);
+  PutVarint(out, size);
+  for (int64_t v : values) PutVarint(out, static_cast<uint64_t>(v));
+}
+// map<string, int64>: one entry message (key = 1, value = 2) per element.
+void PutMap(std::string& out, int field, const auto& map) {
+  for (const auto& [key, value] : map) {
+    const size_t size =
+        1 + VarintSize(key.size()) + key.size() + 1 + VarintSize(static_cast<uint64_t>(value));
+    PutTag(out, field, 2);
+    PutVarint(out, size);
+    PutTag(out, 1, 2);
+    PutVarint(out, key.size());
+    out.append(key);
+    PutTag(out, 2, 0);
+    PutVarint(out, static_cast<uint64_t>(value));
+  }
+}
+
+}  // namespace
+
+void EncodeSlice(const SliceState& s, std::string& out) {
+  out.clear();
+  std::array<int64_t, std::size(kCounters)> counters;
+  for (size_t i = 0; i < std::size(kCounters); ++i) counters[i] = s.acc.*kCounters[i];
+  PutPacked(out, 1, counters);
+  PutPacked(out, 2, s.acc.response_seconds);
+  PutPacked(out, 3, s.acc.resolution_seconds);
+  PutMap(out, 4, s.acc.revenue_by_customer);
+  PutPacked(out, 5, s.entered);
+  PutPacked(out, 6, s.advanced);
+  PutMap(out, 7, s.lost_by_competitor);
+  PutMap(out, 8, s.lost_amount_by_competitor);
+}
+
+namespace {
+
+// A write-back cache of decoded state of one family and partition, kept
+// across batches: entries touched by a batch are dirty and written (all of
+// them, in key order) by the batch's Flush, so the store holds exactly what
+// it held without the cache and a restart only costs reads. Entries are
+// evicted by age (the generation of the batch that last touched them).
+template <typename T>
+class WriteBackCache {
+ public:
+  // The cached value of `key` (marked dirty), or null.
+  T* Touch(const std::string& key, uint64_t generation) {
+    auto it = map_.find(key);
+    if (it == map_.end()) return nullptr;
+    Mark(*it, generation);
+    return &it->second.value;
+  }
+  T* Insert(const std::string& key, T value, uint64_t generation) {
+    auto [it, inserted] = map_.try_emplace(key);
+    it->second.value = std::move(value);
+    Mark(*it, generation);
+    return &it->second.value;
+  }
+  // Calls fn(key, value) for each dirty entry in key order; all clean after.
+  template <typename Fn>
+  absl::Status Flush(Fn fn) {
+    std::sort(dirty_.begin(), dirty_.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (auto* e : dirty_) {
+      RETURN_IF_ERROR(fn(e->first, e->second.value));
+      e->second.dirty = false;
+    }
+    dirty_.clear();
+    return absl::OkStatus();
+  }
+  // Drops clean entries last touched before `generation`.
+  void EvictOlderThan(uint64_t generation) {
+    absl::erase_if(map_, [generation](const auto& e) {
+      return !e.second.dirty && e.second.generation < generation;
+    });
+  }
+  void Clear() {
+    map_.clear();
+    dirty_.clear();
+  }
+  size_t size() const { return map_.size(); }
+
+ private:
+  struct Entry {
+    T value;
+    uint64_t generation = 0;
+    bool dirty = false;
+  };
+  using Map = absl::node_hash_map<std::string, Entry>;  // stable addresses
+  void Mark(typename Map::value_type& e, uint64_t generation) {
+    e.second.generation = generation;
+    if (!e.second.dirty) {
+      e.second.dirty = true;
+      dirty_.push_back(&e);
+    }
+  }
+  Map map_;
+  std::vector<typename Map::value_type*> dirty_;
+};
+
+// Entries kept across batches, per family over all partitions. A slice is
+// ~1 KB decoded, a customer ~1-2 KB: together well under 1 GB.
+constexpr size_t kMaxCachedSlices = 200'000;
+constexpr size_t kMaxCachedCustomers = 200'000;
+constexpr size_t kMaxCachedOpportunities = 200'000;
+constexpr size_t kMaxCachedDeltas = 200'000;
+
+// The periods of a civil day, per granularity (kGranularities order).
+struct DayPeriods {
+  std::array<domain::ReportingPeriod, std::size(kGranularities)> periods;
+  // Encoded as in slice keys: AppendId(period_key).
+  std::array<std::string, std::size(kGranularities)> keys;
+};
+
+// The dimension values of an event as slice-key parts (dim (BE32) | value \0).
+struct DimKey {
+  v1::Dimension dim;
+  std::string token;
+};
+std::vector<DimKey> DimKeys(const Dims& d) {
+  std::vector<DimKey> out;
+  static const std::string kEmpty;
+  auto add = [&](v1::Dimension dim, const std::string& value) {
+    DimKey& k = out.emplace_back(DimKey{dim, {}});
+    store::AppendU32(k.token, static_cast<uint32_t>(dim));
+    store::AppendId(k.token, value);
+  };
+  out.reserve(6);
+  add(v1::DIMENSION_ALL, kEmpty);
+  if (!d.region.empty()) add(v1::DIMENSION_REGION, d.region);
+  if (!d.industry.empty()) add(v1::DIMENSION_INDUSTRY, d.industry);
+  if (!d.owner.empty()) add(v1::DIMENSION_OWNER, d.owner);
+  if (!d.channel.empty()) add(v1::DIMENSION_CHANNEL, d.channel);
+  if (!d.product.empty()) add(v1::DIMENSION_PRODUCT, d.product);
+  return out;
+}
+
+}  // namespace
+
+// The projection's state cache: slices, customers, opportunities and
+// snapshot deltas of every partition, decoded and kept across batches
+// (WriteBackCache); each batch's Flush writes what it touched. Seen keys and
+// index edits go straight to the txn.
 class ReviewProjection::Batch {
  public:
-  Batch(const ReviewRules& rules, const Families& cf) : rules_(rules), cf_(cf) {}
+  Batch(const ReviewRules& rules, const Families& cf, int partitions)
+      : rules_(rules), cf_(cf), parts_(static_cast<size_t>(std::max(partitions, 1))) {}
 
   void Begin(projection::Txn& txn) {
+    if (txn_ == &txn && part_ != nullptr) return;
     txn_ = &txn;
-    prefix_ = PartitionKey(txn.partition());
+    const size_t p = static_cast<size_t>(txn.partition().value());
+    if (p >= parts_.size()) parts_.resize(p + 1);
+    part_ = &parts_[p];
+    prefix_.clear();
+    store::AppendU32(prefix_, static_cast<uint32_t>(p));
   }
 
   absl::StatusOr<internal::ReviewCustomer*> Customer(const std::string& id) {
-    auto it = customers_.find(id);
-    if (it != customers_.end()) return &it->second;
+    if (auto* c = part_->customers.Touch(id, generation_)) return c;
     internal::ReviewCustomer c;
     ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.customer, prefix_ + id));
     if (stored && !c.ParseFromString(*stored)) {
       return absl::DataLossError(absl::StrCat("corrupt review state of customer ", id));
     }
-    return &customers_.emplace(id, std::move(c)).first->second;
+    return part_->customers.Insert(id, std::move(c), generation_);
   }
 
   absl::StatusOr<internal::ReviewOpportunity*> Opportunity(const std::string& customer,
                                                            const std::string& id, bool* found) {
-    std::string key = prefix_;
+    std::string key;
     store::AppendId(key, customer);
     key.append(id);
-    auto it = opps_.find(key);
-    if (it != opps_.end()) {
+    if (auto* o = part_->opps.Touch(key, generation_)) {
       *found = true;
-      return &it->second;
+      return o;
     }
     internal::ReviewOpportunity o;
-    ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.opp, key));
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.opp, prefix_ + key));
     *found = stored.has_value();
     if (stored && !o.ParseFromString(*stored)) {
       return absl::DataLossError(absl::StrCat("corrupt opportunity ", id));
     }
-    return &opps_.emplace(key, std::move(o)).first->second;
-  }
-  void KeepOpportunity(const std::string& customer, const std::string& id,
-                       internal::ReviewOpportunity o) {
-    std::string key = prefix_;
-    store::AppendId(key, customer);
-    key.append(id);
-    opps_[key] = std::move(o);
+    return part_->opps.Insert(key, std::move(o), generation_);
   }
 
   absl::StatusOr<SliceState*> Slice(const std::string& suffix) {
-    auto it = slices_.find(suffix);
-    if (it != slices_.end()) return &it->second;
+    if (auto* s = part_->slices.Touch(suffix, generation_)) return s;
     SliceState s;
     ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.slice, prefix_ + suffix));
     if (stored) {
@@ -301,18 +443,33 @@ class ReviewProjection::Batch {
       if (!p.ParseFromString(*stored)) return absl::DataLossError("corrupt review slice");
       s = FromProto(p);
     }
-    return &slices_.emplace(suffix, std::move(s)).first->second;
+    return part_->slices.Insert(suffix, std::move(s), generation_);
+  }
+
+  // The periods containing t, per granularity (memoized by civil day).
+  const DayPeriods& Periods(absl::Time t) {
+    const absl::CivilDay day = absl::ToCivilDay(t, rules_.zone);
+    auto [it, inserted] = periods_.try_emplace(DayNumber(day));
+    if (inserted) {
+      for (size_t gi = 0; gi < std::size(kGranularities); ++gi) {
+        it->second.periods[gi] = domain::PeriodContaining(day, kGranularities[gi]);
+        store::AppendId(it->second.keys[gi], it->second.periods[gi].Key());
+      }
+    }
+    return it->second;
   }
 
   // Calls fn(slice, suffix) for each granularity's period containing t and
   // each dimension value of d.
   template <typename Fn>
   absl::Status ForEach(absl::Time t, const Dims& d, Fn fn) {
-    const auto dims = DimList(d);
-    for (v1::Granularity g : kGranularities) {
-      const std::string pkey = domain::PeriodOf(t, g, rules_.zone).Key();
-      for (const auto& [dim, value] : dims) {
-        const std::string suffix = SliceSuffix(pkey, dim, value);
+    const std::vector<DimKey> dims = DimKeys(d);
+    const DayPeriods& day = Periods(t);
+    std::string suffix;
+    for (const std::string& pkey : day.keys) {
+      for (const DimKey& dim : dims) {
+        suffix.assign(pkey);
+        suffix.append(dim.token);
         ASSIGN_OR_RETURN(SliceState * s, Slice(suffix));
         fn(*s, suffix);
       }
@@ -348,15 +505,21 @@ class ReviewProjection::Batch {
   // A distinct counter: +1 in every slice where the customer is new. One
   // rv_seen entry per kind x customer x period lists the dimension values it
   // was counted under; the customer's state caches the latest one per
-  // granularity. `only`, when set, limits the periods counted.
+  // granularity, and the latest period of any entry (`max_period`, for tags
+  // created since it exists), so an in-order event in a new period knows its
+  // entry is absent without reading it. `only`, when set, limits the periods
+  // counted.
   absl::Status CountDistinct(internal::ReviewCustomer& c, char kind, absl::Time t, const Dims& d,
                              const std::string& customer, int64_t ReviewAccumulator::*field,
                              const std::function<bool(const domain::ReportingPeriod&)>& only = {}) {
-    const auto dims = DimList(d);
+    std::vector<DimKey> dims;
+    const DayPeriods& day = Periods(t);
     for (size_t gi = 0; gi < std::size(kGranularities); ++gi) {
-      const domain::ReportingPeriod period = domain::PeriodOf(t, kGranularities[gi], rules_.zone);
+      const domain::ReportingPeriod& period = day.periods[gi];
       if (only && !only(period)) continue;
-      const std::string pkey = period.Key();
+      if (dims.empty()) dims = DimKeys(d);
+      const std::string& encoded = day.keys[gi];
+      const std::string_view pkey(encoded.data(), encoded.size() - 1);  // without its \0
       const std::string tag = {kind, static_cast<char>('0' + gi)};
       internal::ReviewSeen* cache = nullptr;
       for (auto& x : *c.mutable_seen()) {
@@ -365,44 +528,54 @@ class ReviewProjection::Batch {
       if (cache == nullptr) {
         cache = c.add_seen();
         cache->set_tag(tag);
+        cache->set_tracked(true);  // no entry of this tag exists yet
       }
       std::string key = prefix_;
       key.push_back(kind);
       store::AppendId(key, customer);
       key.append(pkey);
       if (cache->period() != pkey) {
-        ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.seen, key));
-        cache->set_period(pkey);
-        cache->set_dims(stored.value_or(""));
+        if (cache->tracked() && (cache->max_period().empty() || pkey > cache->max_period())) {
+          cache->set_dims("");  // later than every entry: none for this period
+        } else {
+          ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.seen, key));
+          cache->set_dims(stored.value_or(""));
+        }
+        cache->set_period(std::string(pkey));
       }
       bool changed = false;
-      for (const auto& [dim, value] : dims) {
-        std::string token;
-        store::AppendU32(token, static_cast<uint32_t>(dim));
-        store::AppendId(token, value);
-        if (ContainsToken(cache->dims(), token)) continue;
-        cache->mutable_dims()->append(token);
+      std::string suffix;
+      for (const DimKey& dim : dims) {
+        if (ContainsToken(cache->dims(), dim.token)) continue;
+        cache->mutable_dims()->append(dim.token);
         changed = true;
-        ASSIGN_OR_RETURN(SliceState * s, Slice(SliceSuffix(pkey, dim, value)));
+        suffix.assign(encoded);
+        suffix.append(dim.token);
+        ASSIGN_OR_RETURN(SliceState * s, Slice(suffix));
         s->acc.*field += 1;
       }
-      if (changed) txn_->Put(cf_.seen, key, cache->dims());
+      if (changed) {
+        txn_->Put(cf_.seen, key, cache->dims());
+        if (cache->tracked() && pkey > cache->max_period())
+          cache->set_max_period(std::string(pkey));
+      }
     }
     return absl::OkStatus();
   }
 
-  // Snapshot change at t's civil day for each dimension value of d.
+  // Snapshot change at t's civil day for each dimension value of d. The
+  // stored total is read at Flush, only for deltas not cached yet.
   void AddDelta(absl::Time t, const Dims& d, int64_t pipeline, int64_t open, int64_t customers) {
     const int64_t day = DayNumber(absl::ToCivilDay(t, rules_.zone));
-    for (const auto& [dim, value] : DimList(d)) {
-      std::string key = prefix_;
-      store::AppendU32(key, static_cast<uint32_t>(dim));
-      store::AppendId(key, value);
+    std::string key;
+    for (const DimKey& dim : DimKeys(d)) {
+      key.assign(dim.token);
       store::AppendI64(key, day);
-      internal::ReviewDelta& delta = deltas_[key];
-      delta.set_pipeline_percent_units(delta.pipeline_percent_units() + pipeline);
-      delta.set_open_opportunities(delta.open_opportunities() + open);
-      delta.set_customers(delta.customers() + customers);
+      Delta* delta = part_->deltas.Touch(key, generation_);
+      if (delta == nullptr) delta = part_->deltas.Insert(key, Delta{}, generation_);
+      delta->pipeline_percent_units += pipeline;
+      delta->open_opportunities += open;
+      delta->customers += customers;
     }
   }
 
@@ -430,62 +603,131 @@ class ReviewProjection::Batch {
     }
   }
 
+  // Writes what this batch touched (each family in key order, so the writes
+  // are deterministic) and ends the batch.
   absl::Status Flush() {
-    // Sorted so the writes are deterministic.
-    std::map<std::string, const internal::ReviewCustomer*> customers;
-    for (const auto& [id, c] : customers_) customers.emplace(id, &c);
-    for (const auto& [id, c] : customers) {
-      txn_->Put(cf_.customer, prefix_ + id, c->SerializeAsString());
-    }
-    std::map<std::string, const internal::ReviewOpportunity*> opps;
-    for (const auto& [key, o] : opps_) opps.emplace(key, &o);
-    for (const auto& [key, o] : opps) txn_->Put(cf_.opp, key, o->SerializeAsString());
-    std::map<std::string, const SliceState*> slices;
-    for (const auto& [key, s] : slices_) slices.emplace(key, &s);
-    for (const auto& [suffix, s] : slices) {
-      txn_->Put(cf_.slice, prefix_ + suffix, ToProto(*s).SerializeAsString());
-    }
-    std::map<std::string, const internal::ReviewDelta*> deltas;
-    for (const auto& [key, d] : deltas_) deltas.emplace(key, &d);
-    for (const auto& [key, d] : deltas) {
-      internal::ReviewDelta total;
-      ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.delta, key));
-      if (stored && !total.ParseFromString(*stored)) return absl::DataLossError("corrupt delta");
-      total.set_pipeline_percent_units(total.pipeline_percent_units() +
-                                       d->pipeline_percent_units());
-      total.set_open_opportunities(total.open_opportunities() + d->open_opportunities());
-      total.set_customers(total.customers() + d->customers());
-      if (total.pipeline_percent_units() == 0 && total.open_opportunities() == 0 &&
-          total.customers() == 0) {
-        txn_->Delete(cf_.delta, key);
-      } else {
-        txn_->Put(cf_.delta, key, total.SerializeAsString());
+    std::string key = prefix_;
+    std::string value;
+    auto full_key = [&](const std::string& k) -> const std::string& {
+      key.resize(prefix_.size());
+      key.append(k);
+      return key;
+    };
+    PartState& part = *part_;
+    absl::Status status = part.customers.Flush([&](const std::string& id, const auto& c) {
+      c.SerializeToString(&value);
+      txn_->PutUnread(cf_.customer, full_key(id), value);
+      return absl::OkStatus();
+    });
+    status.Update(part.opps.Flush([&](const std::string& k, const auto& o) {
+      o.SerializeToString(&value);
+      txn_->PutUnread(cf_.opp, full_key(k), value);
+      return absl::OkStatus();
+    }));
+    status.Update(part.slices.Flush([&](const std::string& suffix, const SliceState& s) {
+      EncodeSlice(s, value);
+      txn_->PutUnread(cf_.slice, full_key(suffix), value);
+      return absl::OkStatus();
+    }));
+    status.Update(part.deltas.Flush([&](const std::string& k, Delta& d) -> absl::Status {
+      if (!d.loaded) {
+        ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.delta, full_key(k)));
+        internal::ReviewDelta total;
+        if (stored && !total.ParseFromString(*stored)) return absl::DataLossError("corrupt delta");
+        d.pipeline_percent_units += total.pipeline_percent_units();
+        d.open_opportunities += total.open_opportunities();
+        d.customers += total.customers();
+        d.loaded = true;
       }
+      if (d.pipeline_percent_units == 0 && d.open_opportunities == 0 && d.customers == 0) {
+        txn_->Delete(cf_.delta, full_key(k));
+        return absl::OkStatus();
+      }
+      internal::ReviewDelta total;
+      total.set_pipeline_percent_units(d.pipeline_percent_units);
+      total.set_open_opportunities(d.open_opportunities);
+      total.set_customers(d.customers);
+      total.SerializeToString(&value);
+      txn_->PutUnread(cf_.delta, full_key(k), value);
+      return absl::OkStatus();
+    }));
+    seen_.clear();
+    txn_ = nullptr;
+    part_ = nullptr;
+    if (!status.ok()) {
+      Abandon();
+      return status;
     }
-    Clear();
+    ++generation_;
+    Evict();
     return absl::OkStatus();
   }
-  void Clear() {
-    customers_.clear();
-    opps_.clear();
-    slices_.clear();
-    deltas_.clear();
+
+  // The batch will not be committed: forget everything cached (the store
+  // holds the state as of the last commit).
+  void Abandon() {
+    for (PartState& p : parts_) {
+      p.customers.Clear();
+      p.opps.Clear();
+      p.slices.Clear();
+      p.deltas.Clear();
+    }
     seen_.clear();
+    txn_ = nullptr;
+    part_ = nullptr;
   }
 
   const std::string& prefix() const { return prefix_; }
   projection::Txn& txn() { return *txn_; }
 
  private:
+  // A snapshot delta: the stored total plus this batch's change, or only the
+  // change until Flush has read the total (`loaded`).
+  struct Delta {
+    int64_t pipeline_percent_units = 0;
+    int64_t open_opportunities = 0;
+    int64_t customers = 0;
+    bool loaded = false;
+  };
+  struct PartState {
+    WriteBackCache<internal::ReviewCustomer> customers;  // customer_id
+    WriteBackCache<internal::ReviewOpportunity> opps;    // customer_id\0 opportunity_id
+    WriteBackCache<SliceState> slices;                   // slice suffix
+    WriteBackCache<Delta> deltas;                        // dim|value\0|day
+  };
+
+  // Over a bound, drops what the last rounds of batches (one per partition)
+  // did not touch; over it still, everything of that family.
+  void Evict() {
+    const uint64_t round = parts_.size();
+    auto bound = [&](auto member, size_t max) {
+      size_t total = 0;
+      for (PartState& p : parts_) total += (p.*member).size();
+      if (total <= max) return;
+      const uint64_t keep_from = generation_ > 2 * round ? generation_ - 2 * round : 0;
+      total = 0;
+      for (PartState& p : parts_) {
+        (p.*member).EvictOlderThan(keep_from);
+        total += (p.*member).size();
+      }
+      if (total <= max * 3 / 4) return;
+      for (PartState& p : parts_) (p.*member).Clear();
+    };
+    bound(&PartState::slices, kMaxCachedSlices);
+    bound(&PartState::customers, kMaxCachedCustomers);
+    bound(&PartState::opps, kMaxCachedOpportunities);
+    bound(&PartState::deltas, kMaxCachedDeltas);
+  }
+
   const ReviewRules& rules_;
   const Families& cf_;
   projection::Txn* txn_ = nullptr;
   std::string prefix_;
-  absl::flat_hash_map<std::string, internal::ReviewCustomer> customers_;
-  absl::flat_hash_map<std::string, internal::ReviewOpportunity> opps_;
-  absl::flat_hash_map<std::string, SliceState> slices_;
-  absl::flat_hash_map<std::string, internal::ReviewDelta> deltas_;
-  absl::flat_hash_set<std::string> seen_;
+  std::vector<PartState> parts_;
+  PartState* part_ = nullptr;
+  uint64_t generation_ = 1;
+  absl::flat_hash_map<int64_t, DayPeriods> periods_;  // by DayNumber
+  absl::flat_hash_set<std::string> seen_;             // this batch's FirstSeen keys
 };
 
 ReviewProjection::ReviewProjection(ReviewRules rules) : rules_(std::move(rules)) {}
@@ -496,7 +738,7 @@ std::vector<std::string> ReviewProjection::ColumnFamilies() const {
           "rv_opp",   "rv_owner", "rv_region", "rv_due"};
 }
 
-absl::Status ReviewProjection::Attach(store::Store& store, int /*partitions*/) {
+absl::Status ReviewProjection::Attach(store::Store& store, int partitions) {
   store_ = &store;
   cf_ = {.slice = store.Family("rv_slice"),
          .delta = store.Family("rv_delta"),
@@ -506,7 +748,7 @@ absl::Status ReviewProjection::Attach(store::Store& store, int /*partitions*/) {
          .owner = store.Family("rv_owner"),
          .region = store.Family("rv_region"),
          .due = store.Family("rv_due")};
-  batch_ = std::make_unique<Batch>(rules_, cf_);
+  batch_ = std::make_unique<Batch>(rules_, cf_, partitions);
   return absl::OkStatus();
 }
 
@@ -1044,6 +1286,8 @@ absl::Status ReviewProjection::Flush(Partition /*partition*/, absl::Time /*now*/
   batch_->Begin(txn);
   return batch_->Flush();
 }
+
+void ReviewProjection::Abandon(Partition /*partition*/) { batch_->Abandon(); }
 
 absl::Status ReviewProjection::Tick(Partition partition, absl::Time now, projection::Txn& txn) {
   batch_->Begin(txn);

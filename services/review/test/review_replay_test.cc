@@ -18,6 +18,7 @@
 #include "custops/review/review_projection.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace custops::review {
@@ -327,6 +328,33 @@ TEST_F(ReviewReplayTest, StateIsTheSameWhateverTheBatchesAndRestarts) {
   EXPECT_EQ(b->Stats().events_applied, stats.events_applied);
   EXPECT_EQ(c->Stats().noops, stats.noops);
   EXPECT_EQ(b->Stats().changes_emitted, stats.changes_emitted);
+}
+
+TEST(EncodeSliceTest, ParsesToTheSameMessageAsToProto) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 50; ++round) {
+    SliceState s;
+    auto value = [&] { return static_cast<int64_t>(rng()) >> (rng() % 64); };  // any sign, size
+    s.acc.revenue_units = value();
+    s.acc.visits = value();
+    s.acc.overdue_receivables_units = value();
+    for (int i = 0; i < round % 5; ++i) {
+      s.acc.response_seconds.push_back(value());
+      s.acc.resolution_seconds.push_back(value());
+      s.acc.revenue_by_customer[absl::StrCat("c", rng() % 1000)] = value();
+      s.lost_by_competitor[round % 2 ? "" : absl::StrCat("k", i)] = value();
+      s.lost_amount_by_competitor[absl::StrCat("k", i)] = 0;
+    }
+    s.entered[static_cast<size_t>(round % 7)] = value();
+    s.advanced[3] = value();
+    std::string encoded;
+    EncodeSlice(s, encoded);
+    internal::ReviewSlice parsed;
+    ASSERT_TRUE(parsed.ParseFromString(encoded));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, ToProto(s)))
+        << parsed.DebugString() << "\nvs\n"
+        << ToProto(s).DebugString();
+  }
 }
 
 }  // namespace

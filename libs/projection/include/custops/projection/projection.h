@@ -57,6 +57,12 @@ class Projection {
   // Called once per batch before commit; writes any state cached during Apply.
   virtual absl::Status Flush(Partition partition, absl::Time now, Txn& txn) = 0;
 
+  // The batch (Apply/Flush) or tick of `partition` begun since the last
+  // commit was not committed (an error, or a failed commit): the txn is
+  // dropped, so any state the projection cached from it must be forgotten.
+  // The runtime then retries from the committed offset.
+  virtual void Abandon(Partition /*partition*/) {}
+
   // Applies time-driven transitions of `partition` due at or before `now`.
   virtual absl::Status Tick(Partition partition, absl::Time now, Txn& txn) = 0;
 };

@@ -62,6 +62,8 @@ struct SliceState {
 void MergeInto(SliceState& into, const SliceState& other);
 internal::ReviewSlice ToProto(const SliceState& s);
 SliceState FromProto(const internal::ReviewSlice& p);
+// ToProto(s) serialized (maps in key order), without building the message.
+void EncodeSlice(const SliceState& s, std::string& out);
 
 class ReviewProjection final : public projection::Projection {
  public:
@@ -75,6 +77,7 @@ class ReviewProjection final : public projection::Projection {
                      projection::Txn& txn) override;
   absl::Status Flush(Partition partition, absl::Time now, projection::Txn& txn) override;
   absl::Status Tick(Partition partition, absl::Time now, projection::Txn& txn) override;
+  void Abandon(Partition partition) override;
 
   struct Families {
     store::ColumnFamily slice, delta, seen, customer, opp, owner, region, due;

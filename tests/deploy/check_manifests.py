@@ -49,6 +49,10 @@ for n in projections:
         fail(f"compose: {n} must advertise its address")
     if not services[n].get("volumes"):
         fail(f"compose: {n} needs a volume for its state")
+for role in ("value", "review"):
+    # A leader and at least one standby to take over (docs/kafka.md).
+    if sum(1 for n in projections if role in roles[n]) < 2:
+        fail(f"compose: expected {role} on at least two projection instances")
 if not any("ingest" in a for a in roles.values()):
     fail("compose: no ingest process")
 

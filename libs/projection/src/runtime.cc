@@ -265,20 +265,25 @@ absl::Status ProjectionRuntime::Assign(const std::vector<Partition>& partitions)
 }
 
 void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
-  absl::MutexLock lock(&mu_);
-  for (Partition p : partitions) {
-    if (p.value() < 0 || p.value() >= partitions_) continue;
-    owned_[p.value()] = false;
-    restore_target_[p.value()] = -1;
-  }
-  // A batch already claimed finishes (its commit is atomic); nothing after it.
-  auto idle = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+  {
+    absl::MutexLock lock(&mu_);
     for (Partition p : partitions) {
-      if (busy_ == p.value()) return false;
+      if (p.value() < 0 || p.value() >= partitions_) continue;
+      owned_[p.value()] = false;
+      restore_target_[p.value()] = -1;
     }
-    return true;
-  };
-  mu_.Await(absl::Condition(&idle));
+    // A batch already claimed finishes (its commit is atomic); nothing after it.
+    auto idle = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      for (Partition p : partitions) {
+        if (busy_ == p.value()) return false;
+      }
+      return true;
+    };
+    mu_.Await(absl::Condition(&idle));
+  }
+  // A publication in flight finishes too: the next owner must not append the
+  // same outbox ids while this one still does.
+  absl::MutexLock publish_lock(&publish_mu_);
 }
 
 absl::Status ProjectionRuntime::CheckServing(Partition p) const {
@@ -394,6 +399,11 @@ absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
     uint64_t committed;
     {
       absl::MutexLock lock(&mu_);
+      // Only the owner publishes a partition's outbox. What an instance left
+      // unpublished when it lost the partition (or crashed) waits until it
+      // owns it again; meanwhile the new owner re-derives the same entries
+      // under the same ids, so the two never append the same id at once.
+      if (!owned_[i]) continue;
       committed = next_seq_[i];
     }
     if (published_seq_[i] >= committed) continue;  // nothing new in this partition

@@ -9,12 +9,6 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
     log::EventLog& log, const std::vector<const projection::ProjectionRuntime*>& runtimes,
     const std::string& mode, const OwnersFn& owners_fn) {
   v1::StatusResponse response;
-  std::vector<std::string> owners;
-  if (owners_fn) {
-    // Best effort: a status without owners beats no status.
-    absl::StatusOr<std::vector<std::string>> fetched = owners_fn();
-    if (fetched.ok()) owners = std::move(*fetched);
-  }
   response.set_mode(mode);
   response.set_version(CUSTOPS_VERSION);
   for (std::string_view topic :
@@ -33,6 +27,12 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
   }
   for (const projection::ProjectionRuntime* rt : runtimes) {
     const projection::RuntimeStats stats = rt->Stats();
+    std::vector<std::string> owners;
+    if (owners_fn) {
+      // Best effort: a status without owners beats no status.
+      absl::StatusOr<std::vector<std::string>> fetched = owners_fn(rt->projection().Name());
+      if (fetched.ok()) owners = std::move(*fetched);
+    }
     v1::ProjectionStatus* ps = response.add_projections();
     ps->set_name(std::string(rt->projection().Name()));
     ps->set_topic(rt->topic());

@@ -5,7 +5,10 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -31,7 +34,10 @@
 #include "custops/review/review_stack.h"
 #include "custops/rpc/metrics.h"
 #include "custops/rpc/routing.h"
+#include "custops/rpc/singleton_router.h"
 #include "custops/v1/ingest.grpc.pb.h"
+#include "custops/v1/review.grpc.pb.h"
+#include "custops/v1/value.grpc.pb.h"
 #include "custops/value/value_projection.h"
 #include "custops/value/value_service.h"
 #include "custops/visits/visits_service.h"
@@ -65,6 +71,22 @@ struct App::Impl {
   rpc::ChannelCache channels;
   std::unique_ptr<log::KafkaGroupMember> group_member;
   std::unique_ptr<review::ReviewStack> review;
+  // Kafka mode, value and review: one active instance each, elected through
+  // a consumer group on log::kElectionTopic; the others are standbys and
+  // forward the calls to it (docs/kafka.md).
+  struct Singleton {
+    std::string name;     // the projection's: "value", "review"
+    std::string service;  // full gRPC service name
+    projection::ProjectionRuntime* runtime = nullptr;
+    std::unique_ptr<rpc::OwnerDirectory> leader;  // [leader address]
+    std::unique_ptr<log::KafkaGroupMember> member;
+    std::atomic<bool> leading{false};
+  };
+  std::vector<std::unique_ptr<Singleton>> singletons;
+  // Where the singletons' services run in Kafka mode (reached in-process by
+  // the router, which the public server has instead of them).
+  std::unique_ptr<grpc::Server> internal_server;
+  std::unique_ptr<rpc::SingletonRouter> router;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   rpc::MetricsRegistry metrics;
@@ -76,6 +98,8 @@ struct App::Impl {
   absl::Status Open();
   absl::Status OpenLog();
   absl::Status JoinGroup();
+  absl::Status Elect(Singleton& s);
+  std::pair<rpc::SingletonState, std::string> Standing(const Singleton& s) const;
   void RegisterMetrics();
 };
 
@@ -115,6 +139,17 @@ absl::Status App::Impl::Open() {
   ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen, "server.listen"));
   // The address other instances forward queries to.
   const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+  const bool routed = kafka && (HasRole(config, "lifecycle") || HasRole(config, "value") ||
+                                HasRole(config, "review"));
+  if (routed) {
+    if (listen.second == 0 && config.advertise.empty()) {
+      return absl::InvalidArgumentError(
+          "server.advertise: required with a projection role on Kafka and listen port 0");
+    }
+    ASSIGN_OR_RETURN(group_directory,
+                     log::KafkaGroupDirectory::Open({.bootstrap_servers = config.kafka_bootstrap,
+                                                     .group_id = config.kafka_group_prefix}));
+  }
   if (HasRole(config, "lifecycle")) {
     ASSIGN_OR_RETURN(lifecycle_runtime,
                      projection::ProjectionRuntime::Open(
@@ -127,13 +162,6 @@ absl::Status App::Impl::Open() {
         lifecycle_runtime->store(), lifecycle_runtime->partitions(), config.lifecycle);
     lifecycle::Routing routing;
     if (kafka) {
-      if (listen.second == 0 && config.advertise.empty()) {
-        return absl::InvalidArgumentError(
-            "server.advertise: required with the lifecycle role on Kafka and listen port 0");
-      }
-      ASSIGN_OR_RETURN(group_directory,
-                       log::KafkaGroupDirectory::Open({.bootstrap_servers = config.kafka_bootstrap,
-                                                       .group_id = config.kafka_group_prefix}));
       const std::string group = absl::StrCat(config.kafka_group_prefix, ".lifecycle");
       owners = std::make_unique<rpc::OwnerDirectory>(
           [this, group] {
@@ -148,8 +176,8 @@ absl::Status App::Impl::Open() {
   }
 
   if (HasRole(config, "value")) {
-    // Population-relative scores need every customer: on Kafka one value
-    // instance owns every partition (docs/kafka.md).
+    // Population-relative scores need every customer: on Kafka the elected
+    // value instance owns every partition, the others stand by (docs/kafka.md).
     value::ValueRules value_rules = config.value;
     value_rules.currency = config.currency;
     value_queries = std::make_unique<value::ValueQueries>(value_rules, *clock);
@@ -159,14 +187,15 @@ absl::Status App::Impl::Open() {
             *log, std::make_unique<value::ValueProjection>(value_rules, *value_queries),
             {.path = config.data_dir + "/projections/value",
              .validation = validation,
-             .clock = clock}));
+             .clock = clock,
+             .own_all = !kafka}));
     value_queries->SetPositions([rt = value_runtime.get()] { return rt->AppliedOffsets(); });
     value_service = std::make_unique<value::ValueService>(*value_runtime, *value_queries, *clock);
   }
 
   if (HasRole(config, "review")) {
-    // Periods x dimensions need every customer: on Kafka one review instance
-    // owns every partition (docs/kafka.md).
+    // Periods x dimensions need every customer: on Kafka the elected review
+    // instance owns every partition, the others stand by (docs/kafka.md).
     ASSIGN_OR_RETURN(review,
                      review::ReviewStack::Open(
                          *log, {.path = config.data_dir + "/projections/review",
@@ -177,7 +206,47 @@ absl::Status App::Impl::Open() {
                                 .birthday_days = config.review.birthday_days,
                                 .contract_ending_days = config.review.contract_ending_days,
                                 .validation = validation,
-                                .clock = clock}));
+                                .clock = clock,
+                                .own_all = !kafka}));
+  }
+  if (kafka && (value_service || review)) {
+    grpc::ServerBuilder internal;
+    internal.SetMaxReceiveMessageSize(config.max_message_bytes);
+    internal.SetMaxSendMessageSize(config.max_message_bytes);
+    if (value_service) internal.RegisterService(value_service.get());
+    if (review) internal.RegisterService(review->service());
+    internal_server = internal.BuildAndStart();
+    if (internal_server == nullptr) return absl::InternalError("cannot start the internal server");
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(config.max_message_bytes);
+    args.SetMaxSendMessageSize(config.max_message_bytes);
+    std::shared_ptr<grpc::Channel> local = internal_server->InProcessChannel(args);
+    router = std::make_unique<rpc::SingletonRouter>(&channels, self);
+    for (auto [name, service, runtime] :
+         {std::tuple<const char*, const char*, projection::ProjectionRuntime*>{
+              "value", v1::Value::service_full_name(), value_runtime.get()},
+          {"review", v1::Review::service_full_name(),
+           review ? &review->mutable_runtime() : nullptr}}) {
+      if (runtime == nullptr) continue;
+      auto s = std::make_unique<Singleton>();
+      s->name = name;
+      s->service = service;
+      s->runtime = runtime;
+      const std::string group = absl::StrCat(config.kafka_group_prefix, ".", name);
+      s->leader = std::make_unique<rpc::OwnerDirectory>(
+          [this, group] { return group_directory->Owners(group, log::kElectionTopic, 1); },
+          absl::Seconds(1));
+      Singleton* sp = s.get();
+      router->AddRoute({.service = service,
+                        .local = local,
+                        .state = [this, sp] { return Standing(*sp); },
+                        .leader = [sp]() -> absl::StatusOr<std::string> {
+                          ASSIGN_OR_RETURN(std::vector<std::string> owners, sp->leader->Owners());
+                          return owners.empty() ? std::string() : owners[0];
+                        },
+                        .invalidate = [sp] { sp->leader->Invalidate(); }});
+      singletons.push_back(std::move(s));
+    }
   }
 
   ingestor = std::make_unique<ingest::Ingestor>(*log, *clock, validation);
@@ -191,7 +260,19 @@ absl::Status App::Impl::Open() {
     if (value_runtime) runtimes.push_back(value_runtime.get());
     if (review) runtimes.push_back(&review->runtime());
     admin::OwnersFn owners_fn;
-    if (owners) owners_fn = [this] { return owners->Owners(); };
+    if (kafka) {
+      owners_fn = [this](std::string_view name) -> absl::StatusOr<std::vector<std::string>> {
+        if (name == "lifecycle" && owners) return owners->Owners();
+        for (const auto& s : singletons) {
+          if (s->name != name) continue;
+          ASSIGN_OR_RETURN(std::vector<std::string> leader, s->leader->Owners());
+          // The leader owns every partition.
+          return std::vector<std::string>(s->runtime->partitions(),
+                                          leader.empty() ? std::string() : leader[0]);
+        }
+        return std::vector<std::string>();
+      };
+    }
     admin_service =
         std::make_unique<admin::AdminService>(*log, runtimes, config.log, std::move(owners_fn));
   }
@@ -219,8 +300,16 @@ absl::Status App::Impl::Open() {
   for (grpc::Service* service : std::initializer_list<grpc::Service*>{
            ingest_service.get(), subscriptions_service.get(), lifecycle_service.get(),
            admin_service.get(), customers_service.get(), visits_service.get(), deals_service.get(),
-           complaints_service.get(), value_service.get(), review ? review->service() : nullptr}) {
+           complaints_service.get()}) {
     if (service != nullptr) builder.RegisterService(service);
+  }
+  if (router) {
+    // Value and Review calls reach the router (no registered service has
+    // them), which answers here or forwards to the leader.
+    builder.RegisterCallbackGenericService(router.get());
+  } else {
+    if (value_service) builder.RegisterService(value_service.get());
+    if (review) builder.RegisterService(review->service());
   }
   server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -230,6 +319,7 @@ absl::Status App::Impl::Open() {
   if (lifecycle_runtime && kafka) RETURN_IF_ERROR(JoinGroup());
   if (value_runtime) RETURN_IF_ERROR(value_runtime->Start());
   if (review) RETURN_IF_ERROR(review->Start());
+  for (const auto& s : singletons) RETURN_IF_ERROR(Elect(*s));
 
   RegisterMetrics();
   if (!config.metrics_listen.empty()) {
@@ -254,15 +344,22 @@ absl::Status App::Impl::OpenLog() {
   // Idempotent: every process of a Kafka deployment may ask. Processes that
   // start together race to create; the loser may see the topic before its
   // metadata has settled (NOT_FOUND / UNAVAILABLE for a moment): retry.
+  std::vector<std::pair<std::string_view, int>> topics;
   for (std::string_view topic :
        {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
+    topics.emplace_back(topic, config.partitions);
+  }
+  if (config.log == "kafka" && (HasRole(config, "value") || HasRole(config, "review"))) {
+    topics.emplace_back(log::kElectionTopic, 1);
+  }
+  for (const auto& [topic, partitions] : topics) {
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    absl::Status s = log->CreateTopic(topic, config.partitions);
+    absl::Status s = log->CreateTopic(topic, partitions);
     while (
         (s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kUnavailable) &&
         absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(200));
-      s = log->CreateTopic(topic, config.partitions);
+      s = log->CreateTopic(topic, partitions);
     }
     RETURN_IF_ERROR(s);
   }
@@ -292,6 +389,54 @@ absl::Status App::Impl::JoinGroup() {
                               owners->Invalidate();
                             }}));
   return absl::OkStatus();
+}
+
+absl::Status App::Impl::Elect(Singleton& s) {
+  const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+  std::vector<Partition> all;
+  for (int p = 0; p < s.runtime->partitions(); ++p) all.push_back(Partition(p));
+  auto elected = [](const std::vector<Partition>& ps) {
+    return std::find(ps.begin(), ps.end(), Partition(0)) != ps.end();
+  };
+  ASSIGN_OR_RETURN(s.member,
+                   log::KafkaGroupMember::Join(
+                       {.bootstrap_servers = config.kafka_bootstrap,
+                        .group_id = absl::StrCat(config.kafka_group_prefix, ".", s.name),
+                        .topic = std::string(log::kElectionTopic),
+                        .member_name = self,
+                        .session_timeout = absl::Milliseconds(config.kafka_session_timeout_ms)},
+                       {.on_assign =
+                            [&s, all, elected](const std::vector<Partition>& ps) {
+                              if (!elected(ps)) return;
+                              // Every partition restores from this instance's stored
+                              // offsets; calls are refused (UNAVAILABLE) until it is done.
+                              if (absl::Status st = s.runtime->Assign(all); !st.ok()) {
+                                spdlog::warn("{}: assign: {}", s.name, st.ToString());
+                              }
+                              s.leading = true;
+                              s.leader->Invalidate();
+                              spdlog::info("{}: elected leader; restoring every partition", s.name);
+                            },
+                        .on_revoke =
+                            [&s, all, elected](const std::vector<Partition>& ps) {
+                              if (!elected(ps)) return;
+                              s.leading = false;
+                              s.runtime->Revoke(all);
+                              s.leader->Invalidate();
+                              spdlog::info("{}: no longer the leader", s.name);
+                            }}));
+  return absl::OkStatus();
+}
+
+std::pair<rpc::SingletonState, std::string> App::Impl::Standing(const Singleton& s) const {
+  if (!s.leading) return {rpc::SingletonState::kStandby, ""};
+  for (int p = 0; p < s.runtime->partitions(); ++p) {
+    if (absl::Status st = s.runtime->CheckServing(Partition(p)); !st.ok()) {
+      return {rpc::SingletonState::kRestoring,
+              absl::StrCat(s.name, " leader: ", std::string(st.message()))};
+    }
+  }
+  return {rpc::SingletonState::kServing, ""};
 }
 
 void App::Impl::RegisterMetrics() {
@@ -444,6 +589,13 @@ void App::Shutdown() {
       spdlog::error("leaving the consumer group: {}", s.ToString());
     }
   }
+  for (const auto& s : i.singletons) {
+    if (s->member == nullptr) continue;
+    spdlog::info("shutting down: leaving the {} election", s->name);
+    if (absl::Status st = s->member->Close(); !st.ok()) {
+      spdlog::error("leaving the {} election: {}", s->name, st.ToString());
+    }
+  }
   spdlog::info("shutting down: projections");
   if (i.lifecycle_runtime) {
     if (absl::Status s = i.lifecycle_runtime->Stop(); !s.ok()) {
@@ -463,6 +615,11 @@ void App::Shutdown() {
   spdlog::info("shutting down: log");
   if (i.server) i.server->Wait();
   i.server.reset();
+  if (i.internal_server) {
+    i.internal_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    i.internal_server->Wait();
+    i.internal_server.reset();
+  }
   i.lifecycle_runtime.reset();
   i.value_runtime.reset();
   i.review.reset();

@@ -27,10 +27,11 @@ absl::StatusOr<std::unique_ptr<ReviewStack>> ReviewStack::Open(log::EventLog& lo
   rules.worklist.birthday_days = o.birthday_days;
   rules.worklist.contract_ending_window = absl::Hours(24 * o.contract_ending_days);
   auto impl = std::make_unique<Impl>();
-  ASSIGN_OR_RETURN(impl->runtime,
-                   projection::ProjectionRuntime::Open(
-                       log, std::make_unique<ReviewProjection>(rules),
-                       {.path = o.path, .validation = o.validation, .clock = o.clock}));
+  ASSIGN_OR_RETURN(
+      impl->runtime,
+      projection::ProjectionRuntime::Open(
+          log, std::make_unique<ReviewProjection>(rules),
+          {.path = o.path, .validation = o.validation, .clock = o.clock, .own_all = o.own_all}));
   ASSIGN_OR_RETURN(impl->org, OrgIndex::Open(log, zone));
   impl->queries = std::make_unique<ReviewQueries>(
       impl->runtime->store(), impl->runtime->partitions(), rules, impl->org.get(), o.currency);
@@ -45,6 +46,7 @@ ReviewStack::~ReviewStack() { (void)Stop(); }
 
 grpc::Service* ReviewStack::service() { return impl_->service.get(); }
 const projection::ProjectionRuntime& ReviewStack::runtime() const { return *impl_->runtime; }
+projection::ProjectionRuntime& ReviewStack::mutable_runtime() { return *impl_->runtime; }
 
 absl::Status ReviewStack::Start() {
   RETURN_IF_ERROR(impl_->runtime->Start());

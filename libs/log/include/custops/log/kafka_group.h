@@ -39,6 +39,14 @@
 
 namespace custops::log {
 
+// A topic of ONE partition that carries no records: the consumer group of a
+// projection that runs as a single active instance (value, review) subscribes
+// to it, and the member the group assigns its partition to is the leader.
+// The sticky assignor keeps it there while that member lives (a joining
+// standby does not take it over); when the leader leaves or its session times
+// out, the group hands it to a standby (docs/kafka.md).
+inline constexpr std::string_view kElectionTopic = "custops.election.v1";
+
 struct KafkaGroupOptions {
   // host:port[,host:port...]. Required.
   std::string bootstrap_servers;

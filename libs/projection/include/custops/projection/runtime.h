@@ -124,9 +124,11 @@ class ProjectionRuntime {
   // Ownership (RuntimeOptions::own_all = false). Assign starts applying the
   // partitions from their stored offsets (restoring them in bulk up to the
   // log end they have now) beside the partitions already owned; Revoke
-  // returns once no batch of those partitions is in flight, and applies
-  // nothing more to them. Their state stays in the store, so a later Assign
-  // resumes from the stored offset. Thread-safe; idempotent per partition.
+  // returns once no batch of those partitions and no outbox publication is
+  // in flight, and applies nothing more to them. Only owned partitions'
+  // outboxes are published (what is left waits until the partition is owned
+  // again). Their state stays in the store, so a later Assign resumes from
+  // the stored offset. Thread-safe; idempotent per partition.
   absl::Status Assign(const std::vector<Partition>& partitions);
   void Revoke(const std::vector<Partition>& partitions);
   // OK when `p` is owned and not restoring; UNAVAILABLE otherwise (the

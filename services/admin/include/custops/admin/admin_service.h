@@ -13,9 +13,10 @@
 
 namespace custops::admin {
 
-// Each partition's owner address ("" when none), when projections share
-// partitions across instances; empty function otherwise.
-using OwnersFn = std::function<absl::StatusOr<std::vector<std::string>>()>;
+// Each partition's owner address ("" when none) of the named projection,
+// when projection instances share partitions or elect a leader (Kafka mode);
+// an empty vector for a projection that does neither; empty function otherwise.
+using OwnersFn = std::function<absl::StatusOr<std::vector<std::string>>(std::string_view)>;
 
 // Builds the status answer. `log` and the runtimes must outlive the call.
 absl::StatusOr<v1::StatusResponse> BuildStatus(

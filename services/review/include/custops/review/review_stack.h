@@ -41,6 +41,10 @@ struct ReviewStackOptions {
   event::ValidationOptions validation;
   // Must outlive the stack. Default: the system clock.
   const base::Clock* clock = nullptr;
+  // RuntimeOptions::own_all: false when an election decides (Kafka mode,
+  // docs/kafka.md); the leader then Assign()s every partition.
+  // Default: true
+  bool own_all = true;
 };
 
 class ReviewStack {
@@ -52,6 +56,7 @@ class ReviewStack {
 
   grpc::Service* service();
   const projection::ProjectionRuntime& runtime() const;
+  projection::ProjectionRuntime& mutable_runtime();
   // Starts the projection and the org index threads.
   absl::Status Start();
   // Stops both; idempotent.

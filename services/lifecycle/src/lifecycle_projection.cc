@@ -113,6 +113,24 @@ absl::StatusOr<int> PageSize(int requested) {
   return std::min(requested, 1000);
 }
 
+void EmitStageChange(projection::Txn& txn, const std::string& customer_id, int old_stage,
+                     int old_sub, const domain::LifecycleSummary& summary, absl::Time now) {
+  v1::StateChange change;
+  change.set_customer_id(customer_id);
+  v1::StageChanged* sc = change.mutable_stage_changed();
+  sc->set_from(static_cast<v1::LifecycleStage>(old_stage));
+  sc->set_to(static_cast<v1::LifecycleStage>(summary.stage));
+  sc->set_from_sub_stage(static_cast<v1::SubStage>(old_sub));
+  sc->set_to_sub_stage(static_cast<v1::SubStage>(summary.sub_stage));
+  if (summary.last_transition) {
+    sc->set_reason(summary.last_transition->reason());
+    *change.mutable_at() = summary.last_transition->at();
+  } else {
+    *change.mutable_at() = event::ToProto(now);
+  }
+  txn.Emit(std::move(change));
+}
+
 }  // namespace
 
 internal::LifecycleIndexEntry IndexEntryOf(const domain::LifecycleSummary& s) {
@@ -181,6 +199,7 @@ absl::Status LifecycleProjection::Apply(const projection::ApplyContext& ctx, con
                                         projection::Txn& txn) {
   ASSIGN_OR_RETURN(internal::CustomerFacts * facts, Load(txn, ctx.partition, event.customer_id()));
   RETURN_IF_ERROR(domain::Evolve(*facts, event));
+  RETURN_IF_ERROR(Announce(txn, ctx.partition, event.customer_id(), *facts, ctx.now));
   // A TimelineEntry is written as its position followed by the event's bytes
   // as they are in the log (field 2, length-delimited): no re-serialization.
   v1::TimelineEntry entry;
@@ -221,10 +240,11 @@ absl::Status LifecycleProjection::Flush(Partition partition, absl::Time now, pro
   for (const std::string& id : ids) {
     const internal::CustomerFacts& facts = dirty_[id];
     txn.Put(cf_.facts, CustomerKey(partition, id), facts.SerializeAsString());
-    status = Reindex(txn, partition, id, facts, now);
+    status = Reindex(txn, partition, id, facts, now, /*announce=*/false);
     if (!status.ok()) break;
   }
   dirty_.clear();
+  announced_.clear();
   if (status.ok()) status = FlushCounts(txn);
   count_deltas_.clear();
   return status;
@@ -254,7 +274,8 @@ absl::Status LifecycleProjection::FlushCounts(projection::Txn& txn) {
 
 absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
                                           const std::string& customer_id,
-                                          const internal::CustomerFacts& facts, absl::Time now) {
+                                          const internal::CustomerFacts& facts, absl::Time now,
+                                          bool announce) {
   if (!domain::Exists(facts)) return absl::OkStatus();
   const std::string key = CustomerKey(p, customer_id);
   std::optional<internal::LifecycleIndexEntry> old;
@@ -297,25 +318,41 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
     add_counts(entry, +1);
   }
 
-  const int old_stage = old ? old->stage() : v1::LIFECYCLE_STAGE_UNSPECIFIED;
-  const int old_sub = old ? old->sub_stage() : v1::SUB_STAGE_UNSPECIFIED;
-  if (old_stage != entry.stage() || old_sub != entry.sub_stage()) {
-    v1::StateChange change;
-    change.set_customer_id(customer_id);
-    v1::StageChanged* sc = change.mutable_stage_changed();
-    sc->set_from(static_cast<v1::LifecycleStage>(old_stage));
-    sc->set_to(static_cast<v1::LifecycleStage>(entry.stage()));
-    sc->set_from_sub_stage(static_cast<v1::SubStage>(old_sub));
-    sc->set_to_sub_stage(static_cast<v1::SubStage>(entry.sub_stage()));
-    if (summary.last_transition) {
-      sc->set_reason(summary.last_transition->reason());
-      *change.mutable_at() = summary.last_transition->at();
-    } else {
-      *change.mutable_at() = event::ToProto(now);
-    }
-    txn.Emit(std::move(change));
+  if (announce) {
+    EmitStageChange(txn, customer_id, old ? old->stage() : v1::LIFECYCLE_STAGE_UNSPECIFIED,
+                    old ? old->sub_stage() : v1::SUB_STAGE_UNSPECIFIED, summary, now);
   }
   return absl::OkStatus();
+}
+
+absl::Status LifecycleProjection::Announce(projection::Txn& txn, Partition p,
+                                           const std::string& customer_id,
+                                           const internal::CustomerFacts& facts, absl::Time now) {
+  if (!domain::Exists(facts)) return absl::OkStatus();
+  auto it = announced_.find(customer_id);
+  if (it == announced_.end()) {
+    std::pair<int, int> stored{v1::LIFECYCLE_STAGE_UNSPECIFIED, v1::SUB_STAGE_UNSPECIFIED};
+    ASSIGN_OR_RETURN(std::optional<std::string> value,
+                     txn.Get(cf_.index, CustomerKey(p, customer_id)));
+    if (value) {
+      internal::LifecycleIndexEntry old;
+      if (!old.ParseFromString(*value)) return absl::DataLossError("corrupt lifecycle index");
+      stored = {old.stage(), old.sub_stage()};
+    }
+    it = announced_.emplace(customer_id, stored).first;
+  }
+  const domain::LifecycleSummary summary = domain::Summarize(facts, now, rules_);
+  const std::pair<int, int> current{summary.stage, summary.sub_stage};
+  if (current == it->second) return absl::OkStatus();
+  EmitStageChange(txn, customer_id, it->second.first, it->second.second, summary, now);
+  it->second = current;
+  return absl::OkStatus();
+}
+
+void LifecycleProjection::Abandon(Partition /*partition*/) {
+  dirty_.clear();
+  count_deltas_.clear();
+  announced_.clear();
 }
 
 absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now, projection::Txn& txn) {
@@ -335,7 +372,7 @@ absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now, proj
   }
   for (const std::string& id : due_ids) {
     ASSIGN_OR_RETURN(internal::CustomerFacts * facts, Load(txn, partition, id));
-    RETURN_IF_ERROR(Reindex(txn, partition, id, *facts, now));
+    RETURN_IF_ERROR(Reindex(txn, partition, id, *facts, now, /*announce=*/true));
   }
   dirty_.clear();  // Tick changes no facts.
   absl::Status status = FlushCounts(txn);

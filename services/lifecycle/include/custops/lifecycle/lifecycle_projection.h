@@ -42,13 +42,18 @@ class LifecycleProjection final : public projection::Projection {
                      projection::Txn& txn) override;
   absl::Status Flush(Partition partition, absl::Time now, projection::Txn& txn) override;
   absl::Status Tick(Partition partition, absl::Time now, projection::Txn& txn) override;
+  void Abandon(Partition partition) override;
 
  private:
   absl::StatusOr<internal::CustomerFacts*> Load(projection::Txn& txn, Partition p,
                                                 const std::string& customer_id);
   absl::Status Reindex(projection::Txn& txn, Partition p, const std::string& customer_id,
-                       const internal::CustomerFacts& facts, absl::Time now);
+                       const internal::CustomerFacts& facts, absl::Time now, bool announce);
   absl::Status FlushCounts(projection::Txn& txn);
+  // Emits a StageChanged for each event that moves the customer's stage, so
+  // the changes (and their ids) do not depend on batch boundaries.
+  absl::Status Announce(projection::Txn& txn, Partition p, const std::string& customer_id,
+                        const internal::CustomerFacts& facts, absl::Time now);
 
   domain::LifecycleRules rules_;
   store::Store* store_ = nullptr;
@@ -59,6 +64,8 @@ class LifecycleProjection final : public projection::Projection {
   absl::flat_hash_map<std::string, internal::CustomerFacts> dirty_;
   // Summary-count changes of the batch in flight, by count key.
   absl::flat_hash_map<std::string, int64_t> count_deltas_;
+  // Stage and sub-stage last announced per customer in the batch in flight.
+  absl::flat_hash_map<std::string, std::pair<int, int>> announced_;
 };
 
 // Read side over the projection's store. Thread-safe; `store` must outlive it.

@@ -59,28 +59,40 @@ class ValueQueries {
   // Without it, every "now" answer recomputes.
   void SetPositions(std::function<std::vector<Offset>()> positions);
 
+  // Every call that may evaluate the population takes a `deadline` (real
+  // time, e.g. the gRPC call's): waiting for another evaluation in progress
+  // and the evaluation itself stop there with DEADLINE_EXCEEDED (the partial
+  // work is dropped; nothing is installed).
+
   // The population at as_of (exact: computed over every customer's facts,
   // with the CLV model fitted at as_of; cached per (as_of, positions)).
-  absl::StatusOr<std::shared_ptr<const Population>> At(absl::Time as_of);
+  absl::StatusOr<std::shared_ptr<const Population>> At(
+      absl::Time as_of, absl::Time deadline = absl::InfiniteFuture());
   // The "now" population: the latest snapshot if it covers `min_positions`
   // (a consistency token's, may be empty) and is fresh (nothing applied
   // since, or built less than snapshot_max_staleness ago), else a new one at
   // clock.Now() with the current CLV model (fitted first if there is none).
-  absl::StatusOr<std::shared_ptr<const Population>> Now(const std::vector<int64_t>& min_positions);
+  // A refresh already in progress is waited for (within the deadline) and
+  // used if it covers `min_positions`.
+  absl::StatusOr<std::shared_ptr<const Population>> Now(
+      const std::vector<int64_t>& min_positions, absl::Time deadline = absl::InfiniteFuture());
 
   // Answers. `as_of` nullopt = the "now" population.
   absl::StatusOr<v1::ValueView> GetValue(const std::string& customer_id,
                                          std::optional<absl::Time> as_of,
-                                         const std::vector<int64_t>& min_positions);
+                                         const std::vector<int64_t>& min_positions,
+                                         absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::ListValueCustomersResponse> ListCustomers(
       const v1::ListValueCustomersRequest& request, std::optional<absl::Time> as_of,
-      const std::vector<int64_t>& min_positions);
+      const std::vector<int64_t>& min_positions, absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::TierSummaryResponse> TierSummary(v1::Dimension dimension,
                                                       std::optional<absl::Time> as_of,
-                                                      const std::vector<int64_t>& min_positions);
+                                                      const std::vector<int64_t>& min_positions,
+                                                      absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::ParetoResponse> Pareto(v1::Dimension dimension,
                                             std::optional<absl::Time> as_of,
-                                            const std::vector<int64_t>& min_positions);
+                                            const std::vector<int64_t>& min_positions,
+                                            absl::Time deadline = absl::InfiniteFuture());
 
   // Fits the CLV models on the population at as_of, makes the fit current
   // and refreshes the "now" snapshot. Returns the model.
@@ -91,16 +103,27 @@ class ValueQueries {
   // The latest "now" snapshot (nullptr before the first).
   std::shared_ptr<const Population> Latest() const;
   // Recomputes the "now" snapshot at `as_of` with the current model.
-  absl::StatusOr<std::shared_ptr<const Population>> RefreshAt(absl::Time as_of);
-  // Every customer's facts, by customer id.
+  absl::StatusOr<std::shared_ptr<const Population>> RefreshAt(
+      absl::Time as_of, absl::Time deadline = absl::InfiniteFuture());
+  // Every customer's facts, by customer id (tests; evaluations stream them).
   absl::StatusOr<std::vector<CustomerFactsRef>> LoadAll() const;
 
   const ValueRules& rules() const { return rules_; }
 
  private:
+  class ComputeLock;
   std::vector<int64_t> Positions() const;
   absl::StatusOr<std::shared_ptr<const Population>> Select(std::optional<absl::Time> as_of,
-                                                           const std::vector<int64_t>& min);
+                                                           const std::vector<int64_t>& min,
+                                                           absl::Time deadline);
+  // The population at as_of from the stored facts (streamed).
+  absl::StatusOr<Population> Build(absl::Time as_of, const internal::ValueClvModel* model,
+                                   absl::Time deadline) const;
+  // The latest snapshot if a "now" answer needing `min_positions` may use it.
+  std::shared_ptr<const Population> Usable(const std::vector<int64_t>& min_positions);
+  // RefreshAt with compute_mu_ held.
+  absl::StatusOr<std::shared_ptr<const Population>> RefreshLocked(absl::Time as_of,
+                                                                  absl::Time deadline);
 
   const ValueRules rules_;
   const base::Clock& clock_;

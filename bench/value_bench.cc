@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iostream>
 #include <map>
 #include <random>
@@ -392,18 +393,23 @@ int main(int argc, char** argv) {
     const absl::Time end = absl::FromUnixSeconds(1735689600);
     const bench::WorkloadOptions w{
         .id_prefix = "vb", .end = end, .span = absl::Hours(24 * flags.span_days)};
-    // Generated and appended 20,000 customers at a time (each chunk in event
-    // time order, as GenerateCustomers orders it), so the population is never
-    // held in memory whole.
+    // Generated 20,000 customers at a time (each chunk in event time order,
+    // as GenerateCustomers orders it) on a second thread while the previous
+    // chunk is appended, so the population is never held in memory whole.
     bench::RunPopulation(
         "synthetic",
         [&](bench::BulkFill& fill) {
-          constexpr int64_t kChunk = 20'000;
+          static constexpr int64_t kChunk = 20'000;
+          auto generate = [&](int64_t first) {
+            return std::async(std::launch::async, [&w, first, n = flags.customers] {
+              return bench::GenerateCustomers(w, first, std::min(kChunk, n - first));
+            });
+          };
+          std::future<std::vector<v1::Event>> next = generate(0);
           for (int64_t first = 0; first < flags.customers; first += kChunk) {
-            for (v1::Event& e :
-                 bench::GenerateCustomers(w, first, std::min(kChunk, flags.customers - first))) {
-              fill.Add(e);
-            }
+            std::vector<v1::Event> chunk = next.get();
+            if (first + kChunk < flags.customers) next = generate(first + kChunk);
+            for (v1::Event& e : chunk) fill.Add(e);
           }
         },
         end, flags);

@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kModelKey = "clv";
 constexpr std::string_view kListTokenPrefix = "v1.";
-constexpr size_t kAtCacheSize = 2;  // a population is ~100-300 bytes per customer
+constexpr size_t kAtCacheSize = 1;  // a population is ~300 bytes per customer
 
 std::string PartitionKey(Partition p) {
   std::string key;
@@ -148,15 +148,23 @@ absl::StatusOr<Population> ValueQueries::Build(absl::Time as_of,
   return std::move(builder).Finish(model, deadline);
 }
 
-// Holds compute_mu_, taken with a deadline.
+// One population computation at a time: holds `computing_`, waited for
+// until a deadline (absl::Mutex::LockWhenWithDeadline bounds the wait for a
+// condition, not for the lock, hence a flag).
 class ValueQueries::ComputeLock {
  public:
-  ComputeLock(absl::Mutex& mu, absl::Time deadline)
-      : mu_(mu), held_(mu.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
-    if (!held_) mu_.Unlock();  // LockWhenWithDeadline holds the lock even on timeout
+  ComputeLock(ValueQueries& q, absl::Time deadline) : q_(q) {
+    absl::MutexLock lock(&q_.mu_);
+    held_ =
+        q_.mu_.AwaitWithDeadline(absl::Condition(
+                                     +[](bool* computing) { return !*computing; }, &q_.computing_),
+                                 deadline);
+    if (held_) q_.computing_ = true;
   }
   ~ComputeLock() {
-    if (held_) mu_.Unlock();
+    if (!held_) return;
+    absl::MutexLock lock(&q_.mu_);
+    q_.computing_ = false;
   }
   absl::Status status() const {
     return held_ ? absl::OkStatus()
@@ -165,8 +173,8 @@ class ValueQueries::ComputeLock {
   }
 
  private:
-  absl::Mutex& mu_;
-  const bool held_;
+  ValueQueries& q_;
+  bool held_ = false;
 };
 
 absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::At(absl::Time as_of,
@@ -181,7 +189,7 @@ absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::At(absl::Time as
     return nullptr;
   };
   if (auto hit = lookup()) return hit;
-  ComputeLock compute(compute_mu_, deadline);
+  ComputeLock compute(*this, deadline);
   RETURN_IF_ERROR(compute.status());
   if (auto hit = lookup()) return hit;
   ASSIGN_OR_RETURN(Population built, Build(as_of, /*model=*/nullptr, deadline));
@@ -206,7 +214,7 @@ absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::RefreshLocked(ab
 
 absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::RefreshAt(absl::Time as_of,
                                                                           absl::Time deadline) {
-  ComputeLock compute(compute_mu_, deadline);
+  ComputeLock compute(*this, deadline);
   RETURN_IF_ERROR(compute.status());
   return RefreshLocked(as_of, deadline);
 }
@@ -227,7 +235,7 @@ absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::Now(
   if (auto pop = Usable(min_positions)) return pop;
   // Wait (bounded by the deadline) for a refresh in progress, which may give
   // a usable snapshot; otherwise refresh, abandoned at the deadline.
-  ComputeLock compute(compute_mu_, deadline);
+  ComputeLock compute(*this, deadline);
   RETURN_IF_ERROR(compute.status());
   if (auto pop = Usable(min_positions)) return pop;
   return RefreshLocked(clock_.Now(), deadline);
@@ -248,7 +256,22 @@ void ValueQueries::SetModel(const internal::ValueClvModel& model) {
   model_ = model;
 }
 
+absl::StatusOr<internal::ValueClvModel> ValueQueries::RefitAsNow(absl::Time now) {
+  ComputeLock compute(*this, absl::InfiniteFuture());
+  RETURN_IF_ERROR(compute.status());
+  std::vector<int64_t> positions = Positions();
+  ASSIGN_OR_RETURN(Population built, Build(now, /*model=*/nullptr, absl::InfiniteFuture()));
+  auto pop = std::make_shared<const Population>(std::move(built));
+  absl::MutexLock lock(&mu_);
+  model_ = pop->model;
+  latest_ = Snapshot{.population = pop, .positions = std::move(positions), .built_at = absl::Now()};
+  return pop->model;
+}
+
 absl::StatusOr<internal::ValueClvModel> ValueQueries::Refit(absl::Time as_of) {
+  // Fitting at the clock's now: the fitted population is the new "now"
+  // snapshot (one evaluation instead of two).
+  if (as_of == clock_.Now()) return RefitAsNow(as_of);
   ASSIGN_OR_RETURN(std::shared_ptr<const Population> at, At(as_of));
   SetModel(at->model);
   RETURN_IF_ERROR(RefreshAt(clock_.Now()).status());
@@ -476,7 +499,7 @@ absl::Status ValueProjection::Tick(Partition partition, absl::Time now, projecti
     const bool refresh_due = applied_since_refresh_ || latest == nullptr ||
                              now - latest->as_of >= rules_.snapshot_max_staleness;
     if (refit_due) {
-      ASSIGN_OR_RETURN(internal::ValueClvModel fitted, queries_.Refit(now));
+      ASSIGN_OR_RETURN(internal::ValueClvModel fitted, queries_.RefitAsNow(now));
       (void)fitted;
     } else if (refresh_due) {
       RETURN_IF_ERROR(queries_.RefreshAt(now).status());

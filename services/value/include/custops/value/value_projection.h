@@ -97,6 +97,9 @@ class ValueQueries {
   // Fits the CLV models on the population at as_of, makes the fit current
   // and refreshes the "now" snapshot. Returns the model.
   absl::StatusOr<internal::ValueClvModel> Refit(absl::Time as_of);
+  // Fits on the population at `now` and installs that population (with its
+  // new model) as the "now" snapshot: one evaluation (the scheduled refit).
+  absl::StatusOr<internal::ValueClvModel> RefitAsNow(absl::Time now);
   std::optional<internal::ValueClvModel> Model() const;
   // Installs a model (restored from the store); does not refresh.
   void SetModel(const internal::ValueClvModel& model);
@@ -121,7 +124,7 @@ class ValueQueries {
                                    absl::Time deadline) const;
   // The latest snapshot if a "now" answer needing `min_positions` may use it.
   std::shared_ptr<const Population> Usable(const std::vector<int64_t>& min_positions);
-  // RefreshAt with compute_mu_ held.
+  // RefreshAt with the computation held (ComputeLock).
   absl::StatusOr<std::shared_ptr<const Population>> RefreshLocked(absl::Time as_of,
                                                                   absl::Time deadline);
 
@@ -131,8 +134,8 @@ class ValueQueries {
   int partitions_ = 0;
   std::function<std::vector<Offset>()> positions_;
 
-  absl::Mutex compute_mu_;  // one population computation at a time
   mutable absl::Mutex mu_;
+  bool computing_ ABSL_GUARDED_BY(mu_) = false;  // one population computation at a time
   Snapshot latest_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<std::pair<int64_t, std::vector<int64_t>>, std::shared_ptr<const Population>>>
       at_cache_ ABSL_GUARDED_BY(mu_);
@@ -158,6 +161,10 @@ class ValueProjection final : public projection::Projection {
   // snapshot_max_staleness on the injected clock; every partition then
   // publishes the changes of its customers against va_index.
   absl::Status Tick(Partition partition, absl::Time now, projection::Txn& txn) override;
+  // Tier/segment/negative-asset changes come from events as well as from
+  // time: with a clock that does not move (--fixed-clock) the runtime still
+  // ticks after events, so they are published.
+  bool TicksOnApply() const override { return true; }
 
  private:
   ValueRules rules_;

@@ -16,16 +16,22 @@
 //   refresh       ValueQueries::RefreshAt: the whole population re-evaluated
 //                 (RFM quintiles, ABC, tiers, cost to serve, loyalty, CLV
 //                 predictions) from the stored facts.
-//   refit         ValueQueries::Refit: BG/NBD + Gamma-Gamma fitted on the
-//                 population at a new as_of, then a refresh.
+//   refit         ValueQueries::Refit at the clock's now: BG/NBD + Gamma-Gamma
+//                 fitted on the population at that instant, which becomes the
+//                 "now" snapshot (one evaluation).
 //   after change  one purchase appended, then CatchUp(): apply, refresh and
 //                 publication of the changed tiers/segments.
 //   queries       --threads threads for --query-seconds each: GetValue of a
 //                 random customer from the "now" snapshot, TierSummary by
 //                 REGION, and GetValue at an explicit as_of (cached snapshot).
 //
+// Memory: RSS (VmRSS) before the replay, after it, and at the end, with the
+// peak (VmHWM) reset after the fill: the whole process — both RocksDB
+// databases (log and state: memtables, block caches), the snapshots.
+//
 //   cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release && ninja -C build value_bench
 //   build/bench/value_bench --cdnow ../shared/data/cdnow/CDNOW_master.txt --customers 100000
+//   build/bench/value_bench --customers 1000000   # ~17M events (history of 1095 days)
 #include <grpcpp/grpcpp.h>
 #include <malloc.h>
 

@@ -705,19 +705,36 @@ double GammaGammaExpectedAverageProfit(const GammaGammaParams& params, const Lif
 // ---------------------------------------------------------------------------
 // Discounted CLV
 
-absl::StatusOr<int64_t> PredictedClvUnits(const BgNbdParams& bg, const GammaGammaParams& gg,
-                                          const LifetimesSummary& customer,
-                                          const ClvOptions& options) {
+absl::Status CheckClvOptions(const ClvOptions& options) {
   if (options.horizon_months < 0 || !(options.monthly_discount_rate > -1) ||
       !(options.periods_per_month > 0) || !std::isfinite(options.periods_per_month)) {
     return absl::InvalidArgumentError(
         "CLV options: need horizon_months >= 0, monthly_discount_rate > -1, "
         "periods_per_month > 0");
   }
-  const double spend = GammaGammaExpectedAverageProfit(gg, customer);
+  return absl::OkStatus();
+}
+
+std::vector<double> BgNbdExpectedPurchasesByMonth(const BgNbdParams& bg,
+                                                  const LifetimesSummary& customer,
+                                                  const ClvOptions& options) {
+  std::vector<double> out;
+  out.reserve(static_cast<size_t>(std::max(options.horizon_months, 0)));
+  for (int k = 1; k <= options.horizon_months; ++k) {
+    out.push_back(BgNbdExpectedPurchases(bg, customer, k * options.periods_per_month));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> DiscountedClvUnits(double spend, const std::vector<double>& by_month,
+                                           const ClvOptions& options) {
+  if (absl::Status s = CheckClvOptions(options); !s.ok()) return s;
+  if (by_month.size() != static_cast<size_t>(options.horizon_months)) {
+    return absl::InvalidArgumentError("CLV: one expected-purchases value per month needed");
+  }
   double clv = 0, previous = 0;
   for (int k = 1; k <= options.horizon_months; ++k) {
-    const double expected = BgNbdExpectedPurchases(bg, customer, k * options.periods_per_month);
+    const double expected = by_month[static_cast<size_t>(k - 1)];
     clv += spend * (expected - previous) / std::pow(1 + options.monthly_discount_rate, k);
     previous = expected;
   }
@@ -726,6 +743,14 @@ absl::StatusOr<int64_t> PredictedClvUnits(const BgNbdParams& bg, const GammaGamm
     return absl::InvalidArgumentError(absl::StrCat("CLV not representable: ", clv));
   }
   return static_cast<int64_t>(std::llround(clv));
+}
+
+absl::StatusOr<int64_t> PredictedClvUnits(const BgNbdParams& bg, const GammaGammaParams& gg,
+                                          const LifetimesSummary& customer,
+                                          const ClvOptions& options) {
+  if (absl::Status s = CheckClvOptions(options); !s.ok()) return s;
+  return DiscountedClvUnits(GammaGammaExpectedAverageProfit(gg, customer),
+                            BgNbdExpectedPurchasesByMonth(bg, customer, options), options);
 }
 
 // ---------------------------------------------------------------------------

@@ -503,7 +503,19 @@ void ProjectionRuntime::ApplyLoop() {
       absl::MutexLock lock(&mu_);
       tick_due = clock_.Now() - last_tick_ >= options_.tick_interval;
     }
-    if (error.ok() && tick_due) error = TickAll();
+    // A projection whose ticks also publish what events changed ticks after
+    // applying even on a clock that did not move (--fixed-clock), paced by
+    // real time.
+    if (consumed > 0 && !applied_untick_since_ && projection_->TicksOnApply()) {
+      applied_untick_since_ = absl::Now();
+    }
+    if (applied_untick_since_ && absl::Now() - *applied_untick_since_ >= options_.tick_interval) {
+      tick_due = true;
+    }
+    if (error.ok() && tick_due) {
+      error = TickAll();
+      if (error.ok()) applied_untick_since_.reset();
+    }
     if (!error.ok()) {
       spdlog::error("projection {}: {}; retrying in {}", projection_->Name(), error.ToString(),
                     absl::FormatDuration(backoff));

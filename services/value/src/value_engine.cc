@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "custops/base/check.h"
+#include "custops/base/status_macros.h"
 #include "custops/domain/lifecycle.h"
 #include "custops/event/time.h"
 
@@ -51,6 +54,12 @@ void SetComplaintId(internal::ValueComplaintFact& c, const std::string& id) {
 std::string OpportunityId(const internal::ValueOpportunityFact& o) { return o.opportunity_id(); }
 void SetOpportunityId(internal::ValueOpportunityFact& o, const std::string& id) {
   o.set_opportunity_id(id);
+}
+
+int64_t Saturate(__int128 v) {
+  if (v > INT64_MAX) return INT64_MAX;
+  if (v < INT64_MIN) return INT64_MIN;
+  return static_cast<int64_t>(v);
 }
 
 int64_t SaturatingAdd(int64_t a, int64_t b) {
@@ -309,196 +318,319 @@ internal::ValueClvModel FitClv(const std::vector<domain::LifetimesSummary>& rows
   return m;
 }
 
-Population ComputePopulation(const std::vector<CustomerFactsRef>& customers, absl::Time as_of,
-                             const ValueRules& rules, const internal::ValueClvModel* model) {
-  Population pop;
-  pop.as_of = as_of;
-  const int64_t now = absl::ToUnixMicros(as_of);
-  const int64_t window_start = absl::ToUnixMicros(as_of - rules.rfm.window);  // exclusive
-  const absl::CivilDay end_day = absl::ToCivilDay(as_of, absl::UTCTimeZone());
+PopulationBuilder::PopulationBuilder(absl::Time as_of, const ValueRules& rules)
+    : rules_(rules),
+      now_(absl::ToUnixMicros(as_of)),
+      window_start_(as_of - rules.rfm.window),
+      window_start_micros_(absl::ToUnixMicros(as_of - rules.rfm.window)),
+      end_day_(absl::ToCivilDay(as_of, absl::UTCTimeZone())) {
+  pop_.as_of = as_of;
+}
 
-  std::vector<const CustomerFactsRef*> taking;
-  for (const CustomerFactsRef& c : customers) {
-    if (TakesPart(c.facts)) taking.push_back(&c);
-  }
-  std::sort(taking.begin(), taking.end(), [](const CustomerFactsRef* a, const CustomerFactsRef* b) {
-    return a->customer_id < b->customer_id;
-  });
+bool PopulationBuilder::Add(std::string_view customer_id, const internal::ValueFacts& f) {
+  if (!TakesPart(f)) return false;
+  const absl::Time as_of = pop_.as_of;
+  const int64_t now = now_;
+  const int64_t window_start = window_start_micros_;
+  CustomerValue& c = pop_.customers.emplace_back();
+  c.customer_id = std::string(customer_id);
+  c.name = f.name();
+  c.region = f.region();
+  c.industry = f.industry();
+  c.owner_id = f.owner_id();
+  c.kind = f.kind();
 
-  std::vector<domain::RfmInput> rfm_inputs;
-  std::vector<domain::CustomerAmount> revenues, margins;
-  std::vector<domain::LifetimesSummary> rows;
-  pop.customers.reserve(taking.size());
-  for (const CustomerFactsRef* ref : taking) {
-    const internal::ValueFacts& f = ref->facts;
-    CustomerValue c;
-    c.customer_id = ref->customer_id;
-    c.name = f.name();
-    c.region = f.region();
-    c.industry = f.industry();
-    c.owner_id = f.owner_id();
-    c.kind = f.kind();
-
-    domain::RfmInput rfm{.customer_id = c.customer_id, .purchases = {}};
-    std::vector<domain::DatedAmount> days;
-    std::vector<int64_t> all_margins;
-    domain::LoyaltyFacts lf;
-    absl::flat_hash_map<std::string, bool> contracts;  // signed contract -> renewed
-    std::vector<std::string> renewed_ids;
-    for (const internal::ValuePurchaseFact& p : f.purchases()) {
-      if (p.at_micros() > now) break;  // sorted by time
-      const absl::Time at = absl::FromUnixMicros(p.at_micros());
-      const int64_t margin = p.amount_units() - p.cost_units();
-      rfm.purchases.push_back({.at = at, .amount_units = p.amount_units()});
-      days.push_back({.day = absl::ToCivilDay(at, absl::UTCTimeZone()), .amount_units = margin});
-      all_margins.push_back(margin);
-      if (p.at_micros() > window_start) {
-        c.revenue_units = SaturatingAdd(c.revenue_units, p.amount_units());
-        c.margin_units = SaturatingAdd(c.margin_units, margin);
-      }
-      ++lf.purchases;
-      if (!lf.first_purchase_at) lf.first_purchase_at = at;
-      if (p.renewal()) {
-        ++lf.renewals;
-        renewed_ids.push_back(p.contract_id());
-      } else {
-        contracts.emplace(p.contract_id(), false);
-      }
+  // RFM measures exactly as domain::ScoreRfm takes them: the last purchase at
+  // or before as_of, count and (saturated) amount of those in the window.
+  std::optional<absl::Time> last;
+  int64_t frequency = 0;
+  __int128 monetary = 0;
+  days_.clear();
+  margins_.clear();
+  contracts_.clear();
+  renewed_.clear();
+  domain::LoyaltyFacts lf;
+  for (const internal::ValuePurchaseFact& p : f.purchases()) {
+    if (p.at_micros() > now) break;  // sorted by time
+    const absl::Time at = absl::FromUnixMicros(p.at_micros());
+    const int64_t margin = p.amount_units() - p.cost_units();
+    if (!last || at > *last) last = at;
+    if (at > window_start_) {
+      ++frequency;
+      monetary += p.amount_units();
     }
-    for (const std::string& id : renewed_ids) {
-      auto it = contracts.find(id);
-      if (it != contracts.end()) it->second = true;
+    days_.push_back({.day = absl::ToCivilDay(at, absl::UTCTimeZone()), .amount_units = margin});
+    margins_.push_back(margin);
+    if (p.at_micros() > window_start) {
+      c.revenue_units = SaturatingAdd(c.revenue_units, p.amount_units());
+      c.margin_units = SaturatingAdd(c.margin_units, margin);
     }
-    lf.contracts = static_cast<int64_t>(contracts.size());
-    for (const auto& [id, renewed] : contracts) lf.contracts_renewed += renewed ? 1 : 0;
-    lf.engaged = f.first_activity_micros() != 0 && f.first_activity_micros() <= now;
-    lf.referred_customer = !f.referral_micros().empty() && f.referral_micros(0) <= now;
-    for (const internal::ValueNpsFact& n : f.nps()) {
-      if (n.at_micros() > now) break;
-      lf.latest_nps = n.nps();
-    }
-    domain::ServiceActivity activity;
-    for (int64_t t : f.visit_micros()) activity.visits += (t > window_start && t <= now) ? 1 : 0;
-    for (int64_t t : f.service_micros()) {
-      activity.service_events += (t > window_start && t <= now) ? 1 : 0;
-    }
-    for (const internal::ValueComplaintFact& k : f.complaints()) {
-      if (k.at_micros() == 0 || k.at_micros() > now) continue;  // not filed (yet)
-      const bool open = k.resolved_micros() == 0 || k.resolved_micros() > now;
-      if (k.severity() == v1::SEVERITY_CRITICAL && open) lf.open_critical_complaint = true;
-      if (k.at_micros() <= window_start) continue;
-      switch (k.severity()) {
-        case v1::SEVERITY_LOW:
-          ++activity.complaints_low;
-          break;
-        case v1::SEVERITY_MEDIUM:
-          ++activity.complaints_medium;
-          break;
-        case v1::SEVERITY_HIGH:
-          ++activity.complaints_high;
-          break;
-        case v1::SEVERITY_CRITICAL:
-          ++activity.complaints_critical;
-          break;
-        default:
-          break;
-      }
-    }
-    c.contribution = domain::ComputeContribution(c.margin_units, activity, rules.cost);
-    c.loyalty = domain::ClassifyLoyalty(lf, as_of, rules.loyalty);
-    c.historical_clv_units = domain::HistoricalClvUnits(all_margins);
-    std::vector<domain::PipelineOpportunity> open;
-    for (const internal::ValueOpportunityFact& o : f.opportunities()) {
-      if (o.opened_micros() == 0 || o.opened_micros() > now) continue;
-      int stage = v1::FUNNEL_STAGE_OPPORTUNITY;
-      for (int i = 0; i < o.stage_micros_size() && o.stage_micros(i) <= now; ++i) {
-        stage = o.stages(i);
-      }
-      if (stage == v1::FUNNEL_STAGE_CONTRACT_SIGNED || stage == v1::FUNNEL_STAGE_LOST) continue;
-      open.push_back(
-          {.amount_units = o.amount_units(),
-           .probability_percent = domain::FunnelProbability(static_cast<v1::FunnelStage>(stage))});
-    }
-    c.weighted_pipeline_units = domain::WeightedPipelineUnits(open);
-    c.scored = !rfm.purchases.empty();
-    if (c.scored) {
-      c.summary = domain::SummarizeLikeLifetimes(days, end_day, 1);
-      rows.push_back(*c.summary);
-      revenues.push_back({.customer_id = c.customer_id, .amount_units = c.revenue_units});
-      margins.push_back({.customer_id = c.customer_id, .amount_units = c.margin_units});
-      rfm_inputs.push_back(std::move(rfm));
+    ++lf.purchases;
+    if (!lf.first_purchase_at) lf.first_purchase_at = at;
+    if (p.renewal()) {
+      ++lf.renewals;
+      renewed_.push_back(p.contract_id());
     } else {
-      c.tier = domain::ClassifyProspect(c.weighted_pipeline_units, rules.prospects) ==
-                       domain::ProspectSize::kBig
-                   ? v1::TIER_BIG
-                   : v1::TIER_SMALL;
-      c.contribution.negative_asset = false;  // prospects are not assets yet
+      contracts_.emplace_back(p.contract_id(), false);
     }
-    pop.customers.push_back(std::move(c));
   }
+  // Distinct signed contracts, and how many of them were renewed.
+  std::sort(contracts_.begin(), contracts_.end());
+  contracts_.erase(std::unique(contracts_.begin(), contracts_.end(),
+                               [](const auto& a, const auto& b) { return a.first == b.first; }),
+                   contracts_.end());
+  std::sort(renewed_.begin(), renewed_.end());
+  lf.contracts = static_cast<int64_t>(contracts_.size());
+  for (const auto& [id, unused] : contracts_) {
+    lf.contracts_renewed += std::binary_search(renewed_.begin(), renewed_.end(), id) ? 1 : 0;
+  }
+  lf.engaged = f.first_activity_micros() != 0 && f.first_activity_micros() <= now;
+  lf.referred_customer = !f.referral_micros().empty() && f.referral_micros(0) <= now;
+  for (const internal::ValueNpsFact& n : f.nps()) {
+    if (n.at_micros() > now) break;
+    lf.latest_nps = n.nps();
+  }
+  domain::ServiceActivity activity;
+  for (int64_t t : f.visit_micros()) activity.visits += (t > window_start && t <= now) ? 1 : 0;
+  for (int64_t t : f.service_micros()) {
+    activity.service_events += (t > window_start && t <= now) ? 1 : 0;
+  }
+  for (const internal::ValueComplaintFact& k : f.complaints()) {
+    if (k.at_micros() == 0 || k.at_micros() > now) continue;  // not filed (yet)
+    const bool open = k.resolved_micros() == 0 || k.resolved_micros() > now;
+    if (k.severity() == v1::SEVERITY_CRITICAL && open) lf.open_critical_complaint = true;
+    if (k.at_micros() <= window_start) continue;
+    switch (k.severity()) {
+      case v1::SEVERITY_LOW:
+        ++activity.complaints_low;
+        break;
+      case v1::SEVERITY_MEDIUM:
+        ++activity.complaints_medium;
+        break;
+      case v1::SEVERITY_HIGH:
+        ++activity.complaints_high;
+        break;
+      case v1::SEVERITY_CRITICAL:
+        ++activity.complaints_critical;
+        break;
+      default:
+        break;
+    }
+  }
+  c.contribution = domain::ComputeContribution(c.margin_units, activity, rules_.cost);
+  c.loyalty = domain::ClassifyLoyalty(lf, as_of, rules_.loyalty);
+  c.historical_clv_units = domain::HistoricalClvUnits(margins_);
+  open_.clear();
+  for (const internal::ValueOpportunityFact& o : f.opportunities()) {
+    if (o.opened_micros() == 0 || o.opened_micros() > now) continue;
+    int stage = v1::FUNNEL_STAGE_OPPORTUNITY;
+    for (int i = 0; i < o.stage_micros_size() && o.stage_micros(i) <= now; ++i) {
+      stage = o.stages(i);
+    }
+    if (stage == v1::FUNNEL_STAGE_CONTRACT_SIGNED || stage == v1::FUNNEL_STAGE_LOST) continue;
+    open_.push_back(
+        {.amount_units = o.amount_units(),
+         .probability_percent = domain::FunnelProbability(static_cast<v1::FunnelStage>(stage))});
+  }
+  c.weighted_pipeline_units = domain::WeightedPipelineUnits(open_);
+  c.scored = last.has_value();
+  if (c.scored) {
+    absl::Duration remainder;  // this Abseil's IDivDuration writes it unconditionally
+    c.rfm.recency_days = absl::IDivDuration(as_of - *last, absl::Hours(24), &remainder);
+    c.rfm.frequency = frequency;
+    c.rfm.monetary_units = Saturate(monetary);
+    c.summary = domain::SummarizeLikeLifetimes(days_, end_day_, 1);
+  } else {
+    c.tier = domain::ClassifyProspect(c.weighted_pipeline_units, rules_.prospects) ==
+                     domain::ProspectSize::kBig
+                 ? v1::TIER_BIG
+                 : v1::TIER_SMALL;
+    c.contribution.negative_asset = false;  // prospects are not assets yet
+  }
+  if (!f.referred_ids().empty()) {
+    auto& [referrer, referred] = referrals_.emplace_back();
+    referrer = c.customer_id;
+    referred.assign(f.referred_ids().begin(), f.referred_ids().end());
+  }
+  return true;
+}
 
-  // Population-relative scores over the scored customers.
-  absl::flat_hash_map<std::string_view, CustomerValue*> by_id;
-  by_id.reserve(pop.customers.size());
-  for (CustomerValue& c : pop.customers) by_id.emplace(c.customer_id, &c);
-  for (domain::RfmScore& s : domain::ScoreRfm(rfm_inputs, as_of, rules.rfm)) {
-    by_id[s.customer_id]->rfm = std::move(s);
+absl::StatusOr<Population> PopulationBuilder::Finish(const internal::ValueClvModel* model,
+                                                     absl::Time deadline) && {
+  auto check_deadline = [&]() -> absl::Status {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError("population evaluation did not finish before deadline");
+    }
+    return absl::OkStatus();
+  };
+  Population pop = std::move(pop_);
+  std::vector<CustomerValue>& cs = pop.customers;
+  auto by_id = [](const CustomerValue& a, const CustomerValue& b) {
+    return a.customer_id < b.customer_id;
+  };
+  if (!std::is_sorted(cs.begin(), cs.end(), by_id)) std::sort(cs.begin(), cs.end(), by_id);
+  RETURN_IF_ERROR(check_deadline());
+
+  // Population-relative scores over the scored customers, in id order (so
+  // "ties by customer id" is "ties by index"): the rules of ScoreRfm,
+  // ClassifyAbc and AssignTiers on integer keys.
+  std::vector<uint32_t> scored;
+  scored.reserve(cs.size());
+  for (size_t i = 0; i < cs.size(); ++i) {
+    if (cs[i].scored) scored.push_back(static_cast<uint32_t>(i));
   }
-  for (const domain::AbcEntry& e : domain::ClassifyAbc(revenues, rules.abc)) {
-    by_id[e.customer_id]->abc = e.abc;
+  const int64_t n = static_cast<int64_t>(scored.size());
+  pop.scored = n;
+  {
+    std::vector<int64_t> rs, fs, ms;
+    rs.reserve(n);
+    fs.reserve(n);
+    ms.reserve(n);
+    for (uint32_t i : scored) {
+      rs.push_back(cs[i].rfm.recency_days);
+      fs.push_back(cs[i].rfm.frequency);
+      ms.push_back(cs[i].rfm.monetary_units);
+    }
+    std::sort(rs.begin(), rs.end());
+    std::sort(fs.begin(), fs.end());
+    std::sort(ms.begin(), ms.end());
+    for (uint32_t i : scored) {
+      RfmValue& s = cs[i].rfm;
+      const int64_t more_days = rs.end() - std::upper_bound(rs.begin(), rs.end(), s.recency_days);
+      const int64_t fewer = std::lower_bound(fs.begin(), fs.end(), s.frequency) - fs.begin();
+      const int64_t smaller = std::lower_bound(ms.begin(), ms.end(), s.monetary_units) - ms.begin();
+      s.r = domain::QuintileScore(more_days, n);
+      s.f = domain::QuintileScore(fewer, n);
+      s.m = domain::QuintileScore(smaller, n);
+      s.fm = (s.f + s.m + 1) / 2;
+      s.segment = domain::SegmentOf(s.r, s.fm);
+    }
   }
-  for (const domain::TierEntry& e : domain::AssignTiers(margins, rules.tiers)) {
-    CustomerValue* c = by_id[e.customer_id];
-    c->tier = TierToProto(e.tier);
-    c->margin_rank = e.rank;
+  std::vector<uint32_t> order = scored;
+  auto rank_by = [&](int64_t CustomerValue::*amount) {
+    order = scored;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      const int64_t x = cs[a].*amount, y = cs[b].*amount;
+      return x != y ? x > y : a < b;
+    });
+  };
+  rank_by(&CustomerValue::revenue_units);
+  {
+    __int128 total = 0, cumulative = 0;
+    for (uint32_t i : scored) total += cs[i].revenue_units;
+    for (uint32_t i : order) {
+      CustomerValue& c = cs[i];
+      if (total > 0 && 100 * cumulative < rules_.abc.a_percent * total) {
+        c.abc = domain::AbcClass::kA;
+      } else if (total > 0 && 100 * cumulative < rules_.abc.b_percent * total) {
+        c.abc = domain::AbcClass::kB;
+      } else {
+        c.abc = domain::AbcClass::kC;
+      }
+      cumulative += c.revenue_units;
+    }
   }
-  pop.scored = static_cast<int64_t>(rfm_inputs.size());
+  rank_by(&CustomerValue::margin_units);
+  for (int64_t rank = 0; rank < n; ++rank) {
+    CustomerValue& c = cs[order[rank]];
+    c.tier = TierToProto(domain::TierOfRank(rank, n, rules_.tiers));
+    c.margin_rank = rank;
+  }
+  RETURN_IF_ERROR(check_deadline());
 
   // Referral value: the window margin of the customers each one referred.
-  for (const CustomerFactsRef* ref : taking) {
-    if (ref->facts.referred_ids().empty()) continue;
-    CustomerValue* c = by_id[ref->customer_id];
-    for (const std::string& id : ref->facts.referred_ids()) {
-      auto it = by_id.find(id);
-      if (it != by_id.end()) {
-        c->referred_margin_units =
-            SaturatingAdd(c->referred_margin_units, it->second->margin_units);
+  auto find = [&](std::string_view id) -> CustomerValue* {
+    auto it = std::lower_bound(
+        cs.begin(), cs.end(), id,
+        [](const CustomerValue& c, std::string_view key) { return c.customer_id < key; });
+    return it != cs.end() && it->customer_id == id ? &*it : nullptr;
+  };
+  for (const auto& [referrer, referred] : referrals_) {
+    CustomerValue* c = find(referrer);
+    for (const std::string& id : referred) {
+      if (const CustomerValue* r = find(id); r != nullptr) {
+        c->referred_margin_units = SaturatingAdd(c->referred_margin_units, r->margin_units);
       }
     }
   }
 
   // CLV.
-  pop.model = model != nullptr ? *model : FitClv(rows, as_of);
+  if (model != nullptr) {
+    pop.model = *model;
+  } else {
+    std::vector<domain::LifetimesSummary> rows;
+    rows.reserve(n);
+    for (uint32_t i : scored) rows.push_back(*cs[i].summary);
+    pop.model = FitClv(rows, pop.as_of);
+  }
+  RETURN_IF_ERROR(check_deadline());
   pop.model_ok = pop.model.bg_ok() && pop.model.gg_ok() && pop.model.q() > 1;
   if (pop.model_ok) {
     const domain::BgNbdParams bg{
         .r = pop.model.r(), .alpha = pop.model.alpha(), .a = pop.model.a(), .b = pop.model.b()};
     const domain::GammaGammaParams gg{.p = pop.model.p(), .q = pop.model.q(), .v = pop.model.v()};
-    const double horizon_days = rules.clv.horizon_months * rules.clv.periods_per_month;
-    for (CustomerValue& c : pop.customers) {
-      if (!c.summary) continue;
-      c.p_alive = domain::BgNbdProbabilityAlive(bg, *c.summary);
-      c.expected_purchases = domain::BgNbdExpectedPurchases(bg, *c.summary, horizon_days);
-      c.expected_margin = domain::GammaGammaExpectedAverageProfit(gg, *c.summary);
-      absl::StatusOr<int64_t> clv = domain::PredictedClvUnits(bg, gg, *c.summary, rules.clv);
+    const double horizon_days = rules_.clv.horizon_months * rules_.clv.periods_per_month;
+    const bool options_ok = domain::CheckClvOptions(rules_.clv).ok();
+    // The BG/NBD terms depend on (frequency, recency, T) only: computed once
+    // per distinct triple (bit-identical to computing them per customer).
+    struct Terms {
+      double p_alive, expected_purchases;
+      std::vector<double> by_month;
+    };
+    absl::flat_hash_map<std::tuple<double, double, double>, Terms> memo;
+    int64_t done = 0;
+    for (uint32_t i : scored) {
+      if (++done % 4096 == 0) RETURN_IF_ERROR(check_deadline());
+      CustomerValue& c = cs[i];
+      const domain::LifetimesSummary& s = *c.summary;
+      auto [it, inserted] = memo.try_emplace({s.frequency, s.recency, s.t});
+      Terms& t = it->second;
+      if (inserted) {
+        t.p_alive = domain::BgNbdProbabilityAlive(bg, s);
+        t.expected_purchases = domain::BgNbdExpectedPurchases(bg, s, horizon_days);
+        if (options_ok) t.by_month = domain::BgNbdExpectedPurchasesByMonth(bg, s, rules_.clv);
+      }
+      c.p_alive = t.p_alive;
+      c.expected_purchases = t.expected_purchases;
+      c.expected_margin = domain::GammaGammaExpectedAverageProfit(gg, s);
+      absl::StatusOr<int64_t> clv =
+          options_ok ? domain::DiscountedClvUnits(c.expected_margin, t.by_month, rules_.clv)
+                     : absl::StatusOr<int64_t>(domain::CheckClvOptions(rules_.clv));
       c.clv_ok = clv.ok() && std::isfinite(c.p_alive) && std::isfinite(c.expected_purchases) &&
                  std::isfinite(c.expected_margin);
       if (c.clv_ok) c.predicted_clv_units = *clv;
     }
   }
+  RETURN_IF_ERROR(check_deadline());
 
-  for (const CustomerValue& c : pop.customers) {
-    for (int dim :
-         {v1::DIMENSION_ALL, v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER}) {
-      Population::Totals& t =
-          pop.tier_totals[{dim, *DimensionValueOf(static_cast<v1::Dimension>(dim), c), c.tier}];
+  // Totals per (dimension, value, tier), summed in id order.
+  absl::flat_hash_map<std::tuple<int, std::string_view, int>, Population::Totals> totals;
+  for (const CustomerValue& c : cs) {
+    const std::string_view values[] = {std::string_view(), c.region, c.industry, c.owner_id};
+    const int dims[] = {v1::DIMENSION_ALL, v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY,
+                        v1::DIMENSION_OWNER};
+    for (int d = 0; d < 4; ++d) {
+      Population::Totals& t = totals[{dims[d], values[d], c.tier}];
       ++t.count;
       t.margin = SaturatingAdd(t.margin, c.margin_units);
       t.revenue = SaturatingAdd(t.revenue, c.revenue_units);
       t.negative += c.contribution.negative_asset ? 1 : 0;
     }
   }
+  for (const auto& [k, t] : totals) {
+    pop.tier_totals.emplace(
+        std::make_tuple(std::get<0>(k), std::string(std::get<1>(k)), std::get<2>(k)), t);
+  }
   return pop;
+}
+
+Population ComputePopulation(const std::vector<CustomerFactsRef>& customers, absl::Time as_of,
+                             const ValueRules& rules, const internal::ValueClvModel* model) {
+  PopulationBuilder builder(as_of, rules);
+  for (const CustomerFactsRef& c : customers) builder.Add(c.customer_id, c.facts);
+  absl::StatusOr<Population> pop = std::move(builder).Finish(model);
+  CHECK(pop.ok()) << pop.status();  // no deadline: cannot fail
+  return *std::move(pop);
 }
 
 v1::ValueView BuildValueView(const Population& pop, const CustomerValue& c,

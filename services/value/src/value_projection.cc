@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kModelKey = "clv";
 constexpr std::string_view kListTokenPrefix = "v1.";
-constexpr size_t kAtCacheSize = 2;  // a population is ~100-300 bytes per customer
+constexpr size_t kAtCacheSize = 1;  // a population is ~300 bytes per customer
 
 std::string PartitionKey(Partition p) {
   std::string key;
@@ -40,13 +40,14 @@ bool Covers(const std::vector<int64_t>& have, const std::vector<int64_t>& need) 
   return true;
 }
 
-internal::ValueIndexEntry EntryOf(const CustomerValue& c) {
-  internal::ValueIndexEntry e;
+void FillEntry(const CustomerValue& c, internal::ValueIndexEntry& e) {
   e.set_tier(c.tier);
   e.set_scored(c.scored);
-  if (c.scored) e.set_segment(std::string(domain::RfmSegmentName(c.rfm.segment)));
+  if (c.scored) {
+    const std::string_view segment = domain::RfmSegmentName(c.rfm.segment);
+    e.set_segment(segment.data(), segment.size());
+  }
   e.set_negative_asset(c.contribution.negative_asset);
-  return e;
 }
 
 v1::Money MoneyOf(int64_t units, const std::string& currency) {
@@ -118,7 +119,66 @@ absl::StatusOr<std::vector<CustomerFactsRef>> ValueQueries::LoadAll() const {
   return out;
 }
 
-absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::At(absl::Time as_of) {
+absl::StatusOr<Population> ValueQueries::Build(absl::Time as_of,
+                                               const internal::ValueClvModel* model,
+                                               absl::Time deadline) const {
+  if (store_ == nullptr) return absl::FailedPreconditionError("value projection not attached");
+  // Streams the facts: one reused message, evaluated and dropped customer by
+  // customer (the facts of a large population never sit in memory together).
+  PopulationBuilder builder(as_of, rules_);
+  const store::ColumnFamily cf = store_->Family("va_facts");
+  internal::ValueFacts facts;
+  int64_t seen = 0;
+  for (int i = 0; i < partitions_; ++i) {
+    const std::string prefix = PartitionKey(Partition(i));
+    auto it = store_->NewIterator(cf, prefix);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (++seen % 1024 == 0 && absl::Now() >= deadline) {
+        return absl::DeadlineExceededError(
+            "population evaluation did not finish before the deadline");
+      }
+      if (!facts.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(
+            absl::StrCat("corrupt value facts of ", std::string(it->key().substr(prefix.size()))));
+      }
+      builder.Add(it->key().substr(prefix.size()), facts);
+    }
+    RETURN_IF_ERROR(it->status());
+  }
+  return std::move(builder).Finish(model, deadline);
+}
+
+// One population computation at a time: holds `computing_`, waited for
+// until a deadline (absl::Mutex::LockWhenWithDeadline bounds the wait for a
+// condition, not for the lock, hence a flag).
+class ValueQueries::ComputeLock {
+ public:
+  ComputeLock(ValueQueries& q, absl::Time deadline) : q_(q) {
+    absl::MutexLock lock(&q_.mu_);
+    held_ =
+        q_.mu_.AwaitWithDeadline(absl::Condition(
+                                     +[](bool* computing) { return !*computing; }, &q_.computing_),
+                                 deadline);
+    if (held_) q_.computing_ = true;
+  }
+  ~ComputeLock() {
+    if (!held_) return;
+    absl::MutexLock lock(&q_.mu_);
+    q_.computing_ = false;
+  }
+  absl::Status status() const {
+    return held_ ? absl::OkStatus()
+                 : absl::DeadlineExceededError(
+                       "another population evaluation did not finish before the deadline");
+  }
+
+ private:
+  ValueQueries& q_;
+  bool held_ = false;
+};
+
+absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::At(absl::Time as_of,
+                                                                   absl::Time deadline) {
   const int64_t key = absl::ToUnixMicros(as_of);
   std::vector<int64_t> positions = Positions();
   auto lookup = [&]() -> std::shared_ptr<const Population> {
@@ -129,43 +189,56 @@ absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::At(absl::Time as
     return nullptr;
   };
   if (auto hit = lookup()) return hit;
-  absl::MutexLock compute(&compute_mu_);
+  ComputeLock compute(*this, deadline);
+  RETURN_IF_ERROR(compute.status());
   if (auto hit = lookup()) return hit;
-  ASSIGN_OR_RETURN(std::vector<CustomerFactsRef> all, LoadAll());
-  auto pop =
-      std::make_shared<const Population>(ComputePopulation(all, as_of, rules_, /*model=*/nullptr));
+  ASSIGN_OR_RETURN(Population built, Build(as_of, /*model=*/nullptr, deadline));
+  auto pop = std::make_shared<const Population>(std::move(built));
   absl::MutexLock lock(&mu_);
   at_cache_.emplace_back(std::make_pair(key, std::move(positions)), pop);
   if (at_cache_.size() > kAtCacheSize) at_cache_.pop_front();
   return pop;
 }
 
-absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::RefreshAt(absl::Time as_of) {
-  absl::MutexLock compute(&compute_mu_);
+absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::RefreshLocked(absl::Time as_of,
+                                                                              absl::Time deadline) {
   std::vector<int64_t> positions = Positions();
-  ASSIGN_OR_RETURN(std::vector<CustomerFactsRef> all, LoadAll());
   std::optional<internal::ValueClvModel> model = Model();
-  auto pop = std::make_shared<const Population>(
-      ComputePopulation(all, as_of, rules_, model ? &*model : nullptr));
+  ASSIGN_OR_RETURN(Population built, Build(as_of, model ? &*model : nullptr, deadline));
+  auto pop = std::make_shared<const Population>(std::move(built));
   absl::MutexLock lock(&mu_);
   if (!model_) model_ = pop->model;  // the first fit becomes the current model
   latest_ = Snapshot{.population = pop, .positions = std::move(positions), .built_at = absl::Now()};
   return pop;
 }
 
-absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::Now(
-    const std::vector<int64_t>& min_positions) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (latest_.population != nullptr && Covers(latest_.positions, min_positions)) {
-      const bool young = absl::Now() - latest_.built_at < rules_.snapshot_max_staleness;
-      const bool unchanged =
-          latest_.positions == Positions() &&
-          clock_.Now() - latest_.population->as_of < rules_.snapshot_max_staleness;
-      if (young || unchanged) return latest_.population;
-    }
+absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::RefreshAt(absl::Time as_of,
+                                                                          absl::Time deadline) {
+  ComputeLock compute(*this, deadline);
+  RETURN_IF_ERROR(compute.status());
+  return RefreshLocked(as_of, deadline);
+}
+
+std::shared_ptr<const Population> ValueQueries::Usable(const std::vector<int64_t>& min_positions) {
+  absl::MutexLock lock(&mu_);
+  if (latest_.population != nullptr && Covers(latest_.positions, min_positions)) {
+    const bool young = absl::Now() - latest_.built_at < rules_.snapshot_max_staleness;
+    const bool unchanged = latest_.positions == Positions() &&
+                           clock_.Now() - latest_.population->as_of < rules_.snapshot_max_staleness;
+    if (young || unchanged) return latest_.population;
   }
-  return RefreshAt(clock_.Now());
+  return nullptr;
+}
+
+absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::Now(
+    const std::vector<int64_t>& min_positions, absl::Time deadline) {
+  if (auto pop = Usable(min_positions)) return pop;
+  // Wait (bounded by the deadline) for a refresh in progress, which may give
+  // a usable snapshot; otherwise refresh, abandoned at the deadline.
+  ComputeLock compute(*this, deadline);
+  RETURN_IF_ERROR(compute.status());
+  if (auto pop = Usable(min_positions)) return pop;
+  return RefreshLocked(clock_.Now(), deadline);
 }
 
 std::shared_ptr<const Population> ValueQueries::Latest() const {
@@ -183,7 +256,22 @@ void ValueQueries::SetModel(const internal::ValueClvModel& model) {
   model_ = model;
 }
 
+absl::StatusOr<internal::ValueClvModel> ValueQueries::RefitAsNow(absl::Time now) {
+  ComputeLock compute(*this, absl::InfiniteFuture());
+  RETURN_IF_ERROR(compute.status());
+  std::vector<int64_t> positions = Positions();
+  ASSIGN_OR_RETURN(Population built, Build(now, /*model=*/nullptr, absl::InfiniteFuture()));
+  auto pop = std::make_shared<const Population>(std::move(built));
+  absl::MutexLock lock(&mu_);
+  model_ = pop->model;
+  latest_ = Snapshot{.population = pop, .positions = std::move(positions), .built_at = absl::Now()};
+  return pop->model;
+}
+
 absl::StatusOr<internal::ValueClvModel> ValueQueries::Refit(absl::Time as_of) {
+  // Fitting at the clock's now: the fitted population is the new "now"
+  // snapshot (one evaluation instead of two).
+  if (as_of == clock_.Now()) return RefitAsNow(as_of);
   ASSIGN_OR_RETURN(std::shared_ptr<const Population> at, At(as_of));
   SetModel(at->model);
   RETURN_IF_ERROR(RefreshAt(clock_.Now()).status());
@@ -191,15 +279,16 @@ absl::StatusOr<internal::ValueClvModel> ValueQueries::Refit(absl::Time as_of) {
 }
 
 absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::Select(
-    std::optional<absl::Time> as_of, const std::vector<int64_t>& min) {
-  if (as_of) return At(*as_of);
-  return Now(min);
+    std::optional<absl::Time> as_of, const std::vector<int64_t>& min, absl::Time deadline) {
+  if (as_of) return At(*as_of, deadline);
+  return Now(min, deadline);
 }
 
 absl::StatusOr<v1::ValueView> ValueQueries::GetValue(const std::string& customer_id,
                                                      std::optional<absl::Time> as_of,
-                                                     const std::vector<int64_t>& min) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min));
+                                                     const std::vector<int64_t>& min,
+                                                     absl::Time deadline) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min, deadline));
   const CustomerValue* c = pop->Find(customer_id);
   if (c == nullptr) {
     return absl::NotFoundError(absl::StrCat("customer_id: no customer ", customer_id));
@@ -209,7 +298,7 @@ absl::StatusOr<v1::ValueView> ValueQueries::GetValue(const std::string& customer
 
 absl::StatusOr<v1::ListValueCustomersResponse> ValueQueries::ListCustomers(
     const v1::ListValueCustomersRequest& request, std::optional<absl::Time> as_of,
-    const std::vector<int64_t>& min) {
+    const std::vector<int64_t>& min, absl::Time deadline) {
   if (request.page_size() < 0) {
     return absl::InvalidArgumentError("page_size: must not be negative");
   }
@@ -221,7 +310,7 @@ absl::StatusOr<v1::ListValueCustomersResponse> ValueQueries::ListCustomers(
        !absl::WebSafeBase64Unescape(token.substr(kListTokenPrefix.size()), &after))) {
     return absl::InvalidArgumentError("page_token: not a token from this list");
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min));
+  ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min, deadline));
   const v1::ValueFilter& f = request.filter();
   v1::ListValueCustomersResponse response;
   *response.mutable_as_of() = event::ToProto(pop->as_of);
@@ -269,10 +358,11 @@ absl::StatusOr<v1::ListValueCustomersResponse> ValueQueries::ListCustomers(
 
 absl::StatusOr<v1::TierSummaryResponse> ValueQueries::TierSummary(v1::Dimension dimension,
                                                                   std::optional<absl::Time> as_of,
-                                                                  const std::vector<int64_t>& min) {
+                                                                  const std::vector<int64_t>& min,
+                                                                  absl::Time deadline) {
   if (dimension == v1::DIMENSION_UNSPECIFIED) dimension = v1::DIMENSION_ALL;
   RETURN_IF_ERROR(DimensionValueOf(dimension, CustomerValue{}).status());
-  ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min));
+  ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min, deadline));
   v1::TierSummaryResponse response;
   response.set_dimension(dimension);
   *response.mutable_as_of() = event::ToProto(pop->as_of);
@@ -294,10 +384,11 @@ absl::StatusOr<v1::TierSummaryResponse> ValueQueries::TierSummary(v1::Dimension 
 
 absl::StatusOr<v1::ParetoResponse> ValueQueries::Pareto(v1::Dimension dimension,
                                                         std::optional<absl::Time> as_of,
-                                                        const std::vector<int64_t>& min) {
+                                                        const std::vector<int64_t>& min,
+                                                        absl::Time deadline) {
   if (dimension == v1::DIMENSION_UNSPECIFIED) dimension = v1::DIMENSION_ALL;
   RETURN_IF_ERROR(DimensionValueOf(dimension, CustomerValue{}).status());
-  ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min));
+  ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min, deadline));
   std::map<std::string, std::vector<domain::CustomerAmount>> slices;
   for (const CustomerValue& c : pop->customers) {
     if (!c.scored) continue;
@@ -408,7 +499,7 @@ absl::Status ValueProjection::Tick(Partition partition, absl::Time now, projecti
     const bool refresh_due = applied_since_refresh_ || latest == nullptr ||
                              now - latest->as_of >= rules_.snapshot_max_staleness;
     if (refit_due) {
-      ASSIGN_OR_RETURN(internal::ValueClvModel fitted, queries_.Refit(now));
+      ASSIGN_OR_RETURN(internal::ValueClvModel fitted, queries_.RefitAsNow(now));
       (void)fitted;
     } else if (refresh_due) {
       RETURN_IF_ERROR(queries_.RefreshAt(now).status());
@@ -435,26 +526,16 @@ absl::Status ValueProjection::Tick(Partition partition, absl::Time now, projecti
     return absl::OkStatus();
   }
   published_[p] = true;
-  // Merge the partition's customers in the snapshot with va_index.
+  // Merge the partition's customers in the snapshot (sorted by id) with
+  // va_index (sorted by id): one pass, comparing encoded entries; only the
+  // customers whose entry changed are decoded, emitted and rewritten.
   const std::string prefix = PartitionKey(partition);
-  std::map<std::string, internal::ValueIndexEntry> indexed;
-  {
-    auto it = store_->NewIterator(cf_.index, prefix);
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      internal::ValueIndexEntry e;
-      if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError("corrupt value index");
-      }
-      indexed.emplace(std::string(it->key().substr(prefix.size())), std::move(e));
-    }
-    RETURN_IF_ERROR(it->status());
-  }
   const google::protobuf::Timestamp at = event::ToProto(publishing_->as_of);
-  auto emit = [&](const std::string& id, const internal::ValueIndexEntry& from,
+  auto emit = [&](std::string_view id, const internal::ValueIndexEntry& from,
                   const internal::ValueIndexEntry& to, int64_t net_units) {
     auto base = [&]() {
       v1::StateChange c;
-      c.set_customer_id(id);
+      c.set_customer_id(std::string(id));
       *c.mutable_at() = at;
       return c;
     };
@@ -478,24 +559,58 @@ absl::Status ValueProjection::Tick(Partition partition, absl::Time now, projecti
       txn.Emit(std::move(c));
     }
   };
-  for (size_t i : by_partition_[p]) {
-    const CustomerValue& c = publishing_->customers[i];
-    internal::ValueIndexEntry now_entry = EntryOf(c);
-    internal::ValueIndexEntry before;
-    auto it = indexed.find(c.customer_id);
-    if (it != indexed.end()) {
-      before = it->second;
-      indexed.erase(it);
+  auto parse = [](std::string_view bytes, internal::ValueIndexEntry& e) -> absl::Status {
+    if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return absl::DataLossError("corrupt value index");
     }
-    if (before.SerializeAsString() == now_entry.SerializeAsString()) continue;
-    emit(c.customer_id, before, now_entry, c.contribution.net_units);
-    txn.Put(cf_.index, CustomerKey(partition, c.customer_id), now_entry.SerializeAsString());
-  }
-  // Customers that left the population (kind changed).
-  for (const auto& [id, before] : indexed) {
+    return absl::OkStatus();
+  };
+  // Customers in va_index but no longer in the population (kind changed).
+  auto left = [&](std::string_view id, std::string_view bytes) -> absl::Status {
+    internal::ValueIndexEntry before;
+    RETURN_IF_ERROR(parse(bytes, before));
     emit(id, before, internal::ValueIndexEntry(), 0);
     txn.Delete(cf_.index, CustomerKey(partition, id));
+    return absl::OkStatus();
+  };
+  auto it = store_->NewIterator(cf_.index, prefix);
+  it->SeekToFirst();
+  std::string encoded;
+  internal::ValueIndexEntry now_entry;
+  for (size_t i : by_partition_[p]) {
+    const CustomerValue& c = publishing_->customers[i];
+    std::string_view stored_bytes;
+    bool stored = false;
+    for (; it->Valid(); it->Next()) {
+      const std::string_view id = it->key().substr(prefix.size());
+      if (id < c.customer_id) {
+        RETURN_IF_ERROR(left(id, it->value()));
+        continue;
+      }
+      if (id == c.customer_id) {
+        stored = true;
+        stored_bytes = it->value();
+      }
+      break;
+    }
+    now_entry.Clear();
+    FillEntry(c, now_entry);
+    encoded.clear();
+    now_entry.AppendToString(&encoded);
+    if (stored && stored_bytes == encoded) {
+      it->Next();
+      continue;
+    }
+    internal::ValueIndexEntry before;
+    if (stored) RETURN_IF_ERROR(parse(stored_bytes, before));
+    emit(c.customer_id, before, now_entry, c.contribution.net_units);
+    txn.Put(cf_.index, CustomerKey(partition, c.customer_id), encoded);
+    if (stored) it->Next();
   }
+  for (; it->Valid(); it->Next()) {
+    RETURN_IF_ERROR(left(it->key().substr(prefix.size()), it->value()));
+  }
+  RETURN_IF_ERROR(it->status());
   return absl::OkStatus();
 }
 

@@ -70,7 +70,7 @@ grpc::ServerUnaryReactor* ValueService::GetValue(grpc::CallbackServerContext* co
     }
     ASSIGN_OR_RETURN(std::optional<absl::Time> as_of, AsOf(request->as_of(), request->has_as_of()));
     ASSIGN_OR_RETURN(std::vector<int64_t> min, AwaitToken(*context, request->consistency_token()));
-    return queries_.GetValue(id, as_of, min);
+    return queries_.GetValue(id, as_of, min, rpc::CallDeadline(*context));
   };
   return Reply(context, run(), response);
 }
@@ -95,7 +95,7 @@ grpc::ServerUnaryReactor* ValueService::ListCustomers(grpc::CallbackServerContex
       if (!known) return absl::InvalidArgumentError("filter.segment: unknown segment");
     }
     ASSIGN_OR_RETURN(std::vector<int64_t> min, AwaitToken(*context, request->consistency_token()));
-    return queries_.ListCustomers(*request, as_of, min);
+    return queries_.ListCustomers(*request, as_of, min, rpc::CallDeadline(*context));
   };
   return Reply(context, run(), response);
 }
@@ -107,7 +107,7 @@ grpc::ServerUnaryReactor* ValueService::TierSummary(grpc::CallbackServerContext*
     ASSIGN_OR_RETURN(std::optional<absl::Time> as_of, AsOf(request->as_of(), request->has_as_of()));
     RETURN_IF_ERROR(CheckDimension(request->dimension()));
     ASSIGN_OR_RETURN(std::vector<int64_t> min, AwaitToken(*context, request->consistency_token()));
-    return queries_.TierSummary(request->dimension(), as_of, min);
+    return queries_.TierSummary(request->dimension(), as_of, min, rpc::CallDeadline(*context));
   };
   return Reply(context, run(), response);
 }
@@ -119,7 +119,7 @@ grpc::ServerUnaryReactor* ValueService::Pareto(grpc::CallbackServerContext* cont
     ASSIGN_OR_RETURN(std::optional<absl::Time> as_of, AsOf(request->as_of(), request->has_as_of()));
     RETURN_IF_ERROR(CheckDimension(request->dimension()));
     ASSIGN_OR_RETURN(std::vector<int64_t> min, AwaitToken(*context, request->consistency_token()));
-    return queries_.Pareto(request->dimension(), as_of, min);
+    return queries_.Pareto(request->dimension(), as_of, min, rpc::CallDeadline(*context));
   };
   return Reply(context, run(), response);
 }

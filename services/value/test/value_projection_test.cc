@@ -10,8 +10,10 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "custops/event/time.h"
 #include "custops/log/embedded_event_log.h"
 #include "custops/projection/runtime.h"
@@ -90,12 +92,16 @@ class ValueProjectionTest : public ::testing::Test {
     ASSERT_TRUE(log_->Close().ok());
     std::filesystem::remove_all(dir_);
   }
-  Opened& Open(const std::string& name, size_t max_batch) {
+  Opened& Open(const std::string& name, size_t max_batch,
+               absl::Duration tick_interval = absl::Seconds(1)) {
     Opened o;
     o.queries = std::make_unique<ValueQueries>(rules_, clock_);
     auto rt = projection::ProjectionRuntime::Open(
         *log_, std::make_unique<ValueProjection>(rules_, *o.queries),
-        {.path = (dir_ / name).string(), .max_batch = max_batch, .clock = &clock_});
+        {.path = (dir_ / name).string(),
+         .max_batch = max_batch,
+         .tick_interval = tick_interval,
+         .clock = &clock_});
     EXPECT_TRUE(rt.ok()) << rt.status();
     o.runtime = std::move(*rt);
     projection::ProjectionRuntime* raw = o.runtime.get();
@@ -308,6 +314,93 @@ TEST_F(ValueProjectionTest, NowSnapshotsCoverTheRequiredPositions) {
   EXPECT_EQ(after.revenue().units(), before.revenue().units() + 7'00);
 }
 
+// A "now" answer forced by a consistency token honours the caller's
+// deadline: waiting for a refresh in progress and the refresh itself stop at
+// the deadline with DEADLINE_EXCEEDED, and nothing is installed.
+TEST_F(ValueProjectionTest, ForcedRefreshHonoursTheDeadline) {
+  Events ev;
+  AddPopulation(ev);
+  Append(ev.Take());
+  Opened& o = Open("state", 1000);
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  // A slow or blocked refresh: Positions() is read inside every refresh with
+  // the computation lock held; when armed it sleeps or blocks once.
+  std::atomic<int> mode{0};  // 0 plain, 1 sleep 300 ms, 2 block until released
+  absl::Notification entered, release;
+  projection::ProjectionRuntime* raw = o.runtime.get();
+  o.queries->SetPositions([&, raw] {
+    const int m = mode.exchange(0);
+    if (m == 1) absl::SleepFor(absl::Milliseconds(300));
+    if (m == 2) {
+      entered.Notify();
+      release.WaitForNotification();
+    }
+    return raw->AppliedOffsets();
+  });
+  std::shared_ptr<const Population> latest = o.queries->Latest();
+  ASSERT_NE(latest, nullptr);
+  // Positions the snapshot does not cover force a refresh.
+  std::vector<int64_t> ahead = Positions(*o.runtime);
+  ahead[0] += 1;
+
+  // The deadline has passed: no refresh at all.
+  absl::StatusOr<v1::ValueView> v =
+      o.queries->GetValue("c100", std::nullopt, ahead, absl::Now() - absl::Seconds(1));
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kDeadlineExceeded) << v.status();
+  EXPECT_EQ(o.queries->Latest(), latest);
+
+  // The refresh cannot finish in time (it takes 300 ms, the caller has 100).
+  mode = 1;
+  absl::Time start = absl::Now();
+  v = o.queries->GetValue("c100", std::nullopt, ahead, start + absl::Milliseconds(100));
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kDeadlineExceeded) << v.status();
+  EXPECT_EQ(o.queries->Latest(), latest);
+
+  // Another refresh holds the computation: waiting is bounded by the deadline.
+  mode = 2;
+  std::thread other([&] { EXPECT_TRUE(o.queries->RefreshAt(kT0).ok()); });
+  entered.WaitForNotification();
+  start = absl::Now();
+  v = o.queries->GetValue("c100", std::nullopt, ahead, start + absl::Milliseconds(200));
+  const absl::Duration waited = absl::Now() - start;
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kDeadlineExceeded) << v.status();
+  EXPECT_GE(waited, absl::Milliseconds(190));
+  EXPECT_LT(waited, absl::Seconds(10));
+  release.Notify();
+  other.join();
+  EXPECT_NE(o.queries->Latest(), latest);  // the other refresh installed its snapshot
+
+  // With time enough, the same call refreshes and answers.
+  v = o.queries->GetValue("c100", std::nullopt, ahead, absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->customer_id(), "c100");
+}
+
+// With a clock that never moves (--fixed-clock) the runtime ticks once at
+// start; the value projection still publishes the changes events cause,
+// because the runtime ticks after applying them (TicksOnApply).
+TEST_F(ValueProjectionTest, FixedClockStillPublishesChangesCausedByEvents) {
+  Opened& o = Open("state", 1000, absl::Milliseconds(50));
+  ASSERT_TRUE(o.runtime->Start().ok());
+  absl::SleepFor(absl::Milliseconds(200));  // the start tick: nothing to publish
+  EXPECT_TRUE(Changes().empty());
+  Events ev;
+  AddPopulation(ev);
+  Append(ev.Take());
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  int tiers = 0;
+  while (absl::Now() < give_up) {
+    tiers = 0;
+    for (const auto& c : Changes()) tiers += c.has_tier_changed() ? 1 : 0;
+    if (tiers >= 41) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(tiers, 41);  // every customer's first tier, at the fixed instant
+  for (const auto& c : Changes()) EXPECT_EQ(event::FromProto(c.at()), kT0);
+  EXPECT_EQ(clock_.Now(), kT0);
+  ASSERT_TRUE(o.runtime->Stop().ok());
+}
+
 TEST_F(ValueProjectionTest, ScheduledRefitIsPersistedAndOnDemandRefitReplacesIt) {
   Events ev;
   // Buyers drawn from the BG/NBD story (Poisson purchases, dropout after
@@ -395,6 +488,107 @@ TEST_F(ValueProjectionTest, ReplayIsByteIdenticalWhateverTheBatchSize) {
   for (size_t i = 0; i < fa.size(); ++i) {
     EXPECT_EQ(fa[i].facts.SerializeAsString(), fb[i].facts.SerializeAsString());
   }
+}
+
+// The streaming evaluation (PopulationBuilder: integer-key ranks, memoised
+// BG/NBD terms) equals the domain rules applied to the same facts, with many
+// ties, purchases outside the window and after as_of, prospects, and any Add
+// order; CLV equals PredictedClvUnits per customer.
+TEST(ValueEngineTest, PopulationEqualsTheDomainRulesInAnyOrder) {
+  Events ev;
+  std::mt19937_64 rng(11);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  for (int i = 0; i < 600; ++i) {
+    const std::string id = absl::StrCat("p", 1000 + pick(100000));
+    ev.Register(id, kT0 - Days(900), i % 3 == 0 ? "East" : "West");
+    const int purchases = pick(6);  // 0: a prospect
+    for (int k = 0; k < purchases; ++k) {
+      // Few distinct amounts and days: ties on every measure; some purchases
+      // are older than the window, some after as_of.
+      ev.Contract(id, kT0 - Days(pick(500) - 20) + absl::Hours(pick(3)), 100'00 * (1 + pick(4)),
+                  10'00 * pick(3));
+    }
+    if (pick(10) == 0) {
+      ev.Add(id, kT0 - Days(3))
+          .mutable_referral_made()
+          ->set_referred_customer_id(absl::StrCat("p", 1000 + pick(100000)));
+    }
+  }
+  std::map<std::string, internal::ValueFacts> facts;
+  for (const auto& e : ev.Take()) ASSERT_TRUE(EvolveValue(facts[e.customer_id()], e).ok());
+  std::vector<CustomerFactsRef> refs;
+  for (const auto& [id, f] : facts) refs.push_back({id, f});
+  const ValueRules rules;
+  const Population pop = ComputePopulation(refs, kT0, rules, nullptr);
+  ASSERT_TRUE(pop.model_ok) << pop.model.DebugString();
+  std::shuffle(refs.begin(), refs.end(), rng);
+  const Population shuffled = ComputePopulation(refs, kT0, rules, &pop.model);
+  ASSERT_EQ(pop.customers.size(), shuffled.customers.size());
+  ASSERT_EQ(pop.customers.size(), facts.size());
+  for (size_t i = 0; i < pop.customers.size(); ++i) {
+    EXPECT_EQ(BuildValueView(pop, pop.customers[i], rules).SerializeAsString(),
+              BuildValueView(shuffled, shuffled.customers[i], rules).SerializeAsString());
+  }
+  EXPECT_EQ(pop.tier_totals.size(), shuffled.tier_totals.size());
+
+  // The domain rules, independently.
+  std::vector<domain::RfmInput> rfm;
+  std::vector<domain::CustomerAmount> revenues, margins;
+  const absl::Time window_start = kT0 - rules.rfm.window;
+  for (const auto& [id, f] : facts) {
+    domain::RfmInput in{.customer_id = id, .purchases = {}};
+    int64_t revenue = 0, margin = 0;
+    for (const auto& p : f.purchases()) {
+      const absl::Time at = absl::FromUnixMicros(p.at_micros());
+      if (at > kT0) continue;
+      in.purchases.push_back({.at = at, .amount_units = p.amount_units()});
+      if (at > window_start) {
+        revenue += p.amount_units();
+        margin += p.amount_units() - p.cost_units();
+      }
+    }
+    if (in.purchases.empty()) continue;
+    rfm.push_back(std::move(in));
+    revenues.push_back({.customer_id = id, .amount_units = revenue});
+    margins.push_back({.customer_id = id, .amount_units = margin});
+  }
+  ASSERT_EQ(static_cast<int64_t>(rfm.size()), pop.scored);
+  ASSERT_GT(pop.scored, 300);
+  ASSERT_LT(pop.scored, static_cast<int64_t>(pop.customers.size()));  // prospects too
+  for (const domain::RfmScore& s : domain::ScoreRfm(rfm, kT0, rules.rfm)) {
+    const CustomerValue* c = pop.Find(s.customer_id);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(std::make_tuple(c->rfm.recency_days, c->rfm.frequency, c->rfm.monetary_units,
+                              c->rfm.r, c->rfm.f, c->rfm.m, c->rfm.fm, c->rfm.segment),
+              std::make_tuple(s.recency_days, s.frequency, s.monetary_units, s.r, s.f, s.m, s.fm,
+                              s.segment))
+        << s.customer_id;
+  }
+  for (const domain::AbcEntry& e : domain::ClassifyAbc(revenues, rules.abc)) {
+    EXPECT_EQ(pop.Find(e.customer_id)->abc, e.abc) << e.customer_id;
+  }
+  for (const domain::TierEntry& e : domain::AssignTiers(margins, rules.tiers)) {
+    const CustomerValue* c = pop.Find(e.customer_id);
+    EXPECT_EQ(c->tier, TierToProto(e.tier)) << e.customer_id;
+    EXPECT_EQ(c->margin_rank, e.rank) << e.customer_id;
+  }
+  const domain::BgNbdParams bg{
+      .r = pop.model.r(), .alpha = pop.model.alpha(), .a = pop.model.a(), .b = pop.model.b()};
+  const domain::GammaGammaParams gg{.p = pop.model.p(), .q = pop.model.q(), .v = pop.model.v()};
+  int predicted = 0;
+  for (const CustomerValue& c : pop.customers) {
+    if (!c.scored) continue;
+    absl::StatusOr<int64_t> clv = domain::PredictedClvUnits(bg, gg, *c.summary, rules.clv);
+    ASSERT_EQ(c.clv_ok, clv.ok()) << c.customer_id;
+    if (!clv.ok()) continue;
+    ++predicted;
+    EXPECT_EQ(c.predicted_clv_units, *clv) << c.customer_id;
+    EXPECT_EQ(c.p_alive, domain::BgNbdProbabilityAlive(bg, *c.summary));
+    EXPECT_EQ(c.expected_purchases,
+              domain::BgNbdExpectedPurchases(
+                  bg, *c.summary, rules.clv.horizon_months * rules.clv.periods_per_month));
+  }
+  EXPECT_EQ(predicted, pop.scored);
 }
 
 TEST(ValueEngineTest, EvolveIsOrderIndependent) {

@@ -179,6 +179,19 @@ absl::StatusOr<int64_t> PredictedClvUnits(const BgNbdParams& bg, const GammaGamm
                                           const LifetimesSummary& customer,
                                           const ClvOptions& options);
 
+// PredictedClvUnits in two steps, for callers that evaluate many customers
+// sharing (frequency, recency, T): the BG/NBD part depends on those only.
+// `by_month[k - 1]` = BgNbdExpectedPurchases(bg, customer, k * periods_per_month)
+// for k = 1..horizon_months; DiscountedClvUnits(spend, by_month, options) with
+// spend = GammaGammaExpectedAverageProfit is bit for bit PredictedClvUnits
+// (which is written this way). Same errors.
+absl::Status CheckClvOptions(const ClvOptions& options);
+std::vector<double> BgNbdExpectedPurchasesByMonth(const BgNbdParams& bg,
+                                                  const LifetimesSummary& customer,
+                                                  const ClvOptions& options);
+absl::StatusOr<int64_t> DiscountedClvUnits(double spend, const std::vector<double>& by_month,
+                                           const ClvOptions& options);
+
 // ---------------------------------------------------------------------------
 // Simulation (model checks, parameter-recovery tests, benchmarks)
 

@@ -65,6 +65,13 @@ class Projection {
 
   // Applies time-driven transitions of `partition` due at or before `now`.
   virtual absl::Status Tick(Partition partition, absl::Time now, Txn& txn) = 0;
+
+  // Whether Tick also derives changes from applied events (not only from
+  // time), so the runtime must tick after applying even when its clock has
+  // not moved a tick interval (a fixed clock never does): the runtime then
+  // ticks at the clock's now once a tick interval of real time has passed
+  // since the first event applied after the last tick. Default: false
+  virtual bool TicksOnApply() const { return false; }
 };
 
 }  // namespace custops::projection

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -183,6 +184,9 @@ class ProjectionRuntime {
   RuntimeStats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_tick_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Real time of the first event applied since the last tick, when the
+  // projection TicksOnApply (ApplyLoop only).
+  std::optional<absl::Time> applied_untick_since_;
   std::vector<bool> owned_ ABSL_GUARDED_BY(mu_);
   // Per partition: the offset a restore catches up to; -1 when not restoring.
   std::vector<int64_t> restore_target_ ABSL_GUARDED_BY(mu_);

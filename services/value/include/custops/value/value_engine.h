@@ -6,11 +6,13 @@
 //
 //   internal::ValueFacts facts;
 //   RETURN_IF_ERROR(EvolveValue(facts, event));         // any arrival order
-//   std::vector<CustomerFactsRef> all = ...;            // every customer's facts
-//   absl::StatusOr<Population> pop = ComputePopulation(all, as_of, rules, &model);
+//   PopulationBuilder builder(as_of, rules);            // streaming:
+//   builder.Add("c-1", facts);                          //   one customer at a time
+//   absl::StatusOr<Population> pop = std::move(builder).Finish(&model, deadline);
 //   const CustomerValue* v = pop->Find("c-1");
 //
-// Thread safety: pure functions; a Population is immutable once built.
+// Thread safety: pure functions; a Population is immutable once built; a
+// PopulationBuilder is used by one thread.
 #ifndef CUSTOPS_VALUE_VALUE_ENGINE_H_
 #define CUSTOPS_VALUE_VALUE_ENGINE_H_
 
@@ -66,13 +68,22 @@ struct CustomerFactsRef {
   internal::ValueFacts facts;
 };
 
+// A customer's RFM measures and scores (domain::RfmScore without the id).
+struct RfmValue {
+  int64_t recency_days = 0;
+  int64_t frequency = 0;
+  int64_t monetary_units = 0;
+  int r = 0, f = 0, m = 0, fm = 0;
+  domain::RfmSegment segment = domain::RfmSegment::kLost;
+};
+
 // One customer evaluated at the population's as_of.
 struct CustomerValue {
   std::string customer_id;
   std::string name, region, industry, owner_id;
   int32_t kind = 0;
   bool scored = false;  // has a purchase at or before as_of (RFM, ABC, tier by rank)
-  domain::RfmScore rfm;
+  RfmValue rfm;
   domain::AbcClass abc = domain::AbcClass::kC;
   int64_t margin_rank = 0;
   v1::Tier tier = v1::TIER_UNSPECIFIED;
@@ -114,10 +125,51 @@ struct Population {
 // bg_ok / gg_ok false when a fit is impossible (no rows, no repeat buyer).
 internal::ValueClvModel FitClv(const std::vector<domain::LifetimesSummary>& rows, absl::Time as_of);
 
+// Builds a Population one customer at a time, so a caller streaming facts
+// from the store never holds them all: Add evaluates everything that depends
+// on the customer alone (window measures, RFM measures, cost to serve,
+// loyalty, pipeline, the lifetimes summary) and keeps only the result;
+// Finish ranks the population (RFM quintiles, ABC, tiers: index sorts on
+// integer keys, ties by customer id), adds referral value, fits the CLV model
+// if asked and predicts (the BG/NBD terms computed once per distinct
+// (frequency, recency, T)). The result is exactly ComputePopulation's for the
+// same facts, in any Add order.
+class PopulationBuilder {
+ public:
+  PopulationBuilder(absl::Time as_of, const ValueRules& rules);
+
+  // Evaluates one customer (ids unique). Customers that do not take part are
+  // skipped (returns false).
+  bool Add(std::string_view customer_id, const internal::ValueFacts& facts);
+  size_t size() const { return pop_.customers.size(); }
+
+  // `model`: the CLV model to predict with; nullptr = fit one on this
+  // population at as_of. DEADLINE_EXCEEDED once `deadline` (real time) has
+  // passed (checked between steps and every few thousand customers).
+  absl::StatusOr<Population> Finish(const internal::ValueClvModel* model,
+                                    absl::Time deadline = absl::InfiniteFuture()) &&;
+
+ private:
+  const ValueRules& rules_;
+  const int64_t now_;              // as_of, microseconds
+  const absl::Time window_start_;  // exclusive
+  const int64_t window_start_micros_;
+  const absl::CivilDay end_day_;
+  Population pop_;
+  // Referrers and whom they referred (sorted ids), resolved in Finish.
+  std::vector<std::pair<std::string, std::vector<std::string>>> referrals_;
+  // Scratch reused across Add calls.
+  std::vector<domain::DatedAmount> days_;
+  std::vector<int64_t> margins_;
+  std::vector<std::pair<std::string_view, bool>> contracts_;
+  std::vector<std::string_view> renewed_;
+  std::vector<domain::PipelineOpportunity> open_;
+};
+
 // Evaluates every customer that takes part (registered, CUSTOMER or AGENT)
 // at as_of. `model`: the CLV model to predict with; nullptr = fit one on this
 // population at as_of (what explicit-as_of answers do, so they depend on the
-// facts and as_of only).
+// facts and as_of only). A PopulationBuilder fed with every customer.
 Population ComputePopulation(const std::vector<CustomerFactsRef>& customers, absl::Time as_of,
                              const ValueRules& rules, const internal::ValueClvModel* model);
 

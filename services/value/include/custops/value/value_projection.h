@@ -59,48 +59,74 @@ class ValueQueries {
   // Without it, every "now" answer recomputes.
   void SetPositions(std::function<std::vector<Offset>()> positions);
 
+  // Every call that may evaluate the population takes a `deadline` (real
+  // time, e.g. the gRPC call's): waiting for another evaluation in progress
+  // and the evaluation itself stop there with DEADLINE_EXCEEDED (the partial
+  // work is dropped; nothing is installed).
+
   // The population at as_of (exact: computed over every customer's facts,
   // with the CLV model fitted at as_of; cached per (as_of, positions)).
-  absl::StatusOr<std::shared_ptr<const Population>> At(absl::Time as_of);
+  absl::StatusOr<std::shared_ptr<const Population>> At(
+      absl::Time as_of, absl::Time deadline = absl::InfiniteFuture());
   // The "now" population: the latest snapshot if it covers `min_positions`
   // (a consistency token's, may be empty) and is fresh (nothing applied
   // since, or built less than snapshot_max_staleness ago), else a new one at
   // clock.Now() with the current CLV model (fitted first if there is none).
-  absl::StatusOr<std::shared_ptr<const Population>> Now(const std::vector<int64_t>& min_positions);
+  // A refresh already in progress is waited for (within the deadline) and
+  // used if it covers `min_positions`.
+  absl::StatusOr<std::shared_ptr<const Population>> Now(
+      const std::vector<int64_t>& min_positions, absl::Time deadline = absl::InfiniteFuture());
 
   // Answers. `as_of` nullopt = the "now" population.
   absl::StatusOr<v1::ValueView> GetValue(const std::string& customer_id,
                                          std::optional<absl::Time> as_of,
-                                         const std::vector<int64_t>& min_positions);
+                                         const std::vector<int64_t>& min_positions,
+                                         absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::ListValueCustomersResponse> ListCustomers(
       const v1::ListValueCustomersRequest& request, std::optional<absl::Time> as_of,
-      const std::vector<int64_t>& min_positions);
+      const std::vector<int64_t>& min_positions, absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::TierSummaryResponse> TierSummary(v1::Dimension dimension,
                                                       std::optional<absl::Time> as_of,
-                                                      const std::vector<int64_t>& min_positions);
+                                                      const std::vector<int64_t>& min_positions,
+                                                      absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::ParetoResponse> Pareto(v1::Dimension dimension,
                                             std::optional<absl::Time> as_of,
-                                            const std::vector<int64_t>& min_positions);
+                                            const std::vector<int64_t>& min_positions,
+                                            absl::Time deadline = absl::InfiniteFuture());
 
   // Fits the CLV models on the population at as_of, makes the fit current
   // and refreshes the "now" snapshot. Returns the model.
   absl::StatusOr<internal::ValueClvModel> Refit(absl::Time as_of);
+  // Fits on the population at `now` and installs that population (with its
+  // new model) as the "now" snapshot: one evaluation (the scheduled refit).
+  absl::StatusOr<internal::ValueClvModel> RefitAsNow(absl::Time now);
   std::optional<internal::ValueClvModel> Model() const;
   // Installs a model (restored from the store); does not refresh.
   void SetModel(const internal::ValueClvModel& model);
   // The latest "now" snapshot (nullptr before the first).
   std::shared_ptr<const Population> Latest() const;
   // Recomputes the "now" snapshot at `as_of` with the current model.
-  absl::StatusOr<std::shared_ptr<const Population>> RefreshAt(absl::Time as_of);
-  // Every customer's facts, by customer id.
+  absl::StatusOr<std::shared_ptr<const Population>> RefreshAt(
+      absl::Time as_of, absl::Time deadline = absl::InfiniteFuture());
+  // Every customer's facts, by customer id (tests; evaluations stream them).
   absl::StatusOr<std::vector<CustomerFactsRef>> LoadAll() const;
 
   const ValueRules& rules() const { return rules_; }
 
  private:
+  class ComputeLock;
   std::vector<int64_t> Positions() const;
   absl::StatusOr<std::shared_ptr<const Population>> Select(std::optional<absl::Time> as_of,
-                                                           const std::vector<int64_t>& min);
+                                                           const std::vector<int64_t>& min,
+                                                           absl::Time deadline);
+  // The population at as_of from the stored facts (streamed).
+  absl::StatusOr<Population> Build(absl::Time as_of, const internal::ValueClvModel* model,
+                                   absl::Time deadline) const;
+  // The latest snapshot if a "now" answer needing `min_positions` may use it.
+  std::shared_ptr<const Population> Usable(const std::vector<int64_t>& min_positions);
+  // RefreshAt with the computation held (ComputeLock).
+  absl::StatusOr<std::shared_ptr<const Population>> RefreshLocked(absl::Time as_of,
+                                                                  absl::Time deadline);
 
   const ValueRules rules_;
   const base::Clock& clock_;
@@ -108,8 +134,8 @@ class ValueQueries {
   int partitions_ = 0;
   std::function<std::vector<Offset>()> positions_;
 
-  absl::Mutex compute_mu_;  // one population computation at a time
   mutable absl::Mutex mu_;
+  bool computing_ ABSL_GUARDED_BY(mu_) = false;  // one population computation at a time
   Snapshot latest_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<std::pair<int64_t, std::vector<int64_t>>, std::shared_ptr<const Population>>>
       at_cache_ ABSL_GUARDED_BY(mu_);
@@ -135,6 +161,10 @@ class ValueProjection final : public projection::Projection {
   // snapshot_max_staleness on the injected clock; every partition then
   // publishes the changes of its customers against va_index.
   absl::Status Tick(Partition partition, absl::Time now, projection::Txn& txn) override;
+  // Tier/segment/negative-asset changes come from events as well as from
+  // time: with a clock that does not move (--fixed-clock) the runtime still
+  // ticks after events, so they are published.
+  bool TicksOnApply() const override { return true; }
 
  private:
   ValueRules rules_;

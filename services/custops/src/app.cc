@@ -186,6 +186,7 @@ absl::Status App::Impl::Open() {
                                  r.prospects = cfg->value.prospects;
                                  r.cost = cfg->value.cost;
                                  r.declining_recent = absl::Hours(24 * cfg->review.declining_days);
+                                 r.tier_dimension = cfg->review.tier_dimension;
                                },
                            .validation = validation,
                            .clock = clock}));

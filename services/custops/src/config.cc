@@ -304,6 +304,13 @@ std::map<std::string, Setter> BaseSetters() {
        ReviewInt(&ReviewConfig::contract_ending_days, "review.contract_ending_days", 0, 36500)},
       {"review.declining_days",
        ReviewInt(&ReviewConfig::declining_days, "review.declining_days", 0, 36500)},
+      {"review.tier_dimension",
+       [](const toml::node& n, Config& c) -> absl::Status {
+         auto v = As<bool>(n, "review.tier_dimension");
+         if (!v.ok()) return v.status();
+         c.review.tier_dimension = *v;
+         return absl::OkStatus();
+       }},
   };
 }
 
@@ -427,7 +434,8 @@ static toml::table ReviewTable(const ReviewConfig& r) {
                 {"sla_near_percent", r.sla_near_percent},
                 {"birthday_days", r.birthday_days},
                 {"contract_ending_days", r.contract_ending_days},
-                {"declining_days", r.declining_days}};
+                {"declining_days", r.declining_days},
+                {"tier_dimension", r.tier_dimension}};
   for (const domain::FindingRule& rule : r.findings.rules) {
     std::string severity = v1::Severity_Name(rule.severity);
     if (severity.starts_with("SEVERITY_")) severity = severity.substr(9);

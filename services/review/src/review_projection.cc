@@ -128,7 +128,8 @@ struct Dims {
   std::string customer;  // kDimensionCustomer (the tier dimension's source)
 };
 
-std::vector<std::pair<v1::Dimension, std::string>> DimList(const Dims& d) {
+// `per_customer`: also the customer's own value (ReviewRules::tier_dimension).
+std::vector<std::pair<v1::Dimension, std::string>> DimList(const Dims& d, bool per_customer) {
   std::vector<std::pair<v1::Dimension, std::string>> out;
   out.emplace_back(v1::DIMENSION_ALL, "");
   if (!d.region.empty()) out.emplace_back(v1::DIMENSION_REGION, d.region);
@@ -136,7 +137,7 @@ std::vector<std::pair<v1::Dimension, std::string>> DimList(const Dims& d) {
   if (!d.owner.empty()) out.emplace_back(v1::DIMENSION_OWNER, d.owner);
   if (!d.channel.empty()) out.emplace_back(v1::DIMENSION_CHANNEL, d.channel);
   if (!d.product.empty()) out.emplace_back(v1::DIMENSION_PRODUCT, d.product);
-  if (!d.customer.empty()) out.emplace_back(kDimensionCustomer, d.customer);
+  if (per_customer && !d.customer.empty()) out.emplace_back(kDimensionCustomer, d.customer);
   return out;
 }
 
@@ -521,7 +522,7 @@ class ReviewProjection::Batch {
   // each dimension value of d.
   template <typename Fn>
   absl::Status ForEach(absl::Time t, const Dims& d, Fn fn) {
-    const auto dims = DimList(d);
+    const auto dims = DimList(d, rules_.tier_dimension);
     for (v1::Granularity g : kGranularities) {
       const std::string pkey = domain::PeriodOf(t, g, rules_.zone).Key();
       for (const auto& [dim, value] : dims) {
@@ -565,7 +566,7 @@ class ReviewProjection::Batch {
   absl::Status CountDistinct(internal::ReviewCustomer& c, char kind, absl::Time t, const Dims& d,
                              const std::string& customer, int64_t ReviewAccumulator::*field,
                              const std::function<bool(const domain::ReportingPeriod&)>& only = {}) {
-    const auto dims = DimList(d);
+    const auto dims = DimList(d, rules_.tier_dimension);
     for (size_t gi = 0; gi < std::size(kGranularities); ++gi) {
       const domain::ReportingPeriod period = domain::PeriodOf(t, kGranularities[gi], rules_.zone);
       if (only && !only(period)) continue;
@@ -614,7 +615,7 @@ class ReviewProjection::Batch {
   }
   void AddDelta(absl::Time t, const Dims& d, const internal::ReviewDelta& change) {
     const int64_t day = DayNumber(absl::ToCivilDay(t, rules_.zone));
-    for (const auto& [dim, value] : DimList(d)) {
+    for (const auto& [dim, value] : DimList(d, rules_.tier_dimension)) {
       std::string key = prefix_;
       store::AppendU32(key, static_cast<uint32_t>(dim));
       store::AppendId(key, value);

@@ -345,6 +345,9 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
     const v1::GetReviewRequest& request) const {
   ASSIGN_OR_RETURN(v1::Dimension dim,
                    CheckDimension(request.dimension(), request.dimension_value(), true));
+  if (dim == v1::DIMENSION_TIER && !rules_.tier_dimension) {
+    return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
+  }
   ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period_start(), "period_start"));
   ASSIGN_OR_RETURN(domain::ReportingPeriod period,
                    domain::PeriodFromRequest(request.granularity(), start, rules_.zone));
@@ -459,6 +462,9 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
 absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(const v1::FunnelRequest& request) const {
   ASSIGN_OR_RETURN(v1::Dimension dim,
                    CheckDimension(request.dimension(), request.dimension_value(), false));
+  if (dim == v1::DIMENSION_TIER && !rules_.tier_dimension) {
+    return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
+  }
   ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period().start(), "period.start"));
   ASSIGN_OR_RETURN(domain::ReportingPeriod period,
                    domain::PeriodFromRequest(request.period().granularity(), start, rules_.zone));

@@ -766,5 +766,43 @@ TEST_F(ReviewProjectionTest, AnswersDoNotDependOnBatchBoundaries) {
   EXPECT_EQ(feb.period_key(), "2024-02");
   EXPECT_EQ(M(feb, "lost_customers").value().count(), 1);
 }
+
+// review.tier_dimension = false: no per-customer slices, tier queries refused.
+TEST_F(ReviewProjectionTest, TierDimensionCanBeTurnedOff) {
+  Events ev;
+  ev.Register("c1", At(2024, 1, 2), "East", "owner-a");
+  ev.Contract("c1", At(2024, 1, 10), "rep-x", 10'000);
+  Append(ev.Take());
+  auto count_customer_slices = [](const store::Store& store) {
+    int n = 0;
+    auto it = store.NewIterator(store.Family("rv_slice"));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view rest = it->key();
+      rest.remove_prefix(4);
+      store::ReadId(rest);  // period
+      n += store::ReadU32(rest) == static_cast<uint32_t>(kDimensionCustomer) ? 1 : 0;
+    }
+    return n;
+  };
+  EXPECT_EQ(count_customer_slices(runtime_->store()), 5);  // day, week, month, quarter, year
+  ReviewRules off = rules_;
+  off.tier_dimension = false;
+  auto rt =
+      projection::ProjectionRuntime::Open(*log_, std::make_unique<ReviewProjection>(off),
+                                          {.path = (dir_ / "off").string(), .clock = &clock_});
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  ASSERT_TRUE((*rt)->CatchUp().ok());
+  EXPECT_EQ(count_customer_slices((*rt)->store()), 0);
+  ReviewQueries queries((*rt)->store(), 4, off, nullptr, "CNY");
+  v1::GetReviewRequest req;
+  req.set_granularity(v1::GRANULARITY_MONTH);
+  *req.mutable_period_start() = event::ToProto(At(2024, 1, 1));
+  req.set_dimension(v1::DIMENSION_TIER);
+  req.set_dimension_value("IRON");
+  EXPECT_EQ(queries.GetReview(req).status().code(), absl::StatusCode::kFailedPrecondition);
+  req.set_dimension(v1::DIMENSION_ALL);
+  req.clear_dimension_value();
+  EXPECT_EQ(M(queries.GetReview(req).value(), "revenue").value().money().units(), 10'000);
+}
 }  // namespace
 }  // namespace custops::review

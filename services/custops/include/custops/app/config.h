@@ -32,6 +32,9 @@ struct ReviewConfig {
   // Worklist: customers whose sub-stage turned DECLINING at most this many
   // days ago. Default: 30
   int64_t declining_days = 30;
+  // Keep the per-customer slices behind the tier dimension (costs one more
+  // dimension value per event when applying). Default: true
+  bool tier_dimension = true;
   // Findings (docs/review.md): every rule's threshold and severity, as keys
   // `finding_<rule id>_threshold` (an integer or "numerator/denominator",
   // e.g. "4/5") and `finding_<rule id>_severity` (LOW, MEDIUM, HIGH,

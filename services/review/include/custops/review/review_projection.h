@@ -69,6 +69,9 @@ struct ReviewRules {
   domain::TierRules tiers;
   domain::ProspectRules prospects;
   domain::CostToServeRules cost;
+  // Keep the per-customer slices behind DIMENSION_TIER (one more dimension
+  // value per event; docs/review.md). Default: true
+  bool tier_dimension = true;
   // Worklist: a customer "turned DECLINING" when lifecycle's sub-stage turned
   // DECLINING at most this long before as_of. Default: 30 days
   absl::Duration declining_recent = absl::Hours(24 * 30);

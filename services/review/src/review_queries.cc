@@ -267,6 +267,42 @@ absl::StatusOr<std::vector<ReviewQueries::TierMember>> ReviewQueries::TierMember
   return out;
 }
 
+absl::StatusOr<absl::flat_hash_map<std::string, domain::Tier>> ReviewQueries::TiersAt(
+    absl::Time as_of_time) const {
+  const int64_t as_of = absl::ToUnixMicros(as_of_time);
+  const int64_t window_start = absl::ToUnixMicros(as_of_time - rules_.value_window);
+  std::vector<domain::CustomerAmount> margins;
+  for (int p = 0; p < partitions_; ++p) {
+    const std::string prefix = PartitionKey(p);
+    std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.tier, prefix);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      internal::ReviewTierFacts f;
+      if (!f.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("corrupt review tier facts");
+      }
+      if (!f.takes_part() || f.purchase_micros_size() == 0 || f.purchase_micros(0) > as_of) {
+        continue;
+      }
+      int64_t margin = 0;
+      for (int i = 0; i < f.purchase_micros_size() && i < f.margin_units_size(); ++i) {
+        const int64_t t = f.purchase_micros(i);
+        if (t > window_start && t <= as_of &&
+            __builtin_add_overflow(margin, f.margin_units(i), &margin)) {
+          margin = f.margin_units(i) > 0 ? INT64_MAX : INT64_MIN;
+        }
+      }
+      margins.push_back(
+          {.customer_id = std::string(it->key().substr(prefix.size())), .amount_units = margin});
+    }
+    RETURN_IF_ERROR(it->status());
+  }
+  absl::flat_hash_map<std::string, domain::Tier> out;
+  for (const domain::TierEntry& e : domain::AssignTiers(margins, rules_.tiers)) {
+    out.emplace(e.customer_id, e.tier);
+  }
+  return out;
+}
+
 absl::StatusOr<ReviewQueries::Gathered> ReviewQueries::Gather(const domain::ReportingPeriod& period,
                                                               v1::Dimension dim,
                                                               const std::string& value) const {
@@ -597,6 +633,7 @@ absl::StatusOr<v1::WorklistResponse> ReviewQueries::Worklist(const v1::WorklistR
     RETURN_IF_ERROR(it->status());
   }
   std::sort(customers.begin(), customers.end());
+  ASSIGN_OR_RETURN(const auto tiers, TiersAt(as_of));
   v1::WorklistResponse response;
   if (static_cast<int>(customers.size()) > page_size) {
     customers.resize(page_size);
@@ -611,6 +648,8 @@ absl::StatusOr<v1::WorklistResponse> ReviewQueries::Worklist(const v1::WorklistR
     if (!c.ParseFromString(*stored)) return absl::DataLossError("corrupt review customer");
     domain::WorklistCustomer w;
     w.customer_id = id;
+    // The cadence of the customer's tier at as_of (value rules).
+    if (auto t = tiers.find(id); t != tiers.end()) w.tier = t->second;
     // Stage, since when and DECLINING by the lifecycle rules at as_of.
     const domain::LifecycleResult lr = domain::Classify(c.lifecycle(), as_of, rules_.lifecycle);
     w.stage = lr.stage == v1::LIFECYCLE_STAGE_UNSPECIFIED ? v1::LIFECYCLE_STAGE_PROSPECT : lr.stage;

@@ -804,5 +804,33 @@ TEST_F(ReviewProjectionTest, TierDimensionCanBeTurnedOff) {
   req.clear_dimension_value();
   EXPECT_EQ(M(queries.GetReview(req).value(), "revenue").value().money().units(), 10'000);
 }
+
+// The worklist holds a customer to its tier's cadence at as_of: of two ranked
+// customers, c1 is first (DIAMOND: 14 days) and c2 second (100 x 1 < 50 x 2
+// fails: IRON, 180 days).
+TEST_F(ReviewProjectionTest, WorklistCadenceFollowsTheTierAtAsOf) {
+  Events ev;
+  ev.Register("c1", At(2024, 1, 2), "East", "owner-a");
+  ev.Register("c2", At(2024, 1, 2), "East", "owner-a");
+  ev.Contract("c1", At(2024, 1, 10), "rep-x", 90'000);
+  ev.Contract("c2", At(2024, 1, 10), "rep-x", 10'000);
+  ev.Visit("c1", At(2024, 3, 1), "rep-x");
+  ev.Visit("c2", At(2024, 3, 1), "rep-x");
+  Append(ev.Take());
+  v1::WorklistRequest req;
+  req.set_owner_id("owner-a");
+  auto overdue = [&](absl::Time as_of) {
+    std::set<std::string> out;
+    const v1::WorklistResponse w = queries_->Worklist(req, as_of).value();
+    for (const auto& item : w.items()) {
+      if (item.reason() == "CONTACT_OVERDUE") out.insert(item.customer_id());
+    }
+    return out;
+  };
+  EXPECT_EQ(overdue(At(2024, 3, 15)), std::set<std::string>{});  // exactly 14 days: on time
+  EXPECT_EQ(overdue(At(2024, 3, 16)), std::set<std::string>{"c1"});
+  EXPECT_EQ(overdue(At(2024, 8, 28)), std::set<std::string>{"c1"});  // 180 days: on time
+  EXPECT_EQ(overdue(At(2024, 8, 29)), (std::set<std::string>{"c1", "c2"}));
+}
 }  // namespace
 }  // namespace custops::review

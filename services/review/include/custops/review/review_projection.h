@@ -170,6 +170,9 @@ class ReviewQueries {
   };
   absl::StatusOr<std::vector<TierMember>> TierMembers(const domain::ReportingPeriod& period,
                                                       const std::string& tier) const;
+  // The tier of every ranked customer (a purchase at or before as_of) at
+  // as_of, by the value rules over rv_tier.
+  absl::StatusOr<absl::flat_hash_map<std::string, domain::Tier>> TiersAt(absl::Time as_of) const;
   // A period x dimension value's slice and snapshots at its start and end
   // (for DIMENSION_TIER: merged over the tier's members).
   struct Gathered {

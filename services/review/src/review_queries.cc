@@ -305,13 +305,16 @@ absl::StatusOr<absl::flat_hash_map<std::string, domain::Tier>> ReviewQueries::Ti
 
 absl::StatusOr<ReviewQueries::Gathered> ReviewQueries::Gather(const domain::ReportingPeriod& period,
                                                               v1::Dimension dim,
-                                                              const std::string& value) const {
+                                                              const std::string& value,
+                                                              bool at_start) const {
   Gathered g;
   const std::string key = period.Key();
   const absl::CivilDay end_day = period.last_day() + 1;
   if (dim != v1::DIMENSION_TIER) {
     ASSIGN_OR_RETURN(g.slice, LoadSlice(key, dim, value));
-    ASSIGN_OR_RETURN(g.at_start, SnapshotBefore(dim, value, period.first_day));
+    if (at_start) {
+      ASSIGN_OR_RETURN(g.at_start, SnapshotBefore(dim, value, period.first_day));
+    }
     ASSIGN_OR_RETURN(g.at_end, SnapshotBefore(dim, value, end_day));
     return g;
   }
@@ -562,7 +565,7 @@ absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(const v1::FunnelRequest
         absl::StrCat(std::string(kFunnelToken), absl::WebSafeBase64Escape(values.back())));
   }
   for (const std::string& value : values) {
-    ASSIGN_OR_RETURN(Gathered g, Gather(period, dim, value));
+    ASSIGN_OR_RETURN(Gathered g, Gather(period, dim, value, /*at_start=*/false));
     SliceState& s = g.slice;
     const internal::ReviewDelta& end = g.at_end;
     v1::FunnelSlice* out = response.add_slices();

@@ -181,7 +181,7 @@ class ReviewQueries {
     std::vector<TierMember> members;  // DIMENSION_TIER only
   };
   absl::StatusOr<Gathered> Gather(const domain::ReportingPeriod& period, v1::Dimension dim,
-                                  const std::string& value) const;
+                                  const std::string& value, bool at_start = true) const;
   absl::StatusOr<std::vector<std::string>> Subjects(char kind, const std::string& period_key,
                                                     v1::Dimension dim,
                                                     const std::string& value) const;

@@ -715,6 +715,10 @@ TEST_F(ReviewProjectionTest, AnswersDoNotDependOnBatchBoundaries) {
   ev.Add("c1", At(2024, 2, 1)).mutable_customer_churned()->set_reason("gone");
   ev.Contract("c1", At(2024, 8, 1), "rep-x", 10'000);
   ev.Visit("c3", At(2023, 6, 1), "rep-y");
+  // Late: an owner change in the past and a purchase before c1's loss.
+  ev.Add("c2", At(2023, 6, 15)).mutable_customer_profile_updated()->set_owner_id("owner-c");
+  ev.Contract("c1", At(2024, 1, 20), "rep-x", 4'000);
+  ev.Visit("c2", At(2025, 2, 1), "rep-y");
   const std::vector<v1::Event> all = ev.Take();
   absl::Time now = At(2023, 1, 1);
   for (const v1::Event& e : all) {
@@ -760,11 +764,15 @@ TEST_F(ReviewProjectionTest, AnswersDoNotDependOnBatchBoundaries) {
   ASSERT_EQ(incremental.size(), once.size());
   for (size_t i = 0; i < once.size(); ++i) EXPECT_EQ(incremental[i], once[i]) << i;
   // And something was counted (the comparison is not between empty reports):
-  // February 2024, ALL has c1's explicit loss.
-  v1::ReviewReport feb;
+  // February 2024, ALL has c1's explicit loss and c2's silence (last activity
+  // 2023-03-01, contract ended 2024-02-10: LOST on 2024-02-29), won back in
+  // March.
+  v1::ReviewReport feb, march;
   ASSERT_TRUE(feb.ParseFromString(once[(12 + 1) * 4]));
+  ASSERT_TRUE(march.ParseFromString(once[(12 + 2) * 4]));
   EXPECT_EQ(feb.period_key(), "2024-02");
-  EXPECT_EQ(M(feb, "lost_customers").value().count(), 1);
+  EXPECT_EQ(M(feb, "lost_customers").value().count(), 2);
+  EXPECT_EQ(M(march, "win_backs").value().count(), 1);
 }
 
 // review.tier_dimension = false: no per-customer slices, tier queries refused.

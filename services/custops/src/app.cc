@@ -31,6 +31,7 @@
 #include "custops/log/embedded_event_log.h"
 #include "custops/log/kafka_event_log.h"
 #include "custops/log/kafka_group.h"
+#include "custops/review/review_projection.h"
 #include "custops/review/review_stack.h"
 #include "custops/rpc/metrics.h"
 #include "custops/rpc/routing.h"
@@ -196,18 +197,29 @@ absl::Status App::Impl::Open() {
   if (HasRole(config, "review")) {
     // Periods x dimensions need every customer: on Kafka the elected review
     // instance owns every partition, the others stand by (docs/kafka.md).
-    ASSIGN_OR_RETURN(review,
-                     review::ReviewStack::Open(
-                         *log, {.path = config.data_dir + "/projections/review",
-                                .time_zone = config.time_zone,
-                                .currency = config.currency,
-                                .top_customers_percent = config.review.top_customers_percent,
-                                .sla_near_percent = config.review.sla_near_percent,
-                                .birthday_days = config.review.birthday_days,
-                                .contract_ending_days = config.review.contract_ending_days,
-                                .validation = validation,
-                                .clock = clock,
-                                .own_all = !kafka}));
+    ASSIGN_OR_RETURN(
+        review, review::ReviewStack::Open(
+                    *log, {.path = config.data_dir + "/projections/review",
+                           .time_zone = config.time_zone,
+                           .currency = config.currency,
+                           .top_customers_percent = config.review.top_customers_percent,
+                           .sla_near_percent = config.review.sla_near_percent,
+                           .birthday_days = config.review.birthday_days,
+                           .contract_ending_days = config.review.contract_ending_days,
+                           .configure =
+                               [cfg = &config](review::ReviewRules& r) {
+                                 r.findings = cfg->review.findings;
+                                 r.lifecycle = cfg->lifecycle;
+                                 r.value_window = cfg->value.rfm.window;
+                                 r.tiers = cfg->value.tiers;
+                                 r.prospects = cfg->value.prospects;
+                                 r.cost = cfg->value.cost;
+                                 r.declining_recent = absl::Hours(24 * cfg->review.declining_days);
+                                 r.tier_dimension = cfg->review.tier_dimension;
+                               },
+                           .validation = validation,
+                           .clock = clock,
+                           .own_all = !kafka}));
   }
   if (kafka && (value_service || review)) {
     grpc::ServerBuilder internal;

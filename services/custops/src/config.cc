@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -183,9 +184,60 @@ void AddValueSetters(std::map<std::string, Setter>& s) {
                [](V& v, int64_t x) { v.snapshot_max_staleness = absl::Seconds(x); });
 }
 
+domain::FindingRule* FindRule(Config& c, const std::string& id) {
+  for (domain::FindingRule& r : c.review.findings.rules) {
+    if (r.id == id) return &r;
+  }
+  return nullptr;
+}
+
+std::string RatioText(const domain::Ratio& r) {
+  return absl::StrCat(r.numerator(), "/", r.denominator());
+}
+
+// review.finding_<id>_threshold / _severity for every default rule.
+void AddFindingSetters(std::map<std::string, Setter>& s) {
+  for (const domain::FindingRule& rule : domain::DefaultFindingRules()) {
+    const std::string id = rule.id;
+    const std::string tkey = absl::StrCat("review.finding_", id, "_threshold");
+    s[tkey] = [id, tkey](const toml::node& n, Config& c) -> absl::Status {
+      std::optional<domain::Ratio> ratio;
+      if (std::optional<int64_t> i = n.value<int64_t>()) {
+        ratio = domain::Ratio::Integer(*i);
+      } else if (std::optional<std::string> text = n.value<std::string>()) {
+        std::vector<std::string> parts = absl::StrSplit(*text, '/');
+        int64_t num = 0, den = 0;
+        if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &num) &&
+            absl::SimpleAtoi(parts[1], &den)) {
+          ratio = domain::Ratio::Of(num, den);
+        }
+      }
+      if (!ratio) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(tkey, ": an integer or \"numerator/denominator\" (denominator not 0)"));
+      }
+      FindRule(c, id)->threshold = *ratio;
+      return absl::OkStatus();
+    };
+    const std::string skey = absl::StrCat("review.finding_", id, "_severity");
+    s[skey] = [id, skey](const toml::node& n, Config& c) -> absl::Status {
+      auto v = As<std::string>(n, skey);
+      if (!v.ok()) return v.status();
+      v1::Severity severity;
+      if (!v1::Severity_Parse(absl::StrCat("SEVERITY_", *v), &severity) ||
+          severity == v1::SEVERITY_UNSPECIFIED) {
+        return absl::InvalidArgumentError(absl::StrCat(skey, ": LOW, MEDIUM, HIGH or CRITICAL"));
+      }
+      FindRule(c, id)->severity = severity;
+      return absl::OkStatus();
+    };
+  }
+}
+
 std::map<std::string, Setter> Setters() {
   std::map<std::string, Setter> s = BaseSetters();
   AddValueSetters(s);
+  AddFindingSetters(s);
   return s;
 }
 
@@ -250,6 +302,15 @@ std::map<std::string, Setter> BaseSetters() {
        ReviewInt(&ReviewConfig::birthday_days, "review.birthday_days", 0, 366)},
       {"review.contract_ending_days",
        ReviewInt(&ReviewConfig::contract_ending_days, "review.contract_ending_days", 0, 36500)},
+      {"review.declining_days",
+       ReviewInt(&ReviewConfig::declining_days, "review.declining_days", 0, 36500)},
+      {"review.tier_dimension",
+       [](const toml::node& n, Config& c) -> absl::Status {
+         auto v = As<bool>(n, "review.tier_dimension");
+         if (!v.ok()) return v.status();
+         c.review.tier_dimension = *v;
+         return absl::OkStatus();
+       }},
   };
 }
 
@@ -320,6 +381,9 @@ absl::Status Validate(const Config& c) {
   if (c.value.abc.a_percent > c.value.abc.b_percent) {
     return absl::InvalidArgumentError("value.abc_a_percent: must not exceed value.abc_b_percent");
   }
+  if (absl::Status s = domain::ValidateFindingRules(c.review.findings); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("review.finding_*: ", s.message()));
+  }
   const domain::TierRules& t = c.value.tiers;
   if (t.diamond_cum_percent > t.platinum_cum_percent ||
       t.platinum_cum_percent > t.gold_cum_percent || t.gold_cum_percent > t.silver_cum_percent) {
@@ -363,6 +427,22 @@ absl::Status Validate(const Config& c) {
     return absl::InvalidArgumentError("log.level: one of trace, debug, info, warn, error");
   }
   return absl::OkStatus();
+}
+
+static toml::table ReviewTable(const ReviewConfig& r) {
+  toml::table t{{"top_customers_percent", r.top_customers_percent},
+                {"sla_near_percent", r.sla_near_percent},
+                {"birthday_days", r.birthday_days},
+                {"contract_ending_days", r.contract_ending_days},
+                {"declining_days", r.declining_days},
+                {"tier_dimension", r.tier_dimension}};
+  for (const domain::FindingRule& rule : r.findings.rules) {
+    std::string severity = v1::Severity_Name(rule.severity);
+    if (severity.starts_with("SEVERITY_")) severity = severity.substr(9);
+    t.insert(absl::StrCat("finding_", rule.id, "_threshold"), RatioText(rule.threshold));
+    t.insert(absl::StrCat("finding_", rule.id, "_severity"), severity);
+  }
+  return t;
 }
 
 std::string ToToml(const Config& c) {
@@ -427,10 +507,7 @@ std::string ToToml(const Config& c) {
                            {"customers", c.demo_customers},
                            {"seed", static_cast<int64_t>(c.demo_seed)}}},
       {"log", toml::table{{"level", c.log_level}}},
-      {"review", toml::table{{"top_customers_percent", c.review.top_customers_percent},
-                             {"sla_near_percent", c.review.sla_near_percent},
-                             {"birthday_days", c.review.birthday_days},
-                             {"contract_ending_days", c.review.contract_ending_days}}},
+      {"review", ReviewTable(c.review)},
   };
   std::ostringstream out;
   out << t << "\n";

@@ -2,7 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace custops::app {
@@ -139,6 +141,42 @@ payment_terms_days = 45
   EXPECT_EQ(c->commands.opportunity_reopen_window, absl::Hours(24 * 90));  // default
   auto bad = LoadConfigFile(WriteFile("cfg_cmd_bad", "[commands]\npayment_terms_days = -1\n"));
   EXPECT_EQ(bad.status().message(), "commands.payment_terms_days: 0..36500");
+}
+
+TEST(ConfigTest, FindingThresholdsAndSeveritiesAreConfiguration) {
+  absl::StatusOr<Config> c = LoadConfigFile(WriteFile("cfg_findings", R"(
+[review]
+finding_negative_assets_up_threshold = 2
+finding_attainment_below_threshold = "9/10"
+finding_churn_up_severity = "CRITICAL"
+declining_days = 14
+)"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::map<std::string, domain::FindingRule> rules;
+  for (const auto& r : c->review.findings.rules) rules.emplace(r.id, r);
+  EXPECT_EQ(rules.at("negative_assets_up").threshold, domain::Ratio::Integer(2));
+  EXPECT_EQ(rules.at("attainment_below").threshold, *domain::Ratio::Of(9, 10));
+  EXPECT_EQ(rules.at("churn_up").severity, v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(rules.at("churn_up").threshold, *domain::Ratio::Of(1, 5));  // default kept
+  EXPECT_EQ(c->review.declining_days, 14);
+  EXPECT_TRUE(Validate(*c).ok());
+  const std::string printed = ToToml(*c);
+  EXPECT_NE(printed.find("finding_attainment_below_threshold = '9/10'"), std::string::npos)
+      << printed;
+  absl::StatusOr<Config> back = LoadConfigFile(WriteFile("cfg_findings_back", printed));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(ToToml(*back), printed);
+
+  auto bad = LoadConfigFile(
+      WriteFile("cfg_findings_bad", "[review]\nfinding_churn_up_threshold = \"1/0\"\n"));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "review.finding_churn_up_threshold"));
+  auto severity = LoadConfigFile(
+      WriteFile("cfg_findings_sev", "[review]\nfinding_churn_up_severity = \"URGENT\"\n"));
+  EXPECT_EQ(severity.status().code(), absl::StatusCode::kInvalidArgument);
+  auto unknown = LoadConfigFile(
+      WriteFile("cfg_findings_unknown", "[review]\nfinding_no_such_rule_threshold = 1\n"));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -80,6 +81,26 @@ bool ContainsToken(std::string_view list, std::string_view token) {
   return false;
 }
 
+int64_t Saturating(int64_t a, int64_t b);
+
+}  // namespace
+
+void AddDeltaInto(internal::ReviewDelta& into, const internal::ReviewDelta& d) {
+  into.set_pipeline_percent_units(into.pipeline_percent_units() + d.pipeline_percent_units());
+  into.set_open_opportunities(into.open_opportunities() + d.open_opportunities());
+  into.set_customers(into.customers() + d.customers());
+  into.set_intent(into.intent() + d.intent());
+  into.set_negative_assets(into.negative_assets() + d.negative_assets());
+  into.set_overdue_units(Saturating(into.overdue_units(), d.overdue_units()));
+}
+
+bool DeltaIsZero(const internal::ReviewDelta& d) {
+  return d.pipeline_percent_units() == 0 && d.open_opportunities() == 0 && d.customers() == 0 &&
+         d.intent() == 0 && d.negative_assets() == 0 && d.overdue_units() == 0;
+}
+
+namespace {
+
 int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
 
 int64_t Micros(const google::protobuf::Timestamp& t) {
@@ -90,6 +111,7 @@ absl::Time FromMicros(int64_t m) { return absl::FromUnixMicros(m); }
 // The dimension values an event counts under.
 struct Dims {
   std::string region, industry, owner, channel, product;
+  std::string customer;  // kDimensionCustomer (the tier dimension's source)
 };
 
 // The profile the customer had at `t` (the latest entry at or before t; the
@@ -105,6 +127,7 @@ const internal::ReviewProfileAt* ProfileAt(const internal::ReviewCustomer& c, in
 // Customer-base attribution: the customer's owner at t.
 Dims BaseDims(const internal::ReviewCustomer& c, int64_t t) {
   Dims d;
+  d.customer = c.customer_id();
   if (const auto* p = ProfileAt(c, t)) {
     d.region = p->region();
     d.industry = p->industry();
@@ -128,7 +151,8 @@ Dims OpportunityDims(const internal::ReviewOpportunity& o) {
               .industry = o.industry(),
               .owner = o.owner_id(),
               .channel = o.channel(),
-              .product = o.product()};
+              .product = o.product(),
+              .customer = o.customer_id()};
 }
 
 int64_t Saturating(int64_t a, int64_t b) {
@@ -147,27 +171,215 @@ std::vector<domain::ComplaintStepAt> StepsOf(const internal::ReviewComplaint& c)
   return steps;
 }
 
-v1::LifecycleStage StageOf(const internal::ReviewCustomer& c) {
-  if (c.first_purchase_micros() != 0) {
-    const int64_t last = c.purchase_micros_size() ? c.purchase_micros(c.purchase_micros_size() - 1)
-                                                  : c.first_purchase_micros();
-    if (c.churned_micros() > last) return v1::LIFECYCLE_STAGE_LOST;
-    return v1::LIFECYCLE_STAGE_CUSTOMER;
-  }
-  if (c.intent_micros() != 0) return v1::LIFECYCLE_STAGE_INTENT;
-  return v1::LIFECYCLE_STAGE_PROSPECT;
-}
+// Derived piece kinds (internal::ReviewDerived).
+constexpr int kPieceLost = 'l';
+constexpr int kPieceWinBack = 'w';
+constexpr int kPieceCustomer = 'c';
+constexpr int kPieceIntent = 'i';
+constexpr int kPieceNegative = 'n';
+constexpr int kPieceOverdue = 'o';
 
+// The lifecycle stage at the last derivation and since when (the open
+// CUSTOMER or INTENT piece); PROSPECT / LOST have no cadence.
 std::optional<domain::ContactDue> ContactDueOf(const internal::ReviewCustomer& c,
                                                const domain::CadenceRules& rules) {
-  const v1::LifecycleStage stage = StageOf(c);
-  const int64_t since =
-      stage == v1::LIFECYCLE_STAGE_CUSTOMER ? c.first_purchase_micros() : c.intent_micros();
+  v1::LifecycleStage stage = v1::LIFECYCLE_STAGE_PROSPECT;
+  int64_t since = 0;
+  for (const auto& p : c.derived()) {
+    if (p.to() != 0) continue;
+    if (p.kind() == kPieceCustomer) {
+      stage = v1::LIFECYCLE_STAGE_CUSTOMER;
+      since = p.from();
+    } else if (p.kind() == kPieceIntent) {
+      stage = v1::LIFECYCLE_STAGE_INTENT;
+      since = p.from();
+    }
+  }
   std::optional<absl::Time> last_visit;
   if (c.last_visit_micros() != 0) last_visit = FromMicros(c.last_visit_micros());
   // Tier comes later from the value projection: untiered customers are held
   // to IRON's cadence (docs/review.md).
   return domain::NextContactDue(stage, std::nullopt, last_visit, FromMicros(since), rules);
+}
+
+// ---------------------------------------------------------------------------
+// Derived timelines (docs/review.md "Derived timelines"): pure functions of a
+// customer's stored facts and a horizon.
+
+constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
+
+int64_t AddMicros(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return kForever;
+  return r;
+}
+
+internal::ReviewDerived Piece(int kind, int64_t from, int64_t to, int64_t value) {
+  internal::ReviewDerived p;
+  p.set_kind(kind);
+  p.set_from(from);
+  p.set_to(to);
+  p.set_value(value);
+  return p;
+}
+
+// Lifecycle: losses, win-backs and the CUSTOMER / INTENT stage intervals of
+// domain::Classify's history at the horizon. Returns the stage at the horizon.
+v1::LifecycleStage LifecyclePieces(const internal::ReviewCustomer& c, int64_t horizon,
+                                   const domain::LifecycleRules& rules,
+                                   std::vector<internal::ReviewDerived>& out, int64_t& next) {
+  const domain::LifecycleResult lr = domain::Classify(c.lifecycle(), FromMicros(horizon), rules);
+  if (lr.next_change_at) next = std::min(next, absl::ToUnixMicros(*lr.next_change_at));
+  int open_kind = 0;
+  int64_t open_from = 0;
+  for (const v1::StageTransition& h : lr.history) {
+    if (h.from() == h.to()) continue;
+    const int64_t at = Micros(h.at());
+    if (open_kind != 0) {
+      out.push_back(Piece(open_kind, open_from, at, 1));
+      open_kind = 0;
+    }
+    if (h.to() == v1::LIFECYCLE_STAGE_LOST) out.push_back(Piece(kPieceLost, at, at, 1));
+    if (h.from() == v1::LIFECYCLE_STAGE_LOST && h.to() == v1::LIFECYCLE_STAGE_CUSTOMER) {
+      out.push_back(Piece(kPieceWinBack, at, at, 1));
+    }
+    if (h.to() == v1::LIFECYCLE_STAGE_CUSTOMER) open_kind = kPieceCustomer;
+    if (h.to() == v1::LIFECYCLE_STAGE_INTENT) open_kind = kPieceIntent;
+    open_from = at;
+  }
+  if (open_kind != 0) out.push_back(Piece(open_kind, open_from, 0, 1));
+  return lr.stage;
+}
+
+// Negative asset (value rules): scored (a purchase at or before T) and
+// margin - cost to serve over (T - window, T] below zero. A fact at t counts
+// for T in [t, t + window), so the status only changes at a fact's t or
+// t + window.
+void NegativePieces(const internal::ReviewCustomer& c, int64_t horizon, const ReviewRules& rules,
+                    std::vector<internal::ReviewDerived>& out, int64_t& next) {
+  const internal::ReviewTierFacts& tf = c.tier_facts();
+  if (!tf.takes_part() || tf.purchase_micros_size() == 0) return;
+  const int64_t window = absl::ToInt64Microseconds(rules.value_window);
+  // (t, what): what = -1 margin (index into purchases), 0 visit, 1 service,
+  // 2.. complaint severity + 2.
+  struct Fact {
+    int64_t t;
+    int what;
+    int64_t margin;
+  };
+  std::vector<Fact> facts;
+  for (int i = 0; i < tf.purchase_micros_size(); ++i) {
+    facts.push_back({tf.purchase_micros(i), -1, tf.margin_units(i)});
+  }
+  for (int64_t t : c.visit_micros()) facts.push_back({t, 0, 0});
+  for (const auto& k : c.complaints()) {
+    facts.push_back({k.filed_micros(), 2 + k.severity(), 0});
+    for (int i = 0; i < k.step_kinds_size() && i < k.step_micros_size(); ++i) {
+      const auto step = StepOf(k.step_kinds(i));
+      if (step == domain::ComplaintStep::kResponded || step == domain::ComplaintStep::kResolved) {
+        facts.push_back({k.step_micros(i), 1, 0});
+      }
+    }
+  }
+  std::sort(facts.begin(), facts.end(), [](const Fact& a, const Fact& b) { return a.t < b.t; });
+  std::vector<int64_t> breaks;
+  for (const Fact& f : facts) {
+    breaks.push_back(f.t);
+    breaks.push_back(AddMicros(f.t, window));
+  }
+  std::sort(breaks.begin(), breaks.end());
+  breaks.erase(std::unique(breaks.begin(), breaks.end()), breaks.end());
+  const int64_t first_purchase = tf.purchase_micros(0);
+  __int128 margin = 0;
+  domain::ServiceActivity activity;
+  auto count = [&](const Fact& f, int sign) {
+    switch (f.what) {
+      case -1:
+        margin += sign * static_cast<__int128>(f.margin);
+        return;
+      case 0:
+        activity.visits += sign;
+        return;
+      case 1:
+        activity.service_events += sign;
+        return;
+      case 2 + v1::SEVERITY_LOW:
+        activity.complaints_low += sign;
+        return;
+      case 2 + v1::SEVERITY_MEDIUM:
+        activity.complaints_medium += sign;
+        return;
+      case 2 + v1::SEVERITY_HIGH:
+        activity.complaints_high += sign;
+        return;
+      case 2 + v1::SEVERITY_CRITICAL:
+        activity.complaints_critical += sign;
+        return;
+      default:
+        return;
+    }
+  };
+  size_t in = 0, gone = 0;
+  bool negative = false;
+  int64_t since = 0;
+  for (int64_t b : breaks) {
+    if (b > horizon) {
+      next = std::min(next, b);
+      break;
+    }
+    while (in < facts.size() && facts[in].t <= b) count(facts[in++], +1);
+    while (gone < facts.size() && AddMicros(facts[gone].t, window) <= b) count(facts[gone++], -1);
+    const int64_t clamped = margin > INT64_MAX   ? INT64_MAX
+                            : margin < INT64_MIN ? INT64_MIN
+                                                 : static_cast<int64_t>(margin);
+    const bool now_negative =
+        b >= first_purchase &&
+        domain::ComputeContribution(clamped, activity, rules.cost).negative_asset;
+    if (now_negative == negative) continue;
+    if (negative) out.push_back(Piece(kPieceNegative, since, b, 1));
+    negative = now_negative;
+    since = b;
+  }
+  if (negative) out.push_back(Piece(kPieceNegative, since, 0, 1));
+}
+
+// Overdue receivables per contract: at T, max(0, amount - paid) of a
+// contract not terminated at T with T > payment due (the worklist's
+// PaymentOverdue at T), amounts and payments as known at T.
+void OverduePieces(const internal::ReviewCustomer& c, int64_t horizon,
+                   std::vector<internal::ReviewDerived>& out, int64_t& next) {
+  for (const internal::ReviewContract& k : c.contracts()) {
+    if (k.payment_due_micros() == 0) continue;
+    std::vector<int64_t> breaks = {AddMicros(k.payment_due_micros(), 1)};
+    for (int64_t t : k.payment_micros()) breaks.push_back(t);
+    for (int64_t t : k.renewal_micros()) breaks.push_back(t);
+    if (k.terminated_micros() != 0) breaks.push_back(k.terminated_micros());
+    std::sort(breaks.begin(), breaks.end());
+    breaks.erase(std::unique(breaks.begin(), breaks.end()), breaks.end());
+    int64_t value = 0, since = 0;
+    for (int64_t b : breaks) {
+      if (b > horizon) {
+        next = std::min(next, b);
+        break;
+      }
+      int64_t now = 0;
+      if (b > k.payment_due_micros() && (k.terminated_micros() == 0 || b < k.terminated_micros())) {
+        int64_t owed = k.signed_amount_units();
+        for (int i = 0; i < k.renewal_micros_size() && i < k.renewal_units_size(); ++i) {
+          if (k.renewal_micros(i) <= b) owed = Saturating(owed, k.renewal_units(i));
+        }
+        for (int i = 0; i < k.payment_micros_size() && i < k.payment_units_size(); ++i) {
+          if (k.payment_micros(i) <= b) owed = Saturating(owed, -k.payment_units(i));
+        }
+        now = std::max<int64_t>(owed, 0);
+      }
+      if (now == value) continue;
+      if (value != 0) out.push_back(Piece(kPieceOverdue, since, b, value));
+      value = now;
+      since = b;
+    }
+    if (value != 0) out.push_back(Piece(kPieceOverdue, since, 0, value));
+  }
 }
 
 }  // namespace
@@ -367,7 +579,8 @@ struct DimKey {
   v1::Dimension dim;
   std::string token;
 };
-std::vector<DimKey> DimKeys(const Dims& d) {
+// `per_customer`: also the customer's own value (ReviewRules::tier_dimension).
+std::vector<DimKey> DimKeys(const Dims& d, bool per_customer) {
   std::vector<DimKey> out;
   static const std::string kEmpty;
   auto add = [&](v1::Dimension dim, const std::string& value) {
@@ -375,13 +588,14 @@ std::vector<DimKey> DimKeys(const Dims& d) {
     store::AppendU32(k.token, static_cast<uint32_t>(dim));
     store::AppendId(k.token, value);
   };
-  out.reserve(6);
+  out.reserve(7);
   add(v1::DIMENSION_ALL, kEmpty);
   if (!d.region.empty()) add(v1::DIMENSION_REGION, d.region);
   if (!d.industry.empty()) add(v1::DIMENSION_INDUSTRY, d.industry);
   if (!d.owner.empty()) add(v1::DIMENSION_OWNER, d.owner);
   if (!d.channel.empty()) add(v1::DIMENSION_CHANNEL, d.channel);
   if (!d.product.empty()) add(v1::DIMENSION_PRODUCT, d.product);
+  if (per_customer && !d.customer.empty()) add(kDimensionCustomer, d.customer);
   return out;
 }
 
@@ -463,7 +677,7 @@ class ReviewProjection::Batch {
   // each dimension value of d.
   template <typename Fn>
   absl::Status ForEach(absl::Time t, const Dims& d, Fn fn) {
-    const std::vector<DimKey> dims = DimKeys(d);
+    const std::vector<DimKey> dims = DimKeys(d, rules_.tier_dimension);
     const DayPeriods& day = Periods(t);
     std::string suffix;
     for (const std::string& pkey : day.keys) {
@@ -517,7 +731,7 @@ class ReviewProjection::Batch {
     for (size_t gi = 0; gi < std::size(kGranularities); ++gi) {
       const domain::ReportingPeriod& period = day.periods[gi];
       if (only && !only(period)) continue;
-      if (dims.empty()) dims = DimKeys(d);
+      if (dims.empty()) dims = DimKeys(d, rules_.tier_dimension);
       const std::string& encoded = day.keys[gi];
       const std::string_view pkey(encoded.data(), encoded.size() - 1);  // without its \0
       const std::string tag = {kind, static_cast<char>('0' + gi)};
@@ -566,16 +780,21 @@ class ReviewProjection::Batch {
   // Snapshot change at t's civil day for each dimension value of d. The
   // stored total is read at Flush, only for deltas not cached yet.
   void AddDelta(absl::Time t, const Dims& d, int64_t pipeline, int64_t open, int64_t customers) {
+    internal::ReviewDelta change;
+    change.set_pipeline_percent_units(pipeline);
+    change.set_open_opportunities(open);
+    change.set_customers(customers);
+    AddDelta(t, d, change);
+  }
+  void AddDelta(absl::Time t, const Dims& d, const internal::ReviewDelta& change) {
     const int64_t day = DayNumber(absl::ToCivilDay(t, rules_.zone));
     std::string key;
-    for (const DimKey& dim : DimKeys(d)) {
+    for (const DimKey& dim : DimKeys(d, rules_.tier_dimension)) {
       key.assign(dim.token);
       store::AppendI64(key, day);
       Delta* delta = part_->deltas.Touch(key, generation_);
       if (delta == nullptr) delta = part_->deltas.Insert(key, Delta{}, generation_);
-      delta->pipeline_percent_units += pipeline;
-      delta->open_opportunities += open;
-      delta->customers += customers;
+      AddDeltaInto(delta->value, change);
     }
   }
 
@@ -634,20 +853,14 @@ class ReviewProjection::Batch {
         ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.delta, full_key(k)));
         internal::ReviewDelta total;
         if (stored && !total.ParseFromString(*stored)) return absl::DataLossError("corrupt delta");
-        d.pipeline_percent_units += total.pipeline_percent_units();
-        d.open_opportunities += total.open_opportunities();
-        d.customers += total.customers();
+        AddDeltaInto(d.value, total);
         d.loaded = true;
       }
-      if (d.pipeline_percent_units == 0 && d.open_opportunities == 0 && d.customers == 0) {
+      if (DeltaIsZero(d.value)) {
         txn_->Delete(cf_.delta, full_key(k));
         return absl::OkStatus();
       }
-      internal::ReviewDelta total;
-      total.set_pipeline_percent_units(d.pipeline_percent_units);
-      total.set_open_opportunities(d.open_opportunities);
-      total.set_customers(d.customers);
-      total.SerializeToString(&value);
+      d.value.SerializeToString(&value);
       txn_->PutUnread(cf_.delta, full_key(k), value);
       return absl::OkStatus();
     }));
@@ -684,9 +897,7 @@ class ReviewProjection::Batch {
   // A snapshot delta: the stored total plus this batch's change, or only the
   // change until Flush has read the total (`loaded`).
   struct Delta {
-    int64_t pipeline_percent_units = 0;
-    int64_t open_opportunities = 0;
-    int64_t customers = 0;
+    internal::ReviewDelta value;
     bool loaded = false;
   };
   struct PartState {
@@ -734,8 +945,8 @@ ReviewProjection::ReviewProjection(ReviewRules rules) : rules_(std::move(rules))
 ReviewProjection::~ReviewProjection() = default;
 
 std::vector<std::string> ReviewProjection::ColumnFamilies() const {
-  return {"rv_slice", "rv_delta", "rv_seen",   "rv_customer",
-          "rv_opp",   "rv_owner", "rv_region", "rv_due"};
+  return {"rv_slice", "rv_delta",  "rv_seen", "rv_customer", "rv_opp",
+          "rv_owner", "rv_region", "rv_due",  "rv_tier"};
 }
 
 absl::Status ReviewProjection::Attach(store::Store& store, int partitions) {
@@ -747,7 +958,8 @@ absl::Status ReviewProjection::Attach(store::Store& store, int partitions) {
          .opp = store.Family("rv_opp"),
          .owner = store.Family("rv_owner"),
          .region = store.Family("rv_region"),
-         .due = store.Family("rv_due")};
+         .due = store.Family("rv_due"),
+         .tier = store.Family("rv_tier")};
   batch_ = std::make_unique<Batch>(rules_, cf_, partitions);
   return absl::OkStatus();
 }
@@ -768,6 +980,12 @@ class Applier {
                    internal::ReviewComplaint& complaint);
   // Re-indexes the customer's contact due and emits ContactOverdue when due.
   void Cadence(const std::string& customer_id, internal::ReviewCustomer& c);
+  // Recomputes the customer's derived timelines (lifecycle stages and
+  // losses, negative asset, overdue receivables) up to the horizon, counts
+  // the difference from what was counted, and indexes the next change.
+  // The horizon is max(now, the customer's latest event, at_least).
+  absl::Status Derive(const std::string& customer_id, internal::ReviewCustomer& c,
+                      int64_t at_least = 0);
 
  private:
   absl::Status Purchase(const std::string& id, internal::ReviewCustomer& c, int64_t t,
@@ -776,7 +994,10 @@ class Applier {
   absl::Status StageChange(const std::string& id, internal::ReviewCustomer& c, int64_t t,
                            const std::string& actor, const v1::OpportunityStageChanged& s);
   void Reindex(const std::string& id, internal::ReviewCustomer& c);
-  void CountCustomer(internal::ReviewCustomer& c, int64_t t, int sign);
+  // Counts (+1) or uncounts (-1) one derived piece.
+  absl::Status CountPiece(const internal::ReviewCustomer& c, const internal::ReviewDerived& p,
+                          int sign);
+  void SaveTierFacts(const std::string& id, const internal::ReviewCustomer& c);
 
   ReviewProjection::Batch& b_;
   const ReviewRules& rules_;
@@ -788,20 +1009,6 @@ class Applier {
 bool IsActivity(const v1::Event& e) {
   return !e.has_customer_registered() && !e.has_customer_profile_updated() &&
          !e.has_contact_added();
-}
-
-void Applier::CountCustomer(internal::ReviewCustomer& c, int64_t t, int sign) {
-  if (sign > 0) {
-    if (c.counted_customer_micros() != 0) return;
-    b_.AddDelta(FromMicros(t), BaseDims(c, t), 0, 0, 1);
-    c.set_counted_customer_micros(t);
-  } else {
-    if (c.counted_customer_micros() == 0) return;
-    const int64_t at = c.counted_customer_micros();
-    // Removed at t, from the slices it was added to.
-    b_.AddDelta(FromMicros(t), BaseDims(c, at), 0, 0, -1);
-    c.set_counted_customer_micros(0);
-  }
 }
 
 void Applier::Reindex(const std::string& id, internal::ReviewCustomer& c) {
@@ -896,6 +1103,115 @@ absl::Status Applier::Sla(const std::string& id, internal::ReviewCustomer& c,
   return absl::OkStatus();
 }
 
+void Applier::SaveTierFacts(const std::string& id, const internal::ReviewCustomer& c) {
+  b_.txn().Put(cf_.tier, b_.prefix() + id, c.tier_facts().SerializeAsString());
+}
+
+absl::Status Applier::CountPiece(const internal::ReviewCustomer& c,
+                                 const internal::ReviewDerived& p, int sign) {
+  const Dims d{.region = p.region(),
+               .industry = p.industry(),
+               .owner = p.owner_id(),
+               .channel = p.channel(),
+               .product = "",
+               .customer = c.customer_id()};
+  const std::string& id = c.customer_id();
+  if (p.kind() == kPieceLost || p.kind() == kPieceWinBack) {
+    absl::Status status;
+    RETURN_IF_ERROR(b_.ForEach(FromMicros(p.from()), d, [&](SliceState& s, const std::string& sfx) {
+      if (p.kind() == kPieceWinBack) {
+        s.acc.win_backs += sign;
+        return;
+      }
+      s.acc.lost_customers += sign;
+      if (!status.ok()) return;
+      status = sign > 0 ? b_.FirstSeen(kSubjectLost, sfx, id).status()
+                        : b_.Unsee(kSubjectLost, sfx, id).status();
+    }));
+    return status;
+  }
+  internal::ReviewDelta change;
+  const int64_t v = sign * p.value();
+  switch (p.kind()) {
+    case kPieceCustomer:
+      change.set_customers(v);
+      break;
+    case kPieceIntent:
+      change.set_intent(v);
+      break;
+    case kPieceNegative:
+      change.set_negative_assets(v);
+      break;
+    case kPieceOverdue:
+      change.set_overdue_units(v);
+      break;
+    default:
+      return absl::OkStatus();
+  }
+  b_.AddDelta(FromMicros(p.from()), d, change);
+  if (p.to() != 0) {
+    internal::ReviewDelta undo;
+    AddDeltaInto(undo, change);
+    undo.set_customers(-undo.customers());
+    undo.set_intent(-undo.intent());
+    undo.set_negative_assets(-undo.negative_assets());
+    undo.set_overdue_units(-undo.overdue_units());
+    b_.AddDelta(FromMicros(p.to()), d, undo);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Applier::Derive(const std::string& id, internal::ReviewCustomer& c, int64_t at_least) {
+  const int64_t horizon = std::max({absl::ToUnixMicros(now_), c.latest_event_micros(), at_least});
+  int64_t next = kForever;
+  std::vector<internal::ReviewDerived> pieces;
+  const v1::LifecycleStage stage = LifecyclePieces(c, horizon, rules_.lifecycle, pieces, next);
+  NegativePieces(c, horizon, rules_, pieces, next);
+  OverduePieces(c, horizon, pieces, next);
+  // Each piece counts under the dimensions the customer had when it started.
+  for (internal::ReviewDerived& p : pieces) {
+    const Dims d = BaseDims(c, p.from());
+    p.set_region(d.region);
+    p.set_industry(d.industry);
+    p.set_owner_id(d.owner);
+    p.set_channel(d.channel);
+  }
+  // Count the difference from what is counted (multisets of pieces).
+  std::vector<std::pair<std::string, int>> was, now;
+  for (int i = 0; i < c.derived_size(); ++i) was.emplace_back(c.derived(i).SerializeAsString(), i);
+  for (int i = 0; i < static_cast<int>(pieces.size()); ++i) {
+    now.emplace_back(pieces[i].SerializeAsString(), i);
+  }
+  std::sort(was.begin(), was.end());
+  std::sort(now.begin(), now.end());
+  std::vector<int> removed, added;
+  size_t i = 0, j = 0;
+  while (i < was.size() || j < now.size()) {
+    if (j == now.size() || (i < was.size() && was[i].first < now[j].first)) {
+      removed.push_back(was[i++].second);
+    } else if (i == was.size() || now[j].first < was[i].first) {
+      added.push_back(now[j++].second);
+    } else {
+      ++i;
+      ++j;
+    }
+  }
+  // Removals first: a loss moved to other dimensions unmarks, then marks.
+  for (int k : removed) RETURN_IF_ERROR(CountPiece(c, c.derived(k), -1));
+  for (int k : added) RETURN_IF_ERROR(CountPiece(c, pieces[k], +1));
+  c.mutable_derived()->Clear();
+  for (auto& p : pieces) *c.add_derived() = std::move(p);
+  c.set_stage_now(stage);
+  c.set_derived_horizon_micros(horizon);
+  const int64_t due = next == kForever ? 0 : next;
+  if (due != c.derive_due_micros()) {
+    if (c.derive_due_micros() != 0) b_.Due(c.derive_due_micros(), id, "L", false);
+    if (due != 0) b_.Due(due, id, "L", true);
+    c.set_derive_due_micros(due);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Applier::Purchase(const std::string& id, internal::ReviewCustomer& c, int64_t t,
                                const std::string& actor, const std::string& product, int64_t amount,
                                int64_t cost) {
@@ -911,19 +1227,8 @@ absl::Status Applier::Purchase(const std::string& id, internal::ReviewCustomer& 
     RETURN_IF_ERROR(b_.CountDistinct(c, kSeenRepeat, at, base, id,
                                      &ReviewAccumulator::repeat_purchasing_customers));
   }
-  // Win-back: the first purchase after an explicit loss.
-  const int64_t last_before = [&] {
-    int64_t last = 0;
-    for (int64_t p : c.purchase_micros()) {
-      if (p < t) last = std::max(last, p);
-    }
-    return last;
-  }();
-  if (c.churned_micros() != 0 && c.churned_micros() < t && last_before < c.churned_micros()) {
-    RETURN_IF_ERROR(
-        b_.ForEach(at, base, [](SliceState& s, const std::string&) { s.acc.win_backs += 1; }));
-    CountCustomer(c, t, +1);
-  }
+  // Win-backs, losses and the CUSTOMER-stage snapshot follow the lifecycle
+  // rules (Derive).
   if (first == 0 || t < first) {
     if (first != 0) {
       // A late purchase before the known first one: the customer was new in
@@ -931,17 +1236,25 @@ absl::Status Applier::Purchase(const std::string& id, internal::ReviewCustomer& 
       RETURN_IF_ERROR(
           b_.ForEach(FromMicros(first), BaseDims(c, first),
                      [](SliceState& s, const std::string&) { s.acc.new_customers -= 1; }));
-      // Out of the snapshot where it came in; back in at t below.
-      if (c.counted_customer_micros() != 0) CountCustomer(c, c.counted_customer_micros(), -1);
     }
     RETURN_IF_ERROR(
         b_.ForEach(at, base, [](SliceState& s, const std::string&) { s.acc.new_customers += 1; }));
     c.set_first_purchase_micros(t);
-    if (c.churned_micros() == 0 || c.churned_micros() < t) CountCustomer(c, t, +1);
   }
   auto* ps = c.mutable_purchase_micros();
   ps->Add(t);
   std::sort(ps->begin(), ps->end());
+  // Window margin facts for tiers and negative assets (value rules).
+  internal::ReviewTierFacts* tf = c.mutable_tier_facts();
+  const auto pos = std::upper_bound(tf->purchase_micros().begin(), tf->purchase_micros().end(), t);
+  const int index = static_cast<int>(pos - tf->purchase_micros().begin());
+  tf->add_purchase_micros(t);
+  tf->add_margin_units(amount - cost);
+  for (int i = tf->purchase_micros_size() - 1; i > index; --i) {
+    tf->mutable_purchase_micros()->SwapElements(i, i - 1);
+    tf->mutable_margin_units()->SwapElements(i, i - 1);
+  }
+  SaveTierFacts(id, c);
   return absl::OkStatus();
 }
 
@@ -956,6 +1269,7 @@ absl::Status Applier::StageChange(const std::string& id, internal::ReviewCustome
     o->set_industry(d.industry);
     o->set_owner_id(d.owner);
     o->set_channel(d.channel);
+    o->set_customer_id(id);
     o->set_actor_id(actor);
     o->mutable_entered_micros()->Resize(7, 0);
   }
@@ -1031,6 +1345,7 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
   const std::string& id = e.customer_id();
   ASSIGN_OR_RETURN(internal::ReviewCustomer * cp, b_.Customer(id));
   internal::ReviewCustomer& c = *cp;
+  if (c.customer_id().empty()) c.set_customer_id(id);
   const int64_t t = Micros(e.occurred_at());
   const absl::Time at = FromMicros(t);
   const std::string& actor = e.actor_id();
@@ -1051,6 +1366,7 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
         p.set_industry(r.industry());
         p.set_owner_id(r.owner_id());
         p.set_channel(r.channel());
+        p.set_kind(r.kind());
         c.set_registered(true);
         c.set_registered_micros(t);
       } else {
@@ -1059,6 +1375,7 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
         if (u.has_industry()) p.set_industry(u.industry());
         if (u.has_owner_id()) p.set_owner_id(u.owner_id());
         if (u.has_channel()) p.set_channel(u.channel());
+        if (u.kind() != v1::CUSTOMER_KIND_UNSPECIFIED) p.set_kind(u.kind());
       }
       auto* list = c.mutable_profile();
       auto pos = std::upper_bound(
@@ -1068,6 +1385,14 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
       list->Add(std::move(p));
       for (int i = list->size() - 1; i > index; --i) list->SwapElements(i, i - 1);
       Reindex(id, c);
+      // Value's population: registered customers and agents (latest kind).
+      const int kind = list->Get(list->size() - 1).kind();
+      const bool takes_part =
+          c.registered() && (kind == v1::CUSTOMER_KIND_CUSTOMER || kind == v1::CUSTOMER_KIND_AGENT);
+      if (takes_part != c.tier_facts().takes_part()) {
+        c.mutable_tier_facts()->set_takes_part(takes_part);
+        SaveTierFacts(id, c);
+      }
       break;
     }
     case v1::Event::kContactAdded: {
@@ -1088,17 +1413,29 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
     case v1::Event::kVisitLogged: {
       RETURN_IF_ERROR(b_.ForEach(at, DealDims(c, t, actor, ""),
                                  [](SliceState& s, const std::string&) { s.acc.visits += 1; }));
-      // Coverage: a visit to a customer that was in stage CUSTOMER at the
-      // period's start (the coverage base, docs/review.md).
-      const int64_t counted = c.counted_customer_micros();
-      if (counted != 0) {
-        RETURN_IF_ERROR(b_.CountDistinct(
-            c, kSeenCovered, at, BaseDims(c, t), id, &ReviewAccumulator::covered_customers,
-            [&](const domain::ReportingPeriod& p) {
-              return counted < absl::ToUnixMicros(domain::PeriodStart(p, rules_.zone));
-            }));
-      }
+      // Coverage: a visit to a customer that was in stage INTENT or
+      // CUSTOMER at the period's start (the coverage base, docs/review.md),
+      // as counted in the snapshot: a piece [from, to) is in the snapshot
+      // before the first day iff from < start <= to.
+      if (c.derived_horizon_micros() < t) RETURN_IF_ERROR(Derive(id, c, t));
+      RETURN_IF_ERROR(b_.CountDistinct(
+          c, kSeenCovered, at, BaseDims(c, t), id, &ReviewAccumulator::covered_customers,
+          [&](const domain::ReportingPeriod& p) {
+            const int64_t start = absl::ToUnixMicros(domain::PeriodStart(p, rules_.zone));
+            for (const auto& piece : c.derived()) {
+              if (piece.kind() != kPieceCustomer && piece.kind() != kPieceIntent) continue;
+              if (piece.from() < start && (piece.to() == 0 || start <= piece.to())) return true;
+            }
+            return false;
+          }));
       c.set_last_visit_micros(std::max(c.last_visit_micros(), t));
+      {
+        auto* v = c.mutable_visit_micros();
+        const auto pos = std::upper_bound(v->begin(), v->end(), t);
+        const int index = static_cast<int>(pos - v->begin());
+        v->Add(t);
+        for (int i = v->size() - 1; i > index; --i) v->SwapElements(i, i - 1);
+      }
       break;
     }
     case v1::Event::kOpportunityOpened: {
@@ -1116,6 +1453,7 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
       op->set_industry(d.industry);
       op->set_owner_id(d.owner);
       op->set_channel(d.channel);
+      op->set_customer_id(id);
       op->mutable_entered_micros()->Resize(7, 0);
       op->set_entered_micros(1, t);
       op->set_max_stage(1);
@@ -1156,6 +1494,7 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
                                     ? Micros(s.payment_due())
                                     : start + absl::ToInt64Microseconds(absl::Hours(24 * 30)));
       k->set_amount_units(s.amount().units());
+      k->set_signed_amount_units(s.amount().units());
       RETURN_IF_ERROR(Purchase(id, c, t, actor, s.product(), s.amount().units(), s.cost().units()));
       break;
     }
@@ -1165,6 +1504,8 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
         if (k.contract_id() == r.contract_id() && r.has_new_end()) {
           k.set_end_micros(Micros(r.new_end()));
           k.set_amount_units(Saturating(k.amount_units(), r.amount().units()));
+          k.add_renewal_micros(t);
+          k.add_renewal_units(r.amount().units());
         }
       }
       RETURN_IF_ERROR(Purchase(id, c, t, actor, "", r.amount().units(), r.cost().units()));
@@ -1172,7 +1513,10 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
     }
     case v1::Event::kContractTerminated:
       for (auto& k : *c.mutable_contracts()) {
-        if (k.contract_id() == e.contract_terminated().contract_id()) k.set_terminated(true);
+        if (k.contract_id() == e.contract_terminated().contract_id()) {
+          k.set_terminated(true);
+          if (k.terminated_micros() == 0 || t < k.terminated_micros()) k.set_terminated_micros(t);
+        }
       }
       break;
     case v1::Event::kPaymentReceived: {
@@ -1184,6 +1528,8 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
       for (auto& k : *c.mutable_contracts()) {
         if (k.contract_id() == p.contract_id()) {
           k.set_paid_units(Saturating(k.paid_units(), p.amount().units()));
+          k.add_payment_micros(t);
+          k.add_payment_units(p.amount().units());
         }
       }
       break;
@@ -1254,20 +1600,19 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
       RETURN_IF_ERROR(b_.ForEach(at, BaseDims(c, t),
                                  [](SliceState& s, const std::string&) { s.acc.referrals += 1; }));
       break;
-    case v1::Event::kCustomerChurned: {
-      absl::Status status;
-      RETURN_IF_ERROR(b_.ForEach(at, BaseDims(c, t), [&](SliceState& s, const std::string& sfx) {
-        s.acc.lost_customers += 1;
-        if (status.ok()) status = b_.FirstSeen(kSubjectLost, sfx, id).status();
-      }));
-      RETURN_IF_ERROR(status);
-      if (t >= c.counted_customer_micros()) CountCustomer(c, t, -1);
+    case v1::Event::kCustomerChurned:
+      // Counted as a loss through the lifecycle rules (Derive).
       c.set_churned_micros(std::max(c.churned_micros(), t));
       break;
-    }
     default:
       break;
   }
+  // The lifecycle's facts (profile updates and contacts do not move stages).
+  if (!e.has_customer_profile_updated() && !e.has_contact_added()) {
+    (void)domain::Evolve(*c.mutable_lifecycle(), e);
+  }
+  c.set_latest_event_micros(std::max(c.latest_event_micros(), t));
+  RETURN_IF_ERROR(Derive(id, c));
   Cadence(id, c);
   return absl::OkStatus();
 }
@@ -1316,6 +1661,11 @@ absl::Status ReviewProjection::Tick(Partition partition, absl::Time now, project
   for (const auto& [customer, subject] : due) {
     ASSIGN_OR_RETURN(internal::ReviewCustomer * c, batch_->Customer(customer));
     if (subject == "~") {
+      applier.Cadence(customer, *c);
+      continue;
+    }
+    if (subject == "L") {
+      RETURN_IF_ERROR(applier.Derive(customer, *c));
       applier.Cadence(customer, *c);
       continue;
     }

@@ -70,11 +70,11 @@ v1::MetricValue ToValue(domain::MetricId id, const std::optional<domain::Ratio>&
   return v;
 }
 
-// Metrics this projection does not maintain yet (negative assets come from
-// the value projection, overdue receivables from a snapshot not built yet):
-// reported as null rather than a misleading zero.
-bool NotMaintained(domain::MetricId id) {
-  return id == domain::MetricId::kNegativeAssets || id == domain::MetricId::kOverdueReceivables;
+// The tier names of DIMENSION_TIER, in value order.
+constexpr std::string_view kTierNames[] = {"BIG",      "DIAMOND", "GOLD", "IRON",
+                                           "PLATINUM", "SILVER",  "SMALL"};
+bool IsTierName(std::string_view v) {
+  return std::find(std::begin(kTierNames), std::end(kTierNames), v) != std::end(kTierNames);
 }
 
 constexpr std::string_view kFunnelToken = "f1.";
@@ -96,12 +96,18 @@ absl::StatusOr<int> PageSize(int requested) {
   return std::min(requested, 1000);
 }
 
-absl::StatusOr<v1::Dimension> CheckDimension(v1::Dimension dim, const std::string& value) {
+absl::StatusOr<v1::Dimension> CheckDimension(v1::Dimension dim, const std::string& value,
+                                             bool value_required) {
   if (!v1::Dimension_IsValid(dim)) return absl::InvalidArgumentError("dimension: unknown value");
   if (dim == v1::DIMENSION_UNSPECIFIED) dim = v1::DIMENSION_ALL;
-  if (dim == v1::DIMENSION_KIND || dim == v1::DIMENSION_TIER) {
+  if (dim == v1::DIMENSION_KIND) {
     return absl::InvalidArgumentError(
-        "dimension: the review is kept by all, region, industry, owner, channel and product");
+        "dimension: the review is kept by all, region, industry, owner, channel, product and "
+        "tier");
+  }
+  if (dim == v1::DIMENSION_TIER && (value_required || !value.empty()) && !IsTierName(value)) {
+    return absl::InvalidArgumentError(
+        "dimension_value: a tier, one of DIAMOND, PLATINUM, GOLD, SILVER, IRON, BIG, SMALL");
   }
   if (dim == v1::DIMENSION_ALL && !value.empty()) {
     return absl::InvalidArgumentError("dimension_value: must be empty for DIMENSION_ALL");
@@ -134,7 +140,8 @@ ReviewQueries::ReviewQueries(const store::Store& store, int partitions, ReviewRu
           .opp = store.Family("rv_opp"),
           .owner = store.Family("rv_owner"),
           .region = store.Family("rv_region"),
-          .due = store.Family("rv_due")} {}
+          .due = store.Family("rv_due"),
+          .tier = store.Family("rv_tier")} {}
 
 absl::StatusOr<SliceState> ReviewQueries::LoadSlice(const std::string& period_key,
                                                     v1::Dimension dim,
@@ -171,13 +178,167 @@ absl::StatusOr<internal::ReviewDelta> ReviewQueries::SnapshotBefore(v1::Dimensio
       if (!d.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
         return absl::DataLossError("corrupt review delta");
       }
-      total.set_pipeline_percent_units(total.pipeline_percent_units() + d.pipeline_percent_units());
-      total.set_open_opportunities(total.open_opportunities() + d.open_opportunities());
-      total.set_customers(total.customers() + d.customers());
+      AddDeltaInto(total, d);
     }
     RETURN_IF_ERROR(it->status());
   }
   return total;
+}
+
+absl::StatusOr<internal::ReviewDelta> ReviewQueries::SnapshotBeforeIn(int partition,
+                                                                      v1::Dimension dim,
+                                                                      const std::string& value,
+                                                                      absl::CivilDay day) const {
+  internal::ReviewDelta total;
+  const int64_t limit = day - absl::CivilDay(1970, 1, 1);
+  std::string prefix = PartitionKey(partition);
+  store::AppendU32(prefix, static_cast<uint32_t>(dim));
+  store::AppendId(prefix, value);
+  std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.delta, prefix);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view k = it->key();
+    k.remove_prefix(prefix.size());
+    if (k.size() != 8) continue;
+    if (store::ReadI64(k) >= limit) break;
+    internal::ReviewDelta d;
+    if (!d.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt review delta");
+    }
+    AddDeltaInto(total, d);
+  }
+  RETURN_IF_ERROR(it->status());
+  return total;
+}
+
+absl::StatusOr<std::vector<ReviewQueries::TierMember>> ReviewQueries::TierMembers(
+    const domain::ReportingPeriod& period, const std::string& tier) const {
+  // As of the last instant before the period: value's window (as_of - window, as_of].
+  const absl::Time start = domain::PeriodStart(period, rules_.zone);
+  const int64_t as_of = absl::ToUnixMicros(start) - 1;
+  const int64_t window_start = absl::ToUnixMicros(start - rules_.value_window) - 1;
+  const bool prospects = tier == "BIG" || tier == "SMALL";
+  std::vector<domain::CustomerAmount> margins;
+  std::map<std::string, int> partition_of;
+  std::vector<TierMember> out;
+  for (int p = 0; p < partitions_; ++p) {
+    const std::string prefix = PartitionKey(p);
+    std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.tier, prefix);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      internal::ReviewTierFacts f;
+      if (!f.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("corrupt review tier facts");
+      }
+      if (!f.takes_part()) continue;
+      std::string id(it->key().substr(prefix.size()));
+      const bool scored = f.purchase_micros_size() > 0 && f.purchase_micros(0) <= as_of;
+      if (!scored) {
+        if (!prospects) continue;
+        ASSIGN_OR_RETURN(internal::ReviewDelta d,
+                         SnapshotBeforeIn(p, kDimensionCustomer, id, period.first_day));
+        const int64_t weighted = domain::Ratio::Of(d.pipeline_percent_units(), 100)->Floor();
+        const domain::ProspectSize size = domain::ClassifyProspect(weighted, rules_.prospects);
+        if (domain::ProspectSizeName(size) == tier) out.push_back({std::move(id), p});
+        continue;
+      }
+      if (prospects) continue;
+      int64_t margin = 0;
+      for (int i = 0; i < f.purchase_micros_size() && i < f.margin_units_size(); ++i) {
+        const int64_t t = f.purchase_micros(i);
+        if (t > window_start && t <= as_of) {
+          if (__builtin_add_overflow(margin, f.margin_units(i), &margin)) {
+            margin = f.margin_units(i) > 0 ? INT64_MAX : INT64_MIN;
+          }
+        }
+      }
+      partition_of[id] = p;
+      margins.push_back({.customer_id = std::move(id), .amount_units = margin});
+    }
+    RETURN_IF_ERROR(it->status());
+  }
+  if (!prospects) {
+    for (const domain::TierEntry& e : domain::AssignTiers(margins, rules_.tiers)) {
+      if (domain::TierName(e.tier) == tier) {
+        out.push_back({e.customer_id, partition_of[e.customer_id]});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const TierMember& a, const TierMember& b) { return a.customer_id < b.customer_id; });
+  return out;
+}
+
+absl::StatusOr<absl::flat_hash_map<std::string, domain::Tier>> ReviewQueries::TiersAt(
+    absl::Time as_of_time) const {
+  const int64_t as_of = absl::ToUnixMicros(as_of_time);
+  const int64_t window_start = absl::ToUnixMicros(as_of_time - rules_.value_window);
+  std::vector<domain::CustomerAmount> margins;
+  for (int p = 0; p < partitions_; ++p) {
+    const std::string prefix = PartitionKey(p);
+    std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.tier, prefix);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      internal::ReviewTierFacts f;
+      if (!f.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("corrupt review tier facts");
+      }
+      if (!f.takes_part() || f.purchase_micros_size() == 0 || f.purchase_micros(0) > as_of) {
+        continue;
+      }
+      int64_t margin = 0;
+      for (int i = 0; i < f.purchase_micros_size() && i < f.margin_units_size(); ++i) {
+        const int64_t t = f.purchase_micros(i);
+        if (t > window_start && t <= as_of &&
+            __builtin_add_overflow(margin, f.margin_units(i), &margin)) {
+          margin = f.margin_units(i) > 0 ? INT64_MAX : INT64_MIN;
+        }
+      }
+      margins.push_back(
+          {.customer_id = std::string(it->key().substr(prefix.size())), .amount_units = margin});
+    }
+    RETURN_IF_ERROR(it->status());
+  }
+  absl::flat_hash_map<std::string, domain::Tier> out;
+  for (const domain::TierEntry& e : domain::AssignTiers(margins, rules_.tiers)) {
+    out.emplace(e.customer_id, e.tier);
+  }
+  return out;
+}
+
+absl::StatusOr<ReviewQueries::Gathered> ReviewQueries::Gather(const domain::ReportingPeriod& period,
+                                                              v1::Dimension dim,
+                                                              const std::string& value,
+                                                              bool at_start) const {
+  Gathered g;
+  const std::string key = period.Key();
+  const absl::CivilDay end_day = period.last_day() + 1;
+  if (dim != v1::DIMENSION_TIER) {
+    ASSIGN_OR_RETURN(g.slice, LoadSlice(key, dim, value));
+    if (at_start) {
+      ASSIGN_OR_RETURN(g.at_start, SnapshotBefore(dim, value, period.first_day));
+    }
+    ASSIGN_OR_RETURN(g.at_end, SnapshotBefore(dim, value, end_day));
+    return g;
+  }
+  // A tier is the merge of its members' customer slices: exact, as members
+  // are distinct customers (ReviewAccumulator's Merge).
+  ASSIGN_OR_RETURN(g.members, TierMembers(period, value));
+  for (const TierMember& m : g.members) {
+    ASSIGN_OR_RETURN(
+        std::optional<std::string> stored,
+        store_.Get(cf_.slice, PartitionKey(m.partition) +
+                                  SliceSuffix(key, kDimensionCustomer, m.customer_id)));
+    if (stored) {
+      internal::ReviewSlice proto;
+      if (!proto.ParseFromString(*stored)) return absl::DataLossError("corrupt review slice");
+      MergeInto(g.slice, FromProto(proto));
+    }
+    ASSIGN_OR_RETURN(internal::ReviewDelta s, SnapshotBeforeIn(m.partition, kDimensionCustomer,
+                                                               m.customer_id, period.first_day));
+    ASSIGN_OR_RETURN(internal::ReviewDelta e,
+                     SnapshotBeforeIn(m.partition, kDimensionCustomer, m.customer_id, end_day));
+    AddDeltaInto(g.at_start, s);
+    AddDeltaInto(g.at_end, e);
+  }
+  return g;
 }
 
 absl::StatusOr<std::vector<std::string>> ReviewQueries::Subjects(char kind,
@@ -204,28 +365,28 @@ absl::StatusOr<domain::ReviewMetrics> ReviewQueries::Metrics(const domain::Repor
                                                              v1::Dimension dim,
                                                              const std::string& value) const {
   const std::string key = period.Key();
-  ASSIGN_OR_RETURN(SliceState s, LoadSlice(key, dim, value));
-  ASSIGN_OR_RETURN(internal::ReviewDelta at_start, SnapshotBefore(dim, value, period.first_day));
-  ASSIGN_OR_RETURN(internal::ReviewDelta at_end, SnapshotBefore(dim, value, period.last_day() + 1));
-  s.acc.customers_at_start = at_start.customers();
-  s.acc.coverage_base = at_start.customers();
-  s.acc.pipeline_percent_units = at_end.pipeline_percent_units();
+  ASSIGN_OR_RETURN(Gathered g, Gather(period, dim, value));
+  SliceState& s = g.slice;
+  s.acc.customers_at_start = g.at_start.customers();
+  s.acc.coverage_base = g.at_start.customers() + g.at_start.intent();
+  s.acc.pipeline_percent_units = g.at_end.pipeline_percent_units();
+  s.acc.negative_asset_customers = g.at_end.negative_assets();
+  s.acc.overdue_receivables_units = g.at_end.overdue_units();
   if (org_ != nullptr) {
     s.acc.target_units = org_->Target(key, dim, value);
     s.acc.marketing_spend_units = org_->MarketingSpend(key, dim, value);
     s.acc.market_size_units = org_->MarketSize(key, dim, value);
   }
-  domain::ReviewMetrics m = domain::ComputeMetrics(s.acc, rules_.metrics);
-  for (domain::MetricId id : domain::AllMetrics()) {
-    if (NotMaintained(id)) m[id].reset();
-  }
-  return m;
+  return domain::ComputeMetrics(s.acc, rules_.metrics);
 }
 
 absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
     const v1::GetReviewRequest& request) const {
   ASSIGN_OR_RETURN(v1::Dimension dim,
-                   CheckDimension(request.dimension(), request.dimension_value()));
+                   CheckDimension(request.dimension(), request.dimension_value(), true));
+  if (dim == v1::DIMENSION_TIER && !rules_.tier_dimension) {
+    return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
+  }
   ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period_start(), "period_start"));
   ASSIGN_OR_RETURN(domain::ReportingPeriod period,
                    domain::PeriodFromRequest(request.granularity(), start, rules_.zone));
@@ -260,6 +421,7 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
     if (row.change_vs_year_ago)
       *m->mutable_change_vs_year_ago() = ToFraction(*row.change_vs_year_ago);
   }
+  std::optional<std::vector<TierMember>> tier_members;
   for (const domain::Finding& f : domain::EvaluateFindings(now, prev, yoy, rules_.findings)) {
     v1::Finding* out = report.add_findings();
     out->set_rule_id(f.rule_id);
@@ -282,7 +444,30 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
       kind = 'o';
       opportunities = true;
     }
-    if (kind != 0) {
+    if (kind != 0 && dim == v1::DIMENSION_TIER) {
+      // The subjects of the tier's members (each in its customer slice).
+      if (!tier_members) {
+        ASSIGN_OR_RETURN(tier_members, TierMembers(period, value));
+      }
+      std::set<std::string> ids;
+      for (const TierMember& m : *tier_members) {
+        std::string prefix = PartitionKey(m.partition);
+        prefix.push_back(kind);
+        prefix.append(SliceSuffix(period.Key(), kDimensionCustomer, m.customer_id));
+        std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.seen, prefix);
+        for (it->SeekToFirst(); it->Valid() && ids.size() < 100; it->Next()) {
+          ids.emplace(it->key().substr(prefix.size()));
+        }
+        RETURN_IF_ERROR(it->status());
+      }
+      for (const std::string& id : ids) {
+        if (opportunities) {
+          out->add_opportunity_ids(id);
+        } else {
+          out->add_customer_ids(id);
+        }
+      }
+    } else if (kind != 0) {
       ASSIGN_OR_RETURN(std::vector<std::string> ids, Subjects(kind, period.Key(), dim, value));
       for (std::string& id : ids) {
         if (opportunities) {
@@ -315,7 +500,10 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
 
 absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(const v1::FunnelRequest& request) const {
   ASSIGN_OR_RETURN(v1::Dimension dim,
-                   CheckDimension(request.dimension(), request.dimension_value()));
+                   CheckDimension(request.dimension(), request.dimension_value(), false));
+  if (dim == v1::DIMENSION_TIER && !rules_.tier_dimension) {
+    return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
+  }
   ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period().start(), "period.start"));
   ASSIGN_OR_RETURN(domain::ReportingPeriod period,
                    domain::PeriodFromRequest(request.period().granularity(), start, rules_.zone));
@@ -326,6 +514,10 @@ absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(const v1::FunnelRequest
   std::vector<std::string> values;
   if (dim == v1::DIMENSION_ALL || !request.dimension_value().empty()) {
     values.push_back(request.dimension_value());
+  } else if (dim == v1::DIMENSION_TIER) {
+    for (std::string_view t : kTierNames) {
+      if (after.empty() || t > after) values.emplace_back(t);
+    }
   } else {
     // Every value with a slice in the period, from every partition.
     std::set<std::string> found;
@@ -373,8 +565,9 @@ absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(const v1::FunnelRequest
         absl::StrCat(std::string(kFunnelToken), absl::WebSafeBase64Escape(values.back())));
   }
   for (const std::string& value : values) {
-    ASSIGN_OR_RETURN(SliceState s, LoadSlice(key, dim, value));
-    ASSIGN_OR_RETURN(internal::ReviewDelta end, SnapshotBefore(dim, value, period.last_day() + 1));
+    ASSIGN_OR_RETURN(Gathered g, Gather(period, dim, value, /*at_start=*/false));
+    SliceState& s = g.slice;
+    const internal::ReviewDelta& end = g.at_end;
     v1::FunnelSlice* out = response.add_slices();
     out->set_dimension_value(value);
     for (int k = 1; k <= 6; ++k) {
@@ -443,6 +636,7 @@ absl::StatusOr<v1::WorklistResponse> ReviewQueries::Worklist(const v1::WorklistR
     RETURN_IF_ERROR(it->status());
   }
   std::sort(customers.begin(), customers.end());
+  ASSIGN_OR_RETURN(const auto tiers, TiersAt(as_of));
   v1::WorklistResponse response;
   if (static_cast<int>(customers.size()) > page_size) {
     customers.resize(page_size);
@@ -457,12 +651,27 @@ absl::StatusOr<v1::WorklistResponse> ReviewQueries::Worklist(const v1::WorklistR
     if (!c.ParseFromString(*stored)) return absl::DataLossError("corrupt review customer");
     domain::WorklistCustomer w;
     w.customer_id = id;
-    // Stage as this projection knows it (explicit events; lifecycle's
-    // silence-driven transitions are not mirrored here, docs/review.md).
+    // The cadence of the customer's tier at as_of (value rules).
+    if (auto t = tiers.find(id); t != tiers.end()) w.tier = t->second;
+    // Stage, since when and DECLINING by the lifecycle rules at as_of.
+    const domain::LifecycleResult lr = domain::Classify(c.lifecycle(), as_of, rules_.lifecycle);
+    w.stage = lr.stage == v1::LIFECYCLE_STAGE_UNSPECIFIED ? v1::LIFECYCLE_STAGE_PROSPECT : lr.stage;
+    w.tracked_since = absl::FromUnixMicros(c.registered_micros());
+    for (const v1::StageTransition& h : lr.history) {
+      if (h.from() != h.to()) w.tracked_since = event::FromProto(h.at());
+      const bool into_declining = h.to() == v1::LIFECYCLE_STAGE_CUSTOMER &&
+                                  h.to_sub_stage() == v1::SUB_STAGE_DECLINING &&
+                                  (h.from() != v1::LIFECYCLE_STAGE_CUSTOMER ||
+                                   h.from_sub_stage() != v1::SUB_STAGE_DECLINING);
+      if (into_declining) w.declining_since = event::FromProto(h.at());
+    }
+    if (lr.stage != v1::LIFECYCLE_STAGE_CUSTOMER || lr.sub_stage != v1::SUB_STAGE_DECLINING) {
+      w.declining_since.reset();
+    }
+    w.turned_declining =
+        w.declining_since.has_value() && as_of - *w.declining_since <= rules_.declining_recent;
     if (c.first_purchase_micros() != 0) {
       const int64_t last = c.purchase_micros(c.purchase_micros_size() - 1);
-      w.stage = c.churned_micros() > last ? v1::LIFECYCLE_STAGE_LOST : v1::LIFECYCLE_STAGE_CUSTOMER;
-      w.tracked_since = absl::FromUnixMicros(c.first_purchase_micros());
       w.last_purchase_at = absl::FromUnixMicros(last);
       if (c.purchase_micros_size() >= 2) {
         std::vector<int64_t> gaps;
@@ -472,21 +681,25 @@ absl::StatusOr<v1::WorklistResponse> ReviewQueries::Worklist(const v1::WorklistR
         std::sort(gaps.begin(), gaps.end());
         w.median_purchase_gap = absl::Microseconds(gaps[(gaps.size() - 1) / 2]);
       }
-    } else if (c.intent_micros() != 0) {
-      w.stage = v1::LIFECYCLE_STAGE_INTENT;
-      w.tracked_since = absl::FromUnixMicros(c.intent_micros());
-    } else {
-      w.stage = v1::LIFECYCLE_STAGE_PROSPECT;
-      w.tracked_since = absl::FromUnixMicros(c.registered_micros());
     }
     if (c.last_visit_micros() != 0) w.last_visit_at = absl::FromUnixMicros(c.last_visit_micros());
+    const int64_t as_of_micros = absl::ToUnixMicros(as_of);
     for (const auto& k : c.contracts()) {
-      if (k.end_micros() == 0) continue;
+      if (k.end_micros() == 0 || k.signed_micros() > as_of_micros) continue;
+      // Amount, payments and termination as known at as_of.
+      int64_t outstanding = k.signed_amount_units();
+      for (int i = 0; i < k.renewal_micros_size() && i < k.renewal_units_size(); ++i) {
+        if (k.renewal_micros(i) <= as_of_micros) outstanding += k.renewal_units(i);
+      }
+      for (int i = 0; i < k.payment_micros_size() && i < k.payment_units_size(); ++i) {
+        if (k.payment_micros(i) <= as_of_micros) outstanding -= k.payment_units(i);
+      }
+      const bool terminated = k.terminated_micros() != 0 && k.terminated_micros() <= as_of_micros;
       w.contracts.push_back({.contract_id = k.contract_id(),
                              .end = absl::FromUnixMicros(k.end_micros()),
-                             .terminated = k.terminated(),
+                             .terminated = terminated,
                              .payment_due = absl::FromUnixMicros(k.payment_due_micros()),
-                             .outstanding_units = k.amount_units() - k.paid_units()});
+                             .outstanding_units = outstanding});
     }
     for (const auto& k : c.complaints()) {
       domain::WorklistComplaint wc{.complaint_id = k.complaint_id(),

@@ -26,6 +26,8 @@ absl::StatusOr<std::unique_ptr<ReviewStack>> ReviewStack::Open(log::EventLog& lo
   rules.worklist.sla.near_percent = o.sla_near_percent;
   rules.worklist.birthday_days = o.birthday_days;
   rules.worklist.contract_ending_window = absl::Hours(24 * o.contract_ending_days);
+  if (o.configure) o.configure(rules);
+  RETURN_IF_ERROR(domain::ValidateFindingRules(rules.findings));
   auto impl = std::make_unique<Impl>();
   ASSIGN_OR_RETURN(
       impl->runtime,

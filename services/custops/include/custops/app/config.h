@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "custops/domain/aggregates.h"
 #include "custops/domain/lifecycle.h"
+#include "custops/domain/review.h"
 #include "custops/value/value_engine.h"
 
 namespace custops::app {
@@ -28,6 +29,17 @@ struct ReviewConfig {
   int64_t birthday_days = 7;
   // Worklist: contracts ending within this many days. Default: 60
   int64_t contract_ending_days = 60;
+  // Worklist: customers whose sub-stage turned DECLINING at most this many
+  // days ago. Default: 30
+  int64_t declining_days = 30;
+  // Keep the per-customer slices behind the tier dimension (costs one more
+  // dimension value per event when applying). Default: true
+  bool tier_dimension = true;
+  // Findings (docs/review.md): every rule's threshold and severity, as keys
+  // `finding_<rule id>_threshold` (an integer or "numerator/denominator",
+  // e.g. "4/5") and `finding_<rule id>_severity` (LOW, MEDIUM, HIGH,
+  // CRITICAL). Default: domain::DefaultFindingRules()
+  domain::FindingRules findings;
 };
 
 struct Config {

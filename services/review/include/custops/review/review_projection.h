@@ -17,6 +17,12 @@
 //   rv_owner     P|owner_id\0|customer_id               -> "" (current owner, worklist)
 //   rv_region    P|region\0|customer_id                 -> ""
 //   rv_due       P|due_micros|customer_id\0|subject     -> ""
+//   rv_tier      P|customer_id                          -> internal.ReviewTierFacts
+//
+// Besides the public dimensions, every event also counts under the internal
+// dimension kDimensionCustomer (value = customer id): DIMENSION_TIER is the
+// merge of the customer slices of the customers in a tier, resolved at query
+// time as of the period's start (docs/review.md).
 #ifndef CUSTOPS_REVIEW_REVIEW_PROJECTION_H_
 #define CUSTOPS_REVIEW_REVIEW_PROJECTION_H_
 
@@ -30,8 +36,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "custops/domain/lifecycle.h"
 #include "custops/domain/period.h"
 #include "custops/domain/review.h"
+#include "custops/domain/value.h"
 #include "custops/domain/worklist.h"
 #include "custops/internal/review_state.pb.h"
 #include "custops/projection/projection.h"
@@ -42,12 +50,31 @@ namespace custops::review {
 
 inline constexpr std::string_view kProjectionName = "review";
 
+// The per-customer slices and snapshots behind DIMENSION_TIER: not a public
+// dimension (GetReview refuses it), only a store key.
+inline constexpr v1::Dimension kDimensionCustomer = static_cast<v1::Dimension>(100);
+
 struct ReviewRules {
   // Reporting zone (DESIGN.md §7). Default: Asia/Shanghai
   absl::TimeZone zone = absl::UTCTimeZone();
   domain::MetricRules metrics;
   domain::FindingRules findings;
   domain::WorklistRules worklist;
+  // Lifecycle rules (the `lifecycle` configuration): stages, losses by
+  // silence and DECLINING agree with the lifecycle projection.
+  domain::LifecycleRules lifecycle;
+  // Value rules (the `value` configuration): tiers and negative assets agree
+  // with the value projection. Window default: 365 days
+  absl::Duration value_window = absl::Hours(24 * 365);
+  domain::TierRules tiers;
+  domain::ProspectRules prospects;
+  domain::CostToServeRules cost;
+  // Keep the per-customer slices behind DIMENSION_TIER (one more dimension
+  // value per event; docs/review.md). Default: true
+  bool tier_dimension = true;
+  // Worklist: a customer "turned DECLINING" when lifecycle's sub-stage turned
+  // DECLINING at most this long before as_of. Default: 30 days
+  absl::Duration declining_recent = absl::Hours(24 * 30);
 };
 
 // One period x dimension value: the domain accumulator plus the funnel.
@@ -64,6 +91,9 @@ internal::ReviewSlice ToProto(const SliceState& s);
 SliceState FromProto(const internal::ReviewSlice& p);
 // ToProto(s) serialized (maps in key order), without building the message.
 void EncodeSlice(const SliceState& s, std::string& out);
+// Field-wise sum of snapshot deltas; whether every field is zero.
+void AddDeltaInto(internal::ReviewDelta& into, const internal::ReviewDelta& d);
+bool DeltaIsZero(const internal::ReviewDelta& d);
 
 class ReviewProjection final : public projection::Projection {
  public:
@@ -80,7 +110,7 @@ class ReviewProjection final : public projection::Projection {
   void Abandon(Partition partition) override;
 
   struct Families {
-    store::ColumnFamily slice, delta, seen, customer, opp, owner, region, due;
+    store::ColumnFamily slice, delta, seen, customer, opp, owner, region, due, tier;
   };
 
   class Batch;  // the state a batch touches (review_projection.cc)
@@ -131,6 +161,30 @@ class ReviewQueries {
  private:
   absl::StatusOr<internal::ReviewDelta> SnapshotBefore(v1::Dimension dim, const std::string& value,
                                                        absl::CivilDay day) const;
+  // The same for one partition only (customer slices live in one).
+  absl::StatusOr<internal::ReviewDelta> SnapshotBeforeIn(int partition, v1::Dimension dim,
+                                                         const std::string& value,
+                                                         absl::CivilDay day) const;
+  // The customers in `tier` ("DIAMOND" ... "IRON", "BIG", "SMALL") as of the
+  // period's start, by the value rules over rv_tier (docs/review.md).
+  struct TierMember {
+    std::string customer_id;
+    int partition = 0;
+  };
+  absl::StatusOr<std::vector<TierMember>> TierMembers(const domain::ReportingPeriod& period,
+                                                      const std::string& tier) const;
+  // The tier of every ranked customer (a purchase at or before as_of) at
+  // as_of, by the value rules over rv_tier.
+  absl::StatusOr<absl::flat_hash_map<std::string, domain::Tier>> TiersAt(absl::Time as_of) const;
+  // A period x dimension value's slice and snapshots at its start and end
+  // (for DIMENSION_TIER: merged over the tier's members).
+  struct Gathered {
+    SliceState slice;
+    internal::ReviewDelta at_start, at_end;
+    std::vector<TierMember> members;  // DIMENSION_TIER only
+  };
+  absl::StatusOr<Gathered> Gather(const domain::ReportingPeriod& period, v1::Dimension dim,
+                                  const std::string& value, bool at_start = true) const;
   absl::StatusOr<std::vector<std::string>> Subjects(char kind, const std::string& period_key,
                                                     v1::Dimension dim,
                                                     const std::string& value) const;

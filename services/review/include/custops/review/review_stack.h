@@ -11,6 +11,7 @@
 #define CUSTOPS_REVIEW_REVIEW_STACK_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,8 @@ class Service;
 
 namespace custops::review {
 
+struct ReviewRules;  // review_projection.h
+
 struct ReviewStackOptions {
   // State directory of the projection. Required.
   std::string path;
@@ -38,6 +41,9 @@ struct ReviewStackOptions {
   int64_t sla_near_percent = 25;
   int64_t birthday_days = 7;
   int64_t contract_ending_days = 60;
+  // Applied to the rules after the fields above: lifecycle and value rules,
+  // findings (a composer that has the domain headers sets them here).
+  std::function<void(ReviewRules&)> configure;
   event::ValidationOptions validation;
   // Must outlive the stack. Default: the system clock.
   const base::Clock* clock = nullptr;

@@ -235,12 +235,18 @@ TEST_F(EndToEndTest, StageChangesArriveOnTheChangesStream) {
   req.set_from("earliest");
   req.add_customer_ids("chg-frank");
   auto reader = subs_->SubscribeChanges(&ctx, req);
+  // One change per event that moved the stage, whatever the batching.
   v1::ChangeRecord rec;
   ASSERT_TRUE(reader->Read(&rec));
   EXPECT_EQ(rec.change().customer_id(), "chg-frank");
   EXPECT_EQ(rec.change().projection(), "lifecycle");
-  EXPECT_EQ(rec.change().stage_changed().to(), v1::LIFECYCLE_STAGE_CUSTOMER);
+  EXPECT_EQ(rec.change().stage_changed().to(), v1::LIFECYCLE_STAGE_PROSPECT);
   EXPECT_FALSE(rec.change().change_id().empty());
+  const std::string first_id = rec.change().change_id();
+  ASSERT_TRUE(reader->Read(&rec));
+  EXPECT_EQ(rec.change().stage_changed().from(), v1::LIFECYCLE_STAGE_PROSPECT);
+  EXPECT_EQ(rec.change().stage_changed().to(), v1::LIFECYCLE_STAGE_CUSTOMER);
+  EXPECT_NE(rec.change().change_id(), first_id);
   ctx.TryCancel();
   reader->Finish();
 }

@@ -128,9 +128,10 @@ class ReviewProjectionTest : public ::testing::Test {
     ASSERT_TRUE(runtime_->CatchUp().ok());
     if (runtime_->Stats().dead_letters != 0) {
       for (int p = 0; p < 4; ++p) {
-        for (const auto& r : log_->Read(log::kDeadLetter, Partition(p), Offset(0), 1000).value()) {
-          ADD_FAILURE() << "dead letter: " << absl::CEscape(r.value);
-        }
+        // A named vector: a range-for over a temporary StatusOr's value dangles.
+        const std::vector<log::LogRecord> records =
+            log_->Read(log::kDeadLetter, Partition(p), Offset(0), 1000).value();
+        for (const auto& r : records) ADD_FAILURE() << "dead letter: " << absl::CEscape(r.value);
       }
     }
   }

@@ -83,7 +83,8 @@ void WaitCaughtUp(testing::ServerProcess& server, int64_t events) {
   while (absl::Now() < deadline) {
     v1::StatusResponse s;
     grpc::ClientContext ctx;
-    ASSERT_TRUE(admin->Status(&ctx, v1::StatusRequest(), &s).ok());
+    const grpc::Status st = admin->Status(&ctx, v1::StatusRequest(), &s);
+    ASSERT_TRUE(st.ok()) << st.error_code() << ": " << st.error_message();
     const v1::ProjectionStatus* p = ValueStatus(s);
     ASSERT_NE(p, nullptr) << "no value projection in Admin.Status";
     int64_t lag = 0;

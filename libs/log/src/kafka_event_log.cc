@@ -13,10 +13,15 @@
 // all of its reports are in, so its slots outlive every callback.
 //
 // Idempotency: a per-topic index (key -> position) with a per-partition
-// "indexed up to" offset. An Append with idempotency keys holds the topic's
-// index lock across catch-up (reading [indexed_to, end) of every partition),
-// deduplication and the produce, so keys are checked and written in one step
-// in this process.
+// "indexed up to" offset. An Append with idempotency keys asks the ends
+// (no lock), then under the topic's index lock catches up (reads
+// [indexed_to, end) of every partition, skipping the offsets this process's
+// own delivery reports already recorded), deduplicates and reserves its new
+// keys as in flight; it produces and waits for its reports without the lock,
+// then publishes the delivered keys' positions and drops the reservations.
+// A call meeting a key another call of this process has in flight waits for
+// it to settle, so keys are checked and written in one step in this process
+// while calls with different keys overlap.
 //
 // Generation: per-topic counters bumped by local appends, and by a watcher
 // thread that polls the end offsets of the topics someone waits on and bumps
@@ -35,6 +40,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,6 +49,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -117,6 +124,15 @@ struct RawRecord {
   std::optional<std::string> idempotency_key;
 };
 
+// Offsets of a topic that this process's keyed Appends got (filled by the
+// delivery reports as they arrive), so that an idempotency catch-up skips
+// them instead of reading them back. Per partition; entries below the
+// index's indexed_to are dropped as it moves.
+struct OwnOffsets {
+  absl::Mutex mu;
+  std::vector<std::set<int64_t>> offsets ABSL_GUARDED_BY(mu);
+};
+
 // One Append call's bookkeeping, shared with the delivery-report callback
 // through each message's opaque pointer (a Slot).
 struct AppendCall {
@@ -125,13 +141,22 @@ struct AppendCall {
     size_t result_index = 0;
   };
 
-  explicit AppendCall(std::vector<AppendResult>& results) : results(results) {}
+  AppendCall(std::vector<AppendResult>& results, std::vector<uint8_t>& ok, OwnOffsets* own)
+      : results(results), ok(ok), own(own) {}
 
   // Called on whichever thread polls the producer. The decrement is the last
   // access to `this`: the owner may return as soon as it sees zero.
   void Deliver(const Slot& slot, const rd_kafka_message_t& message) {
     if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       results[slot.result_index].offset = Offset(message.offset);
+      ok[slot.result_index] = 1;
+      if (own != nullptr) {
+        absl::MutexLock lock(&own->mu);
+        if (message.partition >= 0 &&
+            static_cast<size_t>(message.partition) < own->offsets.size()) {
+          own->offsets[message.partition].insert(message.offset);
+        }
+      }
       delivered.fetch_add(1, std::memory_order_relaxed);
     } else {
       absl::MutexLock lock(&mu);
@@ -141,6 +166,9 @@ struct AppendCall {
   }
 
   std::vector<AppendResult>& results;
+  // ok[i]: record i was delivered (results[i].offset is set).
+  std::vector<uint8_t>& ok;
+  OwnOffsets* const own;
   std::vector<Slot> slots;
   std::atomic<size_t> pending{0};
   std::atomic<size_t> delivered{0};
@@ -155,11 +183,16 @@ void DeliveryReport(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void*
 
 // Idempotency keys already in one topic, as far as this process has read.
 struct IdempotencyIndex {
-  // Held across a whole idempotent Append to the topic.
+  // Held across a keyed Append's catch-up and deduplication, and while it
+  // publishes its results; not while it produces.
   absl::Mutex mu;
   // Per partition: every record below this offset is in `positions`.
   std::vector<int64_t> indexed_to ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, AppendResult> positions ABSL_GUARDED_BY(mu);
+  // Keys an Append of this process is producing (not in `positions` yet).
+  absl::flat_hash_set<std::string> in_flight ABSL_GUARDED_BY(mu);
+  // Lock order: mu -> own.mu (the delivery reports take own.mu alone).
+  OwnOffsets own;
 };
 
 // What WaitForAppend and Generation look at for one topic.
@@ -241,15 +274,19 @@ class KafkaEventLogImpl final : public EventLog {
   absl::StatusOr<std::vector<RawRecord>> ReadLocked(std::string_view topic, Partition partition,
                                                     Offset from, size_t max_records) const
       ABSL_SHARED_LOCKS_REQUIRED(state_mu_);
-  // Reads [indexed_to, ends) of every partition into `index`.
+  // Reads [indexed_to, ends) of every partition into `index`, skipping the
+  // offsets in index.own.
   absl::Status CatchUp(std::string_view topic, IdempotencyIndex& index,
                        const std::vector<int64_t>& ends) const ABSL_SHARED_LOCKS_REQUIRED(state_mu_)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(index.mu);
   // Produces `records[i]` for every i in `to_produce` and waits for every
-  // delivery report; fills results[i].offset.
+  // delivery report; fills results[i].offset and sets ok[i] (sized like
+  // `records`) for each delivered record, and records their offsets in
+  // `own` when given.
   absl::Status ProduceAndWait(const std::string& topic, absl::Span<const Record> records,
                               const std::vector<size_t>& to_produce,
-                              std::vector<AppendResult>& results, size_t& delivered)
+                              std::vector<AppendResult>& results, std::vector<uint8_t>& ok,
+                              size_t& delivered, OwnOffsets* own)
       ABSL_SHARED_LOCKS_REQUIRED(state_mu_);
 
   IdempotencyIndex& IndexFor(std::string_view topic, int partitions);
@@ -581,6 +618,8 @@ IdempotencyIndex& KafkaEventLogImpl::IndexFor(std::string_view topic, int partit
     index = std::make_unique<IdempotencyIndex>();
     absl::MutexLock index_lock(&index->mu);
     index->indexed_to.assign(partitions, 0);
+    absl::MutexLock own_lock(&index->own.mu);
+    index->own.offsets.resize(partitions);
   }
   return *index;
 }
@@ -589,7 +628,22 @@ absl::Status KafkaEventLogImpl::CatchUp(std::string_view topic, IdempotencyIndex
                                         const std::vector<int64_t>& ends) const {
   for (size_t p = 0; p < ends.size() && p < index.indexed_to.size(); ++p) {
     while (index.indexed_to[p] < ends[p]) {
-      const size_t want = std::min<size_t>(kCatchUpChunk, ends[p] - index.indexed_to[p]);
+      // Our own records need no reading: their keys are published (or in
+      // flight) by the Append that produced them.
+      int64_t next_own = INT64_MAX;
+      {
+        absl::MutexLock own_lock(&index.own.mu);
+        std::set<int64_t>& own = index.own.offsets[p];
+        own.erase(own.begin(), own.lower_bound(index.indexed_to[p]));
+        if (!own.empty() && *own.begin() == index.indexed_to[p]) {
+          own.erase(own.begin());
+          ++index.indexed_to[p];
+          continue;
+        }
+        if (!own.empty()) next_own = *own.begin();
+      }
+      const int64_t stop = std::min(ends[p], next_own);
+      const size_t want = std::min<size_t>(kCatchUpChunk, stop - index.indexed_to[p]);
       ASSIGN_OR_RETURN(
           std::vector<RawRecord> batch,
           ReadLocked(topic, Partition(static_cast<int32_t>(p)), Offset(index.indexed_to[p]), want));
@@ -614,8 +668,9 @@ absl::Status KafkaEventLogImpl::ProduceAndWait(const std::string& topic,
                                                absl::Span<const Record> records,
                                                const std::vector<size_t>& to_produce,
                                                std::vector<AppendResult>& results,
-                                               size_t& delivered) {
-  AppendCall call(results);
+                                               std::vector<uint8_t>& ok, size_t& delivered,
+                                               OwnOffsets* own) {
+  AppendCall call(results, ok, own);
   call.slots.resize(to_produce.size());
   const int64_t timestamp_ms = absl::ToUnixMillis(clock_.Now());
   const absl::Time give_up = absl::Now() + options_.append_timeout;
@@ -695,6 +750,7 @@ absl::StatusOr<std::vector<AppendResult>> KafkaEventLogImpl::Append(
   for (size_t i = 0; i < records.size(); ++i) {
     results[i].partition = PartitionForKey(records[i].key, partitions);
   }
+  std::vector<uint8_t> ok(records.size(), 0);
 
   const bool idempotent = std::any_of(records.begin(), records.end(),
                                       [](const Record& r) { return !r.idempotency_key.empty(); });
@@ -703,72 +759,107 @@ absl::StatusOr<std::vector<AppendResult>> KafkaEventLogImpl::Append(
   if (!idempotent) {
     for (size_t i = 0; i < records.size(); ++i) to_produce.push_back(i);
     size_t delivered = 0;
-    absl::Status status = ProduceAndWait(name, records, to_produce, results, delivered);
+    absl::Status status =
+        ProduceAndWait(name, records, to_produce, results, ok, delivered, /*own=*/nullptr);
     if (delivered > 0) NoteAppended(name, results, to_produce);
     RETURN_IF_ERROR(status);
     return results;
   }
 
   IdempotencyIndex& index = IndexFor(name, partitions);
-  absl::MutexLock index_lock(&index.mu);
-  // The catch-up counts against the caller's append_timeout too (the produce
-  // below then has its own append_timeout, librdkafka's per-message bound).
+  // The ends first, without the index lock, so concurrent calls overlap
+  // their round trips. Anything appended before this call began is below
+  // them. The catch-up counts against the caller's append_timeout too (the
+  // produce below then has its own append_timeout, librdkafka's per-message
+  // bound).
   const absl::Time deadline =
       absl::Now() + std::min(options_.append_timeout, options_.request_timeout);
   ASSIGN_OR_RETURN(std::vector<int64_t> ends, EndOffsets(name, partitions, deadline));
-  RETURN_IF_ERROR(CatchUp(name, index, ends));
+  // Serve the delivery reports that arrived meanwhile, so our own records
+  // below `ends` are known as ours and not read back (only a cost: reading
+  // them back indexes them at the same positions).
+  rd_kafka_poll(producer_.get(), 0);
 
   // First record of this call with a given key.
   absl::flat_hash_map<std::string_view, size_t> first_with_key;
   std::vector<std::pair<size_t, size_t>> repeats;  // (record, first record with its key)
-  for (size_t i = 0; i < records.size(); ++i) {
-    const std::string& key = records[i].idempotency_key;
-    if (!key.empty()) {
-      if (auto it = index.positions.find(key); it != index.positions.end()) {
-        results[i] = it->second;
-        continue;
+  {
+    absl::MutexLock index_lock(&index.mu);
+    RETURN_IF_ERROR(CatchUp(name, index, ends));
+    // A key another call of this process is producing: wait until it has
+    // settled (published, or released after a failure), then look again.
+    // Waiting for the whole call keeps its records in order.
+    auto settled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(index.mu) {
+      for (const Record& record : records) {
+        const std::string& key = record.idempotency_key;
+        if (!key.empty() && index.in_flight.contains(key) && !index.positions.contains(key)) {
+          return false;
+        }
       }
-      auto [it, inserted] = first_with_key.try_emplace(key, i);
-      if (!inserted) {
-        repeats.emplace_back(i, it->second);
-        continue;
-      }
+      return true;
+    };
+    // The other call's produce ends within append_timeout (librdkafka's
+    // message.timeout.ms); a little more for it to publish.
+    const absl::Time settle_deadline =
+        absl::Now() + options_.append_timeout + options_.request_timeout;
+    if (!index.mu.AwaitWithDeadline(absl::Condition(&settled), settle_deadline)) {
+      return absl::UnavailableError(absl::StrCat(
+          "appending to ", name, ": an idempotency key is still being appended by another call"));
     }
-    to_produce.push_back(i);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const std::string& key = records[i].idempotency_key;
+      if (!key.empty()) {
+        if (auto it = index.positions.find(key); it != index.positions.end()) {
+          results[i] = it->second;
+          continue;
+        }
+        auto [it, inserted] = first_with_key.try_emplace(key, i);
+        if (!inserted) {
+          repeats.emplace_back(i, it->second);
+          continue;
+        }
+        index.in_flight.insert(key);
+      }
+      to_produce.push_back(i);
+    }
   }
 
   size_t delivered = 0;
-  absl::Status status = to_produce.empty()
-                            ? absl::OkStatus()
-                            : ProduceAndWait(name, records, to_produce, results, delivered);
+  absl::Status status = to_produce.empty() ? absl::OkStatus()
+                                           : ProduceAndWait(name, records, to_produce, results, ok,
+                                                            delivered, &index.own);
+  {
+    absl::MutexLock index_lock(&index.mu);
+    // Every delivered key is in the log, even when the call failed: publish
+    // it, so a retry finds it. Release the rest (a retry produces them).
+    for (size_t i : to_produce) {
+      const std::string& key = records[i].idempotency_key;
+      if (key.empty()) continue;
+      if (ok[i]) {
+        index.positions.try_emplace(key, AppendResult{.partition = results[i].partition,
+                                                      .offset = results[i].offset,
+                                                      .duplicate = true});
+      }
+      index.in_flight.erase(key);
+    }
+    // Skip re-reading our own records later: move indexed_to over them when
+    // they directly follow it.
+    absl::MutexLock own_lock(&index.own.mu);
+    for (int p = 0; p < partitions; ++p) {
+      std::set<int64_t>& own = index.own.offsets[p];
+      own.erase(own.begin(), own.lower_bound(index.indexed_to[p]));
+      while (!own.empty() && *own.begin() == index.indexed_to[p]) {
+        own.erase(own.begin());
+        ++index.indexed_to[p];
+      }
+    }
+  }
   if (delivered > 0) NoteAppended(name, results, to_produce);
-  // On error the index is left alone: the next call's catch-up reads back
-  // whatever did land (indexed_to only moves over records read or known).
   RETURN_IF_ERROR(status);
 
   for (auto [i, first] : repeats) {
     results[i] = results[first];
     results[i].duplicate = true;
-  }
-  for (size_t i : to_produce) {
-    if (!records[i].idempotency_key.empty()) {
-      index.positions.try_emplace(
-          records[i].idempotency_key,
-          AppendResult{
-              .partition = results[i].partition, .offset = results[i].offset, .duplicate = true});
-    }
-  }
-  // Skip re-reading our own records later: move indexed_to over them when
-  // they directly follow it (no other writer got in between).
-  std::vector<std::vector<int64_t>> ours(partitions);
-  for (size_t i : to_produce)
-    ours[results[i].partition.value()].push_back(results[i].offset.value());
-  for (int p = 0; p < partitions; ++p) {
-    std::sort(ours[p].begin(), ours[p].end());
-    for (int64_t offset : ours[p]) {
-      if (offset != index.indexed_to[p]) break;
-      ++index.indexed_to[p];
-    }
   }
   return results;
 }

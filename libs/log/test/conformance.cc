@@ -540,6 +540,95 @@ TEST_P(EventLogConformanceTest, ConcurrentAppendersLoseNothing) {
   }
 }
 
+// Retries racing their originals: concurrent calls share idempotency keys
+// (each call's keys overlap the previous call's, in another order per
+// thread). Every key lands exactly once, and every call that carried it gets
+// that one position back.
+TEST_P(EventLogConformanceTest, ConcurrentAppendsSharingKeysAppendEachKeyOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kCalls = 30;
+  constexpr int kBatch = 8;
+  constexpr int kStep = 4;  // call c carries keys [c * kStep, c * kStep + kBatch)
+  constexpr int kPartitions = 3;
+  const std::string topic = TopicName("concurrent-keys");
+  ASSERT_OK(log_->CreateTopic(topic, kPartitions));
+
+  struct Seen {
+    std::string value;
+    AppendResult result;
+  };
+  // Per thread: idempotency key -> what its calls got back.
+  std::vector<std::vector<std::pair<std::string, Seen>>> seen(kThreads);
+  std::vector<absl::Status> errors(kThreads);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      ++ready;
+      while (ready.load() < kThreads) std::this_thread::yield();
+      for (int call = 0; call < kCalls; ++call) {
+        std::vector<Record> batch;
+        for (int j = 0; j < kBatch; ++j) {
+          const int id = call * kStep + (j + t) % kBatch;
+          batch.push_back(Rec(absl::StrCat("cust-", id % 7), absl::StrFormat("t%d-c%03d", t, call),
+                              absl::StrCat("req-", id)));
+        }
+        absl::StatusOr<std::vector<AppendResult>> results = log_->Append(topic, batch, {});
+        if (!results.ok()) {
+          errors[t] = results.status();
+          return;
+        }
+        if (results->size() != batch.size()) {
+          errors[t] = absl::InternalError("result count");
+          return;
+        }
+        for (int j = 0; j < kBatch; ++j) {
+          seen[t].emplace_back(batch[j].idempotency_key,
+                               Seen{.value = batch[j].value, .result = (*results)[j]});
+        }
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  for (const absl::Status& error : errors) ASSERT_OK(error);
+
+  // What the log holds, by position.
+  std::map<std::pair<int32_t, int64_t>, LogRecord> by_position;
+  for (int p = 0; p < kPartitions; ++p) {
+    ASSERT_OK_AND_ASSIGN(std::vector<LogRecord> records, ReadAll(*log_, topic, Partition(p)));
+    EXPECT_EQ(OffsetsOf(records), Iota(0, records.size()));
+    for (LogRecord& record : records) {
+      by_position[{p, record.offset.value()}] = std::move(record);
+    }
+  }
+  constexpr int kKeys = (kCalls - 1) * kStep + kBatch;
+  EXPECT_EQ(by_position.size(), static_cast<size_t>(kKeys));
+
+  // Per key: one position for every call that carried it; exactly one of
+  // those calls appended it (not a duplicate), with its own value.
+  std::map<std::string, std::pair<int32_t, int64_t>> position_of;
+  std::map<std::string, int> originals;
+  for (int t = 0; t < kThreads; ++t) {
+    for (const auto& [key, s] : seen[t]) {
+      const std::pair<int32_t, int64_t> at{s.result.partition.value(), s.result.offset.value()};
+      auto [it, inserted] = position_of.try_emplace(key, at);
+      EXPECT_EQ(it->second, at) << key;
+      if (!s.result.duplicate) {
+        ++originals[key];
+        auto record = by_position.find(at);
+        ASSERT_NE(record, by_position.end()) << key;
+        EXPECT_EQ(record->second.value, s.value) << key;
+      }
+    }
+  }
+  EXPECT_EQ(position_of.size(), static_cast<size_t>(kKeys));
+  for (const auto& [key, at] : position_of) EXPECT_EQ(originals[key], 1) << key;
+  // And every record in the log is one key's original.
+  std::set<std::pair<int32_t, int64_t>> claimed;
+  for (const auto& [key, at] : position_of) claimed.insert(at);
+  EXPECT_EQ(claimed.size(), by_position.size());
+}
+
 TEST_P(EventLogConformanceTest, WaitForAppendWakesOnAppend) {
   const std::string topic = TopicName("wait");
   ASSERT_OK(log_->CreateTopic(topic, 2));

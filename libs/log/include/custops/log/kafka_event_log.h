@@ -24,7 +24,9 @@
 // - Append fails with UNAVAILABLE when a record could not be acknowledged by
 //   KafkaLogOptions::append_timeout (librdkafka retries until then; a call
 //   with idempotency keys may first spend up to that long reading the
-//   partitions' ends, so it is bounded by twice the timeout), NOT_FOUND
+//   partitions' ends, and wait up to append_timeout + request_timeout for
+//   another call of this process carrying one of its keys to settle, so it
+//   is bounded by about three times the timeout), NOT_FOUND
 //   for an unknown topic, INVALID_ARGUMENT for a record over the broker's
 //   size limit, INTERNAL after a fatal producer error (reopen the log).
 // - Idempotency keys travel in a record header (kIdempotencyHeader). Each
@@ -32,6 +34,8 @@
 //   filled by reading those partitions up to their end before deduplicating
 //   (so it also sees keys appended by other processes or earlier runs). Two
 //   processes appending the same key at the same instant may both append it;
+//   within one process, concurrent calls sharing a key append it once (the
+//   later call waits for the earlier one and gets its position back);
 //   consumers deduplicate by event id as well (DESIGN.md §5).
 // - Generation() moves on every append through this instance at once, and on
 //   appends by other clients when a WaitForAppend caller polls the end

@@ -80,11 +80,20 @@ const v1::ProjectionStatus* ValueStatus(const v1::StatusResponse& s) {
 void WaitCaughtUp(testing::ServerProcess& server, int64_t events) {
   auto admin = v1::Admin::NewStub(server.Channel());
   const absl::Time deadline = absl::Now() + absl::Minutes(5);
+  std::string last_error;
   while (absl::Now() < deadline) {
     v1::StatusResponse s;
     grpc::ClientContext ctx;
+    // The server may be busy replaying under the sanitizers: wait for the
+    // channel and retry a failed probe; the answers are what is compared.
+    ctx.set_wait_for_ready(true);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     const grpc::Status st = admin->Status(&ctx, v1::StatusRequest(), &s);
-    ASSERT_TRUE(st.ok()) << st.error_code() << ": " << st.error_message();
+    if (!st.ok()) {
+      last_error = absl::StrCat(st.error_code(), ": ", st.error_message());
+      absl::SleepFor(absl::Milliseconds(200));
+      continue;
+    }
     const v1::ProjectionStatus* p = ValueStatus(s);
     ASSERT_NE(p, nullptr) << "no value projection in Admin.Status";
     int64_t lag = 0;
@@ -92,7 +101,7 @@ void WaitCaughtUp(testing::ServerProcess& server, int64_t events) {
     if (lag == 0 && p->events_applied() == events) return;
     absl::SleepFor(absl::Milliseconds(100));
   }
-  FAIL() << "value projection did not catch up";
+  FAIL() << "value projection did not catch up; last Admin.Status error: " << last_error;
 }
 
 // sample id (the CSV's ID) -> CDNOW customer id (the importer's).

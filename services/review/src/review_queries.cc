@@ -163,24 +163,9 @@ absl::StatusOr<internal::ReviewDelta> ReviewQueries::SnapshotBefore(v1::Dimensio
                                                                     const std::string& value,
                                                                     absl::CivilDay day) const {
   internal::ReviewDelta total;
-  const int64_t limit = day - absl::CivilDay(1970, 1, 1);
   for (int p = 0; p < partitions_; ++p) {
-    std::string prefix = PartitionKey(p);
-    store::AppendU32(prefix, static_cast<uint32_t>(dim));
-    store::AppendId(prefix, value);
-    std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.delta, prefix);
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      std::string_view k = it->key();
-      k.remove_prefix(prefix.size());
-      if (k.size() != 8) continue;
-      if (store::ReadI64(k) >= limit) break;
-      internal::ReviewDelta d;
-      if (!d.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError("corrupt review delta");
-      }
-      AddDeltaInto(total, d);
-    }
-    RETURN_IF_ERROR(it->status());
+    ASSIGN_OR_RETURN(internal::ReviewDelta part, SnapshotBeforeIn(p, dim, value, day));
+    AddDeltaInto(total, part);
   }
   return total;
 }

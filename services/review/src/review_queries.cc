@@ -19,6 +19,19 @@ std::string PartitionKey(int p) {
   return key;
 }
 
+// Margin of the purchases in (window_start, as_of], saturating.
+int64_t WindowMargin(const internal::ReviewTierFacts& f, int64_t window_start, int64_t as_of) {
+  int64_t margin = 0;
+  for (int i = 0; i < f.purchase_micros_size() && i < f.margin_units_size(); ++i) {
+    const int64_t t = f.purchase_micros(i);
+    if (t > window_start && t <= as_of &&
+        __builtin_add_overflow(margin, f.margin_units(i), &margin)) {
+      margin = f.margin_units(i) > 0 ? INT64_MAX : INT64_MIN;
+    }
+  }
+  return margin;
+}
+
 std::string SliceSuffix(std::string_view period_key, v1::Dimension dim, std::string_view value) {
   std::string key;
   store::AppendId(key, period_key);
@@ -226,17 +239,9 @@ absl::StatusOr<std::vector<ReviewQueries::TierMember>> ReviewQueries::TierMember
         continue;
       }
       if (prospects) continue;
-      int64_t margin = 0;
-      for (int i = 0; i < f.purchase_micros_size() && i < f.margin_units_size(); ++i) {
-        const int64_t t = f.purchase_micros(i);
-        if (t > window_start && t <= as_of) {
-          if (__builtin_add_overflow(margin, f.margin_units(i), &margin)) {
-            margin = f.margin_units(i) > 0 ? INT64_MAX : INT64_MIN;
-          }
-        }
-      }
       partition_of[id] = p;
-      margins.push_back({.customer_id = std::move(id), .amount_units = margin});
+      margins.push_back(
+          {.customer_id = std::move(id), .amount_units = WindowMargin(f, window_start, as_of)});
     }
     RETURN_IF_ERROR(it->status());
   }
@@ -268,16 +273,8 @@ absl::StatusOr<absl::flat_hash_map<std::string, domain::Tier>> ReviewQueries::Ti
       if (!f.takes_part() || f.purchase_micros_size() == 0 || f.purchase_micros(0) > as_of) {
         continue;
       }
-      int64_t margin = 0;
-      for (int i = 0; i < f.purchase_micros_size() && i < f.margin_units_size(); ++i) {
-        const int64_t t = f.purchase_micros(i);
-        if (t > window_start && t <= as_of &&
-            __builtin_add_overflow(margin, f.margin_units(i), &margin)) {
-          margin = f.margin_units(i) > 0 ? INT64_MAX : INT64_MIN;
-        }
-      }
-      margins.push_back(
-          {.customer_id = std::string(it->key().substr(prefix.size())), .amount_units = margin});
+      margins.push_back({.customer_id = std::string(it->key().substr(prefix.size())),
+                         .amount_units = WindowMargin(f, window_start, as_of)});
     }
     RETURN_IF_ERROR(it->status());
   }

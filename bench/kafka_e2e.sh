@@ -7,6 +7,7 @@
 #
 #   bench/kafka_e2e.sh [build dir] [events]     # default: build 200000
 #   POLL_MS=20 bench/kafka_e2e.sh               # kafka.poll_interval_ms of every process
+#   CUSTOPS_ARGS="--kafka-property linger.ms=5" bench/kafka_e2e.sh   # more flags for every process
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -27,6 +28,8 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 I=127.0.0.1:$(port) P1=127.0.0.1:$(port) P2=127.0.0.1:$(port)
 common=(--kafka-bootstrap "$B" --metrics-listen "" --sync false
         --kafka-poll-interval-ms "${POLL_MS:-100}")
+read -r -a extra <<<"${CUSTOPS_ARGS:-}"
+common+=("${extra[@]}")
 "$CUSTOPS" "${common[@]}" --roles ingest,admin --listen "$I" --data-dir "$WORK/ingest" \
   >"$WORK/ingest.log" 2>&1 & pids+=($!)
 "$CUSTOPS" "${common[@]}" --roles lifecycle,admin --listen "$P1" --data-dir "$WORK/p1" \
@@ -38,7 +41,8 @@ for _ in $(seq 1 200); do
     >/dev/null 2>&1 && break
   sleep 0.3
 done
-"$BUILD/bench/kafka_e2e_load" --ingest "$I" --query "$P1,$P2" --events "$EVENTS"
+"$BUILD/bench/kafka_e2e_load" --ingest "$I" --query "$P1,$P2" --events "$EVENTS" \
+  --cpu "broker=$(cat "$WORK/kafka/kafka.pid"),ingest=${pids[0]},p1=${pids[1]},p2=$p2"
 
 echo "moving partitions: SIGKILL the second instance"
 kill -9 "$p2"

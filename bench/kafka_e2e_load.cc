@@ -11,6 +11,7 @@
 //   build/bench/kafka_e2e_load --ingest 127.0.0.1:50051
 //       --query 127.0.0.1:50061,127.0.0.1:50062 --events 200000
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -18,10 +19,12 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/latency.h"
+#include "common/tool.h"
 #include "custops/demo/demo.h"
 #include "custops/event/time.h"
 #include "custops/v1/admin.grpc.pb.h"
@@ -52,7 +55,8 @@ bool Append(v1::EventIngest::Stub& stub, const v1::AppendRequest& request,
 }
 
 // Records applied by the owners, summed over the instances (-1 while some
-// partition is unowned or restoring).
+// partition is unowned or restoring, or some instance owns none: the group
+// is still balancing).
 int64_t Applied(const std::vector<std::string>& queries) {
   int64_t applied = 0;
   int owned = 0;
@@ -64,12 +68,15 @@ int64_t Applied(const std::vector<std::string>& queries) {
     if (!stub->Status(&ctx, v1::StatusRequest(), &status).ok() || status.projections_size() == 0) {
       return -1;
     }
+    int mine = 0;
     for (const v1::PartitionStatus& p : status.projections(0).partitions()) {
       if (!p.owned()) continue;
       if (p.restoring()) return -1;
-      ++owned;
+      ++mine;
       applied += p.applied_offset();
     }
+    if (mine == 0) return -1;
+    owned += mine;
   }
   return owned == 12 ? applied : -1;
 }
@@ -85,6 +92,10 @@ int Run(int argc, char** argv) {
   cli.add_option("--parallel", parallel, "Append streams")->capture_default_str();
   cli.add_option("--batch", batch, "Events per Append")->capture_default_str();
   cli.add_option("--samples", samples, "Freshness samples")->capture_default_str();
+  std::vector<std::string> cpu;
+  cli.add_option("--cpu", cpu,
+                 "NAME=PID of processes whose CPU seconds over the throughput phase to report")
+      ->delimiter(',');
   CLI11_PARSE(cli, argc, argv);
   const std::vector<std::string> queries = absl::StrSplit(query, ',');
 
@@ -103,6 +114,20 @@ int Run(int argc, char** argv) {
     std::cerr << "projection instances not ready (every partition owned, none restoring)\n";
     return 1;
   }
+
+  // CPU seconds of this tool and of the named processes over the throughput phase.
+  std::vector<std::pair<std::string, int>> watched = {{"load tool", getpid()}};
+  for (const std::string& named : cpu) {
+    const std::pair<std::string, std::string> parts = absl::StrSplit(named, '=');
+    int pid = 0;
+    if (!absl::SimpleAtoi(parts.second, &pid)) {
+      std::cerr << "--cpu: " << named << " is not NAME=PID\n";
+      return 1;
+    }
+    watched.emplace_back(parts.first, pid);
+  }
+  std::vector<double> cpu_before;
+  for (const auto& [name, pid] : watched) cpu_before.push_back(CpuSecondsOf(pid));
 
   const absl::Time started = absl::Now();
   std::atomic<bool> failed{false};
@@ -132,6 +157,16 @@ int Run(int argc, char** argv) {
       "(%.0f events/s end to end), %d streams of %d-event batches\n",
       n, absl::FormatDuration(append_time), n / absl::ToDoubleSeconds(append_time),
       absl::FormatDuration(e2e_time), n / absl::ToDoubleSeconds(e2e_time), parallel, batch);
+  std::cout << absl::StrFormat(
+      "CPU seconds in those %.1f s (%d cores):", absl::ToDoubleSeconds(e2e_time),
+      std::thread::hardware_concurrency());
+  double total = 0;
+  for (size_t i = 0; i < watched.size(); ++i) {
+    const double used = CpuSecondsOf(watched[i].second) - cpu_before[i];
+    total += used;
+    std::cout << absl::StrFormat(" %s %.2f;", watched[i].first, used);
+  }
+  std::cout << absl::StrFormat(" total %.2f\n", total);
 
   // Freshness: one event at a time, then the query that waits for it.
   LatencyHistogram fresh, append_only;

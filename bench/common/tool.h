@@ -30,6 +30,10 @@ std::string MachineDescription();
 // User + system CPU seconds of the whole process so far (every thread).
 double ProcessCpuSeconds();
 
+// User + system CPU seconds of another process (every thread), from
+// /proc/<pid>/stat; -1 when it cannot be read (no such process).
+double CpuSecondsOf(int pid);
+
 // Joins arguments into one shell command line, quoting where needed.
 std::string ShellJoin(const std::vector<std::string>& args);
 

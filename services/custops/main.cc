@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
                  "Kafka bootstrap servers host:port[,...] (implies --log kafka)");
   cli.add_option("--kafka-poll-interval-ms", kafka_poll_ms,
                  "How often to look for appends by other processes (default 100)");
+  std::vector<std::string> kafka_properties;
+  cli.add_option("--kafka-property", kafka_properties,
+                 "A librdkafka property NAME=VALUE for every Kafka client (repeatable)");
   cli.add_option("--roles", roles,
                  "Services to run: all, or some of ingest,commands,lifecycle,admin (default all)");
   cli.add_option("--advertise", advertise,
@@ -80,6 +83,14 @@ int main(int argc, char** argv) {
   if (roles) config.roles = *roles;
   if (kafka_poll_ms) config.kafka_poll_interval_ms = *kafka_poll_ms;
   if (advertise) config.advertise = *advertise;
+  for (const std::string& property : kafka_properties) {
+    const size_t eq = property.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "custops: --kafka-property: expected NAME=VALUE, got \"" << property << "\"\n";
+      return 2;
+    }
+    config.kafka_properties[property.substr(0, eq)] = property.substr(eq + 1);
+  }
   if (absl::Status s = custops::app::Validate(config); !s.ok()) {
     std::cerr << "custops: " << s.message() << "\n";
     return 2;

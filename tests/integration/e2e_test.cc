@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -372,6 +373,35 @@ TEST_F(EndToEndTest, ASecondServerOnTheSamePortRefusesToStart) {
   // The first server still answers everything.
   v1::AppendResponse r = Append({Registered("port-1", "port-cust", kNow - Days(1))});
   EXPECT_EQ(Get("port-cust", r.consistency_token()).stage(), v1::LIFECYCLE_STAGE_PROSPECT);
+}
+
+// librdkafka properties reach every Kafka client: one librdkafka does not
+// know stops the start with its name (before any broker is asked), and a
+// malformed flag is refused.
+TEST_F(EndToEndTest, KafkaPropertiesReachLibrdkafka) {
+  const auto dir = *dir_ / "props";
+  std::filesystem::create_directories(dir);
+  auto run = [&](const std::string& flags) {
+    const std::string out = (dir / "stderr").string();
+    const std::string cmd =
+        absl::StrCat("timeout 30 ", CUSTOPS_BINARY, " --kafka-bootstrap 127.0.0.1:9 ", flags,
+                     " --listen 127.0.0.1:0 --metrics-listen '' --data-dir ", dir.string(),
+                     " > /dev/null 2> ", out);
+    const int status = std::system(cmd.c_str());
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, text);
+  };
+  const auto [unknown_code, unknown] = run("--kafka-property no.such.property=1");
+  EXPECT_NE(unknown_code, 0);
+  EXPECT_NE(unknown_code, 124);  // refused, not left waiting for a broker
+  EXPECT_NE(unknown.find("no.such.property"), std::string::npos) << unknown;
+  const auto [bad_value_code, bad_value] = run("--kafka-property linger.ms=soon");
+  EXPECT_NE(bad_value_code, 0);
+  EXPECT_NE(bad_value.find("linger.ms"), std::string::npos) << bad_value;
+  const auto [malformed_code, malformed] = run("--kafka-property linger.ms");
+  EXPECT_EQ(malformed_code, 2);
+  EXPECT_NE(malformed.find("NAME=VALUE"), std::string::npos) << malformed;
 }
 
 }  // namespace

@@ -33,7 +33,10 @@
 // blocks.
 #include "custops/log/kafka_event_log.h"
 
+#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -123,6 +126,33 @@ struct RawRecord {
   LogRecord record;
   std::optional<std::string> idempotency_key;
 };
+
+RawRecord ToRawRecord(const rd_kafka_message_t& message, Partition partition) {
+  RawRecord raw;
+  raw.record.partition = partition;
+  raw.record.offset = Offset(message.offset);
+  if (message.key != nullptr) {
+    raw.record.key.assign(static_cast<const char*>(message.key), message.key_len);
+  }
+  if (message.payload != nullptr) {
+    raw.record.value.assign(static_cast<const char*>(message.payload), message.len);
+  }
+  rd_kafka_timestamp_type_t type;
+  raw.record.timestamp = absl::FromUnixMillis(rd_kafka_message_timestamp(&message, &type));
+  rd_kafka_headers_t* headers = nullptr;
+  // rd_kafka_message_headers parses into the message; the API takes it non-const.
+  if (rd_kafka_message_headers(const_cast<rd_kafka_message_t*>(&message), &headers) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const void* value = nullptr;
+    size_t size = 0;
+    if (rd_kafka_header_get_last(headers, kIdempotencyHeader.data(), &value, &size) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        value != nullptr) {
+      raw.idempotency_key.emplace(static_cast<const char*>(value), size);
+    }
+  }
+  return raw;
+}
 
 // Offsets of a topic that this process's keyed Appends got (filled by the
 // delivery reports as they arrive), so that an idempotency catch-up skips
@@ -230,9 +260,12 @@ class KafkaEventLogImpl final : public EventLog {
   absl::StatusOr<Offset> EndOffset(std::string_view topic, Partition partition) const override;
   uint64_t Generation(std::string_view topic) const override;
   uint64_t WaitForAppend(std::string_view topic, uint64_t seen, absl::Time deadline) const override;
+  std::unique_ptr<LogReader> NewReader(std::string_view topic) const override;
   absl::Status Close() override;
 
  private:
+  friend class KafkaReader;
+
   // A consumer borrowed from the pool for one Read.
   class ConsumerLease {
    public:
@@ -260,9 +293,17 @@ class KafkaEventLogImpl final : public EventLog {
   // Asks the cluster (no cache). NOT_FOUND when the topic does not exist.
   absl::StatusOr<int> FetchPartitionCount(std::string_view topic) const
       ABSL_SHARED_LOCKS_REQUIRED(state_mu_);
+  // {earliest, end} of the partition; with end_only the earliest is not
+  // asked for (-1).
   absl::StatusOr<std::pair<int64_t, int64_t>> Watermarks(std::string_view topic,
-                                                         Partition partition) const
+                                                         Partition partition,
+                                                         bool end_only = false) const
       ABSL_SHARED_LOCKS_REQUIRED(state_mu_);
+  // Watermarks for a KafkaReader: takes state_mu_, checks that the log is
+  // open and the partition exists.
+  absl::StatusOr<std::pair<int64_t, int64_t>> CheckedWatermarks(std::string_view topic,
+                                                                Partition partition,
+                                                                bool end_only) const;
   // End offset of every partition, in one ListOffsets round per leader.
   // `deadline` defaults to now + request_timeout.
   absl::StatusOr<std::vector<int64_t>> EndOffsets(std::string_view topic, int partitions,
@@ -462,8 +503,18 @@ absl::StatusOr<int> KafkaEventLogImpl::PartitionCountLocked(std::string_view top
   return count;
 }
 
-absl::StatusOr<std::pair<int64_t, int64_t>> KafkaEventLogImpl::Watermarks(
-    std::string_view topic, Partition partition) const {
+absl::StatusOr<std::pair<int64_t, int64_t>> KafkaEventLogImpl::CheckedWatermarks(
+    std::string_view topic, Partition partition, bool end_only) const {
+  absl::ReaderMutexLock state_lock(&state_mu_);
+  if (closed_.load()) return ClosedError();
+  ASSIGN_OR_RETURN(const int partitions, PartitionCountLocked(topic));
+  RETURN_IF_ERROR(CheckPartition(partitions, partition));
+  return Watermarks(topic, partition, end_only);
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> KafkaEventLogImpl::Watermarks(std::string_view topic,
+                                                                          Partition partition,
+                                                                          bool end_only) const {
   const std::string name(topic);
   const absl::Time deadline = absl::Now() + options_.request_timeout;
   // Through rd_kafka_offsets_for_times, which honours its timeout:
@@ -471,9 +522,9 @@ absl::StatusOr<std::pair<int64_t, int64_t>> KafkaEventLogImpl::Watermarks(
   // without one, and the idempotent producer retries a request to a leader
   // that moved and went down without end (kafka_mock_test).
   return RetryUnavailable(deadline, [&]() -> absl::StatusOr<std::pair<int64_t, int64_t>> {
-    int64_t marks[2] = {0, 0};
+    int64_t marks[2] = {-1, 0};
     // Timestamp -2 asks ListOffsets for the earliest offset, -1 for the end.
-    for (int i = 0; i < 2; ++i) {
+    for (int i = end_only ? 1 : 0; i < 2; ++i) {
       PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
       rd_kafka_topic_partition_list_add(list.get(), name.c_str(), partition.value())->offset =
           i == 0 ? -2 : -1;
@@ -928,29 +979,8 @@ absl::StatusOr<std::vector<RawRecord>> KafkaEventLogImpl::ReadLocked(std::string
       continue;  // left over from an earlier assignment
     }
     if (message->offset >= end) break;
-    RawRecord raw;
-    raw.record.partition = partition;
-    raw.record.offset = Offset(message->offset);
-    if (message->key != nullptr) {
-      raw.record.key.assign(static_cast<const char*>(message->key), message->key_len);
-    }
-    if (message->payload != nullptr) {
-      raw.record.value.assign(static_cast<const char*>(message->payload), message->len);
-    }
-    rd_kafka_timestamp_type_t type;
-    raw.record.timestamp = absl::FromUnixMillis(rd_kafka_message_timestamp(message.get(), &type));
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(message.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const void* value = nullptr;
-      size_t size = 0;
-      if (rd_kafka_header_get_last(headers, kIdempotencyHeader.data(), &value, &size) ==
-              RD_KAFKA_RESP_ERR_NO_ERROR &&
-          value != nullptr) {
-        raw.idempotency_key.emplace(static_cast<const char*>(value), size);
-      }
-    }
     next = message->offset + 1;
-    out.push_back(std::move(raw));
+    out.push_back(ToRawRecord(*message, partition));
   }
   // Stop fetching; leftovers of this assignment are discarded by librdkafka.
   rd_kafka_resp_err_t unassigned = rd_kafka_assign(consumer->get(), nullptr);
@@ -1085,6 +1115,224 @@ uint64_t KafkaEventLogImpl::WaitForAppend(std::string_view topic, uint64_t seen,
   };
   watch.mu.AwaitWithDeadline(absl::Condition(&moved), deadline);
   return watch.generation;
+}
+
+// A LogReader on Kafka: one consumer of librdkafka's simple (partition)
+// API that fetches every followed partition ahead into its own queue
+// (rd_kafka_consume_start), so a Read that continues where the previous one
+// ended takes what is queued without a request. Only a Read that finds the
+// queue empty while the consumer knows of no later record asks the cluster
+// for the end, so that "empty" still means "at the end" as EventLog::Read
+// promises. Each queue writes a byte to a pipe when it goes from empty to
+// non-empty: Wait polls the pipe.
+class KafkaReader final : public LogReader {
+ public:
+  KafkaReader(const KafkaEventLogImpl& log, std::string topic, KafkaPtr consumer, TopicPtr handle,
+              int wake_read, int wake_write)
+      : log_(log),
+        topic_(std::move(topic)),
+        consumer_(std::move(consumer)),
+        handle_(std::move(handle)),
+        wake_read_(wake_read),
+        wake_write_(wake_write) {}
+
+  ~KafkaReader() override {
+    for (auto& [p, followed] : partitions_) Stop(p, followed);
+    partitions_.clear();
+    handle_.reset();
+    consumer_.reset();
+    ::close(wake_read_);
+    ::close(wake_write_);
+  }
+
+  absl::StatusOr<std::vector<LogRecord>> Read(Partition partition, Offset from,
+                                              size_t max_records) override {
+    return ReadFrom(partition, from, max_records, /*exact=*/true);
+  }
+
+  absl::StatusOr<std::vector<LogRecord>> ReadAvailable(Partition partition, Offset from,
+                                                       size_t max_records) override {
+    return ReadFrom(partition, from, max_records, /*exact=*/false);
+  }
+
+  void Wait(absl::Time deadline) override {
+    pollfd fd{.fd = wake_read_, .events = POLLIN, .revents = 0};
+    const int ms = MillisUntil(deadline);
+    if (ms > 0) ::poll(&fd, 1, ms);
+    char drain[256];
+    while (::read(wake_read_, drain, sizeof(drain)) > 0) {
+    }
+  }
+
+  void Forget(Partition partition) override {
+    auto it = partitions_.find(partition.value());
+    if (it == partitions_.end()) return;
+    Stop(it->first, it->second);
+    partitions_.erase(it);
+  }
+
+ private:
+  struct Followed {
+    QueuePtr queue;
+    // The offset the next record will have; also `asked`, the offset the
+    // caller started from, while nothing was read (records before the log
+    // start are skipped, so the two differ).
+    int64_t next = 0;
+    int64_t asked = 0;
+    rd_kafka_resp_err_t last_error = RD_KAFKA_RESP_ERR_NO_ERROR;
+    bool At(int64_t offset) const { return offset == next || offset == asked; }
+  };
+  using Map = absl::flat_hash_map<int, Followed>;
+
+  // Read (exact) or ReadAvailable.
+  absl::StatusOr<std::vector<LogRecord>> ReadFrom(Partition partition, Offset from,
+                                                  size_t max_records, bool exact) {
+    if (log_.closed_.load()) return ClosedError();
+    if (from.value() < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("negative offset ", from.value()));
+    }
+    auto it = partitions_.find(partition.value());
+    if (it == partitions_.end() || !it->second.At(from.value())) {
+      ASSIGN_OR_RETURN(it, Start(partition, from.value()));
+    }
+    Followed& followed = it->second;
+    std::vector<LogRecord> out;
+    if (max_records == 0) return out;
+    rd_kafka_poll(consumer_.get(), 0);  // serves errors and logs of the handle
+    RETURN_IF_ERROR(Take(partition, followed, /*wait_ms=*/0, max_records, out));
+    if (!out.empty()) return out;
+
+    // Nothing queued. At the end, unless the consumer or the cluster knows
+    // of a later record: then wait for the fetch to bring it.
+    int64_t low = -1, high = -1;
+    const bool known =
+        rd_kafka_get_watermark_offsets(consumer_.get(), topic_.c_str(), partition.value(), &low,
+                                       &high) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!known || high <= followed.next) {
+      if (!exact) return out;
+      ASSIGN_OR_RETURN(auto marks, log_.CheckedWatermarks(topic_, partition, /*end_only=*/true));
+      if (marks.second <= followed.next) return out;
+    }
+    const absl::Time deadline = absl::Now() + log_.options_.request_timeout;
+    while (out.empty()) {
+      if (absl::Now() >= deadline) {
+        return absl::UnavailableError(absl::StrCat(
+            "reading ", topic_, "/", partition.value(), " at ", followed.next, ": timed out",
+            followed.last_error != RD_KAFKA_RESP_ERR_NO_ERROR
+                ? absl::StrCat(" (", rd_kafka_err2str(followed.last_error), ")")
+                : std::string()));
+      }
+      RETURN_IF_ERROR(
+          Take(partition, followed, std::min(MillisUntil(deadline), 100), max_records, out));
+      if (out.empty() && log_.closed_.load()) return ClosedError();
+    }
+    return out;
+  }
+
+  // Starts (or restarts) fetching `partition` at `from`, checked like
+  // EventLog::Read: OUT_OF_RANGE past the end, records before the start skipped.
+  absl::StatusOr<Map::iterator> Start(Partition partition, int64_t from) {
+    ASSIGN_OR_RETURN(auto marks, log_.CheckedWatermarks(topic_, partition, /*end_only=*/false));
+    const auto [low, high] = marks;
+    if (from > high) {
+      return absl::OutOfRangeError(absl::StrCat("offset ", from, " is past the end ", high, " of ",
+                                                topic_, "/", partition.value()));
+    }
+    Forget(partition);
+    const int64_t start = std::max(from, low);
+    if (rd_kafka_consume_start(handle_.get(), partition.value(), start) == -1) {
+      return FromKafka(rd_kafka_last_error(),
+                       absl::StrCat("following ", topic_, "/", partition.value()));
+    }
+    Followed followed;
+    followed.queue.reset(
+        rd_kafka_queue_get_partition(consumer_.get(), topic_.c_str(), partition.value()));
+    followed.next = start;
+    followed.asked = from;
+    if (followed.queue != nullptr) {
+      static constexpr char kByte = 1;
+      rd_kafka_queue_io_event_enable(followed.queue.get(), wake_write_, &kByte, 1);
+    }
+    return partitions_.insert_or_assign(partition.value(), std::move(followed)).first;
+  }
+
+  void Stop(int partition, Followed& followed) {
+    if (followed.queue != nullptr)
+      rd_kafka_queue_io_event_enable(followed.queue.get(), -1, nullptr, 0);
+    followed.queue.reset();
+    rd_kafka_consume_stop(handle_.get(), partition);
+  }
+
+  // Moves up to `max_records` queued records of `partition` into `out`,
+  // waiting up to `wait_ms` for the first.
+  absl::Status Take(Partition partition, Followed& followed, int wait_ms, size_t max_records,
+                    std::vector<LogRecord>& out) {
+    buffer_.resize(std::min<size_t>(max_records, 10000));
+    const ssize_t n = rd_kafka_consume_batch(handle_.get(), partition.value(), wait_ms,
+                                             buffer_.data(), buffer_.size());
+    if (n < 0) {
+      return FromKafka(rd_kafka_last_error(),
+                       absl::StrCat("reading ", topic_, "/", partition.value()));
+    }
+    for (ssize_t i = 0; i < n; ++i) {
+      MessagePtr message(buffer_[i]);
+      if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        // Reported and retried by librdkafka; kept for a timeout message.
+        followed.last_error = message->err;
+        continue;
+      }
+      if (message->offset < followed.next) continue;
+      followed.next = message->offset + 1;
+      followed.asked = followed.next;
+      out.push_back(std::move(ToRawRecord(*message, partition).record));
+    }
+    return absl::OkStatus();
+  }
+
+  const KafkaEventLogImpl& log_;
+  const std::string topic_;
+  KafkaPtr consumer_;
+  TopicPtr handle_;
+  const int wake_read_;
+  const int wake_write_;
+  Map partitions_;
+  std::vector<rd_kafka_message_t*> buffer_;
+};
+
+std::unique_ptr<LogReader> KafkaEventLogImpl::NewReader(std::string_view topic) const {
+  // Falls back to the plain reader when the handles cannot be made (they are
+  // made the same way as Read's consumers, so Read will report why).
+  absl::StatusOr<ConfPtr> conf = MakeConf({
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"allow.auto.create.topics", "false"},
+      // The broker answers a fetch as soon as it has a record, or after this.
+      {"fetch.wait.max.ms", "100"},
+      {"fetch.error.backoff.ms", "50"},
+      // Fetched ahead per followed partition.
+      {"queued.min.messages", "20000"},
+      {"queued.max.messages.kbytes", "4096"},
+  });
+  int fds[2];
+  if (!conf.ok() || ::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return EventLog::NewReader(topic);
+  char errstr[512];
+  KafkaPtr consumer(rd_kafka_new(RD_KAFKA_CONSUMER, conf->get(), errstr, sizeof(errstr)));
+  if (consumer == nullptr) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return EventLog::NewReader(topic);
+  }
+  conf->release();  // owned by the consumer now
+  const std::string name(topic);
+  TopicPtr handle(rd_kafka_topic_new(consumer.get(), name.c_str(), nullptr));
+  if (handle == nullptr) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return EventLog::NewReader(topic);
+  }
+  return std::make_unique<KafkaReader>(*this, name, std::move(consumer), std::move(handle), fds[0],
+                                       fds[1]);
 }
 
 absl::Status KafkaEventLogImpl::Close() {

@@ -677,6 +677,102 @@ TEST_P(EventLogConformanceTest, WaitForAppendTimesOutAtTheDeadline) {
   EXPECT_LT(absl::Now() - past_start, absl::Seconds(5));
 }
 
+TEST_P(EventLogConformanceTest, ReaderFollowsPartitionsLikeRead) {
+  const std::string topic = TopicName("reader");
+  ASSERT_OK(log_->CreateTopic(topic, 3));
+  std::vector<Record> records;
+  for (int i = 0; i < 40; ++i) records.push_back(Rec("same-key", absl::StrCat("v", i)));
+  ASSERT_OK(log_->Append(topic, records, {}));
+  const Partition p = PartitionForKey("same-key", 3);
+  std::unique_ptr<LogReader> reader = log_->NewReader(topic);
+
+  // Reads continue where the previous one ended, up to max.
+  std::vector<LogRecord> got;
+  while (got.size() < 40) {
+    absl::StatusOr<std::vector<LogRecord>> batch =
+        reader->Read(p, Offset(static_cast<int64_t>(got.size())), 16);
+    ASSERT_OK(batch);
+    ASSERT_FALSE(batch->empty()) << "at " << got.size();
+    ASSERT_LE(batch->size(), 16u);
+    for (LogRecord& r : *batch) got.push_back(std::move(r));
+  }
+  EXPECT_EQ(OffsetsOf(got), Iota(0, 40));
+  EXPECT_EQ(got[39].value, "v39");
+  EXPECT_EQ(got[39].key, "same-key");
+  EXPECT_EQ(got[39].partition, p);
+
+  // At the end: empty, exactly; past it: OUT_OF_RANGE.
+  absl::StatusOr<std::vector<LogRecord>> at_end = reader->Read(p, Offset(40), 16);
+  ASSERT_OK(at_end);
+  EXPECT_THAT(*at_end, IsEmpty());
+  EXPECT_EQ(reader->Read(p, Offset(41), 16).status().code(), absl::StatusCode::kOutOfRange);
+
+  // A record appended later is read at once (the end is not a stale view).
+  ASSERT_OK(log_->Append(topic, {Rec("same-key", "late")}, {}));
+  absl::StatusOr<std::vector<LogRecord>> late = reader->Read(p, Offset(40), 16);
+  ASSERT_OK(late);
+  ASSERT_EQ(late->size(), 1u);
+  EXPECT_EQ((*late)[0].value, "late");
+  EXPECT_EQ((*late)[0].offset, Offset(40));
+
+  // Repositioning backwards (a batch to redo) reads the same records again.
+  absl::StatusOr<std::vector<LogRecord>> again = reader->Read(p, Offset(5), 3);
+  ASSERT_OK(again);
+  EXPECT_EQ(OffsetsOf(*again), Iota(5, 3));
+  EXPECT_EQ(ValuesOf(*again), (std::vector<std::string>{"v5", "v6", "v7"}));
+
+  // Forgotten, then read again from anywhere.
+  reader->Forget(p);
+  absl::StatusOr<std::vector<LogRecord>> after_forget = reader->Read(p, Offset(38), 10);
+  ASSERT_OK(after_forget);
+  EXPECT_EQ(OffsetsOf(*after_forget), Iota(38, 3));
+
+  // Other partitions are empty; unknown partitions are rejected.
+  const Partition other((p.value() + 1) % 3);
+  absl::StatusOr<std::vector<LogRecord>> empty = reader->Read(other, Offset(0), 10);
+  ASSERT_OK(empty);
+  EXPECT_THAT(*empty, IsEmpty());
+  EXPECT_EQ(reader->Read(Partition(3), Offset(0), 10).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(EventLogConformanceTest, ReaderWaitWakesOnAppendAndTimesOut) {
+  const std::string topic = TopicName("reader-wait");
+  ASSERT_OK(log_->CreateTopic(topic, 2));
+  const Partition p = PartitionForKey("k", 2);
+  std::unique_ptr<LogReader> reader = log_->NewReader(topic);
+  for (int round = 0; round < 3; ++round) {
+    // Caught up: read to the end, then wait for the next append.
+    absl::StatusOr<std::vector<LogRecord>> none = reader->Read(p, Offset(round), 10);
+    ASSERT_OK(none);
+    ASSERT_THAT(*none, IsEmpty());
+    const absl::Time start = absl::Now();
+    std::thread appender([&] {
+      absl::SleepFor(absl::Milliseconds(50));
+      ASSERT_OK(log_->Append(topic, {Rec("k", absl::StrCat("r", round))}, {}));
+    });
+    // Spurious wake-ups are allowed, and ReadAvailable may come back empty
+    // before the record reached the reader: wait until it is there.
+    std::vector<LogRecord> got;
+    while (got.empty() && absl::Now() - start < absl::Seconds(20)) {
+      reader->Wait(start + absl::Seconds(20));
+      absl::StatusOr<std::vector<LogRecord>> batch = reader->ReadAvailable(p, Offset(round), 10);
+      ASSERT_OK(batch);
+      got = *std::move(batch);
+    }
+    appender.join();
+    ASSERT_EQ(got.size(), 1u) << "round " << round;
+    EXPECT_EQ(got[0].value, absl::StrCat("r", round));
+    EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  }
+  // Nothing new: Wait returns by the deadline.
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 5 && absl::Now() - start < absl::Milliseconds(150); ++i) {
+    reader->Wait(start + absl::Milliseconds(150));
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
 TEST_P(EventLogConformanceTest, TimestampsComeFromTheInjectedClock) {
   const std::string topic = TopicName("time");
   ASSERT_OK(log_->CreateTopic(topic, 1));

@@ -176,17 +176,33 @@ struct Consumed {
   std::vector<std::string> values;
 };
 
+// Reads through EventLog::Read, or through one LogReader of the topic (what
+// a projection uses).
+class Source {
+ public:
+  Source(const EventLog& log, std::string_view topic, bool follow)
+      : log_(log), topic_(topic), reader_(follow ? log.NewReader(topic) : nullptr) {}
+  absl::StatusOr<std::vector<LogRecord>> Read(Partition p, Offset from, size_t max) const {
+    return reader_ != nullptr ? reader_->Read(p, from, max) : log_.Read(topic_, p, from, max);
+  }
+
+ private:
+  const EventLog& log_;
+  const std::string topic_;
+  std::unique_ptr<LogReader> reader_;
+};
+
 // Reads `partition` from `consumed.offsets.size()` (the next offset, as a
 // projection stores it) up to `end` in batches of `batch`, retrying
 // UNAVAILABLE like a projection's apply loop; counts the retries.
-void ReadUpTo(const EventLog& log, std::string_view topic, Partition partition, int64_t end,
-              size_t batch, Consumed& consumed, int& retries) {
+void ReadUpTo(const Source& source, Partition partition, int64_t end, size_t batch,
+              Consumed& consumed, int& retries) {
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   int64_t next = consumed.offsets.empty() ? 0 : consumed.offsets.back() + 1;
   while (next < end) {
     ASSERT_LT(absl::Now(), deadline) << "stuck at " << partition.value() << "@" << next;
     absl::StatusOr<std::vector<LogRecord>> records =
-        log.Read(topic, partition, Offset(next), batch);
+        source.Read(partition, Offset(next), std::min<size_t>(batch, end - next));
     if (!records.ok()) {
       ASSERT_EQ(records.status().code(), absl::StatusCode::kUnavailable) << records.status();
       ++retries;
@@ -231,10 +247,17 @@ std::vector<int64_t> Dense(size_t n) {
 constexpr char kConsumeTopic[] = "mock-consume";
 constexpr int kConsumePartitions = 3;
 
-TEST_F(KafkaMockTest, RequestErrorsDuringConsumptionSkipAndRepeatNothing) {
+class KafkaMockConsumeTest : public KafkaMockTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  // Through a LogReader (true) or EventLog::Read.
+  static bool Follow() { return GetParam(); }
+};
+
+TEST_P(KafkaMockConsumeTest, RequestErrorsDuringConsumptionSkipAndRepeatNothing) {
   ASSERT_EQ(rd_kafka_mock_topic_create(cluster_.get(), kConsumeTopic, kConsumePartitions, 1),
             RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> log, Open(absl::Seconds(30)));
+  const Source source(*log, kConsumeTopic, Follow());
   std::map<int32_t, std::vector<std::string>> expected;
   AppendRound(*log, kConsumeTopic, 0, 90, expected);
   ASSERT_EQ(expected.size(), static_cast<size_t>(kConsumePartitions));
@@ -244,8 +267,10 @@ TEST_F(KafkaMockTest, RequestErrorsDuringConsumptionSkipAndRepeatNothing) {
   size_t injected = 0;
   // Before every batch of every partition the broker fails the next Fetch
   // and ListOffsets requests with retriable errors (on the broker's own stack,
-  // so the test can check they were all consumed by the reads).
+  // so the test can check they were all consumed by the reads). Each step
+  // also appends, so that a reader, which fetches ahead, fetches again.
   for (int step = 0; step < 8; ++step) {
+    AppendRound(*log, kConsumeTopic, step + 1, 6, expected);
     for (int32_t p = 0; p < kConsumePartitions; ++p) {
       ASSERT_EQ(
           rd_kafka_mock_broker_push_request_error_rtts(
@@ -261,7 +286,7 @@ TEST_F(KafkaMockTest, RequestErrorsDuringConsumptionSkipAndRepeatNothing) {
       Consumed& c = consumed[p];
       const int64_t end = std::min<int64_t>(static_cast<int64_t>(c.offsets.size()) + 4,
                                             static_cast<int64_t>(expected[p].size()));
-      ReadUpTo(*log, kConsumeTopic, Partition(p), end, 4, c, retries);
+      ReadUpTo(source, Partition(p), end, 4, c, retries);
       // Whatever the errors did to this batch, the partition moved exactly to
       // `end` with dense offsets.
       ASSERT_EQ(c.offsets, Dense(static_cast<size_t>(end))) << "partition " << p;
@@ -279,8 +304,8 @@ TEST_F(KafkaMockTest, RequestErrorsDuringConsumptionSkipAndRepeatNothing) {
 
   // Then read each partition to its end: every record once, in order.
   for (int32_t p = 0; p < kConsumePartitions; ++p) {
-    ReadUpTo(*log, kConsumeTopic, Partition(p), static_cast<int64_t>(expected[p].size()), 4,
-             consumed[p], retries);
+    ReadUpTo(source, Partition(p), static_cast<int64_t>(expected[p].size()), 4, consumed[p],
+             retries);
     EXPECT_EQ(consumed[p].offsets, Dense(expected[p].size())) << "partition " << p;
     EXPECT_EQ(consumed[p].values, expected[p]) << "partition " << p;
   }
@@ -289,13 +314,21 @@ TEST_F(KafkaMockTest, RequestErrorsDuringConsumptionSkipAndRepeatNothing) {
   EXPECT_OK(log->Close());
 }
 
+INSTANTIATE_TEST_SUITE_P(ReadAndReader, KafkaMockConsumeTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Reader" : "Read";
+                         });
+
 class KafkaMockLeaderTest : public KafkaMockTest {
  protected:
   KafkaMockLeaderTest() : KafkaMockTest(kBrokers) {}
   static constexpr int kBrokers = 3;
 };
 
-TEST_F(KafkaMockLeaderTest, LeaderChangesDuringConsumptionSkipAndRepeatNothing) {
+class KafkaMockLeaderConsumeTest : public KafkaMockLeaderTest,
+                                   public ::testing::WithParamInterface<bool> {};
+
+TEST_P(KafkaMockLeaderConsumeTest, LeaderChangesDuringConsumptionSkipAndRepeatNothing) {
   ASSERT_EQ(rd_kafka_mock_topic_create(cluster_.get(), kConsumeTopic, kConsumePartitions, kBrokers),
             RD_KAFKA_RESP_ERR_NO_ERROR);
   std::vector<int32_t> leaders;
@@ -305,6 +338,7 @@ TEST_F(KafkaMockLeaderTest, LeaderChangesDuringConsumptionSkipAndRepeatNothing) 
               RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> log, Open(absl::Seconds(30)));
+  const Source source(*log, kConsumeTopic, GetParam());
   std::map<int32_t, std::vector<std::string>> expected;
   std::map<int32_t, Consumed> consumed;
   int retries = 0;
@@ -338,7 +372,7 @@ TEST_F(KafkaMockLeaderTest, LeaderChangesDuringConsumptionSkipAndRepeatNothing) 
       Consumed& c = consumed[p];
       const int64_t end = std::min<int64_t>(static_cast<int64_t>(c.offsets.size()) + 3,
                                             static_cast<int64_t>(expected[p].size()));
-      ReadUpTo(*log, kConsumeTopic, Partition(p), end, 3, c, retries);
+      ReadUpTo(source, Partition(p), end, 3, c, retries);
       EXPECT_EQ(c.offsets, Dense(static_cast<size_t>(end))) << "partition " << p;
     }
     if (restarter.joinable()) restarter.join();
@@ -346,8 +380,8 @@ TEST_F(KafkaMockLeaderTest, LeaderChangesDuringConsumptionSkipAndRepeatNothing) 
   // Catch up to the end: each partition's sequence complete and unrepeated.
   size_t total = 0;
   for (int32_t p = 0; p < kConsumePartitions; ++p) {
-    ReadUpTo(*log, kConsumeTopic, Partition(p), static_cast<int64_t>(expected[p].size()), 50,
-             consumed[p], retries);
+    ReadUpTo(source, Partition(p), static_cast<int64_t>(expected[p].size()), 50, consumed[p],
+             retries);
     EXPECT_EQ(consumed[p].offsets, Dense(expected[p].size())) << "partition " << p;
     EXPECT_EQ(consumed[p].values, expected[p]) << "partition " << p;
     total += consumed[p].values.size();
@@ -357,6 +391,11 @@ TEST_F(KafkaMockLeaderTest, LeaderChangesDuringConsumptionSkipAndRepeatNothing) 
             << " old leaders down for 0.5 s, " << retries << " reads retried on UNAVAILABLE\n";
   EXPECT_OK(log->Close());
 }
+
+INSTANTIATE_TEST_SUITE_P(ReadAndReader, KafkaMockLeaderConsumeTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Reader" : "Read";
+                         });
 
 // librdkafka does not follow a leader that moved while the old one is down
 // (it keeps asking the old one until it is back), so a Read then fails with
@@ -398,8 +437,8 @@ TEST_F(KafkaMockLeaderTest, ReadIsBoundedWhileTheOldLeaderIsDown) {
     consumed.values.push_back(r.value);
   }
   int retries = 0;
-  ReadUpTo(*log, kConsumeTopic, Partition(0), static_cast<int64_t>(expected[0].size()), 100,
-           consumed, retries);
+  ReadUpTo(Source(*log, kConsumeTopic, /*follow=*/false), Partition(0),
+           static_cast<int64_t>(expected[0].size()), 100, consumed, retries);
   EXPECT_EQ(consumed.offsets, Dense(expected[0].size()));
   EXPECT_EQ(consumed.values, expected[0]);
   std::cout << "old leader down: Read answered in " << took << " ("

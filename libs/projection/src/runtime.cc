@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "custops/base/check.h"
 #include "custops/base/status_macros.h"
@@ -63,6 +66,7 @@ ProjectionRuntime::ProjectionRuntime(log::EventLog& log, std::unique_ptr<Project
                                      const RuntimeOptions& options,
                                      std::unique_ptr<store::Store> store, int partitions)
     : log_(log),
+      reader_(log.NewReader(options.topic)),
       projection_(std::move(projection)),
       options_(options),
       clock_(options.clock != nullptr ? *options.clock : base::SystemClock::Instance()),
@@ -129,21 +133,34 @@ void ProjectionRuntime::Release() {
 }
 
 absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
-  if (!Claim(p)) return 0;
+  if (!Claim(p)) {
+    absl::MutexLock lock(&reader_mu_);
+    reader_->Forget(p);  // stop fetching what another instance applies
+    return 0;
+  }
   struct Releaser {
     ProjectionRuntime* rt;
     ~Releaser() { rt->Release(); }
   } releaser{this};
   Offset from;
   size_t max_batch;
+  bool restoring;
   {
     absl::MutexLock lock(&mu_);
     from = applied_[p.value()];
-    max_batch = restore_target_[p.value()] >= 0 ? options_.restore_batch : options_.max_batch;
+    restoring = restore_target_[p.value()] >= 0;
+    max_batch = restoring ? options_.restore_batch : options_.max_batch;
   }
   const absl::Time started = absl::Now();  // for the apply-latency metric only
-  ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
-                   log_.Read(options_.topic, p, from, max_batch));
+  absl::StatusOr<std::vector<log::LogRecord>> read;
+  {
+    absl::MutexLock lock(&reader_mu_);
+    // A restore ends when a read comes back empty: that must mean the end.
+    // Otherwise an empty read only sends the loop to Wait.
+    read =
+        restoring ? reader_->Read(p, from, max_batch) : reader_->ReadAvailable(p, from, max_batch);
+  }
+  ASSIGN_OR_RETURN(std::vector<log::LogRecord> records, std::move(read));
   if (records.empty()) {
     FinishRestore(p, /*at_end=*/true);
     return 0;
@@ -245,6 +262,11 @@ absl::Status ProjectionRuntime::Assign(const std::vector<Partition>& partitions)
     if (p.value() < 0 || p.value() >= partitions_) {
       return absl::InvalidArgumentError(absl::StrCat("partition ", p.value(), " out of range"));
     }
+    {
+      absl::MutexLock lock(&mu_);
+      if (owned_[p.value()]) continue;
+    }
+    if (projection_->ReseedsFromPublished()) RETURN_IF_ERROR(Reseed(p));
     // The end now is the restore target: until the partition has applied it,
     // its state is behind what other instances may have served.
     absl::StatusOr<Offset> end = log_.EndOffset(options_.topic, p);
@@ -262,6 +284,93 @@ absl::Status ProjectionRuntime::Assign(const std::vector<Partition>& partitions)
     }
   }
   return status;
+}
+
+absl::Status ProjectionRuntime::Reseed(Partition p) {
+  const std::string name(projection_->Name());
+  const std::string id_prefix = absl::StrCat(name, "/", p.value(), "/");
+  // Changes are keyed by customer with the same partitioner and count as the
+  // events, so partition p's changes are in partition p of the changes topic.
+  ASSIGN_OR_RETURN(const int change_partitions, log_.PartitionCount(log::kStateChanges));
+  if (change_partitions != partitions_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(std::string(log::kStateChanges), " has ", change_partitions, " partitions, ",
+                     options_.topic, " ", partitions_, ": they must be equal"));
+  }
+  std::map<uint64_t, v1::StateChange> published;
+  for (Offset at(0);;) {
+    ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
+                     log_.Read(log::kStateChanges, p, at, 10000));
+    if (records.empty()) break;
+    at = records.back().offset.Next();
+    for (const log::LogRecord& r : records) {
+      v1::StateChange change;
+      uint64_t seq = 0;
+      if (!change.ParseFromString(r.value) || change.projection() != name ||
+          !absl::StartsWith(change.change_id(), id_prefix) ||
+          !absl::SimpleAtoi(absl::string_view(change.change_id()).substr(id_prefix.size()), &seq)) {
+        continue;
+      }
+      published.emplace(seq, std::move(change));
+    }
+  }
+  const uint64_t next = published.empty() ? 0 : published.rbegin()->first + 1;
+  std::vector<v1::StateChange> in_order;
+  in_order.reserve(published.size());
+  for (auto& [seq, change] : published) in_order.push_back(std::move(change));
+
+  // Claimed like a batch, so that the apply thread and the publisher are not
+  // in this partition meanwhile.
+  absl::MutexLock publish_lock(&publish_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* busy) { return *busy == -1; }, &busy_));
+    busy_ = p.value();
+  }
+  struct Releaser {
+    ProjectionRuntime* rt;
+    ~Releaser() { rt->Release(); }
+  } releaser{this};
+  Txn txn(*store_, p);
+  absl::Status status = projection_->Reseed(p, in_order, txn);
+  if (!status.ok()) {
+    projection_->Abandon(p);
+    return status;
+  }
+  // What this instance derived but never published is superseded by the
+  // seed (Tick re-derives it against what was published): its state changes
+  // are dropped; its dead letters (derived from events) are kept, renumbered
+  // after the published ids.
+  const std::string prefix = PartitionPrefix(p);
+  uint64_t seq = next;
+  std::vector<internal::OutboxEntry> kept;
+  auto it = store_->NewIterator(outbox_cf_, prefix);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    internal::OutboxEntry entry;
+    if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt outbox entry");
+    }
+    txn.batch().Delete(outbox_cf_, it->key());
+    if (entry.topic() != log::kStateChanges) kept.push_back(std::move(entry));
+  }
+  RETURN_IF_ERROR(it->status());
+  for (internal::OutboxEntry& entry : kept) {
+    entry.set_id(absl::StrCat(id_prefix, seq));
+    std::string okey = prefix;
+    store::AppendU64(okey, seq);
+    txn.batch().Put(outbox_cf_, okey, entry.SerializeAsString());
+    ++seq;
+  }
+  txn.batch().Put(meta_cf_, MetaKey('s', p), store::U64Value(seq));
+  RETURN_IF_ERROR(store_->Write(txn.batch()));
+  if (published_seq_.empty()) published_seq_.assign(partitions_, 0);
+  published_seq_[p.value()] = next;
+  absl::MutexLock lock(&mu_);
+  next_seq_[p.value()] = seq;
+  spdlog::info("projection {}: partition {} reseeded from {} published changes; next id {}{}", name,
+               p.value(), in_order.size(), id_prefix, seq);
+  return absl::OkStatus();
 }
 
 void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
@@ -370,6 +479,7 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
 
 absl::Status ProjectionRuntime::TickAll() {
   const absl::Time now = clock_.Now();
+
   for (int i = 0; i < partitions_; ++i) {
     if (!Claim(Partition(i))) continue;
     struct Releaser {
@@ -487,7 +597,6 @@ absl::Status ProjectionRuntime::Stop() {
 void ProjectionRuntime::ApplyLoop() {
   absl::Duration backoff = absl::Milliseconds(50);
   while (running_) {
-    const uint64_t generation = log_.Generation(options_.topic);
     int64_t consumed = 0;
     absl::Status error;
     for (int i = 0; i < partitions_ && running_; ++i) {
@@ -499,9 +608,15 @@ void ProjectionRuntime::ApplyLoop() {
       consumed += *n;
     }
     bool tick_due;
+    bool restoring = false;
     {
       absl::MutexLock lock(&mu_);
       tick_due = clock_.Now() - last_tick_ >= options_.tick_interval;
+      // No ticks while a partition restores: a tick over state that is
+      // behind would announce time-driven moves (silence) that the events not
+      // applied yet undo, and a population-wide tick would rank part of the
+      // population.
+      for (int i = 0; i < partitions_; ++i) restoring |= owned_[i] && restore_target_[i] >= 0;
     }
     // A projection whose ticks also publish what events changed ticks after
     // applying even on a clock that did not move (--fixed-clock), paced by
@@ -512,7 +627,7 @@ void ProjectionRuntime::ApplyLoop() {
     if (applied_untick_since_ && absl::Now() - *applied_untick_since_ >= options_.tick_interval) {
       tick_due = true;
     }
-    if (error.ok() && tick_due) {
+    if (error.ok() && tick_due && !restoring) {
       error = TickAll();
       if (error.ok()) applied_untick_since_.reset();
     }
@@ -525,8 +640,8 @@ void ProjectionRuntime::ApplyLoop() {
     }
     backoff = absl::Milliseconds(50);
     if (consumed == 0) {
-      log_.WaitForAppend(options_.topic, generation,
-                         absl::Now() + std::min(options_.tick_interval, absl::Milliseconds(200)));
+      absl::MutexLock lock(&reader_mu_);
+      reader_->Wait(absl::Now() + std::min(options_.tick_interval, absl::Milliseconds(200)));
     }
   }
 }

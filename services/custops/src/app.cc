@@ -118,6 +118,11 @@ absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& add
   return std::make_pair(address.substr(0, colon), port);
 }
 
+// kafka.properties in the order librdkafka gets them.
+std::vector<std::pair<std::string, std::string>> KafkaProperties(const Config& config) {
+  return {config.kafka_properties.begin(), config.kafka_properties.end()};
+}
+
 }  // namespace
 
 absl::Status App::Impl::Open() {
@@ -149,7 +154,8 @@ absl::Status App::Impl::Open() {
     }
     ASSIGN_OR_RETURN(group_directory,
                      log::KafkaGroupDirectory::Open({.bootstrap_servers = config.kafka_bootstrap,
-                                                     .group_id = config.kafka_group_prefix}));
+                                                     .group_id = config.kafka_group_prefix,
+                                                     .properties = KafkaProperties(config)}));
   }
   if (HasRole(config, "lifecycle")) {
     ASSIGN_OR_RETURN(lifecycle_runtime,
@@ -347,7 +353,8 @@ absl::Status App::Impl::OpenLog() {
                               {.bootstrap_servers = config.kafka_bootstrap,
                                .clock = clock,
                                .poll_interval = absl::Milliseconds(config.kafka_poll_interval_ms),
-                               .client_id = "custops"}));
+                               .client_id = "custops",
+                               .properties = KafkaProperties(config)}));
   } else {
     ASSIGN_OR_RETURN(log,
                      log::EmbeddedEventLog::Open(
@@ -387,7 +394,8 @@ absl::Status App::Impl::JoinGroup() {
                         .group_id = absl::StrCat(config.kafka_group_prefix, ".lifecycle"),
                         .topic = std::string(log::kCustomerEvents),
                         .member_name = self,
-                        .session_timeout = absl::Milliseconds(config.kafka_session_timeout_ms)},
+                        .session_timeout = absl::Milliseconds(config.kafka_session_timeout_ms),
+                        .properties = KafkaProperties(config)},
                        {.on_assign =
                             [this, rt](const std::vector<Partition>& ps) {
                               if (absl::Status s = rt->Assign(ps); !s.ok()) {
@@ -416,7 +424,8 @@ absl::Status App::Impl::Elect(Singleton& s) {
                         .group_id = absl::StrCat(config.kafka_group_prefix, ".", s.name),
                         .topic = std::string(log::kElectionTopic),
                         .member_name = self,
-                        .session_timeout = absl::Milliseconds(config.kafka_session_timeout_ms)},
+                        .session_timeout = absl::Milliseconds(config.kafka_session_timeout_ms),
+                        .properties = KafkaProperties(config)},
                        {.on_assign =
                             [&s, all, elected](const std::vector<Partition>& ps) {
                               if (!elected(ps)) return;

@@ -258,6 +258,30 @@ std::map<std::string, Setter> BaseSetters() {
       {"kafka.session_timeout_ms",
        Int(&Config::kafka_session_timeout_ms, "kafka.session_timeout_ms")},
       {"kafka.poll_interval_ms", Int(&Config::kafka_poll_interval_ms, "kafka.poll_interval_ms")},
+      {"kafka.properties",
+       [](const toml::node& n, Config& c) -> absl::Status {
+         const toml::table* t = n.as_table();
+         if (t == nullptr) {
+           return absl::InvalidArgumentError(
+               "kafka.properties: expected a table of librdkafka properties");
+         }
+         for (const auto& [name, value] : *t) {
+           const std::string key = absl::StrCat("kafka.properties.", std::string(name.str()));
+           std::string text;
+           if (value.is_string()) {
+             text = *value.value<std::string>();
+           } else if (value.is_boolean()) {
+             text = *value.value<bool>() ? "true" : "false";
+           } else if (value.is_integer()) {
+             text = absl::StrCat(*value.value<int64_t>());
+           } else {
+             return absl::InvalidArgumentError(
+                 absl::StrCat(key, ": wrong type (a string, integer or boolean)"));
+           }
+           c.kafka_properties[std::string(name.str())] = text;
+         }
+         return absl::OkStatus();
+       }},
       {"server.roles", String(&Config::roles, "server.roles")},
       {"server.advertise", String(&Config::advertise, "server.advertise")},
       {"domain.currency", String(&Config::currency, "domain.currency")},
@@ -445,6 +469,12 @@ static toml::table ReviewTable(const ReviewConfig& r) {
   return t;
 }
 
+static toml::table KafkaProperties(const Config& c) {
+  toml::table t;
+  for (const auto& [name, value] : c.kafka_properties) t.insert(name, value);
+  return t;
+}
+
 std::string ToToml(const Config& c) {
   const domain::LifecycleRules& r = c.lifecycle;
   toml::table t{
@@ -461,7 +491,8 @@ std::string ToToml(const Config& c) {
       {"kafka", toml::table{{"bootstrap", c.kafka_bootstrap},
                             {"group_prefix", c.kafka_group_prefix},
                             {"session_timeout_ms", c.kafka_session_timeout_ms},
-                            {"poll_interval_ms", c.kafka_poll_interval_ms}}},
+                            {"poll_interval_ms", c.kafka_poll_interval_ms},
+                            {"properties", KafkaProperties(c)}}},
       {"domain",
        toml::table{
            {"currency", c.currency}, {"time_zone", c.time_zone}, {"fixed_clock", c.fixed_clock}}},

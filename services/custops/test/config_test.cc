@@ -47,6 +47,11 @@ log = "kafka"
 [kafka]
 bootstrap = "k1:9092,k2:9092"
 session_timeout_ms = 10000
+[kafka.properties]
+"security.protocol" = "SASL_SSL"
+"sasl.mechanism" = "SCRAM-SHA-512"
+"linger.ms" = 5
+"enable.ssl.certificate.verification" = true
 [server]
 roles = "lifecycle,admin"
 advertise = "p-0.custops:50051"
@@ -57,6 +62,11 @@ advertise = "p-0.custops:50051"
   EXPECT_EQ(c->kafka_bootstrap, "k1:9092,k2:9092");
   EXPECT_EQ(c->kafka_session_timeout_ms, 10000);
   EXPECT_EQ(c->advertise, "p-0.custops:50051");
+  EXPECT_EQ(c->kafka_properties,
+            (std::map<std::string, std::string>{{"enable.ssl.certificate.verification", "true"},
+                                                {"linger.ms", "5"},
+                                                {"sasl.mechanism", "SCRAM-SHA-512"},
+                                                {"security.protocol", "SASL_SSL"}}));
   EXPECT_TRUE(Validate(*c).ok()) << Validate(*c);
   EXPECT_TRUE(HasRole(*c, "lifecycle"));
   EXPECT_TRUE(HasRole(*c, "admin"));
@@ -67,6 +77,12 @@ advertise = "p-0.custops:50051"
   absl::StatusOr<Config> reloaded = LoadConfigFile(again);
   ASSERT_TRUE(reloaded.ok()) << reloaded.status();
   EXPECT_EQ(ToToml(*reloaded), ToToml(*c));
+  EXPECT_EQ(reloaded->kafka_properties, c->kafka_properties);
+  auto nested =
+      LoadConfigFile(WriteFile("cfg_kafka_props", "[kafka.properties]\n\"linger.ms\" = [1, 2]\n"));
+  EXPECT_NE(nested.status().message().find("kafka.properties.linger.ms: wrong type"),
+            std::string::npos)
+      << nested.status();
 
   Config bad = *c;
   bad.kafka_bootstrap = "";

@@ -614,4 +614,33 @@ absl::Status ValueProjection::Tick(Partition partition, absl::Time now, projecti
   return absl::OkStatus();
 }
 
+absl::Status ValueProjection::Reseed(Partition partition,
+                                     const std::vector<v1::StateChange>& published,
+                                     projection::Txn& txn) {
+  std::map<std::string, internal::ValueIndexEntry> announced;
+  for (const v1::StateChange& c : published) {
+    internal::ValueIndexEntry& e = announced[c.customer_id()];
+    if (c.has_tier_changed()) e.set_tier(c.tier_changed().to());
+    if (c.has_segment_changed()) e.set_segment(c.segment_changed().to());
+    if (c.has_negative_asset_changed()) {
+      e.set_negative_asset(c.negative_asset_changed().negative_asset());
+    }
+  }
+  const std::string prefix = PartitionKey(partition);
+  auto it = store_->NewIterator(cf_.index, prefix);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) txn.Delete(cf_.index, std::string(it->key()));
+  RETURN_IF_ERROR(it->status());
+  for (const auto& [id, entry] : announced) {
+    // A customer announced as gone (tier back to UNSPECIFIED) has no entry.
+    if (entry.tier() == v1::TIER_UNSPECIFIED && entry.segment().empty() &&
+        !entry.negative_asset()) {
+      continue;
+    }
+    txn.Put(cf_.index, CustomerKey(partition, id), entry.SerializeAsString());
+  }
+  // The next tick diffs a fresh pass of every partition against the seeds.
+  publishing_ = nullptr;
+  return absl::OkStatus();
+}
+
 }  // namespace custops::value

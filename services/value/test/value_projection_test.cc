@@ -12,7 +12,9 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "custops/event/time.h"
 #include "custops/log/embedded_event_log.h"
@@ -93,7 +95,7 @@ class ValueProjectionTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   Opened& Open(const std::string& name, size_t max_batch,
-               absl::Duration tick_interval = absl::Seconds(1)) {
+               absl::Duration tick_interval = absl::Seconds(1), bool own_all = true) {
     Opened o;
     o.queries = std::make_unique<ValueQueries>(rules_, clock_);
     auto rt = projection::ProjectionRuntime::Open(
@@ -101,7 +103,8 @@ class ValueProjectionTest : public ::testing::Test {
         {.path = (dir_ / name).string(),
          .max_batch = max_batch,
          .tick_interval = tick_interval,
-         .clock = &clock_});
+         .clock = &clock_,
+         .own_all = own_all});
     EXPECT_TRUE(rt.ok()) << rt.status();
     o.runtime = std::move(*rt);
     projection::ProjectionRuntime* raw = o.runtime.get();
@@ -295,6 +298,97 @@ TEST_F(ValueProjectionTest, TierSegmentAndNegativeAssetChangesGoThroughTheOutbox
   auto negatives = o.queries->ListCustomers(list, std::nullopt, {}).value();
   ASSERT_EQ(negatives.customers_size(), 1);
   EXPECT_EQ(negatives.customers(0).customer_id(), "c101");
+}
+
+// Failover: leader A publishes, then dies; B, whose store never saw those
+// ticks, takes every partition. B must neither announce again what A did
+// nor reuse A's change ids (the log drops a repeated id: B's real changes
+// would be lost). Per customer the published changes must form one chain
+// (each `from` the previous `to`) ending at B's answers; per partition the
+// ids must be dense.
+TEST_F(ValueProjectionTest, ANewLeaderContinuesFromWhatTheOldOnePublished) {
+  Events ev;
+  AddPopulation(ev);
+  Append(ev.Take());
+  std::vector<Partition> all;
+  for (int p = 0; p < 4; ++p) all.push_back(Partition(p));
+
+  // B opens first and falls behind: it leads for the first ticks only.
+  Opened& b = Open("b", 1000, absl::Seconds(1), /*own_all=*/false);
+  ASSERT_TRUE(b.runtime->Assign(all).ok());
+  ASSERT_TRUE(b.runtime->CatchUp().ok());
+  b.runtime->Revoke(all);
+  const size_t published_by_b = Changes().size();
+  ASSERT_GT(published_by_b, 40u);
+
+  // A leads (its store starts empty) and announces a state B never sees:
+  // c100 becomes DIAMOND, then c102 overtakes it.
+  Opened& a = Open("a", 1000, absl::Seconds(1), /*own_all=*/false);
+  ASSERT_TRUE(a.runtime->Assign(all).ok());
+  ASSERT_TRUE(a.runtime->CatchUp().ok());
+  clock_.Advance(absl::Minutes(1));
+  ev.Contract("c100", clock_.Now() - absl::Seconds(1), 1'000'000'00, 0);
+  Append(ev.Take());
+  ASSERT_TRUE(a.runtime->CatchUp().ok());
+  clock_.Advance(absl::Minutes(1));
+  ev.Contract("c102", clock_.Now() - absl::Seconds(1), 5'000'000'00, 0);
+  for (int i = 0; i < 20; ++i) ev.Visit("c101", clock_.Now() - absl::Seconds(2));
+  Append(ev.Take());
+  ASSERT_TRUE(a.runtime->CatchUp().ok());
+  a.runtime->Revoke(all);  // A dies
+  const size_t published_by_a = Changes().size() - published_by_b;
+
+  // B leads again, from its old store. Nothing changed since A's last tick:
+  // B announces nothing. Then c103 overtakes everyone: B announces that.
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(b.runtime->Assign(all).ok());
+  ASSERT_TRUE(b.runtime->CatchUp().ok());
+  EXPECT_EQ(Changes().size(), published_by_b + published_by_a);
+  clock_.Advance(absl::Minutes(1));
+  ev.Contract("c103", clock_.Now() - absl::Seconds(1), 9'000'000'00, 0);
+  Append(ev.Take());
+  ASSERT_TRUE(b.runtime->CatchUp().ok());
+
+  std::map<std::string, std::vector<v1::StateChange>> by_customer;
+  std::map<int, std::set<int64_t>> ids;
+  for (const v1::StateChange& c : Changes()) {
+    by_customer[c.customer_id()].push_back(c);
+    const std::vector<std::string> parts = absl::StrSplit(c.change_id(), '/');
+    ASSERT_EQ(parts.size(), 3u) << c.change_id();
+    int64_t seq = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(parts[2], &seq));
+    EXPECT_TRUE(ids[std::stoi(parts[1])].insert(seq).second) << "repeated id " << c.change_id();
+  }
+  for (const auto& [p, seqs] : ids) {
+    EXPECT_EQ(*seqs.rbegin() + 1, static_cast<int64_t>(seqs.size())) << "gap in partition " << p;
+  }
+  bool c103_diamond = false;
+  for (const auto& [id, changes] : by_customer) {
+    v1::Tier tier = v1::TIER_UNSPECIFIED;
+    std::string segment;
+    bool negative = false;
+    for (const v1::StateChange& c : changes) {
+      if (c.has_tier_changed()) {
+        EXPECT_EQ(c.tier_changed().from(), tier) << id << " " << c.change_id();
+        tier = c.tier_changed().to();
+        c103_diamond |= id == "c103" && tier == v1::TIER_DIAMOND;
+      }
+      if (c.has_segment_changed()) {
+        EXPECT_EQ(c.segment_changed().from(), segment) << id << " " << c.change_id();
+        segment = c.segment_changed().to();
+      }
+      if (c.has_negative_asset_changed()) {
+        EXPECT_NE(c.negative_asset_changed().negative_asset(), negative) << id;
+        negative = c.negative_asset_changed().negative_asset();
+      }
+    }
+    absl::StatusOr<v1::ValueView> now = b.queries->GetValue(id, std::nullopt, {});
+    ASSERT_TRUE(now.ok()) << id << " " << now.status();
+    EXPECT_EQ(now->tier(), tier) << id;
+    EXPECT_EQ(now->segment(), segment) << id;
+    EXPECT_EQ(now->negative_asset(), negative) << id;
+  }
+  EXPECT_TRUE(c103_diamond);
 }
 
 TEST_F(ValueProjectionTest, NowSnapshotsCoverTheRequiredPositions) {

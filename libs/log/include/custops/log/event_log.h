@@ -12,6 +12,8 @@
 #define CUSTOPS_LOG_EVENT_LOG_H_
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +66,41 @@ struct AppendOptions {
   bool sync = true;
 };
 
+// Follows one topic: reads each partition forward from where its previous
+// Read ended and waits for more, for a consumer that tails the topic (a
+// projection). Read has EventLog::Read's contract; a reader is cheaper when
+// reads continue where the last one ended (Kafka: one consumer fetching every
+// followed partition ahead, no seek and no offset query per call, and Wait
+// wakes when a fetch brings records rather than on the next poll).
+// Not thread-safe: one thread at a time. Must not outlive its log.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+
+  // As EventLog::Read of the reader's topic. A `from` other than where the
+  // previous Read of `partition` ended repositions the partition.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<LogRecord>> Read(Partition partition,
+                                                                    Offset from,
+                                                                    size_t max_records) = 0;
+
+  // As Read, except that it may return nothing although records exist that
+  // have not reached the reader yet (Kafka: not fetched; it does not ask the
+  // cluster for the end). For a caller that Waits and reads again anyway;
+  // Read when "empty" must mean "at the end".
+  [[nodiscard]] virtual absl::StatusOr<std::vector<LogRecord>> ReadAvailable(Partition partition,
+                                                                             Offset from,
+                                                                             size_t max_records) {
+    return Read(partition, from, max_records);
+  }
+
+  // Blocks until records may have arrived since this thread's previous Read
+  // calls (spurious wake-ups allowed) or `deadline` passes.
+  virtual void Wait(absl::Time deadline) = 0;
+
+  // Stops following `partition` (revoked, say); a later Read starts again.
+  virtual void Forget(Partition partition) = 0;
+};
+
 class EventLog {
  public:
   virtual ~EventLog() = default;
@@ -101,6 +138,10 @@ class EventLog {
   // generation then. Thread-safe; any number of waiters.
   virtual uint64_t WaitForAppend(std::string_view topic, uint64_t seen,
                                  absl::Time deadline) const = 0;
+
+  // A reader that follows `topic`. The default reads with Read and waits
+  // with WaitForAppend.
+  [[nodiscard]] virtual std::unique_ptr<LogReader> NewReader(std::string_view topic) const;
 
   // Flushes and closes. Further calls fail with FAILED_PRECONDITION.
   [[nodiscard]] virtual absl::Status Close() = 0;

@@ -72,6 +72,23 @@ class Projection {
   // ticks at the clock's now once a tick interval of real time has passed
   // since the first event applied after the last tick. Default: false
   virtual bool TicksOnApply() const { return false; }
+
+  // Whether the changes this projection derives depend on more than the
+  // events and the clock (ticks that diff a population snapshot against
+  // what was last announced, say), so that another instance re-deriving a
+  // partition from its own store would announce different changes under the
+  // ids already published. When true, the runtime reads what was published
+  // under the partition's ids before it applies or ticks a partition it is
+  // assigned, passes it to Reseed, and continues the ids after the last one.
+  // Default: false (re-derivation gives the same changes under the same ids)
+  virtual bool ReseedsFromPublished() const { return false; }
+
+  // The changes published for `partition` under this projection's ids, in
+  // id order: make what Tick diffs against say what they say, in `txn`.
+  virtual absl::Status Reseed(Partition /*partition*/,
+                              const std::vector<v1::StateChange>& /*published*/, Txn& /*txn*/) {
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace custops::projection

@@ -161,12 +161,18 @@ class ProjectionRuntime {
   // nothing more: `at_end`).
   void FinishRestore(Partition p, bool at_end);
   absl::Status TickAll();
+  // For a projection that ReseedsFromPublished: aligns partition `p` (not
+  // owned yet) with what was published under its ids (Assign).
+  absl::Status Reseed(Partition p);
   absl::Status Commit(Txn& txn, std::optional<Offset> next_offset, const struct BatchCounts& c);
   absl::StatusOr<int64_t> PublishOutbox();
   void ApplyLoop();
   void PublishLoop();
 
   log::EventLog& log_;
+  // Follows options_.topic for ApplyBatch (the apply thread, or CatchUp).
+  absl::Mutex reader_mu_;
+  std::unique_ptr<log::LogReader> reader_ ABSL_GUARDED_BY(reader_mu_);
   std::unique_ptr<Projection> projection_;
   RuntimeOptions options_;
   const base::Clock& clock_;

@@ -7,6 +7,7 @@
 #define CUSTOPS_APP_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -88,6 +89,13 @@ struct Config {
   // How often a process looks for appends by other processes (projections,
   // subscriptions): the floor of event -> query freshness. Default: 100
   int kafka_poll_interval_ms = 100;
+  // librdkafka properties for every producer, consumer and group member of
+  // this process ([kafka.properties] or --kafka-property NAME=VALUE):
+  // security.protocol, sasl.*, ssl.* for a secured cluster; linger.ms,
+  // compression.codec, fetch.* to tune. Applied after custops's own settings,
+  // so they override them; a name librdkafka does not know fails the start.
+  // Default: none
+  std::map<std::string, std::string> kafka_properties;
   // The services this process runs, comma-separated, from: ingest (EventIngest,
   // Subscriptions), commands (Customers, Visits, Deals, Complaints),
   // lifecycle (the projection and its queries), admin; "all" for every one.

@@ -165,6 +165,13 @@ class ValueProjection final : public projection::Projection {
   // time: with a clock that does not move (--fixed-clock) the runtime still
   // ticks after events, so they are published.
   bool TicksOnApply() const override { return true; }
+  // The changes are diffs of ticker-timed snapshots against va_index, so a
+  // new leader starts its va_index from what the old one published.
+  bool ReseedsFromPublished() const override { return true; }
+  // Rebuilds the partition's va_index from its published TierChanged,
+  // SegmentChanged and NegativeAssetChanged (the last of each per customer).
+  absl::Status Reseed(Partition partition, const std::vector<v1::StateChange>& published,
+                      projection::Txn& txn) override;
 
  private:
   ValueRules rules_;

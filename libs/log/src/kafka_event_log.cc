@@ -1307,8 +1307,14 @@ std::unique_ptr<LogReader> KafkaEventLogImpl::NewReader(std::string_view topic) 
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "false"},
       {"allow.auto.create.topics", "false"},
-      // The broker answers a fetch as soon as it has a record, or after this.
-      {"fetch.wait.max.ms", "100"},
+      // The broker answers a fetch once it has 256 KiB for it, or after
+      // 20 ms: under load, fewer and larger fetches (and apply batches);
+      // idle, a record reaches the reader within 20 ms. Measured with
+      // bench/kafka_e2e.sh: fetch.min.bytes 1 / 100 ms gave 2.7 ms event ->
+      // query p50 but 40k events/s and 30% more CPU per event; 256 KiB / 20 ms
+      // 20 ms and 50k; 1 MiB / 50 ms 51 ms and 49k. kafka.properties overrides.
+      {"fetch.min.bytes", "262144"},
+      {"fetch.wait.max.ms", "20"},
       {"fetch.error.backoff.ms", "50"},
       // Fetched ahead per followed partition.
       {"queued.min.messages", "20000"},

@@ -8,6 +8,7 @@
 #   bench/kafka_e2e.sh [build dir] [events]     # default: build 200000
 #   POLL_MS=20 bench/kafka_e2e.sh               # kafka.poll_interval_ms of every process
 #   CUSTOPS_ARGS="--kafka-property linger.ms=5" bench/kafka_e2e.sh   # more flags for every process
+#   INSTANCES=1 bench/kafka_e2e.sh              # one projection instance (no partition move)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -34,15 +35,19 @@ common+=("${extra[@]}")
   >"$WORK/ingest.log" 2>&1 & pids+=($!)
 "$CUSTOPS" "${common[@]}" --roles lifecycle,admin --listen "$P1" --data-dir "$WORK/p1" \
   >"$WORK/p1.log" 2>&1 & pids+=($!)
-"$CUSTOPS" "${common[@]}" --roles lifecycle,admin --listen "$P2" --data-dir "$WORK/p2" \
-  >"$WORK/p2.log" 2>&1 & p2=$!; pids+=($p2)
+queries=$P1 cpu="broker=$(cat "$WORK/kafka/kafka.pid"),ingest=${pids[0]},p1=${pids[1]}"
+if [[ ${INSTANCES:-2} != 1 ]]; then
+  "$CUSTOPS" "${common[@]}" --roles lifecycle,admin --listen "$P2" --data-dir "$WORK/p2" \
+    >"$WORK/p2.log" 2>&1 & p2=$!; pids+=($p2)
+  queries="$P1,$P2" cpu="$cpu,p2=$p2"
+fi
 for _ in $(seq 1 200); do
-  "$BUILD/bench/kafka_e2e_load" --ingest "$I" --query "$P1,$P2" --events 0 --samples 0 \
+  "$BUILD/bench/kafka_e2e_load" --ingest "$I" --query "$queries" --events 0 --samples 0 \
     >/dev/null 2>&1 && break
   sleep 0.3
 done
-"$BUILD/bench/kafka_e2e_load" --ingest "$I" --query "$P1,$P2" --events "$EVENTS" \
-  --cpu "broker=$(cat "$WORK/kafka/kafka.pid"),ingest=${pids[0]},p1=${pids[1]},p2=$p2"
+"$BUILD/bench/kafka_e2e_load" --ingest "$I" --query "$queries" --events "$EVENTS" --cpu "$cpu"
+[[ ${INSTANCES:-2} == 1 ]] && exit 0
 
 echo "moving partitions: SIGKILL the second instance"
 kill -9 "$p2"

@@ -34,6 +34,18 @@ class PlainReader final : public LogReader {
 
 }  // namespace
 
+absl::StatusOr<std::vector<Offset>> EventLog::EndOffsets(std::string_view topic) const {
+  absl::StatusOr<int> partitions = PartitionCount(topic);
+  if (!partitions.ok()) return partitions.status();
+  std::vector<Offset> ends;
+  for (int p = 0; p < *partitions; ++p) {
+    absl::StatusOr<Offset> end = EndOffset(topic, Partition(p));
+    if (!end.ok()) return end.status();
+    ends.push_back(*end);
+  }
+  return ends;
+}
+
 std::unique_ptr<LogReader> EventLog::NewReader(std::string_view topic) const {
   return std::make_unique<PlainReader>(*this, topic);
 }

@@ -258,6 +258,7 @@ class KafkaEventLogImpl final : public EventLog {
   absl::StatusOr<std::vector<LogRecord>> Read(std::string_view topic, Partition partition,
                                               Offset from, size_t max_records) const override;
   absl::StatusOr<Offset> EndOffset(std::string_view topic, Partition partition) const override;
+  absl::StatusOr<std::vector<Offset>> EndOffsets(std::string_view topic) const override;
   uint64_t Generation(std::string_view topic) const override;
   uint64_t WaitForAppend(std::string_view topic, uint64_t seen, absl::Time deadline) const override;
   std::unique_ptr<LogReader> NewReader(std::string_view topic) const override;
@@ -1007,8 +1008,19 @@ absl::StatusOr<Offset> KafkaEventLogImpl::EndOffset(std::string_view topic,
   if (closed_.load()) return ClosedError();
   ASSIGN_OR_RETURN(const int partitions, PartitionCountLocked(topic));
   RETURN_IF_ERROR(CheckPartition(partitions, partition));
-  ASSIGN_OR_RETURN(auto watermarks, Watermarks(topic, partition));
+  ASSIGN_OR_RETURN(auto watermarks, Watermarks(topic, partition, /*end_only=*/true));
   return Offset(watermarks.second);
+}
+
+absl::StatusOr<std::vector<Offset>> KafkaEventLogImpl::EndOffsets(std::string_view topic) const {
+  absl::ReaderMutexLock state_lock(&state_mu_);
+  if (closed_.load()) return ClosedError();
+  ASSIGN_OR_RETURN(const int partitions, PartitionCountLocked(topic));
+  ASSIGN_OR_RETURN(std::vector<int64_t> ends, EndOffsets(topic, partitions));
+  std::vector<Offset> out;
+  out.reserve(ends.size());
+  for (int64_t end : ends) out.push_back(Offset(end));
+  return out;
 }
 
 void KafkaEventLogImpl::NoteAppended(std::string_view topic,

@@ -677,6 +677,27 @@ TEST_P(EventLogConformanceTest, WaitForAppendTimesOutAtTheDeadline) {
   EXPECT_LT(absl::Now() - past_start, absl::Seconds(5));
 }
 
+TEST_P(EventLogConformanceTest, EndOffsetsGivesEveryPartitionsEnd) {
+  const std::string topic = TopicName("ends");
+  ASSERT_OK(log_->CreateTopic(topic, 5));
+  std::vector<Record> records;
+  for (int i = 0; i < 30; ++i) records.push_back(Rec(absl::StrCat("key-", i % 7), "v"));
+  ASSERT_OK_AND_ASSIGN(std::vector<AppendResult> results, log_->Append(topic, records, {}));
+  std::vector<int64_t> expected(5, 0);
+  for (const AppendResult& r : results) {
+    expected[r.partition.value()] = std::max(expected[r.partition.value()], r.offset.value() + 1);
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<Offset> ends, log_->EndOffsets(topic));
+  ASSERT_EQ(ends.size(), 5u);
+  for (int p = 0; p < 5; ++p) {
+    EXPECT_EQ(ends[p].value(), expected[p]) << "partition " << p;
+    ASSERT_OK_AND_ASSIGN(Offset one, log_->EndOffset(topic, Partition(p)));
+    EXPECT_EQ(one, ends[p]) << "partition " << p;
+  }
+  EXPECT_EQ(log_->EndOffsets(TopicName("no-such-topic")).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_P(EventLogConformanceTest, ReaderFollowsPartitionsLikeRead) {
   const std::string topic = TopicName("reader");
   ASSERT_OK(log_->CreateTopic(topic, 3));

@@ -709,11 +709,12 @@ RuntimeStats ProjectionRuntime::Stats() const {
       if (next_seq[i] > done) stats.outbox_pending += static_cast<int64_t>(next_seq[i] - done);
     }
   }
+  const absl::StatusOr<std::vector<Offset>> ends = log_.EndOffsets(options_.topic);
   for (int i = 0; i < partitions_; ++i) {
-    absl::StatusOr<Offset> end = log_.EndOffset(options_.topic, Partition(i));
+    const bool known = ends.ok() && i < static_cast<int>(ends->size());
     stats.partitions.push_back({.partition = Partition(i),
                                 .applied = applied[i],
-                                .log_end = end.ok() ? *end : Offset(-1),
+                                .log_end = known ? (*ends)[i] : Offset(-1),
                                 .owned = owned[i],
                                 .restoring = restore_target[i] >= 0,
                                 .restore_target = Offset(std::max<int64_t>(0, restore_target[i]))});

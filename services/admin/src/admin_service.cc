@@ -13,11 +13,11 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
   response.set_version(CUSTOPS_VERSION);
   for (std::string_view topic :
        {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
-    ASSIGN_OR_RETURN(int partitions, log.PartitionCount(topic));
+    ASSIGN_OR_RETURN(std::vector<Offset> ends, log.EndOffsets(topic));
     v1::TopicStatus* t = response.add_topics();
     t->set_topic(std::string(topic));
-    for (int p = 0; p < partitions; ++p) {
-      ASSIGN_OR_RETURN(Offset end, log.EndOffset(topic, Partition(p)));
+    for (int p = 0; p < static_cast<int>(ends.size()); ++p) {
+      const Offset end = ends[p];
       v1::PartitionStatus* ps = t->add_partitions();
       ps->set_partition(p);
       ps->set_log_end(end.value());

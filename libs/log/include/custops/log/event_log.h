@@ -130,6 +130,11 @@ class EventLog {
   [[nodiscard]] virtual absl::StatusOr<Offset> EndOffset(std::string_view topic,
                                                          Partition partition) const = 0;
 
+  // EndOffset of every partition of `topic`, in partition order. The default
+  // asks EndOffset for each; Kafka asks in one round per leader.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<Offset>> EndOffsets(
+      std::string_view topic) const;
+
   // A counter that grows with every append to `topic`. Readers remember it,
   // read, and wait for it to move.
   [[nodiscard]] virtual uint64_t Generation(std::string_view topic) const = 0;

@@ -479,7 +479,6 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
 
 absl::Status ProjectionRuntime::TickAll() {
   const absl::Time now = clock_.Now();
-
   for (int i = 0; i < partitions_; ++i) {
     if (!Claim(Partition(i))) continue;
     struct Releaser {

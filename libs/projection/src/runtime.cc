@@ -122,6 +122,10 @@ absl::Status ProjectionRuntime::Restore() {
 
 bool ProjectionRuntime::Claim(Partition p) {
   absl::MutexLock lock(&mu_);
+  // The apply thread releases every claim it takes; a Reseed (Assign's
+  // thread) may hold one meanwhile: wait for it.
+  mu_.Await(absl::Condition(
+      +[](int* busy) { return *busy == -1; }, &busy_));
   if (!owned_[p.value()]) return false;
   busy_ = p.value();
   return true;

@@ -35,6 +35,15 @@ std::string PartitionPrefix(Partition p) {
   return key;
 }
 uint64_t DecodeU64(std::string_view v) { return v.size() == 8 ? store::ReadU64(v) : 0; }
+// The outbox key of a partition's entry `seq` (entries sort in sequence order).
+std::string OutboxKey(Partition p, uint64_t seq) {
+  std::string key = PartitionPrefix(p);
+  store::AppendU64(key, seq);
+  return key;
+}
+// The condition of ProjectionRuntime::busy_ that no batch, tick or reseed
+// holds a claim.
+bool Unclaimed(int* busy) { return *busy == -1; }
 
 }  // namespace
 
@@ -124,8 +133,7 @@ bool ProjectionRuntime::Claim(Partition p) {
   absl::MutexLock lock(&mu_);
   // The apply thread releases every claim it takes; a Reseed (Assign's
   // thread) may hold one meanwhile: wait for it.
-  mu_.Await(absl::Condition(
-      +[](int* busy) { return *busy == -1; }, &busy_));
+  mu_.Await(absl::Condition(&Unclaimed, &busy_));
   if (!owned_[p.value()]) return false;
   busy_ = p.value();
   return true;
@@ -328,8 +336,7 @@ absl::Status ProjectionRuntime::Reseed(Partition p) {
   absl::MutexLock publish_lock(&publish_mu_);
   {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](int* busy) { return *busy == -1; }, &busy_));
+    mu_.Await(absl::Condition(&Unclaimed, &busy_));
     busy_ = p.value();
   }
   struct Releaser {
@@ -361,9 +368,7 @@ absl::Status ProjectionRuntime::Reseed(Partition p) {
   RETURN_IF_ERROR(it->status());
   for (internal::OutboxEntry& entry : kept) {
     entry.set_id(absl::StrCat(id_prefix, seq));
-    std::string okey = prefix;
-    store::AppendU64(okey, seq);
-    txn.batch().Put(outbox_cf_, okey, entry.SerializeAsString());
+    txn.batch().Put(outbox_cf_, OutboxKey(p, seq), entry.SerializeAsString());
     ++seq;
   }
   txn.batch().Put(meta_cf_, MetaKey('s', p), store::U64Value(seq));
@@ -428,9 +433,7 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
     entry.set_topic(std::string(topic));
     entry.set_key(std::move(key));
     entry.set_value(std::move(value));
-    std::string okey = PartitionPrefix(p);
-    store::AppendU64(okey, seq);
-    txn.batch().Put(outbox_cf_, okey, entry.SerializeAsString());
+    txn.batch().Put(outbox_cf_, OutboxKey(p, seq), entry.SerializeAsString());
     ++seq;
   };
   auto next_id = [&] { return absl::StrCat(name, "/", p.value(), "/", seq); };
@@ -528,10 +531,9 @@ absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
       std::vector<std::string> keys;
       const std::string prefix = PartitionPrefix(Partition(i));
       auto it = store_->NewIterator(outbox_cf_, prefix);
-      std::string start = prefix;
-      store::AppendU64(start, published_seq_[i]);
       uint64_t last_seq = 0;
-      for (it->Seek(start); it->Valid() && keys.size() < 500; it->Next()) {
+      for (it->Seek(OutboxKey(Partition(i), published_seq_[i])); it->Valid() && keys.size() < 500;
+           it->Next()) {
         internal::OutboxEntry entry;
         if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
           return absl::DataLossError("corrupt outbox entry");

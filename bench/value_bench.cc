@@ -59,6 +59,7 @@
 #include "custops/ingest/ingest_service.h"
 #include "custops/log/embedded_event_log.h"
 #include "custops/projection/runtime.h"
+#include "custops/rpc/gateway.h"
 #include "custops/v1/value.grpc.pb.h"
 #include "custops/value/value_projection.h"
 #include "custops/value/value_service.h"
@@ -330,10 +331,13 @@ void RunPopulation(const std::string& name, const FillFn& fill, absl::Time now,
   // synchronous clients (one channel per thread), closed loop.
   {
     value::ValueService service(*rt, queries, clock);
+    rpc::MethodTable methods;
+    service.Register(methods);
+    rpc::Gateway gateway(methods, /*verifier=*/nullptr, {});
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&service);
+    for (grpc::Service* s : gateway.services()) builder.RegisterService(s);
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     CHECK(server != nullptr && port != 0);
     LatencyHistogram rpc_get, rpc_summary;

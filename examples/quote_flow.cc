@@ -6,6 +6,9 @@
 //
 //   bash scripts/run.sh &                       # the platform, on :50051
 //   build/examples/quote_flow --server 127.0.0.1:50051 --customer ACME-1
+//   # A server with auth on wants a token (--token, or the CUSTOPS_TOKEN variable):
+//   custopsctl token --secret-file jwt.key --sub quote-flow --roles emitter,reader > token
+//   build/examples/quote_flow --token "$(cat token)"
 //
 // Run it twice: the second run's actions are retries of the same request ids
 // (derived from --customer), so nothing is emitted twice.
@@ -45,11 +48,14 @@ int main(int argc, char** argv) {
   CLI::App app{"custops client example: one deal as business actions"};
   std::string server = "127.0.0.1:50051";
   std::string customer = "ACME-1";
+  std::string token;
   app.add_option("--server", server, "custops gRPC address")->capture_default_str();
   app.add_option("--customer", customer, "Customer id")->capture_default_str();
+  app.add_option("--token", token, "Bearer token (JWT) for a server with auth on")
+      ->envname("CUSTOPS_TOKEN");
   CLI11_PARSE(app, argc, argv);
 
-  custops::client::Client client({.target = server, .actor_id = "example"});
+  custops::client::Client client({.target = server, .actor_id = "example", .bearer_token = token});
   const absl::Time now = absl::Now();
   auto id = [&](const char* what) { return absl::StrCat(customer, "/", what); };
 

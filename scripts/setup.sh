@@ -32,6 +32,7 @@ PACKAGES=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libssl-dev libc-ares-dev libre2-dev libsqlite3-dev
+  libjwt-dev libmicrohttpd-dev libgnutls28-dev openssl
   openjdk-17-jre-headless maven kcat
 )
 

@@ -25,13 +25,26 @@ int main(int argc, char** argv) {
   bool print_config = false;
   std::optional<std::string> listen, metrics_listen, data_dir, fixed_clock, log_level;
   std::optional<std::string> log_kind, kafka_bootstrap, roles, advertise;
+  std::optional<std::string> tls_cert, tls_key, tls_client_ca, jwt_secret, jwt_public_key;
+  bool insecure = false;
   std::optional<int> partitions, demo_customers, kafka_poll_ms;
   std::optional<bool> sync, demo;
   cli.add_option("--config", config_path, "TOML configuration file");
   cli.add_flag("--print-config", print_config, "Print the effective configuration and exit");
   cli.add_option("--listen", listen, "gRPC address host:port (default 127.0.0.1:50051)");
-  cli.add_option("--metrics-listen", metrics_listen,
-                 "Prometheus /metrics address host:port; empty disables (default 127.0.0.1:9464)");
+  cli.add_option("--http-listen,--metrics-listen", metrics_listen,
+                 "HTTP address host:port for /metrics, /healthz, /readyz; empty disables "
+                 "(default 127.0.0.1:9464)");
+  cli.add_option("--tls-cert", tls_cert, "PEM certificate chain: TLS on gRPC and HTTP");
+  cli.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+  cli.add_option("--tls-client-ca", tls_client_ca,
+                 "PEM CA: require client certificates it signed (mutual TLS)");
+  cli.add_option("--jwt-hs256-secret-file", jwt_secret,
+                 "Bearer JWT auth with this HS256 shared secret (docs/security.md)");
+  cli.add_option("--jwt-public-key-file", jwt_public_key,
+                 "Bearer JWT auth with this PEM public key (RS256 or ES256)");
+  cli.add_flag("--insecure", insecure,
+               "Allow a non-loopback listen address without TLS and token auth");
   cli.add_option("--data-dir", data_dir, "Data directory (default ./data)");
   cli.add_option("--partitions", partitions,
                  "Partitions per topic for a new data dir (default 12)");
@@ -83,6 +96,12 @@ int main(int argc, char** argv) {
   if (roles) config.roles = *roles;
   if (kafka_poll_ms) config.kafka_poll_interval_ms = *kafka_poll_ms;
   if (advertise) config.advertise = *advertise;
+  if (tls_cert) config.tls_cert_file = *tls_cert;
+  if (tls_key) config.tls_key_file = *tls_key;
+  if (tls_client_ca) config.tls_client_ca_file = *tls_client_ca;
+  if (jwt_secret) config.jwt_hs256_secret_file = *jwt_secret;
+  if (jwt_public_key) config.jwt_public_key_file = *jwt_public_key;
+  if (insecure) config.insecure = true;
   for (const std::string& property : kafka_properties) {
     const size_t eq = property.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -128,7 +147,7 @@ int main(int argc, char** argv) {
             << ", " << config.partitions << " partitions, roles " << config.roles << ")"
             << std::endl;
   if ((*app)->metrics_port() != 0) {
-    std::cout << "metrics on http://"
+    std::cout << "metrics on " << (config.tls_cert_file.empty() ? "http" : "https") << "://"
               << config.metrics_listen.substr(0, config.metrics_listen.rfind(':')) << ":"
               << (*app)->metrics_port() << "/metrics" << std::endl;
   }
@@ -147,8 +166,8 @@ int main(int argc, char** argv) {
   }
   std::cout << "ready. try:\n"
             << "  build/tools/custopsctl/custopsctl --server " << (*app)->address() << " summary\n"
-            << "  grpcurl -plaintext " << (*app)->address()
-            << " custops.v1.Lifecycle/StageSummary\n"
+            << "  grpcurl " << (config.tls_cert_file.empty() ? "-plaintext " : "")
+            << (*app)->address() << " custops.v1.Lifecycle/StageSummary\n"
             << "stop with Ctrl-C" << std::endl;
   (*app)->Wait();
   return 0;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grpcpp/support/client_interceptor.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -14,6 +15,38 @@
 #include "custops/v1/admin.grpc.pb.h"
 
 namespace custops::testing {
+
+namespace {
+
+// Adds "authorization: Bearer <token>" to every call of a channel.
+class BearerInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string& token) : header_("Bearer " + token) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", header_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  std::string header_;
+};
+
+class BearerInterceptorFactory : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(std::string token) : token_(std::move(token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new BearerInterceptor(token_);
+  }
+
+ private:
+  std::string token_;
+};
+
+}  // namespace
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -43,25 +76,41 @@ std::shared_ptr<grpc::Channel> ServerProcess::Channel() const {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
-  return grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  if (!target_name_.empty()) args.SetSslTargetNameOverride(target_name_);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      credentials_ ? credentials_ : grpc::InsecureChannelCredentials();
+  if (token_.empty()) return grpc::CreateCustomChannel(address_, credentials, args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerInterceptorFactory>(token_));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(address_, credentials, args,
+                                                                 std::move(interceptors));
 }
 
 absl::Status ServerProcess::Start(absl::Duration timeout) {
   std::vector<std::string> argv = {binary_, "--listen", address_};
-  if (std::find(args_.begin(), args_.end(), "--metrics-listen") == args_.end()) {
+  if (std::find(args_.begin(), args_.end(), "--metrics-listen") == args_.end() &&
+      std::find(args_.begin(), args_.end(), "--http-listen") == args_.end()) {
     argv.insert(argv.end(), {"--metrics-listen", ""});
   }
   argv.insert(argv.end(), args_.begin(), args_.end());
+  // Everything the child needs is prepared before fork (only
+  // async-signal-safe calls between fork and exec).
+  std::vector<char*> cargv;
+  for (std::string& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  const char* out_path = stdout_file_.empty() ? "/dev/null" : stdout_file_.c_str();
+  const char* err_path = stderr_file_.empty() ? nullptr : stderr_file_.c_str();
   pid_ = ::fork();
   if (pid_ < 0) return absl::InternalError("fork failed");
   if (pid_ == 0) {
-    // Child: quiet stdout, keep stderr for diagnosis.
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, STDOUT_FILENO);
-    std::vector<char*> cargv;
-    for (std::string& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    ::execv(binary_.c_str(), cargv.data());
+    // Child: stdout quiet (or to its file), stderr kept for diagnosis (or to its file).
+    int out = ::open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out >= 0) ::dup2(out, STDOUT_FILENO);
+    if (err_path != nullptr) {
+      int err = ::open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (err >= 0) ::dup2(err, STDERR_FILENO);
+    }
+    ::execv(cargv[0], cargv.data());
     ::_exit(127);
   }
   // Ready = the port accepts connections and Admin.Status answers (the

@@ -20,6 +20,15 @@ absl::Status ToAbsl(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
+std::shared_ptr<grpc::Channel> OpenChannel(const ClientOptions& o) {
+  if (!o.tls) return grpc::CreateChannel(o.target, grpc::InsecureChannelCredentials());
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = o.ca_cert_pem;
+  ssl.pem_cert_chain = o.client_cert_pem;
+  ssl.pem_private_key = o.client_key_pem;
+  return grpc::CreateChannel(o.target, grpc::SslCredentials(ssl));
+}
+
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
 }
@@ -48,8 +57,7 @@ std::string NewRequestId() {
   return absl::StrFormat("%016x%016x", absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen));
 }
 
-Client::Client(ClientOptions options)
-    : Client(grpc::CreateChannel(options.target, grpc::InsecureChannelCredentials()), options) {}
+Client::Client(ClientOptions options) : Client(OpenChannel(options), options) {}
 
 Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
     : options_(std::move(options)),
@@ -62,12 +70,19 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
       lifecycle_(v1::Lifecycle::NewStub(channel_)),
       subscriptions_(v1::Subscriptions::NewStub(channel_)) {}
 
+void Client::Prepare(grpc::ClientContext& context) const {
+  if (!options_.bearer_token.empty()) {
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", options_.bearer_token));
+  }
+}
+
 template <typename Request, typename Response, typename Method>
 absl::StatusOr<Response> Client::Call(Method method, const Request& request) {
   grpc::Status last;
   for (int attempt = 1; attempt <= std::max(1, options_.max_attempts); ++attempt) {
     if (attempt > 1) Backoff(options_, attempt - 1);
     grpc::ClientContext context;
+    Prepare(context);
     context.set_deadline(DeadlineIn(options_.deadline));
     Response response;
     last = method(&context, request, &response);
@@ -332,6 +347,7 @@ absl::Status Client::Subscribe(v1::SubscribeRequest request,
   int failures = 0;
   while (!stopped()) {
     grpc::ClientContext context;
+    Prepare(context);
     std::unique_ptr<grpc::ClientReader<v1::EventRecord>> reader =
         subscriptions_->Subscribe(&context, request);
     v1::EventRecord record;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "custops/event/time.h"
 #include "google/protobuf/descriptor.h"
 
 namespace custops::event::internal {
@@ -213,6 +214,37 @@ absl::Status CheckTimestamp(bool has, const google::protobuf::Timestamp& ts, con
   }
   return absl::OkStatus();
 }
+
+}  // namespace custops::event::internal
+
+namespace custops::event {
+
+absl::Status CheckTimestamp(const google::protobuf::Timestamp& ts, std::string_view field) {
+  // protobuf's own range (timestamp.proto), wider than the event rules'.
+  constexpr int64_t kMin = -62'135'596'800;  // 0001-01-01T00:00:00Z
+  constexpr int64_t kMax = 253'402'300'799;  // 9999-12-31T23:59:59Z
+  if (ts.nanos() < 0 || ts.nanos() > 999'999'999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(field), ".nanos: must be 0..999999999, got ", ts.nanos()));
+  }
+  if (ts.seconds() < kMin || ts.seconds() > kMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        std::string(field),
+        ".seconds: must be within 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z, got ", ts.seconds()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Time> TimeOf(bool has, const google::protobuf::Timestamp& ts,
+                                  std::string_view field, absl::Time absent) {
+  if (!has) return absent;
+  if (absl::Status s = CheckTimestamp(ts, field); !s.ok()) return s;
+  return FromProto(ts);
+}
+
+}  // namespace custops::event
+
+namespace custops::event::internal {
 
 int CompareTimestamps(const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
   if (a.seconds() != b.seconds()) return a.seconds() < b.seconds() ? -1 : 1;

@@ -399,6 +399,8 @@ void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
     };
     mu_.Await(absl::Condition(&idle));
   }
+  // Waits on these partitions are some other instance's business now.
+  UpdateWaiters();
   // A publication in flight finishes too: the next owner must not append the
   // same outbox ids while this one still does.
   absl::MutexLock publish_lock(&publish_mu_);
@@ -471,16 +473,19 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
   }
   RETURN_IF_ERROR(store_->Write(txn.batch()));
 
-  absl::MutexLock lock(&mu_);
-  partition_stats_[p.value()] = std::move(stats);
-  if (next_offset) applied_[p.value()] = *next_offset;
-  next_seq_[p.value()] = seq;
-  totals_.events_applied += counts.applied;
-  totals_.noops += noops;
-  for (const auto& [reason, n] : counts.noops) totals_.noops_by_reason[reason] += n;
-  totals_.dead_letters += static_cast<int64_t>(counts.dead_letters.size());
-  totals_.changes_emitted += changes;
-  ++commits_;
+  {
+    absl::MutexLock lock(&mu_);
+    partition_stats_[p.value()] = std::move(stats);
+    if (next_offset) applied_[p.value()] = *next_offset;
+    next_seq_[p.value()] = seq;
+    totals_.events_applied += counts.applied;
+    totals_.noops += noops;
+    for (const auto& [reason, n] : counts.noops) totals_.noops_by_reason[reason] += n;
+    totals_.dead_letters += static_cast<int64_t>(counts.dead_letters.size());
+    totals_.changes_emitted += changes;
+    ++commits_;
+  }
+  UpdateWaiters();
   return absl::OkStatus();
 }
 
@@ -668,7 +673,7 @@ void ProjectionRuntime::PublishLoop() {
   }
 }
 
-absl::Status ProjectionRuntime::WaitApplied(const PositionSet& token, absl::Time deadline) const {
+absl::Status ProjectionRuntime::CheckToken(const PositionSet& token) const {
   if (token.topic() != options_.topic) {
     return absl::InvalidArgumentError(
         absl::StrCat("consistency_token: for topic ", token.topic(), ", not ", options_.topic));
@@ -676,6 +681,11 @@ absl::Status ProjectionRuntime::WaitApplied(const PositionSet& token, absl::Time
   if (token.next_offsets_size() > partitions_) {
     return absl::InvalidArgumentError("consistency_token: more partitions than the topic has");
   }
+  return absl::OkStatus();
+}
+
+absl::Status ProjectionRuntime::WaitApplied(const PositionSet& token, absl::Time deadline) const {
+  RETURN_IF_ERROR(CheckToken(token));
   absl::MutexLock lock(&mu_);
   auto reached = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     for (int i = 0; i < token.next_offsets_size(); ++i) {
@@ -685,6 +695,48 @@ absl::Status ProjectionRuntime::WaitApplied(const PositionSet& token, absl::Time
   };
   if (mu_.AwaitWithDeadline(absl::Condition(&reached), deadline)) return absl::OkStatus();
   return absl::DeadlineExceededError("consistency_token: write not applied before the deadline");
+}
+
+void ProjectionRuntime::NotifyApplied(const PositionSet& token, absl::Time deadline,
+                                      PositionWaiters::Done done) const {
+  if (absl::Status s = CheckToken(token); !s.ok()) {
+    std::move(done)(std::move(s));
+    return;
+  }
+  std::vector<int64_t> targets(token.next_offsets().begin(), token.next_offsets().end());
+  {
+    absl::MutexLock lock(&mu_);
+    bool reached = true;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      reached &= !owned_[i] || applied_[i].value() >= targets[i];
+    }
+    if (!reached) {
+      // Added under mu_: a commit after this point updates the waiters.
+      waiters_.Add(
+          std::move(targets), deadline,
+          absl::DeadlineExceededError("consistency_token: write not applied before the deadline"),
+          std::move(done));
+      return;
+    }
+  }
+  std::move(done)(absl::OkStatus());
+}
+
+void ProjectionRuntime::AbandonWaits() const {
+  waiters_.Close(absl::UnavailableError("shutting down: consistency-token wait abandoned"));
+}
+
+void ProjectionRuntime::UpdateWaiters() {
+  if (waiters_.pending() == 0) return;
+  std::vector<int64_t> applied;
+  std::vector<bool> owned;
+  {
+    absl::MutexLock lock(&mu_);
+    applied.reserve(applied_.size());
+    for (Offset o : applied_) applied.push_back(o.value());
+    owned = owned_;
+  }
+  waiters_.Update(applied, owned);
 }
 
 std::vector<Offset> ProjectionRuntime::AppliedOffsets() const {

@@ -1,5 +1,7 @@
 #include "custops/rpc/routing.h"
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include <chrono>
 
 #include "absl/strings/numbers.h"
@@ -31,7 +33,7 @@ std::shared_ptr<grpc::Channel> ChannelCache::Get(const std::string& address) {
   if (channel == nullptr) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
-    channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    channel = grpc::CreateCustomChannel(address, credentials_, args);
   }
   return channel;
 }
@@ -48,15 +50,10 @@ void MarkForwarded(grpc::ClientContext& context, const std::vector<Partition>& p
   if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
 }
 
-bool IsForwarded(const grpc::CallbackServerContext& context) {
-  return context.client_metadata().count(kForwardedHeader) > 0;
-}
-
-absl::StatusOr<std::optional<std::vector<Partition>>> ForwardedPartitions(
-    const grpc::CallbackServerContext& context, int partitions) {
-  auto it = context.client_metadata().find(kPartitionsHeader);
-  if (it == context.client_metadata().end()) return std::nullopt;
-  const std::string value(it->second.data(), it->second.size());
+absl::StatusOr<std::optional<std::vector<Partition>>> ForwardedPartitions(const Call& call,
+                                                                          int partitions) {
+  const std::string value = call.Metadata(kPartitionsHeader);
+  if (value.empty()) return std::nullopt;
   std::vector<Partition> out;
   for (absl::string_view part : absl::StrSplit(value, ',')) {
     int p = -1;
@@ -67,6 +64,46 @@ absl::StatusOr<std::optional<std::vector<Partition>>> ForwardedPartitions(
     out.push_back(Partition(p));
   }
   return out;
+}
+
+void ForwardRaw(ChannelCache& channels, const Call& call, const std::string& address,
+                const std::vector<Partition>& partitions,
+                absl::AnyInvocable<void(absl::StatusOr<std::string>) &&> done) {
+  struct Flight {
+    grpc::ClientContext context;
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer response;
+    std::unique_ptr<grpc::GenericStub> stub;
+    absl::AnyInvocable<void(absl::StatusOr<std::string>) &&> done;
+    std::string address;
+  };
+  auto* f = new Flight;
+  f->done = std::move(done);
+  f->address = address;
+  MarkForwarded(f->context, partitions, call.deadline());
+  if (const std::string auth = call.Metadata("authorization"); !auth.empty()) {
+    f->context.AddMetadata("authorization", auth);
+  }
+  grpc::Slice slice(call.raw_request());
+  f->request = grpc::ByteBuffer(&slice, 1);
+  f->stub = std::make_unique<grpc::GenericStub>(channels.Get(address));
+  f->stub->UnaryCall(&f->context, absl::StrCat("/", call.method()), grpc::StubOptions(),
+                     &f->request, &f->response, [f](grpc::Status s) {
+                       std::unique_ptr<Flight> owned(f);
+                       if (!s.ok()) {
+                         std::move(owned->done)(absl::Status(
+                             static_cast<absl::StatusCode>(s.error_code()),
+                             absl::StrCat(s.error_message(), " (from ", owned->address, ")")));
+                         return;
+                       }
+                       std::vector<grpc::Slice> slices;
+                       std::string bytes;
+                       (void)owned->response.Dump(&slices);
+                       for (const grpc::Slice& sl : slices) {
+                         bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+                       }
+                       std::move(owned->done)(std::move(bytes));
+                     });
 }
 
 }  // namespace custops::rpc

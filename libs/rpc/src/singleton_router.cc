@@ -1,103 +1,47 @@
 #include "custops/rpc/singleton_router.h"
 
-#include <grpcpp/generic/generic_stub.h>
-
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "custops/rpc/status.h"
 
 namespace custops::rpc {
 
-// One call: read the request, pick the target, make the same call there and
-// hand back its response and status.
-class SingletonRouter::Call final : public grpc::ServerGenericBidiReactor {
- public:
-  Call(SingletonRouter& router, grpc::GenericCallbackServerContext* ctx)
-      : router_(router), ctx_(ctx) {
-    for (const SingletonRoute& r : router_.routes_) {
-      if (absl::StartsWith(ctx_->method(), absl::StrCat("/", r.service, "/"))) route_ = &r;
-    }
-    if (route_ == nullptr) {
-      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                          absl::StrCat("unknown method ", ctx_->method())));
-      return;
-    }
-    StartRead(&request_);
-  }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
-      return;
-    }
-    std::shared_ptr<grpc::Channel> channel;
-    const auto [state, why] = route_->state();
-    const absl::Time deadline = CallDeadline(*ctx_, absl::Minutes(10));
-    if (deadline != absl::InfiniteFuture()) {
-      client_.set_deadline(absl::ToChronoTime(deadline));
-    }
+Router SingletonRouter(ChannelCache* channels, std::string self, SingletonRoute route) {
+  return [channels, self = std::move(self), route = std::move(route)](Call& call, RawDone& done) {
+    const std::string service = call.method().substr(0, call.method().find('/'));
+    const auto [state, why] = route.state();
     switch (state) {
       case SingletonState::kServing:
-        channel = route_->local;
-        break;
+        return false;  // the handler answers here
       case SingletonState::kRestoring:
-        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, why));
-        return;
-      case SingletonState::kStandby: {
-        if (IsForwarded(*ctx_)) {
-          // The sender's directory is stale: refuse rather than bounce.
-          Finish(grpc::Status(
-              grpc::StatusCode::UNAVAILABLE,
-              absl::StrCat(router_.self_, " is not the ", route_->service, " leader (any more)")));
-          return;
-        }
-        absl::StatusOr<std::string> leader = route_->leader();
-        if (!leader.ok() || leader->empty() || *leader == router_.self_) {
-          if (route_->invalidate) route_->invalidate();
-          Finish(grpc::Status(
-              grpc::StatusCode::UNAVAILABLE,
-              absl::StrCat("no ", route_->service, " leader now",
-                           leader.ok() ? "" : absl::StrCat(": ", leader.status().ToString()))));
-          return;
-        }
-        leader_ = *leader;
-        MarkForwarded(client_, {}, deadline);
-        channel = router_.channels_->Get(leader_);
+        std::move(done)(absl::UnavailableError(why));
+        return true;
+      case SingletonState::kStandby:
         break;
-      }
     }
-    grpc::GenericStub stub(channel);
-    stub.UnaryCall(&client_, ctx_->method(), grpc::StubOptions(), &request_, &response_,
-                   [this](grpc::Status s) { Done(std::move(s)); });
-  }
-
-  void OnDone() override { delete this; }
-
- private:
-  void Done(grpc::Status s) {
-    if (!s.ok()) {
-      if (s.error_code() == grpc::StatusCode::UNAVAILABLE && !leader_.empty() &&
-          route_->invalidate) {
-        route_->invalidate();
-      }
-      Finish(s);
-      return;
+    if (call.forwarded()) {
+      // The sender's directory is stale: refuse rather than bounce.
+      std::move(done)(absl::UnavailableError(
+          absl::StrCat(self, " is not the ", service, " leader (any more)")));
+      return true;
     }
-    StartWriteAndFinish(&response_, grpc::WriteOptions(), s);
-  }
-
-  SingletonRouter& router_;
-  grpc::GenericCallbackServerContext* ctx_;
-  const SingletonRoute* route_ = nullptr;
-  grpc::ByteBuffer request_;
-  grpc::ByteBuffer response_;
-  grpc::ClientContext client_;
-  std::string leader_;  // set when forwarded to another instance
-};
-
-grpc::ServerGenericBidiReactor* SingletonRouter::CreateReactor(
-    grpc::GenericCallbackServerContext* ctx) {
-  return new Call(*this, ctx);
+    absl::StatusOr<std::string> leader = route.leader();
+    if (!leader.ok() || leader->empty() || *leader == self) {
+      if (route.invalidate) route.invalidate();
+      std::move(done)(absl::UnavailableError(
+          absl::StrCat("no ", service, " leader now",
+                       leader.ok() ? "" : absl::StrCat(": ", leader.status().ToString()))));
+      return true;
+    }
+    ForwardRaw(*channels, call, *leader, {},
+               [done = std::move(done),
+                invalidate = route.invalidate](absl::StatusOr<std::string> bytes) mutable {
+                 if (!bytes.ok() && bytes.status().code() == absl::StatusCode::kUnavailable &&
+                     invalidate) {
+                   invalidate();
+                 }
+                 std::move(done)(std::move(bytes));
+               });
+    return true;
+  };
 }
 
 }  // namespace custops::rpc

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "custops/rpc/gateway.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -17,24 +18,23 @@ namespace {
 
 // Answers Status with its instance name as the mode; records whether the call
 // arrived marked as forwarded.
-class FakeAdmin final : public v1::Admin::CallbackService {
- public:
-  explicit FakeAdmin(std::string name) : name_(std::move(name)) {}
-  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
-                                   const v1::StatusRequest* /*request*/,
-                                   v1::StatusResponse* response) override {
-    forwarded_ = context->client_metadata().count(kForwardedHeader) > 0;
-    calls_++;
-    response->set_mode(name_);
-    auto* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
+struct FakeAdmin {
+  explicit FakeAdmin(std::string name) : name(std::move(name)) {}
+  void Register(MethodTable& table) {
+    table.Sync<v1::StatusRequest, v1::StatusResponse>(
+        "custops.v1.Admin/Status", Access::kReader, /*offload=*/false,
+        [this](Call& call, const v1::StatusRequest&) -> absl::StatusOr<v1::StatusResponse> {
+          forwarded_ = call.forwarded();
+          calls_++;
+          v1::StatusResponse response;
+          response.set_mode(name);
+          return response;
+        });
   }
   bool forwarded() const { return forwarded_; }
   int calls() const { return calls_; }
 
- private:
-  std::string name_;
+  std::string name;
   std::atomic<bool> forwarded_{false};
   std::atomic<int> calls_{0};
 };
@@ -44,26 +44,21 @@ struct Instance {
 
   void Start(std::function<std::pair<SingletonState, std::string>()> state,
              std::function<absl::StatusOr<std::string>()> leader) {
-    grpc::ServerBuilder internal_builder;
-    internal_builder.RegisterService(&admin);
-    internal = internal_builder.BuildAndStart();
-    ASSERT_NE(internal, nullptr);
-    router = std::make_unique<SingletonRouter>(&channels, "self-unused");
-    router->AddRoute({.service = v1::Admin::service_full_name(),
-                      .local = internal->InProcessChannel(grpc::ChannelArguments()),
-                      .state = std::move(state),
-                      .leader = std::move(leader),
-                      .invalidate = [this] { invalidations++; }});
+    admin.Register(methods);
+    methods.Route("custops.v1.Admin", SingletonRouter(&channels, "self-unused",
+                                                      {.state = std::move(state),
+                                                       .leader = std::move(leader),
+                                                       .invalidate = [this] { invalidations++; }}));
+    gateway = std::make_unique<Gateway>(methods, /*verifier=*/nullptr, ServingOptions{});
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterCallbackGenericService(router.get());
+    for (grpc::Service* s : gateway->services()) builder.RegisterService(s);
     server = builder.BuildAndStart();
     ASSERT_NE(server, nullptr);
     address = "127.0.0.1:" + std::to_string(port);
   }
   ~Instance() {
     if (server) server->Shutdown();
-    if (internal) internal->Shutdown();
   }
 
   grpc::Status Call(v1::StatusResponse* response, bool forwarded = false) {
@@ -77,8 +72,8 @@ struct Instance {
 
   FakeAdmin admin;
   ChannelCache channels;
-  std::unique_ptr<grpc::Server> internal;
-  std::unique_ptr<SingletonRouter> router;
+  MethodTable methods;
+  std::unique_ptr<Gateway> gateway;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   std::string address;
@@ -107,20 +102,19 @@ TEST(SingletonRouterTest, LeaderAnswersStandbyForwardsRestoringAndOrphansRefuse)
   b.Start([] { return std::make_pair(SingletonState::kStandby, std::string()); }, leader);
   set_leader(a.address);
 
-  // The leader answers from its own service, unmarked.
+  // The leader answers from its own handler, unmarked.
   v1::StatusResponse r;
   ASSERT_TRUE(a.Call(&r).ok());
   EXPECT_EQ(r.mode(), "a");
   EXPECT_FALSE(a.admin.forwarded());
-  // The standby forwards to the leader, marked; its own service is not called.
+  // The standby forwards to the leader, marked; its own handler is not called.
   r.Clear();
   grpc::Status s = b.Call(&r);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(r.mode(), "a");
   EXPECT_EQ(b.admin.calls(), 0);
   EXPECT_EQ(a.admin.calls(), 2);
-  // The local hop carries no mark (the service sees the caller's call).
-  EXPECT_FALSE(a.admin.forwarded());
+  EXPECT_TRUE(a.admin.forwarded());
 
   // The forward is marked: when `a` is no longer the leader but b's
   // directory still says so, `a` refuses instead of forwarding again.
@@ -154,7 +148,7 @@ TEST(SingletonRouterTest, LeaderAnswersStandbyForwardsRestoringAndOrphansRefuse)
   EXPECT_GT(b.invalidations, before2);
 }
 
-TEST(SingletonRouterTest, MethodsOfOtherServicesAreUnimplemented) {
+TEST(SingletonRouterTest, MethodsOfUnservedServicesAreUnimplemented) {
   Instance a("a");
   a.Start([] { return std::make_pair(SingletonState::kServing, std::string()); },
           []() -> absl::StatusOr<std::string> { return std::string(); });

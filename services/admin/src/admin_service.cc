@@ -1,7 +1,6 @@
 #include "custops/admin/admin_service.h"
 
 #include "custops/base/status_macros.h"
-#include "custops/rpc/status.h"
 
 namespace custops::admin {
 
@@ -63,14 +62,12 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
   return response;
 }
 
-grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* context,
-                                               const v1::StatusRequest* /*request*/,
-                                               v1::StatusResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<v1::StatusResponse> result = BuildStatus(log_, runtimes_, mode_, owners_);
-  if (result.ok()) *response = std::move(*result);
-  reactor->Finish(rpc::ToGrpcStatus(result.status()));
-  return reactor;
+void AdminService::Register(rpc::MethodTable& table) {
+  table.Sync<v1::StatusRequest, v1::StatusResponse>(
+      "custops.v1.Admin/Status", rpc::Access::kReader, /*offload=*/true,
+      [this](rpc::Call&, const v1::StatusRequest&) {
+        return BuildStatus(log_, runtimes_, mode_, owners_);
+      });
 }
 
 }  // namespace custops::admin

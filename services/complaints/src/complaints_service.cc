@@ -4,28 +4,15 @@
 
 namespace custops::complaints {
 
-grpc::ServerUnaryReactor* ComplaintsService::FileComplaint(grpc::CallbackServerContext* context,
-                                                           const v1::FileComplaintRequest* request,
-                                                           v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* ComplaintsService::RespondComplaint(
-    grpc::CallbackServerContext* context, const v1::RespondComplaintRequest* request,
-    v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* ComplaintsService::ResolveComplaint(
-    grpc::CallbackServerContext* context, const v1::ResolveComplaintRequest* request,
-    v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* ComplaintsService::ReopenComplaint(
-    grpc::CallbackServerContext* context, const v1::ReopenComplaintRequest* request,
-    v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
+void ComplaintsService::Register(rpc::MethodTable& table) {
+  command::AddCommand<v1::FileComplaintRequest>(table, core_, kSource,
+                                                "custops.v1.Complaints/FileComplaint");
+  command::AddCommand<v1::RespondComplaintRequest>(table, core_, kSource,
+                                                   "custops.v1.Complaints/RespondComplaint");
+  command::AddCommand<v1::ResolveComplaintRequest>(table, core_, kSource,
+                                                   "custops.v1.Complaints/ResolveComplaint");
+  command::AddCommand<v1::ReopenComplaintRequest>(table, core_, kSource,
+                                                  "custops.v1.Complaints/ReopenComplaint");
 }
 
 }  // namespace custops::complaints

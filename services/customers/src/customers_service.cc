@@ -4,40 +4,18 @@
 
 namespace custops::customers {
 
-grpc::ServerUnaryReactor* CustomersService::RegisterCustomer(
-    grpc::CallbackServerContext* context, const v1::RegisterCustomerRequest* request,
-    v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* CustomersService::UpdateProfile(grpc::CallbackServerContext* context,
-                                                          const v1::UpdateProfileRequest* request,
-                                                          v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* CustomersService::AddContact(grpc::CallbackServerContext* context,
-                                                       const v1::AddContactRequest* request,
-                                                       v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* CustomersService::RecordSurvey(grpc::CallbackServerContext* context,
-                                                         const v1::RecordSurveyRequest* request,
-                                                         v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* CustomersService::RecordReferral(grpc::CallbackServerContext* context,
-                                                           const v1::RecordReferralRequest* request,
-                                                           v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* CustomersService::MarkLost(grpc::CallbackServerContext* context,
-                                                     const v1::MarkLostRequest* request,
-                                                     v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
+void CustomersService::Register(rpc::MethodTable& table) {
+  command::AddCommand<v1::RegisterCustomerRequest>(table, core_, kSource,
+                                                   "custops.v1.Customers/RegisterCustomer");
+  command::AddCommand<v1::UpdateProfileRequest>(table, core_, kSource,
+                                                "custops.v1.Customers/UpdateProfile");
+  command::AddCommand<v1::AddContactRequest>(table, core_, kSource,
+                                             "custops.v1.Customers/AddContact");
+  command::AddCommand<v1::RecordSurveyRequest>(table, core_, kSource,
+                                               "custops.v1.Customers/RecordSurvey");
+  command::AddCommand<v1::RecordReferralRequest>(table, core_, kSource,
+                                                 "custops.v1.Customers/RecordReferral");
+  command::AddCommand<v1::MarkLostRequest>(table, core_, kSource, "custops.v1.Customers/MarkLost");
 }
 
 }  // namespace custops::customers

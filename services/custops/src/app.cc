@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -33,12 +36,12 @@
 #include "custops/log/kafka_group.h"
 #include "custops/review/review_projection.h"
 #include "custops/review/review_stack.h"
+#include "custops/rpc/auth.h"
+#include "custops/rpc/gateway.h"
+#include "custops/rpc/http_server.h"
 #include "custops/rpc/metrics.h"
 #include "custops/rpc/routing.h"
 #include "custops/rpc/singleton_router.h"
-#include "custops/v1/ingest.grpc.pb.h"
-#include "custops/v1/review.grpc.pb.h"
-#include "custops/v1/value.grpc.pb.h"
 #include "custops/value/value_projection.h"
 #include "custops/value/value_service.h"
 #include "custops/visits/visits_service.h"
@@ -84,14 +87,15 @@ struct App::Impl {
     std::atomic<bool> leading{false};
   };
   std::vector<std::unique_ptr<Singleton>> singletons;
-  // Where the singletons' services run in Kafka mode (reached in-process by
-  // the router, which the public server has instead of them).
-  std::unique_ptr<grpc::Server> internal_server;
-  std::unique_ptr<rpc::SingletonRouter> router;
+  // The front door (docs/security.md): every method's handler, the token
+  // verifier (null: auth off) and the gRPC adapter.
+  rpc::MethodTable methods;
+  std::unique_ptr<rpc::TokenVerifier> verifier;
+  std::unique_ptr<rpc::Gateway> gateway;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   rpc::MetricsRegistry metrics;
-  std::unique_ptr<rpc::MetricsHttpServer> metrics_server;
+  std::unique_ptr<rpc::HttpServer> http_server;
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
   absl::Notification done;
@@ -102,9 +106,29 @@ struct App::Impl {
   absl::Status Elect(Singleton& s);
   std::pair<rpc::SingletonState, std::string> Standing(const Singleton& s) const;
   void RegisterMetrics();
+  absl::Status CheckExposure(const std::string& listen, const std::string& key) const;
+  absl::Status StartServer();
+  absl::Status StartHttp();
+  void ServeHttp(const rpc::HttpRequest& request, std::shared_ptr<rpc::HttpExchange> exchange);
+  // Whether every service this instance runs can answer (readiness).
+  bool Ready() const;
 };
 
 namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view key) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  if (!in.good() && !in.eof()) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(key), ": cannot read ", path));
+  }
+  if (!in.is_open() || content.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(key), ": cannot read ", path, " (or empty)"));
+  }
+  return content.str();
+}
 
 absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address,
                                                           std::string_view key) {
@@ -228,23 +252,12 @@ absl::Status App::Impl::Open() {
                            .own_all = !kafka}));
   }
   if (kafka && (value_service || review)) {
-    grpc::ServerBuilder internal;
-    internal.SetMaxReceiveMessageSize(config.max_message_bytes);
-    internal.SetMaxSendMessageSize(config.max_message_bytes);
-    if (value_service) internal.RegisterService(value_service.get());
-    if (review) internal.RegisterService(review->service());
-    internal_server = internal.BuildAndStart();
-    if (internal_server == nullptr) return absl::InternalError("cannot start the internal server");
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(config.max_message_bytes);
-    args.SetMaxSendMessageSize(config.max_message_bytes);
-    std::shared_ptr<grpc::Channel> local = internal_server->InProcessChannel(args);
-    router = std::make_unique<rpc::SingletonRouter>(&channels, self);
+    // Value and review calls reach their handlers here when this instance
+    // leads, and are forwarded to the leader otherwise.
     for (auto [name, service, runtime] :
          {std::tuple<const char*, const char*, projection::ProjectionRuntime*>{
-              "value", v1::Value::service_full_name(), value_runtime.get()},
-          {"review", v1::Review::service_full_name(),
-           review ? &review->mutable_runtime() : nullptr}}) {
+              "value", "custops.v1.Value", value_runtime.get()},
+          {"review", "custops.v1.Review", review ? &review->mutable_runtime() : nullptr}}) {
       if (runtime == nullptr) continue;
       auto s = std::make_unique<Singleton>();
       s->name = name;
@@ -254,23 +267,22 @@ absl::Status App::Impl::Open() {
       s->leader = std::make_unique<rpc::OwnerDirectory>(
           [this, group] { return group_directory->Owners(group, log::kElectionTopic, 1); },
           absl::Seconds(1));
-      Singleton* sp = s.get();
-      router->AddRoute({.service = service,
-                        .local = local,
-                        .state = [this, sp] { return Standing(*sp); },
-                        .leader = [sp]() -> absl::StatusOr<std::string> {
-                          ASSIGN_OR_RETURN(std::vector<std::string> owners, sp->leader->Owners());
-                          return owners.empty() ? std::string() : owners[0];
-                        },
-                        .invalidate = [sp] { sp->leader->Invalidate(); }});
       singletons.push_back(std::move(s));
     }
   }
 
   ingestor = std::make_unique<ingest::Ingestor>(*log, *clock, validation);
   if (HasRole(config, "ingest")) {
-    ingest_service = std::make_unique<ingest::IngestService>(*ingestor);
-    subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log);
+    ingest_service = std::make_unique<ingest::IngestService>(
+        *ingestor, static_cast<size_t>(config.max_events_per_request));
+    ingest::RegionLookup regions;
+    if (lifecycle_queries) {
+      regions = [q = lifecycle_queries.get()](const std::string& customer_id) {
+        absl::StatusOr<v1::CustomerView> view = q->GetCustomer(customer_id, absl::Now());
+        return view.ok() ? view->profile().region() : std::string();
+      };
+    }
+    subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log, regions);
   }
   if (HasRole(config, "admin")) {
     std::vector<const projection::ProjectionRuntime*> runtimes;
@@ -306,33 +318,7 @@ absl::Status App::Impl::Open() {
     complaints_service = std::make_unique<complaints::ComplaintsService>(*command_core);
   }
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
-  // Without this a second custops on the same port starts "successfully" and
-  // the kernel splits connections between the two.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
-  builder.SetMaxSendMessageSize(config.max_message_bytes);
-  for (grpc::Service* service : std::initializer_list<grpc::Service*>{
-           ingest_service.get(), subscriptions_service.get(), lifecycle_service.get(),
-           admin_service.get(), customers_service.get(), visits_service.get(), deals_service.get(),
-           complaints_service.get()}) {
-    if (service != nullptr) builder.RegisterService(service);
-  }
-  if (router) {
-    // Value and Review calls reach the router (no registered service has
-    // them), which answers here or forwards to the leader.
-    builder.RegisterCallbackGenericService(router.get());
-  } else {
-    if (value_service) builder.RegisterService(value_service.get());
-    if (review) builder.RegisterService(review->service());
-  }
-  server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
-  }
+  RETURN_IF_ERROR(StartServer());
   if (lifecycle_runtime) RETURN_IF_ERROR(lifecycle_runtime->Start());
   if (lifecycle_runtime && kafka) RETURN_IF_ERROR(JoinGroup());
   if (value_runtime) RETURN_IF_ERROR(value_runtime->Start());
@@ -340,10 +326,185 @@ absl::Status App::Impl::Open() {
   for (const auto& s : singletons) RETURN_IF_ERROR(Elect(*s));
 
   RegisterMetrics();
-  if (!config.metrics_listen.empty()) {
-    ASSIGN_OR_RETURN(auto hp, SplitHostPort(config.metrics_listen, "server.metrics_listen"));
-    ASSIGN_OR_RETURN(metrics_server, rpc::MetricsHttpServer::Start(hp.first, hp.second, metrics));
+  return StartHttp();
+}
+
+absl::Status App::Impl::CheckExposure(const std::string& listen, const std::string& key) const {
+  ASSIGN_OR_RETURN(auto hp, SplitHostPort(listen, key));
+  std::string host = hp.first;
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const bool loopback = host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  if (loopback) return absl::OkStatus();
+  const bool tls = !config.tls_cert_file.empty();
+  const bool auth = verifier != nullptr;
+  if (tls && auth) return absl::OkStatus();
+  if (config.insecure) {
+    spdlog::warn(
+        "INSECURE: {} listens on {} without {}{}{} (--insecure): anyone who reaches it "
+        "reads and writes everything",
+        key, listen, tls ? "" : "TLS", !tls && !auth ? " and " : "", auth ? "" : "token auth");
+    return absl::OkStatus();
   }
+  return absl::FailedPreconditionError(absl::StrCat(
+      key, ": ", listen,
+      " is not a loopback address; custops serves other hosts only with TLS "
+      "(--tls-cert/--tls-key) and token auth (--jwt-hs256-secret-file or --jwt-public-key-file), "
+      "or with --insecure (docs/security.md)"));
+}
+
+absl::Status App::Impl::StartServer() {
+  const bool kafka = config.log == "kafka";
+  const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+  if (!config.jwt_hs256_secret_file.empty() || !config.jwt_public_key_file.empty()) {
+    ASSIGN_OR_RETURN(verifier,
+                     rpc::TokenVerifier::Create({.hs256_secret_file = config.jwt_hs256_secret_file,
+                                                 .public_key_file = config.jwt_public_key_file,
+                                                 .issuer = config.jwt_issuer,
+                                                 .audience = config.jwt_audience}));
+  }
+  RETURN_IF_ERROR(CheckExposure(config.listen, "server.listen"));
+  if (!config.metrics_listen.empty()) {
+    RETURN_IF_ERROR(CheckExposure(config.metrics_listen, "server.http_listen"));
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!config.tls_cert_file.empty()) {
+    ASSIGN_OR_RETURN(std::string cert, ReadFile(config.tls_cert_file, "tls.cert_file"));
+    ASSIGN_OR_RETURN(std::string key, ReadFile(config.tls_key_file, "tls.key_file"));
+    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    grpc::SslCredentialsOptions client_ssl{.pem_root_certs = cert};
+    if (!config.tls_client_ca_file.empty()) {
+      ASSIGN_OR_RETURN(ssl.pem_root_certs,
+                       ReadFile(config.tls_client_ca_file, "tls.client_ca_file"));
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+      // Instances forwarding to each other present this server's own pair.
+      client_ssl.pem_private_key = key;
+      client_ssl.pem_cert_chain = cert;
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+    // Forwarded calls to other instances trust the same certificate chain.
+    channels.set_credentials(grpc::SslCredentials(client_ssl));
+  }
+
+  if (ingest_service) ingest_service->Register(methods);
+  if (subscriptions_service) subscriptions_service->Register(methods);
+  if (lifecycle_service) lifecycle_service->Register(methods);
+  if (admin_service) admin_service->Register(methods);
+  if (customers_service) customers_service->Register(methods);
+  if (visits_service) visits_service->Register(methods);
+  if (deals_service) deals_service->Register(methods);
+  if (complaints_service) complaints_service->Register(methods);
+  if (value_service) value_service->Register(methods);
+  if (review) review->service().Register(methods);
+  for (const auto& s : singletons) {
+    Singleton* sp = s.get();
+    methods.Route(s->service,
+                  rpc::SingletonRouter(&channels, self,
+                                       {.state = [this, sp] { return Standing(*sp); },
+                                        .leader = [sp]() -> absl::StatusOr<std::string> {
+                                          ASSIGN_OR_RETURN(std::vector<std::string> owners,
+                                                           sp->leader->Owners());
+                                          return owners.empty() ? std::string() : owners[0];
+                                        },
+                                        .invalidate = [sp] { sp->leader->Invalidate(); }}));
+  }
+  (void)kafka;
+  gateway = std::make_unique<rpc::Gateway>(
+      methods, verifier.get(),
+      rpc::ServingOptions{.max_request_bytes = static_cast<size_t>(config.max_request_bytes),
+                          .max_wait = absl::Milliseconds(config.max_wait_ms),
+                          .max_streams_per_client = config.max_streams_per_client,
+                          .max_waits_per_client = config.max_waits_per_client,
+                          .workers = config.workers});
+
+  grpc::EnableDefaultHealthCheckService(true);
+  // Reflection answers without a token: only where every call may (auth off).
+  if (verifier == nullptr) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, credentials, &port);
+  // Without this a second custops on the same port starts "successfully" and
+  // the kernel splits connections between the two.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // The transport refuses larger messages before they are buffered whole;
+  // the gateway then holds each method to its own limit.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(gateway->max_request_bytes()));
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  for (grpc::Service* service : gateway->services()) builder.RegisterService(service);
+  server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
+  }
+  return absl::OkStatus();
+}
+
+bool App::Impl::Ready() const {
+  if (server == nullptr) return false;
+  for (const projection::ProjectionRuntime* rt :
+       {static_cast<const projection::ProjectionRuntime*>(lifecycle_runtime.get()),
+        static_cast<const projection::ProjectionRuntime*>(value_runtime.get()),
+        review ? &review->runtime() : nullptr}) {
+    if (rt == nullptr) continue;
+    bool singleton = false;
+    for (const auto& s : singletons) {
+      if (s->runtime != rt) continue;
+      singleton = true;
+      // A standby is ready when it can forward; the leader when restored.
+      if (Standing(*s).first == rpc::SingletonState::kRestoring) return false;
+    }
+    if (singleton || owners != nullptr) continue;
+    for (int p = 0; p < rt->partitions(); ++p) {
+      if (!rt->CheckServing(Partition(p)).ok()) return false;
+    }
+  }
+  return true;
+}
+
+void App::Impl::ServeHttp(const rpc::HttpRequest& request,
+                          std::shared_ptr<rpc::HttpExchange> exchange) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    exchange->Respond({.status = 405, .body = "method not allowed\n"});
+    return;
+  }
+  if (request.path == "/healthz") {
+    exchange->Respond({.body = "ok\n"});
+  } else if (request.path == "/readyz") {
+    const bool ready = Ready();
+    exchange->Respond({.status = ready ? 200 : 503, .body = ready ? "ready\n" : "not ready\n"});
+  } else if (request.path == "/metrics") {
+    if (verifier != nullptr) {
+      // Metrics need a reader token like Admin.Status.
+      absl::StatusOr<rpc::Identity> who = verifier->Verify(request.Header("authorization"));
+      if (!who.ok()) {
+        exchange->Respond({.status = 401,
+                           .headers = {{"WWW-Authenticate", "Bearer"}},
+                           .body = std::string(who.status().message()) + "\n"});
+        return;
+      }
+      if (!who->Has(rpc::Role::kReader)) {
+        exchange->Respond({.status = 403, .body = "the reader role is needed\n"});
+        return;
+      }
+    }
+    exchange->Respond(
+        {.content_type = "text/plain; version=0.0.4; charset=utf-8", .body = metrics.Render()});
+  } else {
+    exchange->Respond({.status = 404, .body = "try /metrics, /healthz or /readyz\n"});
+  }
+}
+
+absl::Status App::Impl::StartHttp() {
+  if (config.metrics_listen.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto hp, SplitHostPort(config.metrics_listen, "server.http_listen"));
+  ASSIGN_OR_RETURN(http_server,
+                   rpc::HttpServer::Start({.host = hp.first,
+                                           .port = hp.second,
+                                           .tls_cert_file = config.tls_cert_file,
+                                           .tls_key_file = config.tls_key_file,
+                                           .tls_client_ca_file = config.tls_client_ca_file},
+                                          [this](const rpc::HttpRequest& request,
+                                                 std::shared_ptr<rpc::HttpExchange> exchange) {
+                                            ServeHttp(request, std::move(exchange));
+                                          }));
   return absl::OkStatus();
 }
 
@@ -566,7 +727,7 @@ std::string App::address() const {
   return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", impl_->port);
 }
 
-int App::metrics_port() const { return impl_->metrics_server ? impl_->metrics_server->port() : 0; }
+int App::metrics_port() const { return impl_->http_server ? impl_->http_server->port() : 0; }
 
 absl::StatusOr<DemoLoadResult> App::LoadDemo() {
   const Config& c = impl_->config;
@@ -596,8 +757,13 @@ void App::Shutdown() {
     impl_->shut_down = true;
   }
   Impl& i = *impl_;
-  spdlog::info("shutting down: metrics");
-  if (i.metrics_server) i.metrics_server->Stop();
+  spdlog::info("shutting down: http");
+  if (i.http_server) i.http_server->Stop();
+  // Pending consistency-token waits end now (UNAVAILABLE), so the server's
+  // shutdown does not wait for their deadlines.
+  if (i.lifecycle_runtime) i.lifecycle_runtime->AbandonWaits();
+  if (i.value_runtime) i.value_runtime->AbandonWaits();
+  if (i.review) i.review->AbandonWaits();
   spdlog::info("shutting down: subscriptions");
   if (i.subscriptions_service) i.subscriptions_service->Shutdown();
   spdlog::info("shutting down: grpc");
@@ -636,11 +802,8 @@ void App::Shutdown() {
   spdlog::info("shutting down: log");
   if (i.server) i.server->Wait();
   i.server.reset();
-  if (i.internal_server) {
-    i.internal_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    i.internal_server->Wait();
-    i.internal_server.reset();
-  }
+  // After the server: no handler runs any more; queued work finishes.
+  i.gateway.reset();
   i.lifecycle_runtime.reset();
   i.value_runtime.reset();
   i.review.reset();

@@ -246,6 +246,24 @@ std::map<std::string, Setter> BaseSetters() {
   return {
       {"server.listen", String(&Config::listen, "server.listen")},
       {"server.metrics_listen", String(&Config::metrics_listen, "server.metrics_listen")},
+      {"server.http_listen", String(&Config::metrics_listen, "server.http_listen")},
+      {"server.max_request_bytes", Int(&Config::max_request_bytes, "server.max_request_bytes")},
+      {"server.max_wait_ms", Int(&Config::max_wait_ms, "server.max_wait_ms")},
+      {"server.max_streams_per_client",
+       Int(&Config::max_streams_per_client, "server.max_streams_per_client")},
+      {"server.max_waits_per_client",
+       Int(&Config::max_waits_per_client, "server.max_waits_per_client")},
+      {"server.workers", Int(&Config::workers, "server.workers")},
+      {"server.insecure", Bool(&Config::insecure, "server.insecure")},
+      {"tls.cert_file", String(&Config::tls_cert_file, "tls.cert_file")},
+      {"tls.key_file", String(&Config::tls_key_file, "tls.key_file")},
+      {"tls.client_ca_file", String(&Config::tls_client_ca_file, "tls.client_ca_file")},
+      {"auth.jwt_hs256_secret_file",
+       String(&Config::jwt_hs256_secret_file, "auth.jwt_hs256_secret_file")},
+      {"auth.jwt_public_key_file",
+       String(&Config::jwt_public_key_file, "auth.jwt_public_key_file")},
+      {"auth.issuer", String(&Config::jwt_issuer, "auth.issuer")},
+      {"auth.audience", String(&Config::jwt_audience, "auth.audience")},
       {"server.max_events_per_request",
        Int(&Config::max_events_per_request, "server.max_events_per_request")},
       {"server.max_message_bytes", Int(&Config::max_message_bytes, "server.max_message_bytes")},
@@ -399,6 +417,28 @@ absl::Status Validate(const Config& c) {
   if (c.max_message_bytes < 4096) {
     return absl::InvalidArgumentError("server.max_message_bytes: at least 4096");
   }
+  if (c.max_request_bytes < 4096 || c.max_request_bytes > c.max_message_bytes) {
+    return absl::InvalidArgumentError(
+        "server.max_request_bytes: at least 4096 and at most server.max_message_bytes");
+  }
+  if (c.max_wait_ms < 1) return absl::InvalidArgumentError("server.max_wait_ms: at least 1");
+  if (c.max_streams_per_client < 1) {
+    return absl::InvalidArgumentError("server.max_streams_per_client: at least 1");
+  }
+  if (c.max_waits_per_client < 1) {
+    return absl::InvalidArgumentError("server.max_waits_per_client: at least 1");
+  }
+  if (c.workers < 1 || c.workers > 256) return absl::InvalidArgumentError("server.workers: 1..256");
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("tls.cert_file and tls.key_file: set both or neither");
+  }
+  if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("tls.client_ca_file: needs tls.cert_file and tls.key_file");
+  }
+  if (!c.jwt_hs256_secret_file.empty() && !c.jwt_public_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "auth.jwt_hs256_secret_file and auth.jwt_public_key_file: set one, not both");
+  }
   if (c.demo_customers < 1 || c.demo_customers > 1'000'000) {
     return absl::InvalidArgumentError("demo.customers: 1..1000000");
   }
@@ -469,9 +509,18 @@ static toml::table ReviewTable(const ReviewConfig& r) {
   return t;
 }
 
+// Whether a librdkafka property holds a secret (shown as <redacted>).
+static bool SecretProperty(const std::string& name) {
+  return name.find("password") != std::string::npos || name.find("secret") != std::string::npos ||
+         name == "ssl.key.pem" || name == "ssl_key" || name == "sasl.oauthbearer.config" ||
+         name == "ssl.keystore.password";
+}
+
 static toml::table KafkaProperties(const Config& c) {
   toml::table t;
-  for (const auto& [name, value] : c.kafka_properties) t.insert(name, value);
+  for (const auto& [name, value] : c.kafka_properties) {
+    t.insert(name, SecretProperty(name) ? std::string("<redacted>") : value);
+  }
   return t;
 }
 
@@ -481,9 +530,22 @@ std::string ToToml(const Config& c) {
       {"server", toml::table{{"listen", c.listen},
                              {"roles", c.roles},
                              {"advertise", c.advertise},
-                             {"metrics_listen", c.metrics_listen},
+                             {"http_listen", c.metrics_listen},
                              {"max_events_per_request", c.max_events_per_request},
-                             {"max_message_bytes", c.max_message_bytes}}},
+                             {"max_message_bytes", c.max_message_bytes},
+                             {"max_request_bytes", c.max_request_bytes},
+                             {"max_wait_ms", c.max_wait_ms},
+                             {"max_streams_per_client", c.max_streams_per_client},
+                             {"max_waits_per_client", c.max_waits_per_client},
+                             {"workers", c.workers},
+                             {"insecure", c.insecure}}},
+      {"tls", toml::table{{"cert_file", c.tls_cert_file},
+                          {"key_file", c.tls_key_file},
+                          {"client_ca_file", c.tls_client_ca_file}}},
+      {"auth", toml::table{{"jwt_hs256_secret_file", c.jwt_hs256_secret_file},
+                           {"jwt_public_key_file", c.jwt_public_key_file},
+                           {"issuer", c.jwt_issuer},
+                           {"audience", c.jwt_audience}}},
       {"storage", toml::table{{"data_dir", c.data_dir},
                               {"partitions", c.partitions},
                               {"sync", c.sync},

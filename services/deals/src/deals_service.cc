@@ -4,64 +4,26 @@
 
 namespace custops::deals {
 
-grpc::ServerUnaryReactor* DealsService::OpenOpportunity(grpc::CallbackServerContext* context,
-                                                        const v1::OpenOpportunityRequest* request,
-                                                        v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* DealsService::AdvanceOpportunity(
-    grpc::CallbackServerContext* context, const v1::AdvanceOpportunityRequest* request,
-    v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* DealsService::ReopenOpportunity(
-    grpc::CallbackServerContext* context, const v1::ReopenOpportunityRequest* request,
-    v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* DealsService::IssueQuote(grpc::CallbackServerContext* context,
-                                                   const v1::IssueQuoteRequest* request,
-                                                   v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* DealsService::AcceptQuote(grpc::CallbackServerContext* context,
-                                                    const v1::AcceptQuoteRequest* request,
-                                                    v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* DealsService::RejectQuote(grpc::CallbackServerContext* context,
-                                                    const v1::RejectQuoteRequest* request,
-                                                    v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* DealsService::SignContract(grpc::CallbackServerContext* context,
-                                                     const v1::SignContractRequest* request,
-                                                     v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* DealsService::RenewContract(grpc::CallbackServerContext* context,
-                                                      const v1::RenewContractRequest* request,
-                                                      v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* DealsService::TerminateContract(
-    grpc::CallbackServerContext* context, const v1::TerminateContractRequest* request,
-    v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
-}
-
-grpc::ServerUnaryReactor* DealsService::RecordPayment(grpc::CallbackServerContext* context,
-                                                      const v1::RecordPaymentRequest* request,
-                                                      v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
+void DealsService::Register(rpc::MethodTable& table) {
+  command::AddCommand<v1::OpenOpportunityRequest>(table, core_, kSource,
+                                                  "custops.v1.Deals/OpenOpportunity");
+  command::AddCommand<v1::AdvanceOpportunityRequest>(table, core_, kSource,
+                                                     "custops.v1.Deals/AdvanceOpportunity");
+  command::AddCommand<v1::ReopenOpportunityRequest>(table, core_, kSource,
+                                                    "custops.v1.Deals/ReopenOpportunity");
+  command::AddCommand<v1::IssueQuoteRequest>(table, core_, kSource, "custops.v1.Deals/IssueQuote");
+  command::AddCommand<v1::AcceptQuoteRequest>(table, core_, kSource,
+                                              "custops.v1.Deals/AcceptQuote");
+  command::AddCommand<v1::RejectQuoteRequest>(table, core_, kSource,
+                                              "custops.v1.Deals/RejectQuote");
+  command::AddCommand<v1::SignContractRequest>(table, core_, kSource,
+                                               "custops.v1.Deals/SignContract");
+  command::AddCommand<v1::RenewContractRequest>(table, core_, kSource,
+                                                "custops.v1.Deals/RenewContract");
+  command::AddCommand<v1::TerminateContractRequest>(table, core_, kSource,
+                                                    "custops.v1.Deals/TerminateContract");
+  command::AddCommand<v1::RecordPaymentRequest>(table, core_, kSource,
+                                                "custops.v1.Deals/RecordPayment");
 }
 
 }  // namespace custops::deals

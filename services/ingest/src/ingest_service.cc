@@ -3,11 +3,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
 #include "custops/event/time.h"
 #include "custops/log/partitioner.h"
 #include "custops/projection/token.h"
-#include "custops/rpc/status.h"
 
 namespace custops::ingest {
 namespace {
@@ -74,24 +74,26 @@ absl::StatusOr<v1::AppendResponse> Ingestor::AppendOrg(const v1::AppendOrgReques
   return AppendAll(log_, log::kOrgEvents, request.events(), clock_.Now(), counters_, &ScopeKey);
 }
 
-grpc::ServerUnaryReactor* IngestService::Append(grpc::CallbackServerContext* context,
-                                                const v1::AppendRequest* request,
-                                                v1::AppendResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<v1::AppendResponse> result = ingestor_.Append(*request);
-  if (result.ok()) *response = std::move(*result);
-  reactor->Finish(rpc::ToGrpcStatus(result.status()));
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* IngestService::AppendOrg(grpc::CallbackServerContext* context,
-                                                   const v1::AppendOrgRequest* request,
-                                                   v1::AppendResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<v1::AppendResponse> result = ingestor_.AppendOrg(*request);
-  if (result.ok()) *response = std::move(*result);
-  reactor->Finish(rpc::ToGrpcStatus(result.status()));
-  return reactor;
+void IngestService::Register(rpc::MethodTable& table) {
+  table.Sync<v1::AppendRequest, v1::AppendResponse>(
+      "custops.v1.EventIngest/Append", rpc::Access::kEmitter, /*offload=*/true,
+      [this](rpc::Call&, const v1::AppendRequest& r) { return ingestor_.Append(r); });
+  table.Sync<v1::AppendOrgRequest, v1::AppendResponse>(
+      "custops.v1.EventIngest/AppendOrg", rpc::Access::kEmitter, /*offload=*/true,
+      [this](rpc::Call&, const v1::AppendOrgRequest& r) { return ingestor_.AppendOrg(r); });
+  // events = 1 in both requests: counted on the wire, so an over-count
+  // request costs no more memory than its bytes.
+  for (const char* method : {"custops.v1.EventIngest/Append", "custops.v1.EventIngest/AppendOrg"}) {
+    table.SetPrecheck(method, [this](std::string_view raw) -> absl::Status {
+      ASSIGN_OR_RETURN(int64_t count, rpc::CountField(raw, 1));
+      if (static_cast<size_t>(count) > max_events_) {
+        ingestor_.CountRejected();
+        return absl::InvalidArgumentError(
+            absl::StrCat("events: at most ", max_events_, " events per request, got ", count));
+      }
+      return absl::OkStatus();
+    });
+  }
 }
 
 }  // namespace custops::ingest

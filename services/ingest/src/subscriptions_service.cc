@@ -4,6 +4,7 @@
 #include <functional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "custops/event/payload.h"
@@ -49,41 +50,47 @@ absl::StatusOr<projection::PositionSet> StartPositions(log::EventLog& log, const
   return token;
 }
 
-// A server stream over one topic. The gRPC reactor (below) owns a shared_ptr
-// to it; the hub holds a weak_ptr, so a wake-up never touches a finished call.
-template <typename RecordT>
-class LogStream final : public Pumpable {
+// A server stream over one topic, written through a transport's sink. The
+// sink's cancel callback owns the stream until the transport is done with
+// it; the hub holds a weak_ptr, so a wake-up never touches a finished call.
+class LogStream final : public Pumpable, public std::enable_shared_from_this<LogStream> {
  public:
   // Fills `out` (event/change + nothing else) from a record; false = skip it.
-  using Convert = std::function<bool(const log::LogRecord&, RecordT*)>;
+  using Convert = std::function<bool(const log::LogRecord&, google::protobuf::Message*)>;
 
-  LogStream(log::EventLog& log, projection::PositionSet positions, Convert convert)
-      : log_(log), positions_(std::move(positions)), convert_(std::move(convert)) {
+  LogStream(log::EventLog& log, projection::PositionSet positions, Convert convert,
+            std::unique_ptr<google::protobuf::Message> record)
+      : log_(log),
+        positions_(std::move(positions)),
+        convert_(std::move(convert)),
+        record_(std::move(record)) {
     buffers_.resize(positions_.next_offsets_size());
   }
 
-  void set_reactor(grpc::ServerWriteReactor<RecordT>* reactor) {
-    absl::MutexLock lock(&mu_);
-    reactor_ = reactor;
+  void Attach(std::shared_ptr<rpc::StreamSink> sink) {
+    {
+      absl::MutexLock lock(&mu_);
+      sink_ = sink;
+    }
+    sink->OnCancel([self = shared_from_this()] { self->Cancel(); });
   }
 
   void Pump() override {
-    grpc::ServerWriteReactor<RecordT>* reactor;
+    std::shared_ptr<rpc::StreamSink> sink;
     {
       absl::MutexLock lock(&mu_);
-      if (reactor_ == nullptr || writing_ || finished_) return;
+      if (sink_ == nullptr || writing_ || finished_) return;
       absl::Status s = NextLocked();
       if (!s.ok()) {
         finished_ = true;
-        reactor_->Finish(
-            grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message())));
+        sink_->Finish(s);
         return;
       }
       if (!has_record_) return;  // caught up: the hub wakes us on the next append
       writing_ = true;
-      reactor = reactor_;
+      sink = sink_;
     }
-    reactor->StartWrite(&record_);
+    sink->Write(*record_, [self = shared_from_this()](bool ok) { self->WriteDone(ok); });
   }
 
   void WriteDone(bool ok) {
@@ -94,8 +101,8 @@ class LogStream final : public Pumpable {
       if (!ok || cancelled_) {
         if (!finished_) {
           finished_ = true;
-          reactor_->Finish(ok ? grpc::Status::CANCELLED
-                              : grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+          sink_->Finish(ok ? absl::CancelledError("cancelled")
+                           : absl::CancelledError("stream closed"));
         }
         return;
       }
@@ -108,13 +115,8 @@ class LogStream final : public Pumpable {
     cancelled_ = true;
     if (!writing_ && !finished_) {
       finished_ = true;
-      reactor_->Finish(grpc::Status::CANCELLED);
+      sink_->Finish(absl::CancelledError("cancelled"));
     }
-  }
-
-  void Done() {
-    absl::MutexLock lock(&mu_);
-    reactor_ = nullptr;
   }
 
  private:
@@ -140,13 +142,15 @@ class LogStream final : public Pumpable {
         buffer.pop_front();
         --budget;
         positions_.set_next_offsets(p, r.offset.value() + 1);
-        record_.Clear();
-        if (!convert_(r, &record_)) continue;
-        v1::Position* pos = record_.mutable_position();
-        pos->set_topic(positions_.topic());
-        pos->set_partition(p);
-        pos->set_offset(r.offset.value());
-        record_.set_resume_token(projection::EncodeToken(positions_));
+        record_->Clear();
+        if (!convert_(r, record_.get())) continue;
+        // Every record type (EventRecord, ChangeRecord) has position = 1's
+        // shape and resume_token; set them through reflection-free casts.
+        v1::Position position;
+        position.set_topic(positions_.topic());
+        position.set_partition(p);
+        position.set_offset(r.offset.value());
+        SetPosition(record_.get(), std::move(position), projection::EncodeToken(positions_));
         cursor_ = (p + 1) % partitions;
         has_record_ = true;
         return absl::OkStatus();
@@ -156,13 +160,24 @@ class LogStream final : public Pumpable {
     return absl::OkStatus();
   }
 
+  static void SetPosition(google::protobuf::Message* record, v1::Position position,
+                          std::string resume_token) {
+    if (auto* e = dynamic_cast<v1::EventRecord*>(record)) {
+      *e->mutable_position() = std::move(position);
+      e->set_resume_token(std::move(resume_token));
+    } else if (auto* c = dynamic_cast<v1::ChangeRecord*>(record)) {
+      *c->mutable_position() = std::move(position);
+      c->set_resume_token(std::move(resume_token));
+    }
+  }
+
   log::EventLog& log_;
   absl::Mutex mu_;
-  grpc::ServerWriteReactor<RecordT>* reactor_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::shared_ptr<rpc::StreamSink> sink_ ABSL_GUARDED_BY(mu_);
   projection::PositionSet positions_ ABSL_GUARDED_BY(mu_);
   std::vector<std::deque<log::LogRecord>> buffers_ ABSL_GUARDED_BY(mu_);
   Convert convert_;
-  RecordT record_;  // owned by gRPC while writing_
+  std::unique_ptr<google::protobuf::Message> record_;  // serialized by the sink's Write
   int cursor_ ABSL_GUARDED_BY(mu_) = 0;
   bool has_record_ ABSL_GUARDED_BY(mu_) = false;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
@@ -170,46 +185,41 @@ class LogStream final : public Pumpable {
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-template <typename RecordT>
-class StreamReactor final : public grpc::ServerWriteReactor<RecordT> {
+void Open(log::EventLog& log, SubscriptionHub& hub, const std::string& topic,
+          const std::string& from, LogStream::Convert convert,
+          std::unique_ptr<google::protobuf::Message> record,
+          std::shared_ptr<rpc::StreamSink> sink) {
+  absl::StatusOr<projection::PositionSet> positions = StartPositions(log, topic, from);
+  if (!positions.ok()) return sink->Finish(positions.status());
+  auto stream = std::make_shared<LogStream>(log, std::move(*positions), std::move(convert),
+                                            std::move(record));
+  stream->Attach(std::move(sink));
+  hub.Register(stream);
+  stream->Pump();
+}
+
+// The customer's current region, for a region-scoped subscriber: learned
+// from the registrations and profile updates the stream reads, else asked.
+class RegionCache {
  public:
-  explicit StreamReactor(std::shared_ptr<LogStream<RecordT>> stream) : stream_(std::move(stream)) {
-    stream_->set_reactor(this);
+  explicit RegionCache(RegionLookup lookup) : lookup_(std::move(lookup)) {}
+  void Learn(const v1::Event& e) {
+    if (e.has_customer_registered()) {
+      regions_[e.customer_id()] = e.customer_registered().region();
+    } else if (e.has_customer_profile_updated() && !e.customer_profile_updated().region().empty()) {
+      regions_[e.customer_id()] = e.customer_profile_updated().region();
+    }
   }
-  void OnWriteDone(bool ok) override { stream_->WriteDone(ok); }
-  void OnCancel() override { stream_->Cancel(); }
-  void OnDone() override {
-    stream_->Done();
-    delete this;
+  std::string RegionOf(const std::string& customer_id) {
+    auto it = regions_.find(customer_id);
+    if (it != regions_.end()) return it->second;
+    return lookup_ ? lookup_(customer_id) : std::string();
   }
 
  private:
-  std::shared_ptr<LogStream<RecordT>> stream_;
+  RegionLookup lookup_;
+  absl::flat_hash_map<std::string, std::string> regions_;
 };
-
-// A stream that only reports why it cannot start.
-template <typename RecordT>
-class FailedStream final : public grpc::ServerWriteReactor<RecordT> {
- public:
-  explicit FailedStream(const absl::Status& s) {
-    this->Finish(grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message())));
-  }
-  void OnDone() override { delete this; }
-};
-
-template <typename RecordT>
-grpc::ServerWriteReactor<RecordT>* Open(log::EventLog& log, SubscriptionHub& hub,
-                                        const std::string& topic, const std::string& from,
-                                        typename LogStream<RecordT>::Convert convert) {
-  absl::StatusOr<projection::PositionSet> positions = StartPositions(log, topic, from);
-  if (!positions.ok()) return new FailedStream<RecordT>(positions.status());
-  auto stream =
-      std::make_shared<LogStream<RecordT>>(log, std::move(*positions), std::move(convert));
-  auto* reactor = new StreamReactor<RecordT>(stream);
-  hub.Register(stream);
-  stream->Pump();
-  return reactor;
-}
 
 }  // namespace
 
@@ -251,8 +261,9 @@ void SubscriptionHub::Run() {
   }
 }
 
-SubscriptionsService::SubscriptionsService(log::EventLog& log)
+SubscriptionsService::SubscriptionsService(log::EventLog& log, RegionLookup regions)
     : log_(log),
+      region_lookup_(std::move(regions)),
       events_hub_(log, std::string(log::kCustomerEvents)),
       changes_hub_(log, std::string(log::kStateChanges)) {}
 
@@ -267,60 +278,88 @@ int64_t SubscriptionsService::open_streams() const {
   return events_hub_.open_streams() + changes_hub_.open_streams();
 }
 
-grpc::ServerWriteReactor<v1::EventRecord>* SubscriptionsService::Subscribe(
-    grpc::CallbackServerContext* /*context*/, const v1::SubscribeRequest* request) {
+void SubscriptionsService::Register(rpc::MethodTable& table) {
+  table.Stream<v1::SubscribeRequest>(
+      "custops.v1.Subscriptions/Subscribe", rpc::Access::kReader,
+      [this](rpc::Call& call, const v1::SubscribeRequest& r, std::shared_ptr<rpc::StreamSink> s) {
+        Subscribe(call, r, std::move(s));
+      });
+  table.Stream<v1::SubscribeChangesRequest>(
+      "custops.v1.Subscriptions/SubscribeChanges", rpc::Access::kReader,
+      [this](rpc::Call& call, const v1::SubscribeChangesRequest& r,
+             std::shared_ptr<rpc::StreamSink> s) { SubscribeChanges(call, r, std::move(s)); });
+}
+
+void SubscriptionsService::Subscribe(rpc::Call& call, const v1::SubscribeRequest& request,
+                                     std::shared_ptr<rpc::StreamSink> sink) {
   absl::flat_hash_set<int> types;
-  absl::Status bad;
-  for (int i = 0; i < request->event_types_size(); ++i) {
-    std::optional<v1::Event::PayloadCase> c = event::PayloadCaseFromName(request->event_types(i));
+  for (int i = 0; i < request.event_types_size(); ++i) {
+    std::optional<v1::Event::PayloadCase> c = event::PayloadCaseFromName(request.event_types(i));
     if (!c) {
-      bad = absl::InvalidArgumentError(absl::StrCat("event_types[", i, "]: unknown event type \"",
-                                                    request->event_types(i), "\""));
-      break;
+      return sink->Finish(absl::InvalidArgumentError(absl::StrCat(
+          "event_types[", i, "]: unknown event type \"", request.event_types(i), "\"")));
     }
     types.insert(*c);
   }
-  absl::flat_hash_set<std::string> customers(request->customer_ids().begin(),
-                                             request->customer_ids().end());
-  if (!bad.ok()) return new FailedStream<v1::EventRecord>(bad);
-  return Open<v1::EventRecord>(
-      log_, events_hub_, std::string(log::kCustomerEvents), request->from(),
-      [types = std::move(types), customers = std::move(customers)](const log::LogRecord& r,
-                                                                   v1::EventRecord* out) {
+  absl::flat_hash_set<std::string> customers(request.customer_ids().begin(),
+                                             request.customer_ids().end());
+  std::shared_ptr<RegionCache> regions;
+  std::optional<std::vector<std::string>> scope = call.identity().regions;
+  if (scope) regions = std::make_shared<RegionCache>(region_lookup_);
+  Open(
+      log_, events_hub_, std::string(log::kCustomerEvents), request.from(),
+      [types = std::move(types), customers = std::move(customers), regions,
+       scope = std::move(scope)](const log::LogRecord& r, google::protobuf::Message* out) {
         if (!customers.empty() && !customers.contains(r.key)) return false;
-        if (!out->mutable_event()->ParseFromString(r.value)) return false;
-        return types.empty() || types.contains(out->event().payload_case());
-      });
+        auto* record = static_cast<v1::EventRecord*>(out);
+        if (!record->mutable_event()->ParseFromString(r.value)) return false;
+        if (regions) {
+          regions->Learn(record->event());
+          if (!std::binary_search(scope->begin(), scope->end(), regions->RegionOf(r.key))) {
+            return false;
+          }
+        }
+        return types.empty() || types.contains(record->event().payload_case());
+      },
+      std::make_unique<v1::EventRecord>(), std::move(sink));
 }
 
-grpc::ServerWriteReactor<v1::ChangeRecord>* SubscriptionsService::SubscribeChanges(
-    grpc::CallbackServerContext* /*context*/, const v1::SubscribeChangesRequest* request) {
+void SubscriptionsService::SubscribeChanges(rpc::Call& call,
+                                            const v1::SubscribeChangesRequest& request,
+                                            std::shared_ptr<rpc::StreamSink> sink) {
   const google::protobuf::OneofDescriptor* detail =
       v1::StateChange::descriptor()->FindOneofByName("detail");
   absl::flat_hash_set<int> types;
-  for (int i = 0; i < request->change_types_size(); ++i) {
-    const std::string& name = request->change_types(i);
+  for (int i = 0; i < request.change_types_size(); ++i) {
+    const std::string& name = request.change_types(i);
     const google::protobuf::FieldDescriptor* f = nullptr;
     for (int j = 0; j < detail->field_count(); ++j) {
       const google::protobuf::FieldDescriptor* candidate = detail->field(j);
       if (candidate->name() == name || candidate->message_type()->name() == name) f = candidate;
     }
     if (f == nullptr) {
-      return new FailedStream<v1::ChangeRecord>(absl::InvalidArgumentError(
+      return sink->Finish(absl::InvalidArgumentError(
           absl::StrCat("change_types[", i, "]: unknown change type \"", name, "\"")));
     }
     types.insert(f->number());
   }
-  absl::flat_hash_set<std::string> customers(request->customer_ids().begin(),
-                                             request->customer_ids().end());
-  return Open<v1::ChangeRecord>(
-      log_, changes_hub_, std::string(log::kStateChanges), request->from(),
-      [types = std::move(types), customers = std::move(customers)](const log::LogRecord& r,
-                                                                   v1::ChangeRecord* out) {
+  absl::flat_hash_set<std::string> customers(request.customer_ids().begin(),
+                                             request.customer_ids().end());
+  std::optional<std::vector<std::string>> scope = call.identity().regions;
+  Open(
+      log_, changes_hub_, std::string(log::kStateChanges), request.from(),
+      [types = std::move(types), customers = std::move(customers), lookup = region_lookup_,
+       scope = std::move(scope)](const log::LogRecord& r, google::protobuf::Message* out) {
         if (!customers.empty() && !customers.contains(r.key)) return false;
-        if (!out->mutable_change()->ParseFromString(r.value)) return false;
-        return types.empty() || types.contains(out->change().detail_case());
-      });
+        if (scope && !std::binary_search(scope->begin(), scope->end(),
+                                         lookup ? lookup(r.key) : std::string())) {
+          return false;
+        }
+        auto* record = static_cast<v1::ChangeRecord*>(out);
+        if (!record->mutable_change()->ParseFromString(r.value)) return false;
+        return types.empty() || types.contains(record->change().detail_case());
+      },
+      std::make_unique<v1::ChangeRecord>(), std::move(sink));
 }
 
 }  // namespace custops::ingest

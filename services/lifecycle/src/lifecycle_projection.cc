@@ -90,6 +90,11 @@ bool Matches(const v1::CustomerFilter& f, const internal::LifecycleIndexEntry& e
   return true;
 }
 
+// Whether `region` is in the caller's scope (null: every region).
+bool InScope(const std::vector<std::string>* regions, const std::string& region) {
+  return regions == nullptr || std::binary_search(regions->begin(), regions->end(), region);
+}
+
 constexpr std::string_view kListTokenPrefix = "l1.";
 constexpr std::string_view kTimelineTokenPrefix = "t1.";
 
@@ -417,16 +422,29 @@ std::vector<Partition> PartitionsOrAll(const std::vector<Partition>* only, int p
 
 }  // namespace
 
+absl::Status LifecycleQueries::CheckScope(const std::string& customer_id,
+                                          const std::vector<std::string>* regions) const {
+  if (regions == nullptr) return absl::OkStatus();
+  const Partition p = log::PartitionForKey(customer_id, partitions_);
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   store_.Get(store_.Family("lc_index"), CustomerKey(p, customer_id)));
+  internal::LifecycleIndexEntry e;
+  if (stored && e.ParseFromString(*stored) && InScope(regions, e.region())) {
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(absl::StrCat("customer_id: no customer ", customer_id));
+}
+
 absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
     const v1::ListCustomersRequest& request, absl::Time as_of, bool use_index,
-    const std::vector<Partition>* only) const {
+    const std::vector<Partition>* only, const std::vector<std::string>* regions) const {
   ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
   ASSIGN_OR_RETURN(std::string after, DecodePageToken(kListTokenPrefix, request.page_token()));
   const v1::CustomerFilter& filter = request.filter();
   // Each stream yields customer ids in order; the page is the k-way merge.
   std::map<std::string, v1::CustomerSummary> found;
   auto take = [&](std::string_view id, const internal::LifecycleIndexEntry& e) {
-    if (!Matches(filter, e)) return false;
+    if (!Matches(filter, e) || !InScope(regions, e.region())) return false;
     found.emplace(std::string(id), SummaryFromEntry(id, e));
     return true;
   };
@@ -502,8 +520,8 @@ absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
 }
 
 absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(
-    v1::Dimension dimension, absl::Time as_of, bool use_index,
-    const std::vector<Partition>* only) const {
+    v1::Dimension dimension, absl::Time as_of, bool use_index, const std::vector<Partition>* only,
+    const std::vector<std::string>* regions) const {
   if (dimension == v1::DIMENSION_UNSPECIFIED) dimension = v1::DIMENSION_ALL;
   if (std::find(std::begin(kCountedDimensions), std::end(kCountedDimensions), dimension) ==
       std::end(kCountedDimensions)) {
@@ -513,7 +531,21 @@ absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(
   }
   std::map<std::tuple<std::string, int, int>, int64_t> counts;
   for (const Partition p : PartitionsOrAll(only, partitions_)) {
-    if (use_index) {
+    if (use_index && regions != nullptr) {
+      // The counts are not kept per region x dimension: count the scope's
+      // customers from the index entries.
+      const std::string prefix = PartitionKey(p);
+      auto it = store_.NewIterator(store_.Family("lc_index"), prefix);
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        internal::LifecycleIndexEntry e;
+        if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError("corrupt lifecycle index");
+        }
+        if (!InScope(regions, e.region())) continue;
+        counts[{DimensionValue(dimension, e), e.stage(), e.sub_stage()}] += 1;
+      }
+      RETURN_IF_ERROR(it->status());
+    } else if (use_index) {
       std::string prefix = PartitionKey(p);
       store::AppendU32(prefix, static_cast<uint32_t>(dimension));
       auto it = store_.NewIterator(store_.Family("lc_counts"), prefix);
@@ -540,6 +572,7 @@ absl::StatusOr<v1::StageSummaryResponse> LifecycleQueries::StageSummary(
         if (!domain::Exists(facts)) continue;
         const internal::LifecycleIndexEntry e =
             IndexEntryOf(domain::Summarize(facts, as_of, rules_));
+        if (!InScope(regions, e.region())) continue;
         counts[{DimensionValue(dimension, e), e.stage(), e.sub_stage()}] += 1;
       }
       RETURN_IF_ERROR(it->status());

@@ -1,24 +1,15 @@
 #include "custops/lifecycle/lifecycle_service.h"
 
+#include <memory>
 #include <utility>
 
 #include "custops/base/status_macros.h"
 #include "custops/event/time.h"
 #include "custops/log/partitioner.h"
 #include "custops/projection/token.h"
-#include "custops/rpc/status.h"
 
 namespace custops::lifecycle {
 namespace {
-
-template <typename Response>
-grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
-                                absl::StatusOr<Response> result, Response* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (result.ok()) *response = std::move(*result);
-  reactor->Finish(rpc::ToGrpcStatus(result.status()));
-  return reactor;
-}
 
 absl::Status CheckId(const std::string& id, std::string_view field) {
   if (id.empty() || id.size() > 128) {
@@ -27,20 +18,9 @@ absl::Status CheckId(const std::string& id, std::string_view field) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<absl::Time> AsOf(const google::protobuf::Timestamp& ts, bool has,
-                                const base::Clock& clock) {
-  if (!has) return clock.Now();
-  if (ts.nanos() < 0 || ts.nanos() > 999'999'999 || ts.seconds() < -62135596800 ||
-      ts.seconds() > 253402300799) {
-    return absl::InvalidArgumentError("as_of: not a valid timestamp");
-  }
-  return event::FromProto(ts);
-}
-
-absl::Status FromGrpc(const grpc::Status& s, const std::string& address) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(s.error_message(), " (from ", address, ")"));
+const std::vector<std::string>* Scope(const rpc::Call& call) {
+  const auto& regions = call.identity().regions;
+  return regions ? &*regions : nullptr;
 }
 
 }  // namespace
@@ -49,6 +29,29 @@ LifecycleService::LifecycleService(const projection::ProjectionRuntime& runtime,
                                    const LifecycleQueries& queries, const base::Clock& clock,
                                    Routing routing)
     : runtime_(runtime), queries_(queries), clock_(clock), routing_(std::move(routing)) {}
+
+void LifecycleService::Register(rpc::MethodTable& table) {
+  table.Unary<v1::GetCustomerRequest, v1::CustomerView>(
+      "custops.v1.Lifecycle/GetCustomer", rpc::Access::kReader,
+      [this](rpc::Call& c, const auto& r, auto* out, rpc::Done d) {
+        GetCustomer(c, r, out, std::move(d));
+      });
+  table.Unary<v1::ListCustomersRequest, v1::ListCustomersResponse>(
+      "custops.v1.Lifecycle/ListCustomers", rpc::Access::kReader,
+      [this](rpc::Call& c, const auto& r, auto* out, rpc::Done d) {
+        ListCustomers(c, r, out, std::move(d));
+      });
+  table.Unary<v1::StageSummaryRequest, v1::StageSummaryResponse>(
+      "custops.v1.Lifecycle/StageSummary", rpc::Access::kReader,
+      [this](rpc::Call& c, const auto& r, auto* out, rpc::Done d) {
+        StageSummary(c, r, out, std::move(d));
+      });
+  table.Unary<v1::TimelineRequest, v1::TimelineResponse>(
+      "custops.v1.Lifecycle/Timeline", rpc::Access::kReader,
+      [this](rpc::Call& c, const auto& r, auto* out, rpc::Done d) {
+        Timeline(c, r, out, std::move(d));
+      });
+}
 
 absl::StatusOr<std::string> LifecycleService::OwnerOf(Partition p) {
   ASSIGN_OR_RETURN(std::vector<std::string> owners, routing_.owners->Owners());
@@ -68,10 +71,9 @@ absl::StatusOr<std::map<std::string, std::vector<Partition>>> LifecycleService::
   return by_owner;
 }
 
-absl::StatusOr<std::vector<Partition>> LifecycleService::ServedPartitions(
-    const grpc::CallbackServerContext& context) {
+absl::StatusOr<std::vector<Partition>> LifecycleService::ServedPartitions(const rpc::Call& call) {
   ASSIGN_OR_RETURN(std::optional<std::vector<Partition>> named,
-                   rpc::ForwardedPartitions(context, runtime_.partitions()));
+                   rpc::ForwardedPartitions(call, runtime_.partitions()));
   std::vector<Partition> partitions;
   if (named.has_value()) {
     partitions = std::move(*named);
@@ -82,64 +84,152 @@ absl::StatusOr<std::vector<Partition>> LifecycleService::ServedPartitions(
   return partitions;
 }
 
-template <typename Response, typename Call>
-absl::StatusOr<Response> LifecycleService::Forward(const grpc::CallbackServerContext& context,
-                                                   const std::string& address,
-                                                   const std::vector<Partition>& partitions,
-                                                   Call call) {
-  grpc::ClientContext client_context;
-  rpc::MarkForwarded(client_context, partitions, rpc::CallDeadline(context));
-  std::unique_ptr<v1::Lifecycle::Stub> stub =
-      v1::Lifecycle::NewStub(routing_.channels->Get(address));
-  Response response;
-  const grpc::Status status = call(*stub, &client_context, &response);
-  if (!status.ok()) {
-    // The owner is gone or no longer owns it: ask the group again next time.
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) routing_.owners->Invalidate();
-    return FromGrpc(status, address);
-  }
-  return response;
+void LifecycleService::AwaitToken(rpc::Call& call, const std::string& token, rpc::Done then) {
+  if (token.empty()) return std::move(then)(absl::OkStatus());
+  absl::StatusOr<projection::PositionSet> positions =
+      projection::DecodeToken(token, "consistency_token");
+  if (!positions.ok()) return std::move(then)(positions.status());
+  if (absl::Status s = call.AdmitWait(); !s.ok()) return std::move(then)(s);
+  runtime_.NotifyApplied(*positions, call.deadline(), std::move(then));
 }
 
-absl::Status LifecycleService::AwaitToken(const grpc::CallbackServerContext& context,
-                                          const std::string& token) {
-  if (token.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(projection::PositionSet positions,
-                   projection::DecodeToken(token, "consistency_token"));
-  return runtime_.WaitApplied(positions, rpc::CallDeadline(context));
-}
-
-grpc::ServerUnaryReactor* LifecycleService::GetCustomer(grpc::CallbackServerContext* context,
-                                                        const v1::GetCustomerRequest* request,
-                                                        v1::CustomerView* response) {
-  auto run = [&]() -> absl::StatusOr<v1::CustomerView> {
-    RETURN_IF_ERROR(CheckId(request->customer_id(), "customer_id"));
-    ASSIGN_OR_RETURN(absl::Time as_of, AsOf(request->as_of(), request->has_as_of(), clock_));
-    if (routing_.owners != nullptr) {
-      const Partition p = log::PartitionForKey(request->customer_id(), runtime_.partitions());
-      if (!rpc::IsForwarded(*context)) {
-        ASSIGN_OR_RETURN(std::string owner, OwnerOf(p));
-        if (owner != routing_.self) {
-          return Forward<v1::CustomerView>(
-              *context, owner, {}, [&](v1::Lifecycle::Stub& stub, grpc::ClientContext* c, auto* r) {
-                return stub.GetCustomer(c, *request, r);
-              });
-        }
-      }
-      RETURN_IF_ERROR(runtime_.CheckServing(p));
+template <typename Response>
+bool LifecycleService::ForwardKey(rpc::Call& call, const std::string& customer_id,
+                                  Response* response, rpc::Done& done) {
+  if (routing_.owners == nullptr) return false;
+  const Partition p = log::PartitionForKey(customer_id, runtime_.partitions());
+  if (!call.forwarded()) {
+    absl::StatusOr<std::string> owner = OwnerOf(p);
+    if (!owner.ok()) {
+      std::move(done)(owner.status());
+      return true;
     }
-    RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-    return queries_.GetCustomer(request->customer_id(), as_of);
-  };
-  return Reply(context, run(), response);
+    if (*owner != routing_.self) {
+      rpc::Forward<Response>(
+          *routing_.channels, call, *owner, {},
+          [this, response, done = std::move(done)](absl::StatusOr<Response> r) mutable {
+            if (!r.ok()) {
+              // The owner is gone or no longer owns it: ask again next time.
+              if (r.status().code() == absl::StatusCode::kUnavailable) {
+                routing_.owners->Invalidate();
+              }
+              return std::move(done)(r.status());
+            }
+            *response = std::move(*r);
+            std::move(done)(absl::OkStatus());
+          });
+      return true;
+    }
+  }
+  if (absl::Status s = runtime_.CheckServing(p); !s.ok()) {
+    std::move(done)(s);
+    return true;
+  }
+  return false;
 }
 
-grpc::ServerUnaryReactor* LifecycleService::ListCustomers(grpc::CallbackServerContext* context,
-                                                          const v1::ListCustomersRequest* request,
-                                                          v1::ListCustomersResponse* response) {
-  auto run = [&]() -> absl::StatusOr<v1::ListCustomersResponse> {
-    ASSIGN_OR_RETURN(absl::Time as_of, AsOf(request->as_of(), request->has_as_of(), clock_));
-    const v1::CustomerFilter& f = request->filter();
+template <typename Response, typename Local, typename Merge>
+void LifecycleService::Scatter(rpc::Call& call, const std::string& token, Response* response,
+                               rpc::Done done, Local local, Merge merge) {
+  auto answer_local = [this, &call, token, response, local](std::vector<Partition> partitions,
+                                                            rpc::Done then) mutable {
+    rpc::AnswerAfter<Response>(
+        call, [this, &call, token](rpc::Done d) { AwaitToken(call, token, std::move(d)); },
+        [local, partitions = std::move(partitions)]() mutable { return local(&partitions); },
+        response, std::move(then));
+  };
+  if (routing_.owners == nullptr) {
+    rpc::AnswerAfter<Response>(
+        call, [this, &call, token](rpc::Done d) { AwaitToken(call, token, std::move(d)); },
+        [local]() mutable { return local(nullptr); }, response, std::move(done));
+    return;
+  }
+  if (call.forwarded()) {
+    absl::StatusOr<std::vector<Partition>> served = ServedPartitions(call);
+    if (!served.ok()) return std::move(done)(served.status());
+    answer_local(std::move(*served), std::move(done));
+    return;
+  }
+  absl::StatusOr<std::map<std::string, std::vector<Partition>>> by_owner = OwnersOfAll();
+  if (!by_owner.ok()) return std::move(done)(by_owner.status());
+  // Every part answers into its slot; the last one merges.
+  struct Join {
+    absl::Mutex mu;
+    std::vector<Response> parts;
+    absl::Status error;
+    int left = 0;
+    rpc::Done done;
+  };
+  auto join = std::make_shared<Join>();
+  join->parts.resize(by_owner->size());
+  join->left = static_cast<int>(by_owner->size());
+  join->done = std::move(done);
+  auto finish_part = [this, join, response, merge](absl::Status s) mutable {
+    {
+      absl::MutexLock lock(&join->mu);
+      if (!s.ok() && join->error.ok()) join->error = s;
+      if (--join->left > 0) return;
+    }
+    if (!join->error.ok()) {
+      if (join->error.code() == absl::StatusCode::kUnavailable) routing_.owners->Invalidate();
+      return std::move(join->done)(join->error);
+    }
+    absl::StatusOr<Response> merged = merge(std::move(join->parts));
+    if (merged.ok()) *response = std::move(*merged);
+    std::move(join->done)(merged.status());
+  };
+  int slot = 0;
+  for (const auto& [owner, partitions] : *by_owner) {
+    Response* part = &join->parts[slot++];
+    if (owner == routing_.self) {
+      absl::Status serving = absl::OkStatus();
+      for (Partition p : partitions) {
+        if (serving.ok()) serving = runtime_.CheckServing(p);
+      }
+      if (!serving.ok()) {
+        finish_part(serving);
+        continue;
+      }
+      rpc::AnswerAfter<Response>(
+          call, [this, &call, token](rpc::Done d) { AwaitToken(call, token, std::move(d)); },
+          [local, partitions]() mutable { return local(&partitions); }, part, finish_part);
+    } else {
+      rpc::Forward<Response>(*routing_.channels, call, owner, partitions,
+                             [part, finish_part](absl::StatusOr<Response> r) mutable {
+                               if (r.ok()) *part = std::move(*r);
+                               finish_part(r.status());
+                             });
+    }
+  }
+}
+
+void LifecycleService::GetCustomer(rpc::Call& call, const v1::GetCustomerRequest& request,
+                                   v1::CustomerView* response, rpc::Done done) {
+  if (absl::Status s = CheckId(request.customer_id(), "customer_id"); !s.ok()) {
+    return std::move(done)(s);
+  }
+  absl::StatusOr<absl::Time> as_of =
+      event::TimeOf(request.has_as_of(), request.as_of(), "as_of", clock_.Now());
+  if (!as_of.ok()) return std::move(done)(as_of.status());
+  if (ForwardKey(call, request.customer_id(), response, done)) return;
+  rpc::AnswerAfter<v1::CustomerView>(
+      call,
+      [this, &call, &request](rpc::Done d) {
+        AwaitToken(call, request.consistency_token(), std::move(d));
+      },
+      [this, &call, &request, as_of = *as_of]() -> absl::StatusOr<v1::CustomerView> {
+        RETURN_IF_ERROR(queries_.CheckScope(request.customer_id(), Scope(call)));
+        return queries_.GetCustomer(request.customer_id(), as_of);
+      },
+      response, std::move(done));
+}
+
+void LifecycleService::ListCustomers(rpc::Call& call, const v1::ListCustomersRequest& request,
+                                     v1::ListCustomersResponse* response, rpc::Done done) {
+  auto check = [&]() -> absl::StatusOr<absl::Time> {
+    ASSIGN_OR_RETURN(absl::Time as_of,
+                     event::TimeOf(request.has_as_of(), request.as_of(), "as_of", clock_.Now()));
+    const v1::CustomerFilter& f = request.filter();
     if (!v1::LifecycleStage_IsValid(f.stage())) {
       return absl::InvalidArgumentError("filter.stage: unknown value");
     }
@@ -149,101 +239,56 @@ grpc::ServerUnaryReactor* LifecycleService::ListCustomers(grpc::CallbackServerCo
     if (!v1::CustomerKind_IsValid(f.kind())) {
       return absl::InvalidArgumentError("filter.kind: unknown value");
     }
-    if (routing_.owners != nullptr) {
-      if (rpc::IsForwarded(*context)) {
-        ASSIGN_OR_RETURN(std::vector<Partition> served, ServedPartitions(*context));
-        RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-        return queries_.ListCustomers(*request, as_of, !request->has_as_of(), &served);
-      }
-      ASSIGN_OR_RETURN(auto by_owner, OwnersOfAll());
-      std::vector<v1::ListCustomersResponse> parts;
-      for (const auto& [owner, partitions] : by_owner) {
-        if (owner == routing_.self) {
-          for (Partition p : partitions) RETURN_IF_ERROR(runtime_.CheckServing(p));
-          RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-          ASSIGN_OR_RETURN(
-              parts.emplace_back(),
-              queries_.ListCustomers(*request, as_of, !request->has_as_of(), &partitions));
-        } else {
-          ASSIGN_OR_RETURN(parts.emplace_back(),
-                           Forward<v1::ListCustomersResponse>(
-                               *context, owner, partitions,
-                               [&](v1::Lifecycle::Stub& stub, grpc::ClientContext* c, auto* r) {
-                                 return stub.ListCustomers(c, *request, r);
-                               }));
-        }
-      }
-      return MergeCustomerLists(*request, std::move(parts));
-    }
-    RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-    return queries_.ListCustomers(*request, as_of, /*use_index=*/!request->has_as_of());
+    return as_of;
   };
-  return Reply(context, run(), response);
+  absl::StatusOr<absl::Time> as_of = check();
+  if (!as_of.ok()) return std::move(done)(as_of.status());
+  Scatter(
+      call, request.consistency_token(), response, std::move(done),
+      [this, &call, &request, as_of = *as_of](const std::vector<Partition>* partitions) {
+        return queries_.ListCustomers(request, as_of, !request.has_as_of(), partitions,
+                                      Scope(call));
+      },
+      [&request](std::vector<v1::ListCustomersResponse> parts) {
+        return MergeCustomerLists(request, std::move(parts));
+      });
 }
 
-grpc::ServerUnaryReactor* LifecycleService::StageSummary(grpc::CallbackServerContext* context,
-                                                         const v1::StageSummaryRequest* request,
-                                                         v1::StageSummaryResponse* response) {
-  auto run = [&]() -> absl::StatusOr<v1::StageSummaryResponse> {
-    ASSIGN_OR_RETURN(absl::Time as_of, AsOf(request->as_of(), request->has_as_of(), clock_));
-    if (!v1::Dimension_IsValid(request->dimension())) {
-      return absl::InvalidArgumentError("dimension: unknown value");
-    }
-    if (routing_.owners != nullptr) {
-      if (rpc::IsForwarded(*context)) {
-        ASSIGN_OR_RETURN(std::vector<Partition> served, ServedPartitions(*context));
-        RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-        return queries_.StageSummary(request->dimension(), as_of, !request->has_as_of(), &served);
-      }
-      ASSIGN_OR_RETURN(auto by_owner, OwnersOfAll());
-      std::vector<v1::StageSummaryResponse> parts;
-      for (const auto& [owner, partitions] : by_owner) {
-        if (owner == routing_.self) {
-          for (Partition p : partitions) RETURN_IF_ERROR(runtime_.CheckServing(p));
-          RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-          ASSIGN_OR_RETURN(parts.emplace_back(),
-                           queries_.StageSummary(request->dimension(), as_of, !request->has_as_of(),
-                                                 &partitions));
-        } else {
-          ASSIGN_OR_RETURN(parts.emplace_back(),
-                           Forward<v1::StageSummaryResponse>(
-                               *context, owner, partitions,
-                               [&](v1::Lifecycle::Stub& stub, grpc::ClientContext* c, auto* r) {
-                                 return stub.StageSummary(c, *request, r);
-                               }));
-        }
-      }
-      return MergeStageSummaries(std::move(parts));
-    }
-    RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-    return queries_.StageSummary(request->dimension(), as_of,
-                                 /*use_index=*/!request->has_as_of());
-  };
-  return Reply(context, run(), response);
+void LifecycleService::StageSummary(rpc::Call& call, const v1::StageSummaryRequest& request,
+                                    v1::StageSummaryResponse* response, rpc::Done done) {
+  absl::StatusOr<absl::Time> as_of =
+      event::TimeOf(request.has_as_of(), request.as_of(), "as_of", clock_.Now());
+  if (!as_of.ok()) return std::move(done)(as_of.status());
+  if (!v1::Dimension_IsValid(request.dimension())) {
+    return std::move(done)(absl::InvalidArgumentError("dimension: unknown value"));
+  }
+  Scatter(
+      call, request.consistency_token(), response, std::move(done),
+      [this, &call, &request, as_of = *as_of](const std::vector<Partition>* partitions) {
+        return queries_.StageSummary(request.dimension(), as_of, !request.has_as_of(), partitions,
+                                     Scope(call));
+      },
+      [](std::vector<v1::StageSummaryResponse> parts) -> absl::StatusOr<v1::StageSummaryResponse> {
+        return MergeStageSummaries(std::move(parts));
+      });
 }
 
-grpc::ServerUnaryReactor* LifecycleService::Timeline(grpc::CallbackServerContext* context,
-                                                     const v1::TimelineRequest* request,
-                                                     v1::TimelineResponse* response) {
-  auto run = [&]() -> absl::StatusOr<v1::TimelineResponse> {
-    RETURN_IF_ERROR(CheckId(request->customer_id(), "customer_id"));
-    if (routing_.owners != nullptr) {
-      const Partition p = log::PartitionForKey(request->customer_id(), runtime_.partitions());
-      if (!rpc::IsForwarded(*context)) {
-        ASSIGN_OR_RETURN(std::string owner, OwnerOf(p));
-        if (owner != routing_.self) {
-          return Forward<v1::TimelineResponse>(
-              *context, owner, {}, [&](v1::Lifecycle::Stub& stub, grpc::ClientContext* c, auto* r) {
-                return stub.Timeline(c, *request, r);
-              });
-        }
-      }
-      RETURN_IF_ERROR(runtime_.CheckServing(p));
-    }
-    RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-    return queries_.Timeline(*request);
-  };
-  return Reply(context, run(), response);
+void LifecycleService::Timeline(rpc::Call& call, const v1::TimelineRequest& request,
+                                v1::TimelineResponse* response, rpc::Done done) {
+  if (absl::Status s = CheckId(request.customer_id(), "customer_id"); !s.ok()) {
+    return std::move(done)(s);
+  }
+  if (ForwardKey(call, request.customer_id(), response, done)) return;
+  rpc::AnswerAfter<v1::TimelineResponse>(
+      call,
+      [this, &call, &request](rpc::Done d) {
+        AwaitToken(call, request.consistency_token(), std::move(d));
+      },
+      [this, &call, &request]() -> absl::StatusOr<v1::TimelineResponse> {
+        RETURN_IF_ERROR(queries_.CheckScope(request.customer_id(), Scope(call)));
+        return queries_.Timeline(request);
+      },
+      response, std::move(done));
 }
 
 }  // namespace custops::lifecycle

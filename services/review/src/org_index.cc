@@ -58,6 +58,14 @@ absl::Status OrgIndex::CatchUp() {
         absl::MutexLock lock(&mu_);
         next_[p] = r.offset.value() + 1;
       }
+      if (waiters_.pending() > 0) {
+        std::vector<int64_t> next;
+        {
+          absl::MutexLock lock(&mu_);
+          next = next_;
+        }
+        waiters_.Update(next, {});
+      }
     }
   }
   return absl::OkStatus();
@@ -80,6 +88,34 @@ absl::Status OrgIndex::WaitApplied(const projection::PositionSet& token,
     return absl::DeadlineExceededError("consistency_token: org events not applied in time");
   }
   return absl::OkStatus();
+}
+
+void OrgIndex::NotifyApplied(const projection::PositionSet& token, absl::Time deadline,
+                             projection::PositionWaiters::Done done) const {
+  if (token.topic() != log::kOrgEvents) {
+    std::move(done)(absl::OkStatus());
+    return;
+  }
+  if (token.next_offsets_size() > partitions_) {
+    std::move(done)(
+        absl::InvalidArgumentError("consistency_token: more partitions than the org topic"));
+    return;
+  }
+  std::vector<int64_t> targets(token.next_offsets().begin(), token.next_offsets().end());
+  {
+    absl::MutexLock lock(&mu_);
+    if (!projection::Reached(targets, next_, {})) {
+      waiters_.Add(std::move(targets), deadline,
+                   absl::DeadlineExceededError("consistency_token: org events not applied in time"),
+                   std::move(done));
+      return;
+    }
+  }
+  std::move(done)(absl::OkStatus());
+}
+
+void OrgIndex::AbandonWaits() const {
+  waiters_.Close(absl::UnavailableError("shutting down: consistency-token wait abandoned"));
 }
 
 void OrgIndex::Apply(const v1::OrgEvent& e) {

@@ -1,79 +1,129 @@
 #include "custops/review/review_service.h"
 
+#include <utility>
+
+#include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
 #include "custops/event/time.h"
 #include "custops/projection/token.h"
-#include "custops/rpc/status.h"
 
 namespace custops::review {
-namespace {
 
-template <typename Response>
-grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
-                                absl::StatusOr<Response> result, Response* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (result.ok()) *response = std::move(*result);
-  reactor->Finish(rpc::ToGrpcStatus(result.status()));
-  return reactor;
+absl::StatusOr<std::pair<v1::Dimension, std::string>> ScopedSlice(const rpc::Identity& identity,
+                                                                  v1::Dimension dimension,
+                                                                  const std::string& value) {
+  if (!identity.regions) return std::make_pair(dimension, value);
+  const std::vector<std::string>& regions = *identity.regions;
+  if (dimension == v1::DIMENSION_REGION && !value.empty()) {
+    if (identity.SeesRegion(value)) return std::make_pair(dimension, value);
+    return absl::PermissionDeniedError(
+        absl::StrCat("dimension_value: region ", value, " is outside this token's regions"));
+  }
+  if ((dimension == v1::DIMENSION_ALL || dimension == v1::DIMENSION_UNSPECIFIED) &&
+      regions.size() == 1) {
+    return std::make_pair(v1::DIMENSION_REGION, regions[0]);
+  }
+  return absl::PermissionDeniedError(
+      "dimension: a region-scoped token reads the review by DIMENSION_REGION for one of its "
+      "regions (or DIMENSION_ALL when it has exactly one)");
 }
-
-}  // namespace
 
 ReviewService::ReviewService(const projection::ProjectionRuntime& runtime, const OrgIndex* org,
                              const ReviewQueries& queries, const base::Clock& clock)
     : runtime_(runtime), org_(org), queries_(queries), clock_(clock) {}
 
-absl::Status ReviewService::AwaitToken(const grpc::CallbackServerContext& context,
-                                       const std::string& token) {
-  if (token.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(projection::PositionSet positions,
-                   projection::DecodeToken(token, "consistency_token"));
-  const absl::Time deadline = rpc::CallDeadline(context);
-  if (positions.topic() == log::kOrgEvents) {
-    if (org_ == nullptr) return absl::OkStatus();
-    return org_->WaitApplied(positions, deadline);
+void ReviewService::AwaitToken(rpc::Call& call, const std::string& token, rpc::Done then) {
+  if (token.empty()) return std::move(then)(absl::OkStatus());
+  absl::StatusOr<projection::PositionSet> positions =
+      projection::DecodeToken(token, "consistency_token");
+  if (!positions.ok()) return std::move(then)(positions.status());
+  if (absl::Status s = call.AdmitWait(); !s.ok()) return std::move(then)(s);
+  if (positions->topic() == log::kOrgEvents) {
+    if (org_ == nullptr) return std::move(then)(absl::OkStatus());
+    org_->NotifyApplied(*positions, call.deadline(), std::move(then));
+    return;
   }
-  RETURN_IF_ERROR(runtime_.WaitApplied(positions, deadline));
-  return absl::OkStatus();
+  runtime_.NotifyApplied(*positions, call.deadline(), std::move(then));
 }
 
-grpc::ServerUnaryReactor* ReviewService::GetReview(grpc::CallbackServerContext* context,
-                                                   const v1::GetReviewRequest* request,
-                                                   v1::ReviewReport* response) {
-  auto run = [&]() -> absl::StatusOr<v1::ReviewReport> {
-    RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-    return queries_.GetReview(*request);
-  };
-  return Reply(context, run(), response);
-}
-
-grpc::ServerUnaryReactor* ReviewService::Funnel(grpc::CallbackServerContext* context,
-                                                const v1::FunnelRequest* request,
-                                                v1::FunnelResponse* response) {
-  auto run = [&]() -> absl::StatusOr<v1::FunnelResponse> {
-    RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-    return queries_.Funnel(*request);
-  };
-  return Reply(context, run(), response);
-}
-
-grpc::ServerUnaryReactor* ReviewService::Worklist(grpc::CallbackServerContext* context,
-                                                  const v1::WorklistRequest* request,
-                                                  v1::WorklistResponse* response) {
-  auto run = [&]() -> absl::StatusOr<v1::WorklistResponse> {
-    absl::Time as_of = clock_.Now();
-    if (request->has_as_of()) {
-      const auto& ts = request->as_of();
-      if (ts.nanos() < 0 || ts.nanos() > 999'999'999 || ts.seconds() < -62135596800 ||
-          ts.seconds() > 253402300799) {
-        return absl::InvalidArgumentError("as_of: not a valid timestamp");
-      }
-      as_of = event::FromProto(ts);
-    }
-    RETURN_IF_ERROR(AwaitToken(*context, request->consistency_token()));
-    return queries_.Worklist(*request, as_of);
-  };
-  return Reply(context, run(), response);
+void ReviewService::Register(rpc::MethodTable& table) {
+  table.Unary<v1::GetReviewRequest, v1::ReviewReport>(
+      "custops.v1.Review/GetReview", rpc::Access::kReader,
+      [this](rpc::Call& call, const v1::GetReviewRequest& r, v1::ReviewReport* out,
+             rpc::Done done) {
+        absl::StatusOr<std::pair<v1::Dimension, std::string>> slice =
+            ScopedSlice(call.identity(), r.dimension(), r.dimension_value());
+        if (!slice.ok()) return std::move(done)(slice.status());
+        v1::GetReviewRequest scoped = r;
+        scoped.set_dimension(slice->first);
+        scoped.set_dimension_value(slice->second);
+        rpc::AnswerAfter<v1::ReviewReport>(
+            call,
+            [this, &call, &r](rpc::Done d) {
+              AwaitToken(call, r.consistency_token(), std::move(d));
+            },
+            [this, scoped = std::move(scoped)]() { return queries_.GetReview(scoped); }, out,
+            std::move(done), /*offload=*/true);
+      });
+  table.Unary<v1::FunnelRequest, v1::FunnelResponse>(
+      "custops.v1.Review/Funnel", rpc::Access::kReader,
+      [this](rpc::Call& call, const v1::FunnelRequest& r, v1::FunnelResponse* out, rpc::Done done) {
+        v1::FunnelRequest scoped = r;
+        const bool every_region =
+            r.dimension() == v1::DIMENSION_REGION && r.dimension_value().empty();
+        if (!every_region) {
+          absl::StatusOr<std::pair<v1::Dimension, std::string>> slice =
+              ScopedSlice(call.identity(), r.dimension(), r.dimension_value());
+          if (!slice.ok()) return std::move(done)(slice.status());
+          scoped.set_dimension(slice->first);
+          scoped.set_dimension_value(slice->second);
+        }
+        rpc::AnswerAfter<v1::FunnelResponse>(
+            call,
+            [this, &call, &r](rpc::Done d) {
+              AwaitToken(call, r.consistency_token(), std::move(d));
+            },
+            [this, &call, scoped = std::move(scoped),
+             every_region]() -> absl::StatusOr<v1::FunnelResponse> {
+              ASSIGN_OR_RETURN(v1::FunnelResponse response, queries_.Funnel(scoped));
+              if (every_region && call.identity().regions) {
+                // Only the scope's regions' rows.
+                auto* slices = response.mutable_slices();
+                for (int i = slices->size() - 1; i >= 0; --i) {
+                  if (!call.identity().SeesRegion(slices->Get(i).dimension_value())) {
+                    slices->DeleteSubrange(i, 1);
+                  }
+                }
+              }
+              return response;
+            },
+            out, std::move(done), /*offload=*/true);
+      });
+  table.Unary<v1::WorklistRequest, v1::WorklistResponse>(
+      "custops.v1.Review/Worklist", rpc::Access::kReader,
+      [this](rpc::Call& call, const v1::WorklistRequest& r, v1::WorklistResponse* out,
+             rpc::Done done) {
+        absl::StatusOr<absl::Time> as_of =
+            event::TimeOf(r.has_as_of(), r.as_of(), "as_of", clock_.Now());
+        if (!as_of.ok()) return std::move(done)(as_of.status());
+        if (call.identity().regions) {
+          if (r.region().empty()) {
+            return std::move(done)(absl::PermissionDeniedError(
+                "region: a region-scoped token reads worklists by region"));
+          }
+          if (!call.identity().SeesRegion(r.region())) {
+            return std::move(done)(absl::PermissionDeniedError(
+                absl::StrCat("region: ", r.region(), " is outside this token's regions")));
+          }
+        }
+        rpc::AnswerAfter<v1::WorklistResponse>(
+            call,
+            [this, &call, &r](rpc::Done d) {
+              AwaitToken(call, r.consistency_token(), std::move(d));
+            },
+            [this, &r, as_of = *as_of]() { return queries_.Worklist(r, as_of); }, out,
+            std::move(done), /*offload=*/true);
+      });
 }
 
 }  // namespace custops::review

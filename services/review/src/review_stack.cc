@@ -46,7 +46,11 @@ absl::StatusOr<std::unique_ptr<ReviewStack>> ReviewStack::Open(log::EventLog& lo
 ReviewStack::ReviewStack(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReviewStack::~ReviewStack() { (void)Stop(); }
 
-grpc::Service* ReviewStack::service() { return impl_->service.get(); }
+ReviewService& ReviewStack::service() { return *impl_->service; }
+void ReviewStack::AbandonWaits() {
+  impl_->runtime->AbandonWaits();
+  impl_->org->AbandonWaits();
+}
 const projection::ProjectionRuntime& ReviewStack::runtime() const { return *impl_->runtime; }
 projection::ProjectionRuntime& ReviewStack::mutable_runtime() { return *impl_->runtime; }
 

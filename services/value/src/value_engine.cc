@@ -610,11 +610,7 @@ absl::StatusOr<Population> PopulationBuilder::Finish(const internal::ValueClvMod
     const int dims[] = {v1::DIMENSION_ALL, v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY,
                         v1::DIMENSION_OWNER};
     for (int d = 0; d < 4; ++d) {
-      Population::Totals& t = totals[{dims[d], values[d], c.tier}];
-      ++t.count;
-      t.margin = SaturatingAdd(t.margin, c.margin_units);
-      t.revenue = SaturatingAdd(t.revenue, c.revenue_units);
-      t.negative += c.contribution.negative_asset ? 1 : 0;
+      totals[{dims[d], values[d], c.tier}].Add(c);
     }
   }
   for (const auto& [k, t] : totals) {
@@ -622,6 +618,13 @@ absl::StatusOr<Population> PopulationBuilder::Finish(const internal::ValueClvMod
         std::make_tuple(std::get<0>(k), std::string(std::get<1>(k)), std::get<2>(k)), t);
   }
   return pop;
+}
+
+void Population::Totals::Add(const CustomerValue& c) {
+  ++count;
+  margin = SaturatingAdd(margin, c.margin_units);
+  revenue = SaturatingAdd(revenue, c.revenue_units);
+  negative += c.contribution.negative_asset ? 1 : 0;
 }
 
 Population ComputePopulation(const std::vector<CustomerFactsRef>& customers, absl::Time as_of,

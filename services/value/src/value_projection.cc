@@ -17,6 +17,11 @@
 namespace custops::value {
 namespace {
 
+// Whether `region` is in the caller's scope (null: every region).
+bool InScope(const std::vector<std::string>* regions, const std::string& region) {
+  return regions == nullptr || std::binary_search(regions->begin(), regions->end(), region);
+}
+
 constexpr std::string_view kModelKey = "clv";
 constexpr std::string_view kListTokenPrefix = "v1.";
 constexpr size_t kAtCacheSize = 1;  // a population is ~300 bytes per customer
@@ -287,10 +292,11 @@ absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::Select(
 absl::StatusOr<v1::ValueView> ValueQueries::GetValue(const std::string& customer_id,
                                                      std::optional<absl::Time> as_of,
                                                      const std::vector<int64_t>& min,
-                                                     absl::Time deadline) {
+                                                     absl::Time deadline,
+                                                     const std::vector<std::string>* regions) {
   ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min, deadline));
   const CustomerValue* c = pop->Find(customer_id);
-  if (c == nullptr) {
+  if (c == nullptr || !InScope(regions, c->region)) {
     return absl::NotFoundError(absl::StrCat("customer_id: no customer ", customer_id));
   }
   return BuildValueView(*pop, *c, rules_);
@@ -298,7 +304,7 @@ absl::StatusOr<v1::ValueView> ValueQueries::GetValue(const std::string& customer
 
 absl::StatusOr<v1::ListValueCustomersResponse> ValueQueries::ListCustomers(
     const v1::ListValueCustomersRequest& request, std::optional<absl::Time> as_of,
-    const std::vector<int64_t>& min, absl::Time deadline) {
+    const std::vector<int64_t>& min, absl::Time deadline, const std::vector<std::string>* regions) {
   if (request.page_size() < 0) {
     return absl::InvalidArgumentError("page_size: must not be negative");
   }
@@ -320,6 +326,7 @@ absl::StatusOr<v1::ListValueCustomersResponse> ValueQueries::ListCustomers(
   if (after.empty()) it = pop->customers.begin();
   for (; it != pop->customers.end(); ++it) {
     const CustomerValue& c = *it;
+    if (!InScope(regions, c.region)) continue;
     if (f.tier() != v1::TIER_UNSPECIFIED && f.tier() != c.tier) continue;
     if (f.vip_only() && c.tier != v1::TIER_DIAMOND && c.tier != v1::TIER_PLATINUM &&
         c.tier != v1::TIER_GOLD) {
@@ -356,10 +363,9 @@ absl::StatusOr<v1::ListValueCustomersResponse> ValueQueries::ListCustomers(
   return response;
 }
 
-absl::StatusOr<v1::TierSummaryResponse> ValueQueries::TierSummary(v1::Dimension dimension,
-                                                                  std::optional<absl::Time> as_of,
-                                                                  const std::vector<int64_t>& min,
-                                                                  absl::Time deadline) {
+absl::StatusOr<v1::TierSummaryResponse> ValueQueries::TierSummary(
+    v1::Dimension dimension, std::optional<absl::Time> as_of, const std::vector<int64_t>& min,
+    absl::Time deadline, const std::vector<std::string>* regions) {
   if (dimension == v1::DIMENSION_UNSPECIFIED) dimension = v1::DIMENSION_ALL;
   RETURN_IF_ERROR(DimensionValueOf(dimension, CustomerValue{}).status());
   ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min, deadline));
@@ -367,16 +373,30 @@ absl::StatusOr<v1::TierSummaryResponse> ValueQueries::TierSummary(v1::Dimension 
   response.set_dimension(dimension);
   *response.mutable_as_of() = event::ToProto(pop->as_of);
   int64_t total = 0;
-  for (auto it = pop->tier_totals.lower_bound({dimension, "", 0});
-       it != pop->tier_totals.end() && std::get<0>(it->first) == dimension; ++it) {
+  auto add = [&](const std::string& value, int tier, const Population::Totals& t) {
     v1::TierCount* c = response.add_counts();
-    c->set_dimension_value(std::get<1>(it->first));
-    c->set_tier(static_cast<v1::Tier>(std::get<2>(it->first)));
-    c->set_count(it->second.count);
-    *c->mutable_margin() = MoneyOf(it->second.margin, rules_.currency);
-    *c->mutable_revenue() = MoneyOf(it->second.revenue, rules_.currency);
-    c->set_negative_assets(it->second.negative);
-    total += it->second.count;
+    c->set_dimension_value(value);
+    c->set_tier(static_cast<v1::Tier>(tier));
+    c->set_count(t.count);
+    *c->mutable_margin() = MoneyOf(t.margin, rules_.currency);
+    *c->mutable_revenue() = MoneyOf(t.revenue, rules_.currency);
+    c->set_negative_assets(t.negative);
+    total += t.count;
+  };
+  if (regions != nullptr) {
+    // The snapshot's totals span every region: sum the scope's customers
+    // the same way (in id order).
+    std::map<std::pair<std::string, int>, Population::Totals> scoped;
+    for (const CustomerValue& c : pop->customers) {
+      if (!InScope(regions, c.region)) continue;
+      scoped[{*DimensionValueOf(dimension, c), c.tier}].Add(c);
+    }
+    for (const auto& [k, t] : scoped) add(k.first, k.second, t);
+  } else {
+    for (auto it = pop->tier_totals.lower_bound({dimension, "", 0});
+         it != pop->tier_totals.end() && std::get<0>(it->first) == dimension; ++it) {
+      add(std::get<1>(it->first), std::get<2>(it->first), it->second);
+    }
   }
   response.set_total(total);
   return response;
@@ -385,13 +405,14 @@ absl::StatusOr<v1::TierSummaryResponse> ValueQueries::TierSummary(v1::Dimension 
 absl::StatusOr<v1::ParetoResponse> ValueQueries::Pareto(v1::Dimension dimension,
                                                         std::optional<absl::Time> as_of,
                                                         const std::vector<int64_t>& min,
-                                                        absl::Time deadline) {
+                                                        absl::Time deadline,
+                                                        const std::vector<std::string>* regions) {
   if (dimension == v1::DIMENSION_UNSPECIFIED) dimension = v1::DIMENSION_ALL;
   RETURN_IF_ERROR(DimensionValueOf(dimension, CustomerValue{}).status());
   ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min, deadline));
   std::map<std::string, std::vector<domain::CustomerAmount>> slices;
   for (const CustomerValue& c : pop->customers) {
-    if (!c.scored) continue;
+    if (!c.scored || !InScope(regions, c.region)) continue;
     slices[*DimensionValueOf(dimension, c)].push_back(
         {.customer_id = c.customer_id, .amount_units = c.revenue_units});
   }

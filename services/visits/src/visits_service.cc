@@ -4,10 +4,8 @@
 
 namespace custops::visits {
 
-grpc::ServerUnaryReactor* VisitsService::LogVisit(grpc::CallbackServerContext* context,
-                                                  const v1::LogVisitRequest* request,
-                                                  v1::CommandResponse* response) {
-  return command::Serve(core_, kSource, context, *request, response);
+void VisitsService::Register(rpc::MethodTable& table) {
+  command::AddCommand<v1::LogVisitRequest>(table, core_, kSource, "custops.v1.Visits/LogVisit");
 }
 
 }  // namespace custops::visits

@@ -15,10 +15,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "custops/base/clock.h"
 #include "custops/ctl/client.h"
 #include "custops/ctl/json_lines.h"
 #include "custops/ctl/parse.h"
 #include "custops/ctl/requests.h"
+#include "custops/ctl/token.h"
 #include "custops/demo/demo.h"
 
 namespace custops::ctl {
@@ -221,10 +223,36 @@ int Main(int argc, char** argv) {
 
   CLI::App* status = app.add_subcommand("status", "Log, projection and dead-letter status");
 
+  TokenArgs token_args;
+  std::vector<std::string> token_regions;
+  CLI::App* token = app.add_subcommand("token", "Mint an HS256 JWT for local use (no server)");
+  token->add_option("--secret-file", token_args.secret_file, "File with the HS256 shared secret")
+      ->required();
+  token->add_option("--sub", token_args.subject, "Subject (who the token is for)")->required();
+  token->add_option("--roles", token_args.roles, "Roles: emitter, reader, admin (comma-separated)")
+      ->delimiter(',');
+  CLI::Option* regions_option =
+      token
+          ->add_option("--regions", token_regions,
+                       "Regions the holder may see, e.g. 华东,华北 (default: every region)")
+          ->delimiter(',');
+  token->add_option("--ttl", token_args.ttl, "Lifetime, e.g. 24h, 90m")->capture_default_str();
+  token->add_option("--issuer", token_args.issuer, "iss claim");
+  token->add_option("--audience", token_args.audience, "aud claim");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
+  }
+
+  if (token->parsed()) {
+    if (regions_option->count() > 0) token_args.regions = token_regions;
+    // The CLI reads the clock; MintToken is given "now".
+    absl::StatusOr<std::string> jwt = MintToken(token_args, base::SystemClock::Instance().Now());
+    if (!jwt.ok()) return Fail(jwt.status());
+    std::cout << *jwt << std::endl;
+    return 0;
   }
 
   connection.timeout = absl::Seconds(timeout_seconds);

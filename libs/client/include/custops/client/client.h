@@ -14,6 +14,12 @@
 // Retried: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and ABORTED,
 // with exponential backoff, up to `max_attempts`, each attempt with its own
 // deadline. Everything else is returned at once.
+//
+// A server with auth on wants a bearer token (a JWT, e.g. from `custopsctl
+// token`), usually over TLS:
+//
+//   custops::client::Client c({.target = "custops.internal:50051", .actor_id = "crm",
+//                              .bearer_token = jwt, .tls = true, .ca_cert_pem = ca_pem});
 #ifndef CUSTOPS_CLIENT_CLIENT_H_
 #define CUSTOPS_CLIENT_CLIENT_H_
 
@@ -42,12 +48,27 @@ struct ClientOptions {
   absl::Duration initial_backoff = absl::Milliseconds(50);
   // Put on commands that carry no actor_id. Default: "".
   std::string actor_id;
+  // A JWT sent as "authorization: Bearer <token>" metadata on every call,
+  // retries and subscriptions included; empty = no authorization header.
+  // Default: "".
+  std::string bearer_token;
+  // TLS instead of plaintext (grpc::SslCredentials). Ignored by the
+  // constructor that takes a channel. Default: false.
+  bool tls = false;
+  // With tls: PEM roots to trust; empty = gRPC's default roots. Default: "".
+  std::string ca_cert_pem;
+  // With tls, for mutual TLS: this client's PEM certificate chain and its
+  // PEM private key (both or neither). Default: "".
+  std::string client_cert_pem;
+  std::string client_key_pem;
 };
 
 class Client {
  public:
+  // Opens a channel to options.target: plaintext, or TLS when options.tls.
   explicit Client(ClientOptions options);
-  // Shares a channel (tests, several clients on one connection).
+  // Shares a channel (tests, several clients on one connection); the
+  // options' TLS fields are not used, bearer_token is.
   Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options);
 
   // ---- Business actions (commands.proto). An empty request_id is filled
@@ -101,6 +122,8 @@ class Client {
   int64_t resubscribes() const { return resubscribes_; }
 
  private:
+  // Every ClientContext goes through here: the authorization metadata.
+  void Prepare(grpc::ClientContext& context) const;
   template <typename Request, typename Response, typename Method>
   absl::StatusOr<Response> Call(Method method, const Request& request);
   template <typename Request, typename Stub, typename Method>

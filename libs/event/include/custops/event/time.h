@@ -3,7 +3,10 @@
 #define CUSTOPS_EVENT_TIME_H_
 
 #include <cstdint>
+#include <string_view>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 
@@ -20,6 +23,15 @@ inline google::protobuf::Timestamp ToProto(absl::Time t) {
   ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
   return ts;
 }
+
+// The one Timestamp check of every request path (commands, queries, raw
+// Append): seconds within 0001-01-01..9999-12-31T23:59:59 and nanos within
+// 0..999999999. INVALID_ARGUMENT naming `field` ("as_of", "occurred_at.nanos").
+absl::Status CheckTimestamp(const google::protobuf::Timestamp& ts, std::string_view field);
+
+// `ts` as an instant after CheckTimestamp; `absent` when !has.
+absl::StatusOr<absl::Time> TimeOf(bool has, const google::protobuf::Timestamp& ts,
+                                  std::string_view field, absl::Time absent);
 
 }  // namespace custops::event
 

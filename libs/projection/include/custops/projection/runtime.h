@@ -33,6 +33,7 @@
 #include "custops/event/validate.h"
 #include "custops/internal/state.pb.h"
 #include "custops/log/event_log.h"
+#include "custops/projection/position_waiters.h"
 #include "custops/projection/projection.h"
 #include "custops/projection/token.h"
 #include "custops/store/store.h"
@@ -121,6 +122,18 @@ class ProjectionRuntime {
   // (partitions owned elsewhere are some other instance's business);
   // DEADLINE_EXCEEDED after `deadline`.
   absl::Status WaitApplied(const PositionSet& token, absl::Time deadline) const;
+  // The same wait without a thread: `done` runs exactly once, with OK when
+  // the token is reached, DEADLINE_EXCEEDED at `deadline`, UNAVAILABLE when
+  // the runtime stops waiting (AbandonWaits, destruction), INVALID_ARGUMENT
+  // for a token of another topic. It runs on the calling thread when the
+  // answer is known at once, otherwise on the apply or the timer thread: it
+  // must be quick (hand real work to an executor).
+  void NotifyApplied(const PositionSet& token, absl::Time deadline,
+                     PositionWaiters::Done done) const;
+  // Completes every pending NotifyApplied with UNAVAILABLE (shutdown).
+  void AbandonWaits() const;
+  // Pending NotifyApplied waits.
+  size_t pending_waits() const { return waiters_.pending(); }
 
   // Ownership (RuntimeOptions::own_all = false). Assign starts applying the
   // partitions from their stored offsets (restoring them in bulk up to the
@@ -160,6 +173,9 @@ class ProjectionRuntime {
   // Ends the restore of `p` once it has applied its target (or read
   // nothing more: `at_end`).
   void FinishRestore(Partition p, bool at_end);
+  // Hands the applied offsets and ownership to the waiters (not under mu_).
+  void UpdateWaiters();
+  absl::Status CheckToken(const PositionSet& token) const;
   absl::Status TickAll();
   // For a projection that ReseedsFromPublished: aligns partition `p` (not
   // owned yet) with what was published under its ids (Assign).
@@ -194,6 +210,8 @@ class ProjectionRuntime {
   // projection TicksOnApply (ApplyLoop only).
   std::optional<absl::Time> applied_untick_since_;
   std::vector<bool> owned_ ABSL_GUARDED_BY(mu_);
+  // NotifyApplied waits; added under mu_, updated after each commit.
+  mutable PositionWaiters waiters_;
   // Per partition: the offset a restore catches up to; -1 when not restoring.
   std::vector<int64_t> restore_target_ ABSL_GUARDED_BY(mu_);
   // The partition whose batch or tick is in flight, -1 when none.

@@ -22,10 +22,13 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "custops/base/types.h"
+#include "custops/rpc/gateway.h"
 
 namespace custops::rpc {
 
@@ -56,12 +59,21 @@ class OwnerDirectory {
   absl::Time fetched_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
-// One insecure channel per address, kept. Thread-safe.
+// One channel per address, kept. Thread-safe.
 class ChannelCache {
  public:
+  // `credentials`: how to reach the other instances (TLS when the server
+  // has it). Default: plaintext.
+  explicit ChannelCache(std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr)
+      : credentials_(credentials ? std::move(credentials) : grpc::InsecureChannelCredentials()) {}
   std::shared_ptr<grpc::Channel> Get(const std::string& address);
+  void set_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    absl::MutexLock lock(&mu_);
+    credentials_ = std::move(credentials);
+  }
 
  private:
+  std::shared_ptr<grpc::ChannelCredentials> credentials_ ABSL_GUARDED_BY(mu_);
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
 };
@@ -71,13 +83,36 @@ class ChannelCache {
 void MarkForwarded(grpc::ClientContext& context, const std::vector<Partition>& partitions,
                    absl::Time deadline);
 
-// Whether the incoming call was forwarded by another instance.
-bool IsForwarded(const grpc::CallbackServerContext& context);
-
 // The partitions named by kPartitionsHeader; nullopt when absent.
 // INVALID_ARGUMENT when malformed or out of [0, partitions).
-absl::StatusOr<std::optional<std::vector<Partition>>> ForwardedPartitions(
-    const grpc::CallbackServerContext& context, int partitions);
+absl::StatusOr<std::optional<std::vector<Partition>>> ForwardedPartitions(const Call& call,
+                                                                          int partitions);
+
+// Sends `call`'s request bytes to the same method at `address` without
+// holding a thread, marked forwarded (about `partitions`; empty: the key's),
+// with the caller's deadline and bearer token, so the receiver checks the
+// same identity and region scope. `done` gets the response bytes, or the
+// receiver's status with " (from <address>)" appended.
+void ForwardRaw(ChannelCache& channels, const Call& call, const std::string& address,
+                const std::vector<Partition>& partitions,
+                absl::AnyInvocable<void(absl::StatusOr<std::string>) &&> done);
+
+// Forwards and parses the answer into a `Resp`.
+template <typename Resp>
+void Forward(ChannelCache& channels, const Call& call, const std::string& address,
+             const std::vector<Partition>& partitions,
+             absl::AnyInvocable<void(absl::StatusOr<Resp>) &&> done) {
+  ForwardRaw(channels, call, address, partitions,
+             [done = std::move(done), address](absl::StatusOr<std::string> bytes) mutable {
+               if (!bytes.ok()) return std::move(done)(bytes.status());
+               Resp r;
+               if (!r.ParseFromString(*bytes)) {
+                 return std::move(done)(
+                     absl::InternalError(absl::StrCat("unreadable answer from ", address)));
+               }
+               std::move(done)(std::move(r));
+             });
+}
 
 }  // namespace custops::rpc
 

@@ -9,7 +9,8 @@
 
 #include "custops/log/event_log.h"
 #include "custops/projection/runtime.h"
-#include "custops/v1/admin.grpc.pb.h"
+#include "custops/rpc/gateway.h"
+#include "custops/v1/admin.pb.h"
 
 namespace custops::admin {
 
@@ -23,7 +24,7 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
     log::EventLog& log, const std::vector<const projection::ProjectionRuntime*>& runtimes,
     const std::string& mode, const OwnersFn& owners = {});
 
-class AdminService final : public v1::Admin::CallbackService {
+class AdminService {
  public:
   // All references must outlive the service.
   AdminService(log::EventLog& log, std::vector<const projection::ProjectionRuntime*> runtimes,
@@ -33,9 +34,9 @@ class AdminService final : public v1::Admin::CallbackService {
         mode_(std::move(mode)),
         owners_(std::move(owners)) {}
 
-  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* context,
-                                   const v1::StatusRequest* request,
-                                   v1::StatusResponse* response) override;
+  // Adds custops.v1.Admin's methods to `table`: Status needs the reader
+  // role and runs on the worker pool (it asks the log for its ends).
+  void Register(rpc::MethodTable& table);
 
  private:
   log::EventLog& log_;

@@ -12,7 +12,7 @@
 #include "custops/command/command_core.h"
 #include "custops/domain/aggregates.h"
 #include "custops/event/time.h"
-#include "custops/rpc/status.h"
+#include "custops/rpc/gateway.h"
 #include "custops/v1/commands.pb.h"
 
 namespace custops::command {
@@ -49,18 +49,17 @@ domain::Command ToCommand(const v1::RespondComplaintRequest& r);
 domain::Command ToCommand(const v1::ResolveComplaintRequest& r);
 domain::Command ToCommand(const v1::ReopenComplaintRequest& r);
 
-// One unary command call: map, execute (bounded by the call's deadline, at
-// most 30 s), finish.
+// Adds one command method (emitter role) to `table`: map, execute on the
+// worker pool (bounded by the call's deadline, at most 30 s without one).
+// `core` must outlive the table.
 template <typename Request>
-grpc::ServerUnaryReactor* Serve(CommandCore& core, std::string_view source,
-                                grpc::CallbackServerContext* context, const Request& request,
-                                v1::CommandResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<v1::CommandResponse> result =
-      core.Execute(ContextOf(request, source), ToCommand(request), rpc::CallDeadline(*context));
-  if (result.ok()) *response = std::move(*result);
-  reactor->Finish(rpc::ToGrpcStatus(result.status()));
-  return reactor;
+void AddCommand(rpc::MethodTable& table, CommandCore& core, std::string source,
+                std::string method) {
+  table.Sync<Request, v1::CommandResponse>(
+      std::move(method), rpc::Access::kEmitter, /*offload=*/true,
+      [&core, source = std::move(source)](rpc::Call& call, const Request& request) {
+        return core.Execute(ContextOf(request, source), ToCommand(request), call.deadline());
+      });
 }
 
 }  // namespace custops::command

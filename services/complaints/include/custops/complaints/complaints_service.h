@@ -4,33 +4,21 @@
 #ifndef CUSTOPS_COMPLAINTS_COMPLAINTS_SERVICE_H_
 #define CUSTOPS_COMPLAINTS_COMPLAINTS_SERVICE_H_
 
-#include <grpcpp/grpcpp.h>
-
 #include "custops/command/command_core.h"
-#include "custops/v1/commands.grpc.pb.h"
+#include "custops/rpc/gateway.h"
 
 namespace custops::complaints {
 
-// The `source` of the events this service emits.
 inline constexpr char kSource[] = "complaints";
 
-class ComplaintsService final : public v1::Complaints::CallbackService {
+// custops.v1.Complaints: one business action per method (emitter role).
+class ComplaintsService {
  public:
   // `core` must outlive the service.
   explicit ComplaintsService(command::CommandCore& core) : core_(core) {}
 
-  grpc::ServerUnaryReactor* FileComplaint(grpc::CallbackServerContext* context,
-                                          const v1::FileComplaintRequest* request,
-                                          v1::CommandResponse* response) override;
-  grpc::ServerUnaryReactor* RespondComplaint(grpc::CallbackServerContext* context,
-                                             const v1::RespondComplaintRequest* request,
-                                             v1::CommandResponse* response) override;
-  grpc::ServerUnaryReactor* ResolveComplaint(grpc::CallbackServerContext* context,
-                                             const v1::ResolveComplaintRequest* request,
-                                             v1::CommandResponse* response) override;
-  grpc::ServerUnaryReactor* ReopenComplaint(grpc::CallbackServerContext* context,
-                                            const v1::ReopenComplaintRequest* request,
-                                            v1::CommandResponse* response) override;
+  // Adds custops.v1.Complaints's methods to `table`.
+  void Register(rpc::MethodTable& table);
 
  private:
   command::CommandCore& core_;

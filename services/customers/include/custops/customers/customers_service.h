@@ -4,39 +4,21 @@
 #ifndef CUSTOPS_CUSTOMERS_CUSTOMERS_SERVICE_H_
 #define CUSTOPS_CUSTOMERS_CUSTOMERS_SERVICE_H_
 
-#include <grpcpp/grpcpp.h>
-
 #include "custops/command/command_core.h"
-#include "custops/v1/commands.grpc.pb.h"
+#include "custops/rpc/gateway.h"
 
 namespace custops::customers {
 
-// The `source` of the events this service emits.
 inline constexpr char kSource[] = "customers";
 
-class CustomersService final : public v1::Customers::CallbackService {
+// custops.v1.Customers: one business action per method (emitter role).
+class CustomersService {
  public:
   // `core` must outlive the service.
   explicit CustomersService(command::CommandCore& core) : core_(core) {}
 
-  grpc::ServerUnaryReactor* RegisterCustomer(grpc::CallbackServerContext* context,
-                                             const v1::RegisterCustomerRequest* request,
-                                             v1::CommandResponse* response) override;
-  grpc::ServerUnaryReactor* UpdateProfile(grpc::CallbackServerContext* context,
-                                          const v1::UpdateProfileRequest* request,
-                                          v1::CommandResponse* response) override;
-  grpc::ServerUnaryReactor* AddContact(grpc::CallbackServerContext* context,
-                                       const v1::AddContactRequest* request,
-                                       v1::CommandResponse* response) override;
-  grpc::ServerUnaryReactor* RecordSurvey(grpc::CallbackServerContext* context,
-                                         const v1::RecordSurveyRequest* request,
-                                         v1::CommandResponse* response) override;
-  grpc::ServerUnaryReactor* RecordReferral(grpc::CallbackServerContext* context,
-                                           const v1::RecordReferralRequest* request,
-                                           v1::CommandResponse* response) override;
-  grpc::ServerUnaryReactor* MarkLost(grpc::CallbackServerContext* context,
-                                     const v1::MarkLostRequest* request,
-                                     v1::CommandResponse* response) override;
+  // Adds custops.v1.Customers's methods to `table`.
+  void Register(rpc::MethodTable& table);
 
  private:
   command::CommandCore& core_;

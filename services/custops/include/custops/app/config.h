@@ -46,8 +46,37 @@ struct ReviewConfig {
 struct Config {
   // gRPC listen address. Default: 127.0.0.1:50051
   std::string listen = "127.0.0.1:50051";
-  // Prometheus /metrics address; empty disables. Default: 127.0.0.1:9464
+  // The HTTP listener (/metrics, /healthz, /readyz); empty disables.
+  // `server.http_listen` / --http-listen; `server.metrics_listen` /
+  // --metrics-listen is its older name. Default: 127.0.0.1:9464
   std::string metrics_listen = "127.0.0.1:9464";
+  // The front door (docs/security.md). Largest request per method, before
+  // it is parsed. Default: 4 MiB
+  int max_request_bytes = 4 << 20;
+  // A consistency-token wait of a call without a deadline ends after this.
+  // Default: 30000
+  int max_wait_ms = 30'000;
+  // Open streams / pending waits per client (token subject, or peer
+  // address without auth). Default: 1000 / 5000
+  int max_streams_per_client = 1000;
+  int max_waits_per_client = 5000;
+  // Worker threads for work that may block (appends, commands, value and
+  // review evaluations). Default: 8
+  int workers = 8;
+  // Allow a non-loopback listen address without TLS and token auth (logged
+  // loudly). Default: false
+  bool insecure = false;
+  // [tls]: PEM files; cert + key turn TLS on for gRPC and HTTP; client_ca
+  // requires client certificates signed by it (mutual TLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // [auth]: bearer JWTs; exactly one of the secret file (HS256) or the
+  // public key file (RS256 / ES256) turns auth on.
+  std::string jwt_hs256_secret_file;
+  std::string jwt_public_key_file;
+  std::string jwt_issuer;
+  std::string jwt_audience;
   // Data directory (event log + projection state). Default: ./data
   std::string data_dir = "./data";
   // Partitions of the customer-events topic (and the others). Default: 12

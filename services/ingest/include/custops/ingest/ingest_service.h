@@ -14,7 +14,8 @@
 #include "custops/base/clock.h"
 #include "custops/event/validate.h"
 #include "custops/log/event_log.h"
-#include "custops/v1/ingest.grpc.pb.h"
+#include "custops/rpc/gateway.h"
+#include "custops/v1/ingest.pb.h"
 
 namespace custops::ingest {
 
@@ -36,6 +37,8 @@ class Ingestor {
   absl::StatusOr<v1::AppendResponse> AppendOrg(const v1::AppendOrgRequest& request);
 
   const IngestCounters& counters() const { return counters_; }
+  // Counts a request refused before it reached Append (too many events).
+  void CountRejected() { counters_.rejected_requests++; }
 
  private:
   log::EventLog& log_;
@@ -44,20 +47,22 @@ class Ingestor {
   IngestCounters counters_;
 };
 
-class IngestService final : public v1::EventIngest::CallbackService {
+// EventIngest over the front door: the emitter role; appends run on the
+// worker pool (they may wait for an fsync or a broker); an Append with more
+// events than the limit is refused from its wire bytes, before the events
+// are materialised.
+class IngestService {
  public:
   // `ingestor` must outlive the service.
-  explicit IngestService(Ingestor& ingestor) : ingestor_(ingestor) {}
+  IngestService(Ingestor& ingestor, size_t max_events_per_request)
+      : ingestor_(ingestor), max_events_(max_events_per_request) {}
 
-  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
-                                   const v1::AppendRequest* request,
-                                   v1::AppendResponse* response) override;
-  grpc::ServerUnaryReactor* AppendOrg(grpc::CallbackServerContext* context,
-                                      const v1::AppendOrgRequest* request,
-                                      v1::AppendResponse* response) override;
+  // Adds custops.v1.EventIngest's methods to `table`.
+  void Register(rpc::MethodTable& table);
 
  private:
   Ingestor& ingestor_;
+  size_t max_events_;
 };
 
 }  // namespace custops::ingest

@@ -10,6 +10,7 @@
 #define CUSTOPS_INGEST_SUBSCRIPTIONS_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,7 +19,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "custops/log/event_log.h"
-#include "custops/v1/ingest.grpc.pb.h"
+#include "custops/rpc/gateway.h"
+#include "custops/v1/ingest.pb.h"
 
 namespace custops::ingest {
 
@@ -49,16 +51,24 @@ class SubscriptionHub {
   std::thread thread_;
 };
 
-class SubscriptionsService final : public v1::Subscriptions::CallbackService {
- public:
-  // `log` must outlive the service.
-  explicit SubscriptionsService(log::EventLog& log);
-  ~SubscriptionsService() override;
+// A customer's current region ("" when unknown), for region-scoped
+// subscribers (docs/security.md). Thread-safe.
+using RegionLookup = std::function<std::string(const std::string& customer_id)>;
 
-  grpc::ServerWriteReactor<v1::EventRecord>* Subscribe(
-      grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) override;
-  grpc::ServerWriteReactor<v1::ChangeRecord>* SubscribeChanges(
-      grpc::CallbackServerContext* context, const v1::SubscribeChangesRequest* request) override;
+class SubscriptionsService {
+ public:
+  // `log` must outlive the service. `regions` answers for region-scoped
+  // callers; without it they receive only what the stream itself shows
+  // (registrations and profile updates name the region).
+  explicit SubscriptionsService(log::EventLog& log, RegionLookup regions = nullptr);
+  ~SubscriptionsService();
+
+  // Adds custops.v1.Subscriptions' methods (reader role) to `table`.
+  void Register(rpc::MethodTable& table);
+  void Subscribe(rpc::Call& call, const v1::SubscribeRequest& request,
+                 std::shared_ptr<rpc::StreamSink> sink);
+  void SubscribeChanges(rpc::Call& call, const v1::SubscribeChangesRequest& request,
+                        std::shared_ptr<rpc::StreamSink> sink);
 
   int64_t open_streams() const;
   // Ends the hubs' threads; open streams then only advance on their own writes.
@@ -66,6 +76,7 @@ class SubscriptionsService final : public v1::Subscriptions::CallbackService {
 
  private:
   log::EventLog& log_;
+  RegionLookup region_lookup_;
   SubscriptionHub events_hub_;
   SubscriptionHub changes_hub_;
 };

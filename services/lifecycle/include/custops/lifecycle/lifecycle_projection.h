@@ -79,13 +79,21 @@ class LifecycleQueries {
   // `use_index`: answer from the "as of now" index instead of evaluating
   // every customer at as_of. `only`: the answer over these partitions alone
   // (an instance that owns some of them, docs/kafka.md); nullptr: all.
+  // `regions`: only customers whose current region is listed (a caller's
+  // region scope, docs/security.md); nullptr: every customer.
   absl::StatusOr<v1::ListCustomersResponse> ListCustomers(
       const v1::ListCustomersRequest& request, absl::Time as_of, bool use_index,
-      const std::vector<Partition>* only = nullptr) const;
+      const std::vector<Partition>* only = nullptr,
+      const std::vector<std::string>* regions = nullptr) const;
   absl::StatusOr<v1::StageSummaryResponse> StageSummary(
       v1::Dimension dimension, absl::Time as_of, bool use_index,
-      const std::vector<Partition>* only = nullptr) const;
+      const std::vector<Partition>* only = nullptr,
+      const std::vector<std::string>* regions = nullptr) const;
   absl::StatusOr<v1::TimelineResponse> Timeline(const v1::TimelineRequest& request) const;
+  // NOT_FOUND (the same answer as for an unknown customer) unless the
+  // customer's current region is in `regions`; OK when `regions` is null.
+  absl::Status CheckScope(const std::string& customer_id,
+                          const std::vector<std::string>* regions) const;
 
  private:
   // NOT_FOUND unless registered.

@@ -24,6 +24,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "custops/log/event_log.h"
+#include "custops/projection/position_waiters.h"
 #include "custops/projection/token.h"
 #include "custops/review/review_projection.h"
 #include "custops/v1/events.pb.h"
@@ -45,6 +46,11 @@ class OrgIndex final : public OrgFigures {
   // Blocks until the org-topic positions of `token` are folded; positions of
   // other topics are ignored. DEADLINE_EXCEEDED after `deadline`.
   absl::Status WaitApplied(const projection::PositionSet& token, absl::Time deadline) const;
+  // The same wait without a thread (see ProjectionRuntime::NotifyApplied).
+  void NotifyApplied(const projection::PositionSet& token, absl::Time deadline,
+                     projection::PositionWaiters::Done done) const;
+  // Completes every pending NotifyApplied with UNAVAILABLE (shutdown).
+  void AbandonWaits() const;
 
   // Folds one org event (exposed for tests).
   void Apply(const v1::OrgEvent& event);
@@ -68,6 +74,7 @@ class OrgIndex final : public OrgFigures {
   int partitions_;
   mutable absl::Mutex mu_;
   std::vector<int64_t> next_ ABSL_GUARDED_BY(mu_);
+  mutable projection::PositionWaiters waiters_;
   std::map<SliceKey, int64_t> targets_ ABSL_GUARDED_BY(mu_);
   std::map<SliceKey, int64_t> spend_ ABSL_GUARDED_BY(mu_);
   std::map<SliceKey, int64_t> market_ ABSL_GUARDED_BY(mu_);

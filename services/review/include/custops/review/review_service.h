@@ -1,43 +1,53 @@
-// The Review gRPC service (DESIGN.md §5): thin handlers over ReviewQueries
-// that honour consistency tokens (customer-event positions wait on the
-// projection runtime, org-event positions on the org index), bounded by the
-// call's deadline. Worklist evaluates at `as_of` (default: the injected
-// clock's now).
+// The Review service: thin handlers over ReviewQueries, registered in the
+// front door's method table (libs/rpc gateway.h). They honour consistency
+// tokens (customer-event positions wait on the projection runtime, org-event
+// positions on the org index; neither holds a thread), bounded by the call's
+// deadline, and run on the worker pool. Worklist evaluates at `as_of`
+// (default: the injected clock's now).
+//
+// Region scope (docs/security.md): a scoped caller reads GetReview / Funnel
+// by DIMENSION_REGION for a region in its scope, and DIMENSION_ALL when its
+// scope is one region (the answer is that region's); other regions, other
+// dimensions and the ALL of a multi-region scope are PERMISSION_DENIED.
+// Worklist by region likewise; by owner only without a scope.
 #ifndef CUSTOPS_REVIEW_REVIEW_SERVICE_H_
 #define CUSTOPS_REVIEW_REVIEW_SERVICE_H_
+
+#include <string>
 
 #include "custops/base/clock.h"
 #include "custops/projection/runtime.h"
 #include "custops/review/org_index.h"
 #include "custops/review/review_projection.h"
-#include "custops/v1/review.grpc.pb.h"
+#include "custops/rpc/gateway.h"
+#include "custops/v1/review.pb.h"
 
 namespace custops::review {
 
-class ReviewService final : public v1::Review::CallbackService {
+class ReviewService {
  public:
   // All references must outlive the service; `org` may be null.
   ReviewService(const projection::ProjectionRuntime& runtime, const OrgIndex* org,
                 const ReviewQueries& queries, const base::Clock& clock);
 
-  grpc::ServerUnaryReactor* GetReview(grpc::CallbackServerContext* context,
-                                      const v1::GetReviewRequest* request,
-                                      v1::ReviewReport* response) override;
-  grpc::ServerUnaryReactor* Funnel(grpc::CallbackServerContext* context,
-                                   const v1::FunnelRequest* request,
-                                   v1::FunnelResponse* response) override;
-  grpc::ServerUnaryReactor* Worklist(grpc::CallbackServerContext* context,
-                                     const v1::WorklistRequest* request,
-                                     v1::WorklistResponse* response) override;
+  // Adds custops.v1.Review's methods (reader role) to `table`.
+  void Register(rpc::MethodTable& table);
 
  private:
-  absl::Status AwaitToken(const grpc::CallbackServerContext& context, const std::string& token);
+  void AwaitToken(rpc::Call& call, const std::string& token, rpc::Done then);
 
   const projection::ProjectionRuntime& runtime_;
   const OrgIndex* org_;
   const ReviewQueries& queries_;
   const base::Clock& clock_;
 };
+
+// The request a region-scoped caller may make in place of (dimension,
+// value): REGION in scope unchanged; ALL with one region in scope becomes
+// that region; anything else PERMISSION_DENIED. Unscoped: unchanged.
+absl::StatusOr<std::pair<v1::Dimension, std::string>> ScopedSlice(const rpc::Identity& identity,
+                                                                  v1::Dimension dimension,
+                                                                  const std::string& value);
 
 }  // namespace custops::review
 

@@ -3,7 +3,7 @@
 // composer can include it beside any other service.
 //
 //   ASSIGN_OR_RETURN(auto review, ReviewStack::Open(log, {.path = dir + "/projections/review"}));
-//   builder.RegisterService(review->service());
+//   review->service().Register(table);
 //   RETURN_IF_ERROR(review->Start());
 //   ...
 //   review->Stop();
@@ -20,6 +20,7 @@
 #include "custops/event/validate.h"
 #include "custops/log/event_log.h"
 #include "custops/projection/runtime.h"
+#include "custops/review/review_service.h"
 
 namespace grpc {
 class Service;
@@ -60,7 +61,9 @@ class ReviewStack {
                                                            const ReviewStackOptions& options);
   ~ReviewStack();
 
-  grpc::Service* service();
+  ReviewService& service();
+  // Completes every pending consistency-token wait with UNAVAILABLE.
+  void AbandonWaits();
   const projection::ProjectionRuntime& runtime() const;
   projection::ProjectionRuntime& mutable_runtime();
   // Starts the projection and the org index threads.

@@ -114,6 +114,8 @@ struct Population {
   // ALL, REGION, INDUSTRY, OWNER.
   struct Totals {
     int64_t count = 0, margin = 0, revenue = 0, negative = 0;
+    // Counts `c` in (saturating sums).
+    void Add(const CustomerValue& c);
   };
   std::map<std::tuple<int, std::string, int>, Totals> tier_totals;
 

@@ -77,22 +77,27 @@ class ValueQueries {
   absl::StatusOr<std::shared_ptr<const Population>> Now(
       const std::vector<int64_t>& min_positions, absl::Time deadline = absl::InfiniteFuture());
 
-  // Answers. `as_of` nullopt = the "now" population.
+  // Answers. `as_of` nullopt = the "now" population. `regions`: the
+  // caller's region scope (docs/security.md), sorted; nullptr = every
+  // region. Out of scope, a customer is NOT_FOUND and counts nowhere.
   absl::StatusOr<v1::ValueView> GetValue(const std::string& customer_id,
                                          std::optional<absl::Time> as_of,
                                          const std::vector<int64_t>& min_positions,
-                                         absl::Time deadline = absl::InfiniteFuture());
+                                         absl::Time deadline = absl::InfiniteFuture(),
+                                         const std::vector<std::string>* regions = nullptr);
   absl::StatusOr<v1::ListValueCustomersResponse> ListCustomers(
       const v1::ListValueCustomersRequest& request, std::optional<absl::Time> as_of,
-      const std::vector<int64_t>& min_positions, absl::Time deadline = absl::InfiniteFuture());
-  absl::StatusOr<v1::TierSummaryResponse> TierSummary(v1::Dimension dimension,
-                                                      std::optional<absl::Time> as_of,
-                                                      const std::vector<int64_t>& min_positions,
-                                                      absl::Time deadline = absl::InfiniteFuture());
+      const std::vector<int64_t>& min_positions, absl::Time deadline = absl::InfiniteFuture(),
+      const std::vector<std::string>* regions = nullptr);
+  absl::StatusOr<v1::TierSummaryResponse> TierSummary(
+      v1::Dimension dimension, std::optional<absl::Time> as_of,
+      const std::vector<int64_t>& min_positions, absl::Time deadline = absl::InfiniteFuture(),
+      const std::vector<std::string>* regions = nullptr);
   absl::StatusOr<v1::ParetoResponse> Pareto(v1::Dimension dimension,
                                             std::optional<absl::Time> as_of,
                                             const std::vector<int64_t>& min_positions,
-                                            absl::Time deadline = absl::InfiniteFuture());
+                                            absl::Time deadline = absl::InfiniteFuture(),
+                                            const std::vector<std::string>* regions = nullptr);
 
   // Fits the CLV models on the population at as_of, makes the fit current
   // and refreshes the "now" snapshot. Returns the model.

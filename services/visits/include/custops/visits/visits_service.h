@@ -4,24 +4,21 @@
 #ifndef CUSTOPS_VISITS_VISITS_SERVICE_H_
 #define CUSTOPS_VISITS_VISITS_SERVICE_H_
 
-#include <grpcpp/grpcpp.h>
-
 #include "custops/command/command_core.h"
-#include "custops/v1/commands.grpc.pb.h"
+#include "custops/rpc/gateway.h"
 
 namespace custops::visits {
 
-// The `source` of the events this service emits.
 inline constexpr char kSource[] = "visits";
 
-class VisitsService final : public v1::Visits::CallbackService {
+// custops.v1.Visits: one business action per method (emitter role).
+class VisitsService {
  public:
   // `core` must outlive the service.
   explicit VisitsService(command::CommandCore& core) : core_(core) {}
 
-  grpc::ServerUnaryReactor* LogVisit(grpc::CallbackServerContext* context,
-                                     const v1::LogVisitRequest* request,
-                                     v1::CommandResponse* response) override;
+  // Adds custops.v1.Visits's methods to `table`.
+  void Register(rpc::MethodTable& table);
 
  private:
   command::CommandCore& core_;

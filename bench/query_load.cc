@@ -65,6 +65,8 @@ struct Flags {
   bool sync = false;
   uint64_t seed = 1;
   std::string id_prefix;
+  std::string auth = "off";
+  std::string token;
 };
 
 std::string ReproduceLine(const char* argv0, const Flags& f, bool prefix_given) {
@@ -94,7 +96,7 @@ std::string ReproduceLine(const char* argv0, const Flags& f, bool prefix_given) 
                                    "--seed",
                                    absl::StrCat(f.seed)};
   if (f.server.empty()) {
-    args.insert(args.end(), {"--sync", f.sync ? "true" : "false"});
+    args.insert(args.end(), {"--sync", f.sync ? "true" : "false", "--auth", f.auth});
   } else {
     args.insert(args.end(), {"--server", f.server});
   }
@@ -110,7 +112,7 @@ struct LoadResult {
 };
 
 absl::StatusOr<LoadResult> Load(const Flags& f, const WorkloadOptions& workload,
-                                const std::string& address) {
+                                const std::string& address, const std::string& token) {
   constexpr int64_t kBlock = 1000;
   constexpr int kBatch = 500;
   std::atomic<int64_t> next_block{0};
@@ -121,7 +123,7 @@ absl::StatusOr<LoadResult> Load(const Flags& f, const WorkloadOptions& workload,
   std::vector<std::thread> threads;
   for (int s = 0; s < f.load_streams; ++s) {
     threads.emplace_back([&] {
-      absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel(address);
+      absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel(address, token);
       auto fail = [&](absl::Status s) {
         absl::MutexLock lock(&mu);
         if (error.ok()) error = std::move(s);
@@ -285,7 +287,8 @@ int Run(const char* argv0, const Flags& f, bool prefix_given) {
                                  .id_prefix = f.id_prefix,
                                  .end = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())),
                                  .full_history = f.history == "full"};
-  absl::StatusOr<Target> target = StartTarget({.server = f.server, .sync = f.sync});
+  absl::StatusOr<Target> target =
+      StartTarget({.server = f.server, .sync = f.sync, .auth = f.auth, .token = f.token});
   if (!target.ok()) {
     std::cerr << "query_load: " << target.status() << "\n";
     return 1;
@@ -293,7 +296,7 @@ int Run(const char* argv0, const Flags& f, bool prefix_given) {
   std::cout << "target: " << target->description << "\n";
 
   const absl::Time load_start = absl::Now();
-  absl::StatusOr<LoadResult> loaded = Load(f, workload, target->address);
+  absl::StatusOr<LoadResult> loaded = Load(f, workload, target->address, target->token);
   if (!loaded.ok()) {
     std::cerr << "query_load: loading: " << loaded.status() << "\n";
     return 1;
@@ -306,7 +309,8 @@ int Run(const char* argv0, const Flags& f, bool prefix_given) {
                    static_cast<double>(loaded->events) /
                        absl::ToDoubleSeconds(appended - load_start))
             << std::flush;
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> control = NewChannel(target->address);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> control =
+      NewChannel(target->address, target->token);
   if (!control.ok()) {
     std::cerr << "query_load: " << control.status() << "\n";
     return 1;
@@ -323,7 +327,8 @@ int Run(const char* argv0, const Flags& f, bool prefix_given) {
 
   std::vector<std::unique_ptr<v1::Lifecycle::Stub>> stubs;
   for (int t = 0; t < f.threads; ++t) {
-    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = NewChannel(target->address);
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        NewChannel(target->address, target->token);
     if (!channel.ok()) {
       std::cerr << "query_load: " << channel.status() << "\n";
       return 1;
@@ -443,6 +448,11 @@ int main(int argc, char** argv) {
   cli.add_option("--load-streams", f.load_streams, "concurrent Append streams while loading")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  cli.add_option("--auth", f.auth,
+                 "in-process: bearer-token auth off, cached (verified tokens kept) or uncached")
+      ->check(CLI::IsMember({"off", "cached", "uncached"}))
+      ->capture_default_str();
+  cli.add_option("--token", f.token, "--server: bearer token to send")->envname("CUSTOPS_TOKEN");
   cli.add_option("--sync", f.sync, "in-process: fsync the event log per append")
       ->capture_default_str();
   cli.add_option("--seed", f.seed, "workload and request seed")->capture_default_str();

@@ -28,6 +28,12 @@ struct TargetOptions {
   int partitions = 12;
   // In-process only: largest Append batch the server accepts. Default: 1000
   int max_events_per_request = 1000;
+  // In-process only: bearer-token auth (HS256, docs/security.md): "off",
+  // "cached" (verified tokens kept, the default of a server with auth) or
+  // "uncached" (every call verifies its signature). Default: "off"
+  std::string auth = "off";
+  // A running server (--server): the token to send. Default: ""
+  std::string token;
 };
 
 struct Target {
@@ -38,14 +44,18 @@ struct Target {
   std::string address;
   // "in-process custops (sync=true, 12 partitions)" or "server at host:port".
   std::string description;
+  // Sent as "authorization: Bearer ..." on every call when not empty.
+  std::string token;
 };
 
 // Starts the platform in-process or checks that --server answers Admin.Status.
 absl::StatusOr<Target> StartTarget(const TargetOptions& options);
 
 // A channel with its own TCP connection (a local subchannel pool), large
-// message limits, connected (or failing) within 10 s.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& address);
+// message limits, connected (or failing) within 10 s; every call carries
+// `token` as a bearer token when it is not empty.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& address,
+                                                          const std::string& token = "");
 
 struct ProjectionProgress {
   int64_t applied = 0;  // records consumed, summed over partitions

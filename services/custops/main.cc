@@ -9,6 +9,7 @@
 //           --listen 127.0.0.1:50061 --data-dir data/p1   # one projection instance
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -118,6 +119,9 @@ int main(int argc, char** argv) {
     std::cout << custops::app::ToToml(config);
     return 0;
   }
+  // Logs (including audit lines, docs/security.md) go to stderr; stdout
+  // carries only what the binary prints for its user.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("custops"));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
   // Signals are taken by one thread with sigwait; every other thread blocks them.

@@ -92,8 +92,7 @@ void ForwardRaw(ChannelCache& channels, const Call& call, const std::string& add
                        std::unique_ptr<Flight> owned(f);
                        if (!s.ok()) {
                          std::move(owned->done)(absl::Status(
-                             static_cast<absl::StatusCode>(s.error_code()),
-                             absl::StrCat(s.error_message(), " (from ", owned->address, ")")));
+                             static_cast<absl::StatusCode>(s.error_code()), s.error_message()));
                          return;
                        }
                        std::vector<grpc::Slice> slices;

@@ -264,6 +264,7 @@ std::map<std::string, Setter> BaseSetters() {
        String(&Config::jwt_public_key_file, "auth.jwt_public_key_file")},
       {"auth.issuer", String(&Config::jwt_issuer, "auth.issuer")},
       {"auth.audience", String(&Config::jwt_audience, "auth.audience")},
+      {"auth.cache_entries", Int(&Config::jwt_cache_entries, "auth.cache_entries")},
       {"server.max_events_per_request",
        Int(&Config::max_events_per_request, "server.max_events_per_request")},
       {"server.max_message_bytes", Int(&Config::max_message_bytes, "server.max_message_bytes")},
@@ -429,6 +430,7 @@ absl::Status Validate(const Config& c) {
     return absl::InvalidArgumentError("server.max_waits_per_client: at least 1");
   }
   if (c.workers < 1 || c.workers > 256) return absl::InvalidArgumentError("server.workers: 1..256");
+  if (c.jwt_cache_entries < 0) return absl::InvalidArgumentError("auth.cache_entries: at least 0");
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return absl::InvalidArgumentError("tls.cert_file and tls.key_file: set both or neither");
   }
@@ -545,7 +547,8 @@ std::string ToToml(const Config& c) {
       {"auth", toml::table{{"jwt_hs256_secret_file", c.jwt_hs256_secret_file},
                            {"jwt_public_key_file", c.jwt_public_key_file},
                            {"issuer", c.jwt_issuer},
-                           {"audience", c.jwt_audience}}},
+                           {"audience", c.jwt_audience},
+                           {"cache_entries", c.jwt_cache_entries}}},
       {"storage", toml::table{{"data_dir", c.data_dir},
                               {"partitions", c.partitions},
                               {"sync", c.sync},

@@ -92,19 +92,24 @@ absl::StatusOr<std::optional<std::vector<Partition>>> ForwardedPartitions(const 
 // holding a thread, marked forwarded (about `partitions`; empty: the key's),
 // with the caller's deadline and bearer token, so the receiver checks the
 // same identity and region scope. `done` gets the response bytes, or the
-// receiver's status with " (from <address>)" appended.
+// receiver's status unchanged.
 void ForwardRaw(ChannelCache& channels, const Call& call, const std::string& address,
                 const std::vector<Partition>& partitions,
                 absl::AnyInvocable<void(absl::StatusOr<std::string>) &&> done);
 
-// Forwards and parses the answer into a `Resp`.
+// Forwards and parses the answer into a `Resp`; a refusal gets
+// " (from <address>)" appended (which instance answered).
 template <typename Resp>
 void Forward(ChannelCache& channels, const Call& call, const std::string& address,
              const std::vector<Partition>& partitions,
              absl::AnyInvocable<void(absl::StatusOr<Resp>) &&> done) {
   ForwardRaw(channels, call, address, partitions,
              [done = std::move(done), address](absl::StatusOr<std::string> bytes) mutable {
-               if (!bytes.ok()) return std::move(done)(bytes.status());
+               if (!bytes.ok()) {
+                 return std::move(done)(
+                     absl::Status(bytes.status().code(),
+                                  absl::StrCat(bytes.status().message(), " (from ", address, ")")));
+               }
                Resp r;
                if (!r.ParseFromString(*bytes)) {
                  return std::move(done)(

@@ -77,6 +77,9 @@ struct Config {
   std::string jwt_public_key_file;
   std::string jwt_issuer;
   std::string jwt_audience;
+  // Verified tokens kept (by their text, until they expire); 0 verifies
+  // every call's signature. Default: 10000
+  int jwt_cache_entries = 10'000;
   // Data directory (event log + projection state). Default: ./data
   std::string data_dir = "./data";
   // Partitions of the customer-events topic (and the others). Default: 12

@@ -278,8 +278,7 @@ absl::Status App::Impl::Open() {
     ingest::RegionLookup regions;
     if (lifecycle_queries) {
       regions = [q = lifecycle_queries.get()](const std::string& customer_id) {
-        absl::StatusOr<v1::CustomerView> view = q->GetCustomer(customer_id, absl::Now());
-        return view.ok() ? view->profile().region() : std::string();
+        return q->RegionOf(customer_id);
       };
     }
     subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log, regions);

@@ -422,16 +422,18 @@ std::vector<Partition> PartitionsOrAll(const std::vector<Partition>* only, int p
 
 }  // namespace
 
+std::string LifecycleQueries::RegionOf(const std::string& customer_id) const {
+  const Partition p = log::PartitionForKey(customer_id, partitions_);
+  absl::StatusOr<std::optional<std::string>> stored =
+      store_.Get(store_.Family("lc_index"), CustomerKey(p, customer_id));
+  internal::LifecycleIndexEntry e;
+  if (!stored.ok() || !stored->has_value() || !e.ParseFromString(**stored)) return "";
+  return e.region();
+}
+
 absl::Status LifecycleQueries::CheckScope(const std::string& customer_id,
                                           const std::vector<std::string>* regions) const {
-  if (regions == nullptr) return absl::OkStatus();
-  const Partition p = log::PartitionForKey(customer_id, partitions_);
-  ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                   store_.Get(store_.Family("lc_index"), CustomerKey(p, customer_id)));
-  internal::LifecycleIndexEntry e;
-  if (stored && e.ParseFromString(*stored) && InScope(regions, e.region())) {
-    return absl::OkStatus();
-  }
+  if (regions == nullptr || InScope(regions, RegionOf(customer_id))) return absl::OkStatus();
   return absl::NotFoundError(absl::StrCat("customer_id: no customer ", customer_id));
 }
 

@@ -94,6 +94,9 @@ class LifecycleQueries {
   // customer's current region is in `regions`; OK when `regions` is null.
   absl::Status CheckScope(const std::string& customer_id,
                           const std::vector<std::string>* regions) const;
+  // The customer's current region from the "as of now" index; "" when the
+  // customer is unknown (one point read).
+  std::string RegionOf(const std::string& customer_id) const;
 
  private:
   // NOT_FOUND unless registered.

@@ -69,6 +69,10 @@ constexpr char kSeenCovered = 'v';
 constexpr char kSubjectLost = 'l';
 constexpr char kSubjectBreach = 'b';
 constexpr char kSubjectLostOpportunity = 'o';
+// Customers counted active under two or more regions in one period (moved
+// region within it): P|m|period_key\0|customer_id -> "". The region merge of
+// ReviewQueries reads them to count such a customer once (docs/review.md).
+constexpr char kSeenMover = 'm';
 
 // Whether `list` (tokens dim (BE32) | value \0, back to back) holds `token`.
 bool ContainsToken(std::string_view list, std::string_view token) {
@@ -79,6 +83,19 @@ bool ContainsToken(std::string_view list, std::string_view token) {
     list.remove_prefix(len);
   }
   return false;
+}
+
+// The number of DIMENSION_REGION tokens in `list` (tokens as above).
+int RegionTokens(std::string_view list) {
+  int n = 0;
+  while (list.size() >= 4) {
+    const size_t end = list.find('\0', 4);
+    const size_t len = end == std::string_view::npos ? list.size() : end + 1;
+    std::string_view token = list.substr(0, len);
+    if (store::ReadU32(token) == static_cast<uint32_t>(v1::DIMENSION_REGION)) ++n;
+    list.remove_prefix(len);
+  }
+  return n;
 }
 
 int64_t Saturating(int64_t a, int64_t b);
@@ -758,11 +775,13 @@ class ReviewProjection::Batch {
         cache->set_period(std::string(pkey));
       }
       bool changed = false;
+      bool region_added = false;
       std::string suffix;
       for (const DimKey& dim : dims) {
         if (ContainsToken(cache->dims(), dim.token)) continue;
         cache->mutable_dims()->append(dim.token);
         changed = true;
+        region_added |= dim.dim == v1::DIMENSION_REGION;
         suffix.assign(encoded);
         suffix.append(dim.token);
         ASSIGN_OR_RETURN(SliceState * s, Slice(suffix));
@@ -770,6 +789,14 @@ class ReviewProjection::Batch {
       }
       if (changed) {
         txn_->Put(cf_.seen, key, cache->dims());
+        // Active under a second region in this period: index the mover.
+        if (kind == kSeenActive && region_added && RegionTokens(cache->dims()) >= 2) {
+          std::string mover = prefix_;
+          mover.push_back(kSeenMover);
+          mover.append(encoded);
+          mover.append(customer);
+          txn_->Put(cf_.seen, mover, "");
+        }
         if (cache->tracked() && pkey > cache->max_period())
           cache->set_max_period(std::string(pkey));
       }

@@ -1,6 +1,11 @@
 #include <algorithm>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -127,6 +132,58 @@ absl::StatusOr<v1::Dimension> CheckDimension(v1::Dimension dim, const std::strin
   }
   if (value.size() > 128) return absl::InvalidArgumentError("dimension_value: at most 128 bytes");
   return dim;
+}
+
+// rv_seen kinds read here (review_projection.cc): the distinct counters a
+// customer who moved region can be counted twice in, and the movers' index.
+constexpr std::pair<char, int64_t domain::ReviewAccumulator::*> kDistinctCounters[] = {
+    {'a', &domain::ReviewAccumulator::active_customers},
+    {'p', &domain::ReviewAccumulator::purchasing_customers},
+    {'r', &domain::ReviewAccumulator::repeat_purchasing_customers},
+    {'v', &domain::ReviewAccumulator::covered_customers},
+};
+constexpr char kSeenMover = 'm';
+
+// How many of `regions` (sorted) the dimension tokens `list` (dim (BE32) |
+// value \0, back to back: a distinct counter's rv_seen entry) name.
+int64_t RegionsNamed(std::string_view list, const std::vector<std::string>& regions) {
+  int64_t n = 0;
+  while (list.size() >= 4) {
+    const size_t end = list.find('\0', 4);
+    const size_t len = end == std::string_view::npos ? list.size() : end + 1;
+    std::string_view token = list.substr(0, len);
+    list.remove_prefix(len);
+    if (store::ReadU32(token) != static_cast<uint32_t>(v1::DIMENSION_REGION)) continue;
+    if (!token.empty() && token.back() == '\0') token.remove_suffix(1);
+    if (std::binary_search(regions.begin(), regions.end(), token)) ++n;
+  }
+  return n;
+}
+
+// Sum of declared figures, present only when every one of `figures` (at
+// least one) is: a ratio over it must cover the numerator's whole scope.
+std::optional<int64_t> SumIfAllDeclared(const std::vector<std::optional<int64_t>>& figures) {
+  if (figures.empty()) return std::nullopt;
+  int64_t sum = 0;
+  for (const std::optional<int64_t>& f : figures) {
+    if (!f) return std::nullopt;
+    if (__builtin_add_overflow(sum, *f, &sum)) sum = *f > 0 ? INT64_MAX : INT64_MIN;
+  }
+  return sum;
+}
+
+// The regions to merge, sorted and unique (nullopt: no merge). A merge is
+// the answer for DIMENSION_ALL only.
+absl::StatusOr<std::optional<std::vector<std::string>>> MergedRegions(
+    v1::Dimension dim, const std::vector<std::string>* regions) {
+  if (regions == nullptr) return std::nullopt;
+  if (dim != v1::DIMENSION_ALL) {
+    return absl::InvalidArgumentError("dimension: a merge of regions answers DIMENSION_ALL");
+  }
+  std::vector<std::string> out = *regions;
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 absl::StatusOr<absl::Time> TimeOf(const google::protobuf::Timestamp& ts, std::string_view field) {
@@ -323,6 +380,56 @@ absl::StatusOr<ReviewQueries::Gathered> ReviewQueries::Gather(const domain::Repo
   return g;
 }
 
+absl::StatusOr<ReviewQueries::Gathered> ReviewQueries::GatherRegions(
+    const domain::ReportingPeriod& period, const std::vector<std::string>& regions,
+    bool at_start) const {
+  // Every count but the distinct counters is of events, snapshot pieces or
+  // purchases credited to exactly one region, so the REGION slices add up
+  // (Merge: sums, sorted durations, revenue per customer).
+  Gathered g;
+  for (const std::string& region : regions) {
+    ASSIGN_OR_RETURN(Gathered one, Gather(period, v1::DIMENSION_REGION, region, at_start));
+    MergeInto(g.slice, one.slice);
+    AddDeltaInto(g.at_start, one.at_start);
+    AddDeltaInto(g.at_end, one.at_end);
+  }
+  if (regions.size() >= 2) RETURN_IF_ERROR(CountMoversOnce(period.Key(), regions, g.slice.acc));
+  return g;
+}
+
+absl::Status ReviewQueries::CountMoversOnce(const std::string& period_key,
+                                            const std::vector<std::string>& regions,
+                                            domain::ReviewAccumulator& acc) const {
+  // A customer counted under two regions in one period is active under both
+  // (every distinct count is of an activity event, counted active under the
+  // same regions), so the active movers are all the candidates.
+  for (int p = 0; p < partitions_; ++p) {
+    const std::string partition = PartitionKey(p);
+    std::string prefix = partition;
+    prefix.push_back(kSeenMover);
+    store::AppendId(prefix, period_key);
+    std::vector<std::string> movers;
+    std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.seen, prefix);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      movers.emplace_back(it->key().substr(prefix.size()));
+    }
+    RETURN_IF_ERROR(it->status());
+    for (const std::string& customer : movers) {
+      for (const auto& [kind, field] : kDistinctCounters) {
+        std::string key = partition;
+        key.push_back(kind);
+        store::AppendId(key, customer);
+        key.append(period_key);
+        ASSIGN_OR_RETURN(std::optional<std::string> dims, store_.Get(cf_.seen, key));
+        if (!dims) continue;
+        const int64_t named = RegionsNamed(*dims, regions);
+        if (named > 1) acc.*field -= named - 1;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> ReviewQueries::Subjects(char kind,
                                                                  const std::string& period_key,
                                                                  v1::Dimension dim,
@@ -343,32 +450,54 @@ absl::StatusOr<std::vector<std::string>> ReviewQueries::Subjects(char kind,
   return out;
 }
 
-absl::StatusOr<domain::ReviewMetrics> ReviewQueries::Metrics(const domain::ReportingPeriod& period,
-                                                             v1::Dimension dim,
-                                                             const std::string& value) const {
+absl::StatusOr<domain::ReviewMetrics> ReviewQueries::Metrics(
+    const domain::ReportingPeriod& period, v1::Dimension dim, const std::string& value,
+    const std::vector<std::string>* regions) const {
   const std::string key = period.Key();
-  ASSIGN_OR_RETURN(Gathered g, Gather(period, dim, value));
+  Gathered g;
+  if (regions != nullptr) {
+    ASSIGN_OR_RETURN(g, GatherRegions(period, *regions, /*at_start=*/true));
+  } else {
+    ASSIGN_OR_RETURN(g, Gather(period, dim, value));
+  }
   SliceState& s = g.slice;
   s.acc.customers_at_start = g.at_start.customers();
   s.acc.coverage_base = g.at_start.customers() + g.at_start.intent();
   s.acc.pipeline_percent_units = g.at_end.pipeline_percent_units();
   s.acc.negative_asset_customers = g.at_end.negative_assets();
   s.acc.overdue_receivables_units = g.at_end.overdue_units();
-  if (org_ != nullptr) {
+  if (org_ != nullptr && regions == nullptr) {
     s.acc.target_units = org_->Target(key, dim, value);
     s.acc.marketing_spend_units = org_->MarketingSpend(key, dim, value);
     s.acc.market_size_units = org_->MarketSize(key, dim, value);
+  } else if (org_ != nullptr) {
+    // The regions' own figures: spend adds up; a target or market size only
+    // when every region declares one (figures declared only for ALL are the
+    // whole org's and are not apportioned).
+    std::vector<std::optional<int64_t>> targets, markets;
+    int64_t spend = 0;
+    for (const std::string& region : *regions) {
+      targets.push_back(org_->Target(key, v1::DIMENSION_REGION, region));
+      markets.push_back(org_->MarketSize(key, v1::DIMENSION_REGION, region));
+      const int64_t r = org_->MarketingSpend(key, v1::DIMENSION_REGION, region);
+      if (__builtin_add_overflow(spend, r, &spend)) spend = r > 0 ? INT64_MAX : INT64_MIN;
+    }
+    s.acc.target_units = SumIfAllDeclared(targets);
+    s.acc.marketing_spend_units = spend;
+    s.acc.market_size_units = SumIfAllDeclared(markets);
   }
   return domain::ComputeMetrics(s.acc, rules_.metrics);
 }
 
 absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
-    const v1::GetReviewRequest& request) const {
+    const v1::GetReviewRequest& request, const std::vector<std::string>* regions) const {
   ASSIGN_OR_RETURN(v1::Dimension dim,
                    CheckDimension(request.dimension(), request.dimension_value(), true));
   if (dim == v1::DIMENSION_TIER && !rules_.tier_dimension) {
     return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
   }
+  ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> merged, MergedRegions(dim, regions));
+  const std::vector<std::string>* scope = merged ? &*merged : nullptr;
   ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period_start(), "period_start"));
   ASSIGN_OR_RETURN(domain::ReportingPeriod period,
                    domain::PeriodFromRequest(request.granularity(), start, rules_.zone));
@@ -376,11 +505,11 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
   const domain::ReportingPeriod previous = domain::PreviousPeriod(period);
   const std::optional<domain::ReportingPeriod> year_ago = domain::YearAgo(period);
 
-  ASSIGN_OR_RETURN(domain::ReviewMetrics now, Metrics(period, dim, value));
-  ASSIGN_OR_RETURN(domain::ReviewMetrics prev, Metrics(previous, dim, value));
+  ASSIGN_OR_RETURN(domain::ReviewMetrics now, Metrics(period, dim, value, scope));
+  ASSIGN_OR_RETURN(domain::ReviewMetrics prev, Metrics(previous, dim, value, scope));
   std::optional<domain::ReviewMetrics> yoy;
   if (year_ago) {
-    ASSIGN_OR_RETURN(yoy, Metrics(*year_ago, dim, value));
+    ASSIGN_OR_RETURN(yoy, Metrics(*year_ago, dim, value, scope));
   }
 
   v1::ReviewReport report;
@@ -449,6 +578,23 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
           out->add_customer_ids(id);
         }
       }
+    } else if (kind != 0 && scope != nullptr) {
+      // The subjects of the regions' slices, the first 100 in id order.
+      std::set<std::string> ids;
+      for (const std::string& region : *scope) {
+        ASSIGN_OR_RETURN(std::vector<std::string> some,
+                         Subjects(kind, period.Key(), v1::DIMENSION_REGION, region));
+        ids.insert(std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+      }
+      int n = 0;
+      for (const std::string& id : ids) {
+        if (++n > 100) break;
+        if (opportunities) {
+          out->add_opportunity_ids(id);
+        } else {
+          out->add_customer_ids(id);
+        }
+      }
     } else if (kind != 0) {
       ASSIGN_OR_RETURN(std::vector<std::string> ids, Subjects(kind, period.Key(), dim, value));
       for (std::string& id : ids) {
@@ -461,7 +607,26 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
     }
   }
   if (org_ != nullptr) {
-    for (v1::ReviewAction a : org_->Actions(dim, value, domain::PeriodStart(period, rules_.zone))) {
+    // Merged: the actions planned against each region's review, by id, each
+    // with its own region's metric then and now (ALL's are the org's).
+    std::vector<std::pair<v1::ReviewAction, std::string>> actions;  // (action, region)
+    const absl::Time period_start = domain::PeriodStart(period, rules_.zone);
+    if (scope == nullptr) {
+      for (v1::ReviewAction& a : org_->Actions(dim, value, period_start)) {
+        actions.emplace_back(std::move(a), "");
+      }
+    } else {
+      for (const std::string& region : *scope) {
+        for (v1::ReviewAction& a : org_->Actions(v1::DIMENSION_REGION, region, period_start)) {
+          actions.emplace_back(std::move(a), region);
+        }
+      }
+      std::stable_sort(actions.begin(), actions.end(), [](const auto& x, const auto& y) {
+        return x.first.action_id() < y.first.action_id();
+      });
+    }
+    std::map<std::string, domain::ReviewMetrics> region_now;
+    for (auto& [a, region] : actions) {
       // The finding's metric then (in the planned-in period) and now.
       const domain::FindingRule* rule = nullptr;
       for (const auto& r : rules_.findings.rules) {
@@ -469,10 +634,21 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
       }
       auto then = domain::ParsePeriodKey(a.review_period());
       if (rule != nullptr && then.ok()) {
+        const v1::Dimension a_dim = scope == nullptr ? dim : v1::DIMENSION_REGION;
+        const std::string& a_value = scope == nullptr ? value : region;
+        const domain::ReviewMetrics* a_now = &now;
+        if (scope != nullptr && scope->size() > 1) {
+          auto it = region_now.find(region);
+          if (it == region_now.end()) {
+            ASSIGN_OR_RETURN(domain::ReviewMetrics m, Metrics(period, a_dim, a_value));
+            it = region_now.emplace(region, std::move(m)).first;
+          }
+          a_now = &it->second;
+        }
         a.set_metric(std::string(domain::MetricName(rule->metric)));
-        ASSIGN_OR_RETURN(domain::ReviewMetrics m_then, Metrics(*then, dim, value));
+        ASSIGN_OR_RETURN(domain::ReviewMetrics m_then, Metrics(*then, a_dim, a_value));
         *a.mutable_value_then() = ToValue(rule->metric, m_then[rule->metric], currency_);
-        *a.mutable_value_now() = ToValue(rule->metric, now[rule->metric], currency_);
+        *a.mutable_value_now() = ToValue(rule->metric, (*a_now)[rule->metric], currency_);
       }
       *report.add_actions() = std::move(a);
     }
@@ -480,12 +656,14 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
   return report;
 }
 
-absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(const v1::FunnelRequest& request) const {
+absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(
+    const v1::FunnelRequest& request, const std::vector<std::string>* regions) const {
   ASSIGN_OR_RETURN(v1::Dimension dim,
                    CheckDimension(request.dimension(), request.dimension_value(), false));
   if (dim == v1::DIMENSION_TIER && !rules_.tier_dimension) {
     return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
   }
+  ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> merged, MergedRegions(dim, regions));
   ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period().start(), "period.start"));
   ASSIGN_OR_RETURN(domain::ReportingPeriod period,
                    domain::PeriodFromRequest(request.period().granularity(), start, rules_.zone));
@@ -547,7 +725,12 @@ absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(const v1::FunnelRequest
         absl::StrCat(std::string(kFunnelToken), absl::WebSafeBase64Escape(values.back())));
   }
   for (const std::string& value : values) {
-    ASSIGN_OR_RETURN(Gathered g, Gather(period, dim, value, /*at_start=*/false));
+    Gathered g;
+    if (merged) {
+      ASSIGN_OR_RETURN(g, GatherRegions(period, *merged, /*at_start=*/false));
+    } else {
+      ASSIGN_OR_RETURN(g, Gather(period, dim, value, /*at_start=*/false));
+    }
     SliceState& s = g.slice;
     const internal::ReviewDelta& end = g.at_end;
     v1::FunnelSlice* out = response.add_slices();

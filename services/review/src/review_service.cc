@@ -1,6 +1,9 @@
 #include "custops/review/review_service.h"
 
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
@@ -9,23 +12,23 @@
 
 namespace custops::review {
 
-absl::StatusOr<std::pair<v1::Dimension, std::string>> ScopedSlice(const rpc::Identity& identity,
-                                                                  v1::Dimension dimension,
-                                                                  const std::string& value) {
-  if (!identity.regions) return std::make_pair(dimension, value);
-  const std::vector<std::string>& regions = *identity.regions;
+absl::StatusOr<ScopedRead> ScopedSlice(const rpc::Identity& identity, v1::Dimension dimension,
+                                       const std::string& value) {
+  ScopedRead read{.dimension = dimension, .value = value, .regions = std::nullopt};
+  if (!identity.regions) return read;
   if (dimension == v1::DIMENSION_REGION && !value.empty()) {
-    if (identity.SeesRegion(value)) return std::make_pair(dimension, value);
+    if (identity.SeesRegion(value)) return read;
     return absl::PermissionDeniedError(
         absl::StrCat("dimension_value: region ", value, " is outside this token's regions"));
   }
-  if ((dimension == v1::DIMENSION_ALL || dimension == v1::DIMENSION_UNSPECIFIED) &&
-      regions.size() == 1) {
-    return std::make_pair(v1::DIMENSION_REGION, regions[0]);
+  if (dimension == v1::DIMENSION_ALL || dimension == v1::DIMENSION_UNSPECIFIED) {
+    // The merge of the token's regions (its one region's figures when one).
+    read.regions = identity.regions;
+    return read;
   }
   return absl::PermissionDeniedError(
       "dimension: a region-scoped token reads the review by DIMENSION_REGION for one of its "
-      "regions (or DIMENSION_ALL when it has exactly one)");
+      "regions, or DIMENSION_ALL (the merge of its regions)");
 }
 
 ReviewService::ReviewService(const projection::ProjectionRuntime& runtime, const OrgIndex* org,
@@ -51,41 +54,46 @@ void ReviewService::Register(rpc::MethodTable& table) {
       "custops.v1.Review/GetReview", rpc::Access::kReader,
       [this](rpc::Call& call, const v1::GetReviewRequest& r, v1::ReviewReport* out,
              rpc::Done done) {
-        absl::StatusOr<std::pair<v1::Dimension, std::string>> slice =
+        absl::StatusOr<ScopedRead> slice =
             ScopedSlice(call.identity(), r.dimension(), r.dimension_value());
         if (!slice.ok()) return std::move(done)(slice.status());
         v1::GetReviewRequest scoped = r;
-        scoped.set_dimension(slice->first);
-        scoped.set_dimension_value(slice->second);
+        scoped.set_dimension(slice->dimension);
+        scoped.set_dimension_value(slice->value);
         rpc::AnswerAfter<v1::ReviewReport>(
             call,
             [this, &call, &r](rpc::Done d) {
               AwaitToken(call, r.consistency_token(), std::move(d));
             },
-            [this, scoped = std::move(scoped)]() { return queries_.GetReview(scoped); }, out,
-            std::move(done), /*offload=*/true);
+            [this, scoped = std::move(scoped), regions = std::move(slice->regions)]() {
+              return queries_.GetReview(scoped, regions ? &*regions : nullptr);
+            },
+            out, std::move(done), /*offload=*/true);
       });
   table.Unary<v1::FunnelRequest, v1::FunnelResponse>(
       "custops.v1.Review/Funnel", rpc::Access::kReader,
       [this](rpc::Call& call, const v1::FunnelRequest& r, v1::FunnelResponse* out, rpc::Done done) {
         v1::FunnelRequest scoped = r;
+        std::optional<std::vector<std::string>> regions;
         const bool every_region =
             r.dimension() == v1::DIMENSION_REGION && r.dimension_value().empty();
         if (!every_region) {
-          absl::StatusOr<std::pair<v1::Dimension, std::string>> slice =
+          absl::StatusOr<ScopedRead> slice =
               ScopedSlice(call.identity(), r.dimension(), r.dimension_value());
           if (!slice.ok()) return std::move(done)(slice.status());
-          scoped.set_dimension(slice->first);
-          scoped.set_dimension_value(slice->second);
+          scoped.set_dimension(slice->dimension);
+          scoped.set_dimension_value(slice->value);
+          regions = std::move(slice->regions);
         }
         rpc::AnswerAfter<v1::FunnelResponse>(
             call,
             [this, &call, &r](rpc::Done d) {
               AwaitToken(call, r.consistency_token(), std::move(d));
             },
-            [this, &call, scoped = std::move(scoped),
+            [this, &call, scoped = std::move(scoped), regions = std::move(regions),
              every_region]() -> absl::StatusOr<v1::FunnelResponse> {
-              ASSIGN_OR_RETURN(v1::FunnelResponse response, queries_.Funnel(scoped));
+              ASSIGN_OR_RETURN(v1::FunnelResponse response,
+                               queries_.Funnel(scoped, regions ? &*regions : nullptr));
               if (every_region && call.identity().regions) {
                 // Only the scope's regions' rows.
                 auto* slices = response.mutable_slices();

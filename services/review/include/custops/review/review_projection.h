@@ -11,7 +11,10 @@
 // Column families (keys start with the partition, big-endian):
 //   rv_slice     P|period_key\0|dim|value\0            -> internal.ReviewSlice
 //   rv_delta     P|dim|value\0|day                      -> internal.ReviewDelta
-//   rv_seen      P|kind|period_key\0|dim|value\0|id     -> "" (distinct counters, subjects)
+//   rv_seen      P|kind|customer_id\0|period_key         -> dim|value\0... (distinct counters:
+//                                                          the values it was counted under)
+//                P|kind|period_key\0|dim|value\0|id     -> "" (subjects of findings)
+//                P|m|period_key\0|customer_id            -> "" (active under 2+ regions)
 //   rv_customer  P|customer_id                          -> internal.ReviewCustomer
 //   rv_opp       P|customer_id\0|opportunity_id         -> internal.ReviewOpportunity
 //   rv_owner     P|owner_id\0|customer_id               -> "" (current owner, worklist)
@@ -146,17 +149,28 @@ class ReviewQueries {
   ReviewQueries(const store::Store& store, int partitions, ReviewRules rules, const OrgFigures* org,
                 std::string currency);
 
-  absl::StatusOr<v1::ReviewReport> GetReview(const v1::GetReviewRequest& request) const;
-  absl::StatusOr<v1::FunnelResponse> Funnel(const v1::FunnelRequest& request) const;
+  // `regions` null: the request as it is. Non-null (a region-scoped
+  // caller's DIMENSION_ALL, docs/review.md "Region merge"): DIMENSION_ALL
+  // (or UNSPECIFIED) answered as the merge of these regions' slices — what
+  // the report would be if the data held only their customers — with
+  // dimension ALL and value "" in the answer; another dimension is
+  // INVALID_ARGUMENT. Any order, duplicates ignored; an empty list merges
+  // nothing.
+  absl::StatusOr<v1::ReviewReport> GetReview(
+      const v1::GetReviewRequest& request, const std::vector<std::string>* regions = nullptr) const;
+  absl::StatusOr<v1::FunnelResponse> Funnel(
+      const v1::FunnelRequest& request, const std::vector<std::string>* regions = nullptr) const;
   absl::StatusOr<v1::WorklistResponse> Worklist(const v1::WorklistRequest& request,
                                                 absl::Time as_of) const;
 
   // The merged slice of every partition (empty when nothing happened).
   absl::StatusOr<SliceState> LoadSlice(const std::string& period_key, v1::Dimension dim,
                                        const std::string& value) const;
-  // The metrics of a period x dimension value, snapshots and org figures included.
-  absl::StatusOr<domain::ReviewMetrics> Metrics(const domain::ReportingPeriod& period,
-                                                v1::Dimension dim, const std::string& value) const;
+  // The metrics of a period x dimension value, snapshots and org figures
+  // included; with `regions` (sorted, unique; `dim` ALL), of their merge.
+  absl::StatusOr<domain::ReviewMetrics> Metrics(
+      const domain::ReportingPeriod& period, v1::Dimension dim, const std::string& value,
+      const std::vector<std::string>* regions = nullptr) const;
 
  private:
   absl::StatusOr<internal::ReviewDelta> SnapshotBefore(v1::Dimension dim, const std::string& value,
@@ -185,6 +199,17 @@ class ReviewQueries {
   };
   absl::StatusOr<Gathered> Gather(const domain::ReportingPeriod& period, v1::Dimension dim,
                                   const std::string& value, bool at_start = true) const;
+  // The merge of the REGION slices and snapshots of `regions` (sorted,
+  // unique), each customer once in the distinct counters (CountMoversOnce).
+  absl::StatusOr<Gathered> GatherRegions(const domain::ReportingPeriod& period,
+                                         const std::vector<std::string>& regions,
+                                         bool at_start) const;
+  // A customer counted under k >= 2 of `regions` in the period (it moved
+  // region within it; rv_seen's movers) counts once: subtracts k - 1 from
+  // each distinct counter of `acc` that counted it k times.
+  absl::Status CountMoversOnce(const std::string& period_key,
+                               const std::vector<std::string>& regions,
+                               domain::ReviewAccumulator& acc) const;
   absl::StatusOr<std::vector<std::string>> Subjects(char kind, const std::string& period_key,
                                                     v1::Dimension dim,
                                                     const std::string& value) const;

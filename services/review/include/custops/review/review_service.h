@@ -6,14 +6,18 @@
 // (default: the injected clock's now).
 //
 // Region scope (docs/security.md): a scoped caller reads GetReview / Funnel
-// by DIMENSION_REGION for a region in its scope, and DIMENSION_ALL when its
-// scope is one region (the answer is that region's); other regions, other
-// dimensions and the ALL of a multi-region scope are PERMISSION_DENIED.
-// Worklist by region likewise; by owner only without a scope.
+// by DIMENSION_REGION for a region in its scope, and DIMENSION_ALL as the
+// merge of its scope's regions (ReviewQueries' region merge; one region:
+// that region's figures); other regions and other dimensions are
+// PERMISSION_DENIED. Funnel by DIMENSION_REGION without a value lists the
+// scope's regions only. Worklist by region likewise; by owner only without
+// a scope.
 #ifndef CUSTOPS_REVIEW_REVIEW_SERVICE_H_
 #define CUSTOPS_REVIEW_REVIEW_SERVICE_H_
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "custops/base/clock.h"
 #include "custops/projection/runtime.h"
@@ -42,12 +46,21 @@ class ReviewService {
   const base::Clock& clock_;
 };
 
-// The request a region-scoped caller may make in place of (dimension,
-// value): REGION in scope unchanged; ALL with one region in scope becomes
-// that region; anything else PERMISSION_DENIED. Unscoped: unchanged.
-absl::StatusOr<std::pair<v1::Dimension, std::string>> ScopedSlice(const rpc::Identity& identity,
-                                                                  v1::Dimension dimension,
-                                                                  const std::string& value);
+// What a caller reads for (dimension, value).
+struct ScopedRead {
+  v1::Dimension dimension = v1::DIMENSION_UNSPECIFIED;
+  std::string value;
+  // Set: DIMENSION_ALL answered as the merge of these regions (the token's,
+  // sorted, unique); pass to ReviewQueries::GetReview / Funnel.
+  std::optional<std::vector<std::string>> regions;
+};
+
+// The read a caller may make for (dimension, value). Unscoped: unchanged, no
+// merge. Region-scoped: REGION with a value in scope unchanged; ALL or
+// UNSPECIFIED the merge of the scope's regions; anything else (another
+// region, REGION without a value, another dimension) PERMISSION_DENIED.
+absl::StatusOr<ScopedRead> ScopedSlice(const rpc::Identity& identity, v1::Dimension dimension,
+                                       const std::string& value);
 
 }  // namespace custops::review
 

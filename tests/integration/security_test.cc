@@ -980,6 +980,9 @@ TEST_F(SecurityTest, IdleSubscribersAndIdleHttpConnections) {
   EXPECT_LT(took, absl::Seconds(1));
   HttpAnswer health = HttpGet(http_port, "/healthz", absl::Seconds(5));
   EXPECT_EQ(health.status, 200);
+  // Every projection of the embedded mode has restored: ready.
+  EXPECT_EQ(HttpGet(http_port, "/readyz", absl::Seconds(5)).status, 200);
+  EXPECT_EQ(HttpGet(http_port, "/no-such-page", absl::Seconds(5)).status, 404);
   for (int fd : sockets) ::close(fd);
 
   for (const auto& s : idle) s->Cancel();
@@ -1045,6 +1048,23 @@ class SecurityAuthTest : public SecurityTest {
   std::string stderr_file_;
   std::string stdout_file_;
 };
+
+// /metrics needs a reader token when auth is on; health and readiness do not.
+TEST_F(SecurityAuthTest, HttpListenerChecksTokensForMetrics) {
+  const std::string reader = Mint("reader-1", {"reader"});
+  const std::string emitter = Mint("emitter-1", {"emitter"});
+  const int http_port = testing::FreePort();
+  ASSERT_NO_FATAL_FAILURE(
+      StartAuthServer(reader, {"--http-listen", absl::StrCat("127.0.0.1:", http_port)}));
+  EXPECT_EQ(HttpGet(http_port, "/metrics").status, 401);
+  EXPECT_EQ(HttpGet(http_port, "/metrics", absl::Seconds(10), "garbage").status, 401);
+  EXPECT_EQ(HttpGet(http_port, "/metrics", absl::Seconds(10), emitter).status, 403);
+  HttpAnswer metrics = HttpGet(http_port, "/metrics", absl::Seconds(10), reader);
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_TRUE(absl::StrContains(metrics.body, "custops_events_appended_total")) << metrics.body;
+  EXPECT_EQ(HttpGet(http_port, "/healthz").status, 200);
+  EXPECT_EQ(HttpGet(http_port, "/readyz").status, 200);
+}
 
 TEST_F(SecurityAuthTest, AuthMatrix) {
   const std::string admin = Mint("admin-1", {"admin"});

@@ -190,55 +190,66 @@ void ProtobufLog(pb::LogLevel level, const char* file, int line, const std::stri
   spdlog::warn("protobuf ({}:{}): {}", file, line, message);
 }
 
-// Whether messages of `type` can hold a Timestamp (cached per type).
-bool MayHoldTimestamp(const pb::Descriptor* type) {
-  static absl::Mutex mu;
-  static auto* cache = new absl::flat_hash_map<const pb::Descriptor*, bool>();
-  {
-    absl::MutexLock lock(&mu);
-    auto it = cache->find(type);
-    if (it != cache->end()) return it->second;
-    (*cache)[type] = false;  // breaks cycles while computing
-  }
-  bool holds = false;
-  for (int i = 0; i < type->field_count() && !holds; ++i) {
+// Records in `holds` whether messages of `type` (and every type reachable
+// from it) can hold a Timestamp.
+bool IndexTimestamps(const pb::Descriptor* type, TimestampTypes& holds) {
+  if (auto it = holds.find(type); it != holds.end()) return it->second;
+  holds[type] = false;  // breaks cycles while computing
+  bool any = false;
+  for (int i = 0; i < type->field_count(); ++i) {
     const pb::Descriptor* m = type->field(i)->message_type();
     if (m == nullptr) continue;
-    holds = m->full_name() == "google.protobuf.Timestamp" || MayHoldTimestamp(m);
+    const bool here = m->full_name() == "google.protobuf.Timestamp" || IndexTimestamps(m, holds);
+    any = any || here;
   }
-  absl::MutexLock lock(&mu);
-  (*cache)[type] = holds;
-  return holds;
+  holds[type] = any;
+  return any;
 }
 
-// The first Timestamp in `m` outside protobuf's range, as a field path and
-// the reason; empty when every one is valid.
-std::string TimestampProblem(const pb::Message& m, const std::string& path) {
-  const pb::Descriptor* type = m.GetDescriptor();
-  if (!MayHoldTimestamp(type)) return "";
+// Whether `m` holds a Timestamp outside protobuf's range; `path` then names
+// it ("events[2].occurred_at") and `why` says what is wrong. Only fields
+// whose type can hold a Timestamp are visited, and paths are built only on
+// the way back from a problem.
+bool TimestampProblem(const pb::Message& m, const TimestampTypes& holds, std::string* path,
+                      std::string* why) {
+  auto type_holds = [&holds](const pb::Descriptor* t) {
+    auto it = holds.find(t);
+    return it == holds.end() || it->second;  // unknown type: look
+  };
+  if (!type_holds(m.GetDescriptor())) return false;
   const pb::Reflection* r = m.GetReflection();
   std::vector<const pb::FieldDescriptor*> fields;
   r->ListFields(m, &fields);
   for (const pb::FieldDescriptor* f : fields) {
-    if (f->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    const pb::Descriptor* t = f->message_type();
+    if (t == nullptr) continue;
+    const bool timestamp = t->full_name() == "google.protobuf.Timestamp";
+    if (!timestamp && !type_holds(t)) continue;
     const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
     for (int i = 0; i < n; ++i) {
       const pb::Message& inner =
           f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f);
-      std::string here = path.empty() ? f->name() : absl::StrCat(path, ".", f->name());
-      if (f->is_repeated()) absl::StrAppend(&here, "[", i, "]");
-      if (f->message_type()->full_name() == "google.protobuf.Timestamp") {
-        const auto& ts = static_cast<const pb::Timestamp&>(inner);
-        if (absl::Status s = event::CheckTimestamp(ts, here); !s.ok()) {
-          return std::string(s.message());
-        }
+      std::string inner_path;
+      if (timestamp) {
+        absl::Status s = event::CheckTimestamp(static_cast<const pb::Timestamp&>(inner), "");
+        if (s.ok()) continue;
+        *why = std::string(s.message());  // ".nanos: ..." or ".seconds: ..."
+      } else if (!TimestampProblem(inner, holds, &inner_path, why)) {
         continue;
       }
-      std::string inner_problem = TimestampProblem(inner, here);
-      if (!inner_problem.empty()) return inner_problem;
+      *path = f->is_repeated() ? absl::StrCat(f->name(), "[", i, "]") : f->name();
+      if (!inner_path.empty()) absl::StrAppend(path, ".", inner_path);
+      return true;
     }
   }
-  return "";
+  return false;
+}
+
+// The first invalid Timestamp of `m` as "path.nanos: ...", or "".
+std::string TimestampProblem(const pb::Message& m, const TimestampTypes& holds) {
+  std::string path, why;
+  if (!TimestampProblem(m, holds, &path, &why)) return "";
+  return absl::StrCat(path, why);
 }
 
 }  // namespace
@@ -676,17 +687,17 @@ grpc::ServerUnaryReactor* Gateway::StartUnary(const MethodEntry* entry, const st
         DescribeParseError(*entry->descriptor->input_type(), call->raw_request())));
     return reactor;
   }
-  if (std::string bad = TimestampProblem(*call->request, ""); !bad.empty()) {
+  if (std::string bad = TimestampProblem(*call->request, timestamp_types_); !bad.empty()) {
     call->FinishBytes(absl::InvalidArgumentError(bad));
     return reactor;
   }
   call->response.reset(factory->GetPrototype(entry->descriptor->output_type())->New());
-  entry->unary(*call, *call->request, call->response.get(), [call](absl::Status s) {
+  entry->unary(*call, *call->request, call->response.get(), [this, call](absl::Status s) {
     if (!s.ok()) {
       call->FinishBytes(std::move(s));
       return;
     }
-    if (std::string bad = TimestampProblem(*call->response, ""); !bad.empty()) {
+    if (std::string bad = TimestampProblem(*call->response, timestamp_types_); !bad.empty()) {
       // An answer that cannot be written as a valid Timestamp: the request
       // reaches past the range (a period at year 1 or 9999).
       call->FinishBytes(absl::InvalidArgumentError(
@@ -738,7 +749,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* Gateway::StartStream(const MethodEnt
         DescribeParseError(*entry->descriptor->input_type(), reactor->call->raw_request())));
     return reactor;
   }
-  if (std::string bad = TimestampProblem(*reactor->request, ""); !bad.empty()) {
+  if (std::string bad = TimestampProblem(*reactor->request, timestamp_types_); !bad.empty()) {
     reactor->Fail(absl::InvalidArgumentError(bad));
     return reactor;
   }

@@ -255,6 +255,9 @@ void AnswerAfter(Call& call, absl::AnyInvocable<void(Done) &&> wait,
   });
 }
 
+// Message types -> whether they can hold a google.protobuf.Timestamp.
+using TimestampTypes = absl::flat_hash_map<const google::protobuf::Descriptor*, bool>;
+
 // Counts the occurrences of top-level field `field_number` in a serialized
 // message without parsing it; INVALID_ARGUMENT when the bytes are not a
 // well-formed message.
@@ -305,6 +308,9 @@ class Gateway {
   ServingOptions options_;
   ClientLimits limits_;
   std::unique_ptr<base::Executor> workers_;
+  // Filled before serving, read-only after: which request and answer types
+  // the Timestamp check must walk.
+  TimestampTypes timestamp_types_;
   std::vector<std::unique_ptr<RawService>> services_;
 };
 

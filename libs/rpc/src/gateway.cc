@@ -20,6 +20,7 @@
 #include "custops/event/time.h"
 #include "custops/rpc/log_limiter.h"
 #include "custops/rpc/routing.h"
+#include "custops/rpc/status.h"
 
 namespace custops::rpc {
 namespace {
@@ -149,21 +150,6 @@ std::string ServiceOf(std::string_view method) {
   return std::string(method.substr(0, method.find('/')));
 }
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
-std::string ToString(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  out.reserve(buffer.Length());
-  for (const grpc::Slice& s : slices) {
-    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return out;
-}
-
 grpc::ByteBuffer ToByteBuffer(std::string bytes) {
   grpc::Slice slice(std::move(bytes));
   return grpc::ByteBuffer(&slice, 1);
@@ -173,13 +159,6 @@ std::string MetadataOf(const grpc::ServerContextBase& ctx, std::string_view name
   auto it = ctx.client_metadata().find(grpc::string_ref(name.data(), name.size()));
   if (it == ctx.client_metadata().end()) return "";
   return std::string(it->second.data(), it->second.size());
-}
-
-absl::Time DeadlineOf(const grpc::ServerContextBase& ctx, absl::Duration max_wait) {
-  const absl::Time cap = absl::Now() + max_wait;
-  const auto deadline = ctx.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return cap;
-  return std::min(cap, absl::FromChrono(deadline));
 }
 
 // Routes protobuf's own log lines (e.g. "String field contains invalid
@@ -253,6 +232,17 @@ std::string TimestampProblem(const pb::Message& m, const TimestampTypes& holds) 
 }
 
 }  // namespace
+
+std::string BytesOf(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const grpc::Slice& s : slices) {
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return out;
+}
 
 // ---- ClientLimits ----
 
@@ -455,7 +445,7 @@ class GrpcCall final : public Call {
   void FinishBytes(absl::StatusOr<std::string> bytes) {
     if (bytes.ok()) *response_ = ToByteBuffer(std::move(*bytes));
     if (Audited(entry_)) Gateway::Audit(identity(), entry_.name, bytes.status(), peer_);
-    reactor_->Finish(ToGrpc(bytes.status()));
+    reactor_->Finish(ToGrpcStatus(bytes.status()));
     delete this;
   }
 
@@ -505,7 +495,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       absl::MutexLock lock(&mu_);
       if (reactor_ == nullptr || finished_) return;
       finished_ = true;
-      reactor_->Finish(ToGrpc(status));
+      reactor_->Finish(ToGrpcStatus(status));
     }
     void OnCancel(absl::AnyInvocable<void() &&> on_cancel) override {
       absl::MutexLock lock(&mu_);
@@ -652,7 +642,7 @@ grpc::ServerUnaryReactor* Gateway::StartUnary(const MethodEntry* entry, const st
   absl::StatusOr<Identity> identity =
       Authorize(*entry, MetadataOf(*ctx, "authorization"), PeerHost(peer));
   if (!identity.ok()) {
-    reactor->Finish(ToGrpc(identity.status()));
+    reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
   }
   const size_t limit = LimitOf(*entry);
@@ -663,15 +653,15 @@ grpc::ServerUnaryReactor* Gateway::StartUnary(const MethodEntry* entry, const st
                                   "-byte limit of ", name, " (server.max_request_bytes)")));
     return reactor;
   }
-  std::string raw = ToString(*request);
+  std::string raw = BytesOf(*request);
   if (entry->precheck) {
     if (absl::Status s = entry->precheck(raw); !s.ok()) {
-      reactor->Finish(ToGrpc(s));
+      reactor->Finish(ToGrpcStatus(s));
       return reactor;
     }
   }
   std::string client = verifier_ ? identity->subject : PeerHost(peer);
-  auto* call = new GrpcCall(*entry, std::move(*identity), DeadlineOf(*ctx, options_.max_wait),
+  auto* call = new GrpcCall(*entry, std::move(*identity), CallDeadline(*ctx, options_.max_wait),
                             std::move(client), std::move(raw), *workers_, limits_, ctx, reactor,
                             response, PeerHost(peer));
   if (entry->router) {
@@ -740,7 +730,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* Gateway::StartStream(const MethodEnt
   reactor->Hold(client);
   reactor->call =
       std::make_unique<GrpcStreamCall>(name, std::move(*identity), absl::InfiniteFuture(),
-                                       std::move(client), ToString(*request), *workers_, limits_);
+                                       std::move(client), BytesOf(*request), *workers_, limits_);
   reactor->call->set_context(ctx);
   pb::MessageFactory* factory = pb::MessageFactory::generated_factory();
   reactor->request.reset(factory->GetPrototype(entry->descriptor->input_type())->New());

@@ -95,13 +95,7 @@ void ForwardRaw(ChannelCache& channels, const Call& call, const std::string& add
                              static_cast<absl::StatusCode>(s.error_code()), s.error_message()));
                          return;
                        }
-                       std::vector<grpc::Slice> slices;
-                       std::string bytes;
-                       (void)owned->response.Dump(&slices);
-                       for (const grpc::Slice& sl : slices) {
-                         bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-                       }
-                       std::move(owned->done)(std::move(bytes));
+                       std::move(owned->done)(BytesOf(owned->response));
                      });
 }
 

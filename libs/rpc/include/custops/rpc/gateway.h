@@ -258,6 +258,9 @@ void AnswerAfter(Call& call, absl::AnyInvocable<void(Done) &&> wait,
 // Message types -> whether they can hold a google.protobuf.Timestamp.
 using TimestampTypes = absl::flat_hash_map<const google::protobuf::Descriptor*, bool>;
 
+// The bytes of a gRPC message buffer, contiguous.
+std::string BytesOf(const grpc::ByteBuffer& buffer);
+
 // Counts the occurrences of top-level field `field_number` in a serialized
 // message without parsing it; INVALID_ARGUMENT when the bytes are not a
 // well-formed message.

@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "custops/base/executor.h"
 #include "custops/rpc/auth.h"
+#include "custops/rpc/log_limiter.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
@@ -307,6 +308,22 @@ TEST_F(GatewayTest, TokensAndRoles) {
     EXPECT_EQ(Raw(c.method, c.request, c.token).error_code(), c.want) << c.method;
   }
   EXPECT_EQ(appended_.load(), 2);
+}
+
+TEST(LogLimiterTest, AllowsABurstPerWindowAndCountsTheRest) {
+  LogLimiter limiter(absl::Hours(1), 3);
+  int allowed = 0;
+  for (int i = 0; i < 100; ++i) allowed += limiter.Allow() ? 1 : 0;
+  EXPECT_EQ(allowed, 3);
+  LogLimiter fast(absl::Milliseconds(50), 2);
+  EXPECT_TRUE(fast.Allow());
+  EXPECT_TRUE(fast.Allow());
+  EXPECT_FALSE(fast.Allow());
+  EXPECT_FALSE(fast.Allow());
+  // The next window allows again and reports what it dropped.
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (!fast.Allow() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_GE(fast.suppressed(), 2);
 }
 
 TEST(CountFieldTest, CountsWithoutParsing) {

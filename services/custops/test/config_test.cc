@@ -202,6 +202,41 @@ namespace custops::app {
 namespace {
 
 // The sample shipped for operators must load and stay equal to the defaults.
+TEST(ConfigTest, PrintedConfigRedactsSecrets) {
+  Config c;
+  c.kafka_properties["sasl.password"] = "hunter2-sasl";
+  c.kafka_properties["ssl.key.password"] = "hunter2-key";
+  c.kafka_properties["sasl.oauthbearer.config"] = "secret=hunter2-oauth";
+  c.kafka_properties["security.protocol"] = "SASL_SSL";
+  c.jwt_hs256_secret_file = "/etc/custops/jwt.secret";
+  const std::string printed = ToToml(c);
+  for (const char* secret : {"hunter2-sasl", "hunter2-key", "hunter2-oauth"}) {
+    EXPECT_FALSE(absl::StrContains(printed, secret)) << printed;
+  }
+  EXPECT_TRUE(absl::StrContains(printed, "'sasl.password' = '<redacted>'")) << printed;
+  EXPECT_TRUE(absl::StrContains(printed, "security.protocol' = 'SASL_SSL'")) << printed;
+  // Key files are named by path, never read into the configuration.
+  EXPECT_TRUE(absl::StrContains(printed, "jwt_hs256_secret_file = '/etc/custops/jwt.secret'"))
+      << printed;
+}
+
+TEST(ConfigTest, SecurityKeysAreValidated) {
+  Config c;
+  c.tls_cert_file = "cert.pem";
+  EXPECT_EQ(Validate(c).code(), absl::StatusCode::kInvalidArgument);
+  c.tls_key_file = "key.pem";
+  EXPECT_TRUE(Validate(c).ok());
+  c.jwt_hs256_secret_file = "s";
+  c.jwt_public_key_file = "p";
+  EXPECT_EQ(Validate(c).code(), absl::StatusCode::kInvalidArgument);
+  Config d;
+  d.tls_client_ca_file = "ca.pem";
+  EXPECT_EQ(Validate(d).code(), absl::StatusCode::kInvalidArgument);
+  Config e;
+  e.max_request_bytes = e.max_message_bytes + 1;
+  EXPECT_EQ(Validate(e).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ConfigTest, ShippedSampleIsTheDefaultConfiguration) {
   absl::StatusOr<Config> sample = LoadConfigFile(CUSTOPS_SOURCE_DIR "/deploy/custops.toml");
   ASSERT_TRUE(sample.ok()) << sample.status();

@@ -44,16 +44,6 @@ namespace {
 constexpr char kClock[] = "2026-11-23T00:00:00Z";
 constexpr int kPartitions = 12;
 
-std::string Bootstrap() {
-  if (const char* b = std::getenv("CUSTOPS_KAFKA_BOOTSTRAP"); b != nullptr && *b != '\0') return b;
-  const char* file = std::getenv("CUSTOPS_KAFKA_BOOTSTRAP_FILE");
-  if (file == nullptr) return "";
-  std::ifstream in(file);
-  std::string line;
-  std::getline(in, line);
-  return std::string(absl::StripAsciiWhitespace(line));
-}
-
 int64_t EventBudget() {
   int64_t n = 200'000;
   if (const char* v = std::getenv("CUSTOPS_KAFKA_E2E_EVENTS"); v != nullptr) {
@@ -211,7 +201,7 @@ std::vector<v1::PartitionStatus> Partitions(testing::ServerProcess& server,
 class KafkaE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
-    bootstrap_ = Bootstrap();
+    bootstrap_ = testing::KafkaBootstrap();
     if (bootstrap_.empty()) GTEST_SKIP() << "no broker (run through ctest -L kafka)";
     dir_ = std::filesystem::temp_directory_path() / absl::StrCat("kafka_e2e_", ::getpid());
     std::filesystem::remove_all(dir_);

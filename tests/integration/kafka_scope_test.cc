@@ -66,16 +66,6 @@ const char kNorth[] = "华北";
 // some of each region's customers.
 constexpr int kPerPartition = 2;
 
-std::string Bootstrap() {
-  if (const char* b = std::getenv("CUSTOPS_KAFKA_BOOTSTRAP"); b != nullptr && *b != '\0') return b;
-  const char* file = std::getenv("CUSTOPS_KAFKA_BOOTSTRAP_FILE");
-  if (file == nullptr) return "";
-  std::ifstream in(file);
-  std::string line;
-  std::getline(in, line);
-  return std::string(absl::StripAsciiWhitespace(line));
-}
-
 absl::Duration Days(int n) { return absl::Hours(24 * n); }
 
 std::string Mint(const std::string& subject, const std::string& role,
@@ -114,7 +104,7 @@ struct Instance {
 class KafkaScopeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    bootstrap_ = Bootstrap();
+    bootstrap_ = testing::KafkaBootstrap();
     if (bootstrap_.empty()) GTEST_SKIP() << "no broker (run through ctest -L kafka)";
     const std::string unique = absl::StrCat(::getpid(), "-", absl::ToUnixMillis(absl::Now()));
     dir_ = fs::temp_directory_path() / absl::StrCat("kafka_scope_", unique);

@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "custops/v1/admin.grpc.pb.h"
 
@@ -47,6 +50,16 @@ class BearerInterceptorFactory : public grpc::experimental::ClientInterceptorFac
 };
 
 }  // namespace
+
+std::string KafkaBootstrap() {
+  if (const char* b = std::getenv("CUSTOPS_KAFKA_BOOTSTRAP"); b != nullptr && *b != '\0') return b;
+  const char* file = std::getenv("CUSTOPS_KAFKA_BOOTSTRAP_FILE");
+  if (file == nullptr) return "";
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  return std::string(absl::StripAsciiWhitespace(line));
+}
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -25,6 +25,11 @@
 
 namespace custops::testing {
 
+// The test broker's host:port: $CUSTOPS_KAFKA_BOOTSTRAP, else the first line
+// of the file $CUSTOPS_KAFKA_BOOTSTRAP_FILE (written by the `kafka` ctest
+// fixture); "" when neither is set.
+std::string KafkaBootstrap();
+
 // A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
 int FreePort();
 

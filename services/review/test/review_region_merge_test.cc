@@ -26,15 +26,13 @@
 #include "custops/review/review_service.h"
 #include "custops/rpc/gateway.h"
 #include "gtest/gtest.h"
+#include "review_store_fixture.h"
 
 namespace custops::review {
 namespace {
 
-absl::TimeZone Shanghai() { return domain::LoadReportingZone("Asia/Shanghai").value(); }
-// Noon in Shanghai on a civil day.
-absl::Time At(int y, int m, int d, int hour = 12) {
-  return absl::FromCivil(absl::CivilSecond(y, m, d, hour, 0, 0), Shanghai());
-}
+using testing::At;
+using testing::Shanghai;
 
 v1::Money Cny(int64_t units) {
   v1::Money m;
@@ -114,37 +112,10 @@ class TestCall final : public rpc::Call {
 
 using Regions = std::vector<std::string>;
 
-class RegionMergeTest : public ::testing::Test {
+class RegionMergeTest : public testing::ReviewStoreTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("rv_merge_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    log_ = log::EmbeddedEventLog::Open(
-               {.path = (dir_ / "log").string(), .sync = false, .clock = &clock_})
-               .value();
-    for (auto topic :
-         {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
-      ASSERT_TRUE(log_->CreateTopic(topic, 4).ok());
-    }
-    rules_.zone = Shanghai();
-    auto rt =
-        projection::ProjectionRuntime::Open(*log_, std::make_unique<ReviewProjection>(rules_),
-                                            {.path = (dir_ / "review").string(), .clock = &clock_});
-    ASSERT_TRUE(rt.ok()) << rt.status();
-    runtime_ = std::move(*rt);
-    org_ = OrgIndex::Open(*log_, rules_.zone).value();
-    queries_ = std::make_unique<ReviewQueries>(runtime_->store(), 4, rules_, org_.get(), "CNY");
-  }
-  void TearDown() override {
-    queries_.reset();
-    org_.reset();
-    runtime_.reset();
-    ASSERT_TRUE(log_->Close().ok());
-    std::filesystem::remove_all(dir_);
-  }
+  RegionMergeTest() : ReviewStoreTest(At(2024, 4, 30)) {}
+
   void Append(const std::vector<v1::Event>& events) {
     std::vector<log::Record> records;
     for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
@@ -318,14 +289,6 @@ class RegionMergeTest : public ::testing::Test {
     }
     return nullptr;
   }
-
-  base::SimulatedClock clock_{At(2024, 4, 30)};
-  std::filesystem::path dir_;
-  ReviewRules rules_;
-  std::unique_ptr<log::EventLog> log_;
-  std::unique_ptr<projection::ProjectionRuntime> runtime_;
-  std::unique_ptr<OrgIndex> org_;
-  std::unique_ptr<ReviewQueries> queries_;
 };
 
 // merged({r}) is r's REGION report (metrics, findings and their subjects,

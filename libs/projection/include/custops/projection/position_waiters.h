@@ -1,9 +1,7 @@
-// Waits for log positions that hold no thread (DESIGN.md §9.1 in
-// docs/security.md: thousands of pending consistency-token waits cost memory,
-// not threads). The owner of the applied offsets (a projection runtime, the
-// org-events index) keeps one PositionWaiters, adds a waiter under its own
-// lock when the target is not reached yet, and calls Update with a snapshot
-// of its offsets after each commit.
+// Waits for log positions that hold no thread (docs/security.md: thousands of pending
+// consistency-token waits cost memory, not threads). The owner of the applied offsets (a projection
+// runtime, the org-events index) keeps one PositionWaiters, adds a waiter under its own lock when
+// the target is not reached yet, and calls Update with a snapshot of its offsets after each commit.
 //
 //   // Under the owner's lock, after checking that `targets` is not reached:
 //   waiters_.Add(targets, deadline, std::move(done));

@@ -829,7 +829,8 @@ TEST_F(SecurityTest, PendingTokenWaitsDoNotStallOtherCallers) {
 TEST_F(SecurityTest, PerClientLimits) {
   const std::string config =
       TempFile("custops.toml", "[server]\nmax_waits_per_client = 10\nmax_streams_per_client = 5\n");
-  StartServer({"--config", config});
+  const int http_port = testing::FreePort();
+  StartServer({"--config", config, "--http-listen", absl::StrCat("127.0.0.1:", http_port)});
   auto ingest = v1::EventIngest::NewStub(server_->Channel());
   v1::AppendRequest req;
   *req.add_events() = Registered("limit-1", "limited", kNow - Days(1));
@@ -841,6 +842,16 @@ TEST_F(SecurityTest, PerClientLimits) {
   std::vector<std::unique_ptr<PendingGet>> pending;
   for (int i = 0; i < 10; ++i) {
     pending.push_back(StartGet(*lifecycle, "limited", never, absl::Seconds(4)));
+  }
+  // All ten are admitted and waiting before the eleventh is sent (the calls
+  // are asynchronous: without this the eleventh could overtake one of them).
+  {
+    const absl::Time deadline = absl::Now() + absl::Seconds(3);
+    double waits = -1;
+    while (waits < 10 && absl::Now() < deadline) {
+      waits = MetricValue(HttpGet(http_port, "/metrics").body, "custops_waits_pending");
+    }
+    ASSERT_EQ(waits, 10);
   }
   {
     v1::GetCustomerRequest get;

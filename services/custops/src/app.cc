@@ -643,6 +643,15 @@ void App::Impl::RegisterMetrics() {
     }
     w.Gauge("custops_command_view_customers", "Customers in the command services' view.", {},
             static_cast<double>(cs.customers));
+    size_t waits = 0;
+    for (const projection::ProjectionRuntime* rt :
+         {static_cast<const projection::ProjectionRuntime*>(lifecycle_runtime.get()),
+          static_cast<const projection::ProjectionRuntime*>(value_runtime.get()),
+          review ? &review->runtime() : nullptr}) {
+      if (rt != nullptr) waits += rt->pending_waits();
+    }
+    w.Gauge("custops_waits_pending", "Consistency-token waits pending (holding no thread).", {},
+            static_cast<double>(waits));
     if (value_runtime) {
       const projection::RuntimeStats s = value_runtime->Stats();
       w.Counter("custops_events_applied_total", "Events applied by a projection.",

@@ -13,6 +13,11 @@
 // BM_GetReviewMonthByOwner  ReviewQueries::GetReview (in process, no gRPC) of
 //                        the last full month for a random owner of the 200;
 //                        p50/p99 from every call's latency.
+// BM_GetReviewMonthByOwnerHistory12  the same with history_periods 12 (a
+//                        sparkline of every metric over the last 12 months).
+// BM_CompareReviewMonthByOwner  ReviewQueries::CompareReview of the last full
+//                        month by owner: every owner's row (the 200, rep-01
+//                        among them), page size 1000; latency of the table.
 // BM_WorklistOwner5k     ReviewQueries::Worklist for rep-01, page size 1000,
 //                        every page (~5.1k customers).
 //
@@ -186,6 +191,58 @@ void BM_GetReviewMonthByOwner(benchmark::State& state) {
   state.SetLabel("budget p99 <= 10 ms");
 }
 BENCHMARK(BM_GetReviewMonthByOwner)->Unit(benchmark::kMicrosecond)->Iterations(2000);
+
+void BM_GetReviewMonthByOwnerHistory12(benchmark::State& state) {
+  review::ReviewQueries& queries = Population::instance->Queries();
+  const absl::Time month = absl::FromCivil(absl::CivilMonth(2024, 11), absl::UTCTimeZone());
+  std::mt19937 rng(1);
+  std::vector<absl::Duration> samples;
+  int64_t values = 0;
+  for (auto _ : state) {
+    v1::GetReviewRequest req;
+    req.set_granularity(v1::GRANULARITY_MONTH);
+    *req.mutable_period_start() = event::ToProto(month + absl::Hours(24 * 3));
+    req.set_dimension(v1::DIMENSION_OWNER);
+    req.set_dimension_value(absl::StrFormat("rep-%02d", 1 + static_cast<int>(rng() % kOwners)));
+    req.set_history_periods(12);
+    const absl::Time t0 = absl::Now();
+    auto report = queries.GetReview(req);
+    samples.push_back(absl::Now() - t0);
+    CHECK(report.ok()) << report.status();
+    for (const auto& m : report->metrics()) values += m.history_size();
+  }
+  benchmark::DoNotOptimize(values);
+  ReportLatency(state, samples);
+  state.SetLabel("12 months of every metric");
+}
+BENCHMARK(BM_GetReviewMonthByOwnerHistory12)->Unit(benchmark::kMicrosecond)->Iterations(500);
+
+void BM_CompareReviewMonthByOwner(benchmark::State& state) {
+  review::ReviewQueries& queries = Population::instance->Queries();
+  const absl::Time month = absl::FromCivil(absl::CivilMonth(2024, 11), absl::UTCTimeZone());
+  std::vector<absl::Duration> samples;
+  int64_t rows = 0;
+  for (auto _ : state) {
+    v1::CompareReviewRequest req;
+    req.set_granularity(v1::GRANULARITY_MONTH);
+    *req.mutable_period_start() = event::ToProto(month + absl::Hours(24 * 3));
+    req.set_dimension(v1::DIMENSION_OWNER);
+    req.set_page_size(1000);
+    const absl::Time t0 = absl::Now();
+    do {
+      auto page = queries.CompareReview(req);
+      CHECK(page.ok()) << page.status();
+      rows += page->rows_size();
+      req.set_page_token(page->next_page_token());
+    } while (!req.page_token().empty());
+    samples.push_back(absl::Now() - t0);
+  }
+  state.counters["rows_per_run"] =
+      static_cast<double>(rows) / static_cast<double>(state.iterations());
+  ReportLatency(state, samples);
+  state.SetLabel("every owner's row, one page of 1000");
+}
+BENCHMARK(BM_CompareReviewMonthByOwner)->Unit(benchmark::kMillisecond)->Iterations(20);
 
 void BM_WorklistOwner5k(benchmark::State& state) {
   review::ReviewQueries& queries = Population::instance->Queries();

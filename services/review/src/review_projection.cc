@@ -973,7 +973,7 @@ ReviewProjection::~ReviewProjection() = default;
 
 std::vector<std::string> ReviewProjection::ColumnFamilies() const {
   return {"rv_slice", "rv_delta",  "rv_seen", "rv_customer", "rv_opp",
-          "rv_owner", "rv_region", "rv_due",  "rv_tier"};
+          "rv_owner", "rv_region", "rv_due",  "rv_tier",     "rv_activity"};
 }
 
 absl::Status ReviewProjection::Attach(store::Store& store, int partitions) {
@@ -986,7 +986,8 @@ absl::Status ReviewProjection::Attach(store::Store& store, int partitions) {
          .owner = store.Family("rv_owner"),
          .region = store.Family("rv_region"),
          .due = store.Family("rv_due"),
-         .tier = store.Family("rv_tier")};
+         .tier = store.Family("rv_tier"),
+         .activity = store.Family("rv_activity")};
   batch_ = std::make_unique<Batch>(rules_, cf_, partitions);
   return absl::OkStatus();
 }
@@ -1025,6 +1026,11 @@ class Applier {
   absl::Status CountPiece(const internal::ReviewCustomer& c, const internal::ReviewDerived& p,
                           int sign);
   void SaveTierFacts(const std::string& id, const internal::ReviewCustomer& c);
+  // rv_activity: the customer's name as of its latest naming event (event
+  // time; at equal times the later in the log), and a complaint's category.
+  absl::Status SaveName(const std::string& id, int64_t t, const std::string& name);
+  void SaveComplaintCategory(const std::string& id, const std::string& complaint_id,
+                             v1::ComplaintCategory category);
 
   ReviewProjection::Batch& b_;
   const ReviewRules& rules_;
@@ -1132,6 +1138,31 @@ absl::Status Applier::Sla(const std::string& id, internal::ReviewCustomer& c,
 
 void Applier::SaveTierFacts(const std::string& id, const internal::ReviewCustomer& c) {
   b_.txn().Put(cf_.tier, b_.prefix() + id, c.tier_facts().SerializeAsString());
+}
+
+absl::Status Applier::SaveName(const std::string& id, int64_t t, const std::string& name) {
+  std::string key = b_.prefix();
+  store::AppendId(key, id);
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, b_.txn().Get(cf_.activity, key));
+  if (stored && stored->size() >= 8) {
+    std::string_view v = *stored;
+    if (store::ReadI64(v) > t) return absl::OkStatus();  // a late event: not the current name
+  }
+  std::string value;
+  store::AppendI64(value, t);
+  value.append(name);
+  b_.txn().Put(cf_.activity, key, value);
+  return absl::OkStatus();
+}
+
+void Applier::SaveComplaintCategory(const std::string& id, const std::string& complaint_id,
+                                    v1::ComplaintCategory category) {
+  std::string key = b_.prefix();
+  store::AppendId(key, id);
+  key.append(complaint_id);
+  std::string value;
+  store::AppendU32(value, static_cast<uint32_t>(category));
+  b_.txn().Put(cf_.activity, key, value);
 }
 
 absl::Status Applier::CountPiece(const internal::ReviewCustomer& c,
@@ -1396,8 +1427,10 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
         p.set_kind(r.kind());
         c.set_registered(true);
         c.set_registered_micros(t);
+        RETURN_IF_ERROR(SaveName(id, t, r.name()));
       } else {
         const auto& u = e.customer_profile_updated();
+        if (u.has_name()) RETURN_IF_ERROR(SaveName(id, t, u.name()));
         if (u.has_region()) p.set_region(u.region());
         if (u.has_industry()) p.set_industry(u.industry());
         if (u.has_owner_id()) p.set_owner_id(u.owner_id());
@@ -1574,6 +1607,7 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
       k->set_complaint_id(f.complaint_id());
       k->set_severity(f.severity());
       k->set_filed_micros(t);
+      SaveComplaintCategory(id, f.complaint_id(), f.category());
       RETURN_IF_ERROR(Sla(id, c, *k));
       break;
     }

@@ -132,6 +132,53 @@ void ReviewService::Register(rpc::MethodTable& table) {
             [this, &r, as_of = *as_of]() { return queries_.Worklist(r, as_of); }, out,
             std::move(done), /*offload=*/true);
       });
+  table.Unary<v1::CompareReviewRequest, v1::CompareReviewResponse>(
+      "custops.v1.Review/CompareReview", rpc::Access::kReader,
+      [this](rpc::Call& call, const v1::CompareReviewRequest& r, v1::CompareReviewResponse* out,
+             rpc::Done done) {
+        // A region-scoped token compares its regions only (GetReview's rule:
+        // no other dimension); a dimension nobody compares is the query's
+        // INVALID_ARGUMENT.
+        std::optional<std::vector<std::string>> regions = call.identity().regions;
+        if (regions && r.dimension() != v1::DIMENSION_REGION &&
+            IsComparedDimension(r.dimension())) {
+          return std::move(done)(absl::PermissionDeniedError(
+              "dimension: a region-scoped token compares by DIMENSION_REGION (its regions' "
+              "rows)"));
+        }
+        rpc::AnswerAfter<v1::CompareReviewResponse>(
+            call,
+            [this, &call, &r](rpc::Done d) {
+              AwaitToken(call, r.consistency_token(), std::move(d));
+            },
+            [this, &r, regions = std::move(regions)]() {
+              return queries_.CompareReview(r, regions ? &*regions : nullptr);
+            },
+            out, std::move(done), /*offload=*/true);
+      });
+  table.Unary<v1::CustomerActivityRequest, v1::CustomerActivityResponse>(
+      "custops.v1.Review/CustomerActivity", rpc::Access::kReader,
+      [this](rpc::Call& call, const v1::CustomerActivityRequest& r,
+             v1::CustomerActivityResponse* out, rpc::Done done) {
+        if (r.customer_id().empty() || r.customer_id().size() > 128) {
+          return std::move(done)(absl::InvalidArgumentError("customer_id: required, 1-128 bytes"));
+        }
+        absl::StatusOr<absl::Time> as_of =
+            event::TimeOf(r.has_as_of(), r.as_of(), "as_of", clock_.Now());
+        if (!as_of.ok()) return std::move(done)(as_of.status());
+        rpc::AnswerAfter<v1::CustomerActivityResponse>(
+            call,
+            [this, &call, &r](rpc::Done d) {
+              AwaitToken(call, r.consistency_token(), std::move(d));
+            },
+            [this, &call, &r, as_of = *as_of]() {
+              // Outside the token's regions: NOT_FOUND, as an unknown customer.
+              const auto& regions = call.identity().regions;
+              return queries_.CustomerActivity(r.customer_id(), as_of,
+                                               regions ? &*regions : nullptr);
+            },
+            out, std::move(done), /*offload=*/true);
+      });
 }
 
 }  // namespace custops::review

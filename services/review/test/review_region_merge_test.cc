@@ -33,6 +33,7 @@ namespace {
 
 using testing::At;
 using testing::Shanghai;
+using testing::TestCall;
 
 v1::Money Cny(int64_t units) {
   v1::Money m;
@@ -98,16 +99,6 @@ class Events {
  private:
   int next_ = 0;
   std::vector<v1::Event> events_;
-};
-
-// A call as the front door makes it, with the identity given.
-class TestCall final : public rpc::Call {
- public:
-  TestCall(std::string method, rpc::Identity identity, base::Executor& workers,
-           rpc::ClientLimits& limits)
-      : Call(std::move(method), std::move(identity), absl::Now() + absl::Seconds(30), "test", "",
-             workers, limits) {}
-  std::string Metadata(std::string_view) const override { return ""; }
 };
 
 using Regions = std::vector<std::string>;

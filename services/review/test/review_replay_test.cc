@@ -25,8 +25,8 @@ namespace custops::review {
 namespace {
 
 constexpr int kPartitions = 3;
-const char* const kFamilies[] = {"rv_slice", "rv_delta", "rv_seen",   "rv_customer",
-                                 "rv_opp",   "rv_owner", "rv_region", "rv_due"};
+const char* const kFamilies[] = {"rv_slice", "rv_delta",  "rv_seen", "rv_customer", "rv_opp",
+                                 "rv_owner", "rv_region", "rv_due",  "rv_activity"};
 
 v1::Money Cny(int64_t units) {
   v1::Money m;
@@ -146,7 +146,7 @@ std::vector<v1::Event> History(int customers, uint64_t seed) {
               complaints.empty() || uniform(0, 5) ? absl::StrCat(id, "-cp", s) : complaints.back();
           auto* f = add().mutable_complaint_filed();
           f->set_complaint_id(k);
-          f->set_category(v1::COMPLAINT_CATEGORY_SERVICE);
+          f->set_category(static_cast<v1::ComplaintCategory>(1 + s % 5));
           f->set_severity(static_cast<v1::Severity>(uniform(1, 4)));
           complaints.push_back(k);
           break;
@@ -185,6 +185,7 @@ std::vector<v1::Event> History(int customers, uint64_t seed) {
           auto* u = add().mutable_customer_profile_updated();
           u->set_owner_id(owner);
           if (uniform(0, 1)) u->set_region(regions[uniform(0, 2)]);
+          u->set_name(absl::StrCat("Customer ", id, " (", s, ")"));  // late ones too (rv_activity)
           break;
         }
         default: {

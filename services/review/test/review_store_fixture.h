@@ -5,6 +5,8 @@
 //    protected:
 //     MyTest() : ReviewStoreTest(At(2024, 4, 30)) {}
 //   };
+//
+// TestCall is a front-door call for invoking a registered method's handler.
 #ifndef CUSTOPS_REVIEW_TEST_REVIEW_STORE_FIXTURE_H_
 #define CUSTOPS_REVIEW_TEST_REVIEW_STORE_FIXTURE_H_
 
@@ -12,15 +14,18 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "custops/base/clock.h"
+#include "custops/base/executor.h"
 #include "custops/domain/period.h"
 #include "custops/log/embedded_event_log.h"
 #include "custops/projection/runtime.h"
 #include "custops/review/org_index.h"
 #include "custops/review/review_projection.h"
+#include "custops/rpc/gateway.h"
 #include "gtest/gtest.h"
 
 namespace custops::review::testing {
@@ -31,6 +36,16 @@ inline absl::TimeZone Shanghai() { return domain::LoadReportingZone("Asia/Shangh
 inline absl::Time At(int y, int m, int d, int hour = 12) {
   return absl::FromCivil(absl::CivilSecond(y, m, d, hour, 0, 0), Shanghai());
 }
+
+// A call as the front door makes it, with the identity given.
+class TestCall final : public rpc::Call {
+ public:
+  TestCall(std::string method, rpc::Identity identity, base::Executor& workers,
+           rpc::ClientLimits& limits)
+      : Call(std::move(method), std::move(identity), absl::Now() + absl::Seconds(30), "test", "",
+             workers, limits) {}
+  std::string Metadata(std::string_view) const override { return ""; }
+};
 
 // 4 partitions per topic; rules_ in the reporting zone Asia/Shanghai; the
 // clock starts at `now`.

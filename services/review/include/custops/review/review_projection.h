@@ -21,6 +21,10 @@
 //   rv_region    P|region\0|customer_id                 -> ""
 //   rv_due       P|due_micros|customer_id\0|subject     -> ""
 //   rv_tier      P|customer_id                          -> internal.ReviewTierFacts
+//   rv_activity  P|customer_id\0                         -> at_micros (I64) | name (the name of
+//                                                          the latest profile event naming it)
+//                P|customer_id\0|complaint_id           -> category (BE32, v1::ComplaintCategory)
+//                (what CustomerActivity and the worklist show beyond rv_customer)
 //
 // Besides the public dimensions, every event also counts under the internal
 // dimension kDimensionCustomer (value = customer id): DIMENSION_TIER is the
@@ -113,7 +117,7 @@ class ReviewProjection final : public projection::Projection {
   void Abandon(Partition partition) override;
 
   struct Families {
-    store::ColumnFamily slice, delta, seen, customer, opp, owner, region, due, tier;
+    store::ColumnFamily slice, delta, seen, customer, opp, owner, region, due, tier, activity;
   };
 
   class Batch;  // the state a batch touches (review_projection.cc)
@@ -142,6 +146,10 @@ class OrgFigures {
                                                 absl::Time period_start) const = 0;
 };
 
+// The dimensions CompareReview lists the values of: REGION, INDUSTRY, OWNER,
+// CHANNEL, PRODUCT and TIER.
+bool IsComparedDimension(v1::Dimension dim);
+
 // Read side over the projection's store. Thread-safe; the store and `org`
 // (may be null: no org figures) must outlive it.
 class ReviewQueries {
@@ -156,12 +164,33 @@ class ReviewQueries {
   // dimension ALL and value "" in the answer; another dimension is
   // INVALID_ARGUMENT. Any order, duplicates ignored; an empty list merges
   // nothing.
+  //
+  // `history_periods` (0..24, else INVALID_ARGUMENT) also fills each
+  // metric's history: its values over that many periods ending with the
+  // asked one, oldest first, each equal to that period's GetReview value.
   absl::StatusOr<v1::ReviewReport> GetReview(
       const v1::GetReviewRequest& request, const std::vector<std::string>* regions = nullptr) const;
   absl::StatusOr<v1::FunnelResponse> Funnel(
       const v1::FunnelRequest& request, const std::vector<std::string>* regions = nullptr) const;
+  // Items by customer id, each with the customer's current name, owner and
+  // region.
   absl::StatusOr<v1::WorklistResponse> Worklist(const v1::WorklistRequest& request,
                                                 absl::Time as_of) const;
+  // Every value of a REGION, INDUSTRY, OWNER, CHANNEL, PRODUCT or TIER with
+  // data in the period (the Funnel's listing; every tier), in value order,
+  // each with GetReview's metrics for it; paged ("r1." tokens). `regions`
+  // non-null (a region-scoped caller): DIMENSION_REGION only, rows of these
+  // regions only.
+  absl::StatusOr<v1::CompareReviewResponse> CompareReview(
+      const v1::CompareReviewRequest& request,
+      const std::vector<std::string>* regions = nullptr) const;
+  // One customer at as_of: its complaints with their SLA clocks, its
+  // receivables and its worklist items. NOT_FOUND for a customer never
+  // registered and, with `regions`, for one whose current region is not
+  // among them (existence is not revealed).
+  absl::StatusOr<v1::CustomerActivityResponse> CustomerActivity(
+      const std::string& customer_id, absl::Time as_of,
+      const std::vector<std::string>* regions = nullptr) const;
 
   // The merged slice of every partition (empty when nothing happened).
   absl::StatusOr<SliceState> LoadSlice(const std::string& period_key, v1::Dimension dim,
@@ -173,12 +202,6 @@ class ReviewQueries {
       const std::vector<std::string>* regions = nullptr) const;
 
  private:
-  absl::StatusOr<internal::ReviewDelta> SnapshotBefore(v1::Dimension dim, const std::string& value,
-                                                       absl::CivilDay day) const;
-  // The same for one partition only (customer slices live in one).
-  absl::StatusOr<internal::ReviewDelta> SnapshotBeforeIn(int partition, v1::Dimension dim,
-                                                         const std::string& value,
-                                                         absl::CivilDay day) const;
   // The customers in `tier` ("DIAMOND" ... "IRON", "BIG", "SMALL") as of the
   // period's start, by the value rules over rv_tier (docs/review.md).
   struct TierMember {
@@ -187,6 +210,12 @@ class ReviewQueries {
   };
   absl::StatusOr<std::vector<TierMember>> TierMembers(const domain::ReportingPeriod& period,
                                                       const std::string& tier) const;
+  // The members of every tier (`only` null) or of one, by tier name.
+  using TierMembersByTier = std::map<std::string, std::vector<TierMember>>;
+  absl::StatusOr<TierMembersByTier> TierMembersOf(const domain::ReportingPeriod& period,
+                                                  const std::string* only) const;
+  // Every tier's members per period, shared by the rows of one query.
+  using TierCache = std::map<domain::ReportingPeriod, TierMembersByTier>;
   // The tier of every ranked customer (a purchase at or before as_of) at
   // as_of, by the value rules over rv_tier.
   absl::StatusOr<absl::flat_hash_map<std::string, domain::Tier>> TiersAt(absl::Time as_of) const;
@@ -197,13 +226,46 @@ class ReviewQueries {
     internal::ReviewDelta at_start, at_end;
     std::vector<TierMember> members;  // DIMENSION_TIER only
   };
-  absl::StatusOr<Gathered> Gather(const domain::ReportingPeriod& period, v1::Dimension dim,
-                                  const std::string& value, bool at_start = true) const;
-  // The merge of the REGION slices and snapshots of `regions` (sorted,
-  // unique), each customer once in the distinct counters (CountMoversOnce).
-  absl::StatusOr<Gathered> GatherRegions(const domain::ReportingPeriod& period,
-                                         const std::vector<std::string>& regions,
-                                         bool at_start) const;
+  // The same for several periods at once: one snapshot scan per partition
+  // (and tier member) covers every period's edges. With `regions` (sorted,
+  // unique; `dim` ALL): the merge of their REGION slices and snapshots,
+  // each customer once in the distinct counters (CountMoversOnce). `tiers`,
+  // when given, caches DIMENSION_TIER's members across calls.
+  absl::StatusOr<std::vector<Gathered>> GatherSeries(
+      const std::vector<domain::ReportingPeriod>& periods, v1::Dimension dim,
+      const std::string& value, const std::vector<std::string>* regions,
+      TierCache* tiers = nullptr) const;
+  // The metrics of what was gathered for a period, org figures included.
+  domain::ReviewMetrics MetricsOf(const domain::ReportingPeriod& period, v1::Dimension dim,
+                                  const std::string& value, const std::vector<std::string>* regions,
+                                  Gathered& g) const;
+  // The snapshot sums before each of `days` (ascending; the deltas of the
+  // days before it): one scan per partition. `In`: of one partition only
+  // (customer slices live in one).
+  absl::StatusOr<std::vector<internal::ReviewDelta>> SnapshotsBefore(
+      v1::Dimension dim, const std::string& value, const std::vector<absl::CivilDay>& days) const;
+  absl::StatusOr<std::vector<internal::ReviewDelta>> SnapshotsBeforeIn(
+      int partition, v1::Dimension dim, const std::string& value,
+      const std::vector<absl::CivilDay>& days) const;
+  // The values of `dim` after `after` with a slice in the period or snapshot
+  // history before its end (every tier name for DIMENSION_TIER), in order, at
+  // most page_size + 1; with `only` (sorted), those among them.
+  absl::StatusOr<std::vector<std::string>> ListValues(const domain::ReportingPeriod& period,
+                                                      v1::Dimension dim, const std::string& after,
+                                                      int page_size,
+                                                      const std::vector<std::string>* only) const;
+  // The customer's review state (nullopt: none).
+  absl::StatusOr<std::optional<internal::ReviewCustomer>> LoadCustomer(
+      int partition, const std::string& customer_id) const;
+  // The customer's current name (rv_activity; "" when none is known).
+  absl::StatusOr<std::string> NameOf(int partition, const std::string& customer_id) const;
+  // What the worklist rules need of the customer at as_of, but its tier.
+  domain::WorklistCustomer WorklistInput(const std::string& customer_id,
+                                         const internal::ReviewCustomer& c, absl::Time as_of) const;
+  // Appends the customer's worklist items with its current profile.
+  void AddWorklistItems(const internal::ReviewCustomer& c, const std::string& name,
+                        const domain::WorklistCustomer& w, absl::Time as_of,
+                        google::protobuf::RepeatedPtrField<v1::WorklistItem>* out) const;
   // A customer counted under k >= 2 of `regions` in the period (it moved
   // region within it; rv_seen's movers) counts once: subtracts k - 1 from
   // each distinct counter of `acc` that counted it k times.

@@ -2,8 +2,8 @@
 // front door's method table (libs/rpc gateway.h). They honour consistency
 // tokens (customer-event positions wait on the projection runtime, org-event
 // positions on the org index; neither holds a thread), bounded by the call's
-// deadline, and run on the worker pool. Worklist evaluates at `as_of`
-// (default: the injected clock's now).
+// deadline, and run on the worker pool. Worklist and CustomerActivity
+// evaluate at `as_of` (default: the injected clock's now).
 //
 // Region scope (docs/security.md): a scoped caller reads GetReview / Funnel
 // by DIMENSION_REGION for a region in its scope, and DIMENSION_ALL as the
@@ -11,7 +11,9 @@
 // that region's figures); other regions and other dimensions are
 // PERMISSION_DENIED. Funnel by DIMENSION_REGION without a value lists the
 // scope's regions only. Worklist by region likewise; by owner only without
-// a scope.
+// a scope. CompareReview by DIMENSION_REGION has the scope's rows only;
+// by another dimension it is PERMISSION_DENIED. CustomerActivity of a
+// customer whose current region is outside the scope is NOT_FOUND.
 #ifndef CUSTOPS_REVIEW_REVIEW_SERVICE_H_
 #define CUSTOPS_REVIEW_REVIEW_SERVICE_H_
 

@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "absl/time/time.h"
 #include "custops/base/check.h"
 #include "custops/v1/events.pb.h"
+#include "rng.h"
 
 // How the population is built (docs/demo-data.md has the business view):
 //  1. The world: reps spread over regions, a few reps who leave the company
@@ -35,72 +35,14 @@
 namespace custops::demo {
 namespace {
 
+using internal::Rng;
+using internal::SplitMix64;
+
 constexpr int64_t kMinute = 60;
 constexpr int64_t kHour = 3600;
 constexpr int64_t kDay = 86400;
 constexpr int64_t kUtcOffset = 8 * kHour;  // Asia/Shanghai
 constexpr int64_t kNever = INT64_MAX;
-
-// ---- randomness --------------------------------------------------------
-
-// Only the engine's raw output is used: std::mt19937_64 is specified
-// exactly by the standard, the std distributions are not.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : engine_(seed) {}
-
-  // Uniform in [0, n); n > 0.
-  int64_t Below(int64_t n) {
-    const unsigned __int128 wide =
-        static_cast<unsigned __int128>(engine_()) * static_cast<uint64_t>(n);
-    return static_cast<int64_t>(wide >> 64);
-  }
-  // Uniform in [lo, hi].
-  int64_t Between(int64_t lo, int64_t hi) { return lo + Below(hi - lo + 1); }
-  bool Chance(int percent) { return Below(100) < percent; }
-
-  // An index drawn with the given weights.
-  size_t Weighted(std::initializer_list<int> weights) {
-    int64_t total = 0;
-    for (int w : weights) total += w;
-    int64_t x = Below(total);
-    size_t i = 0;
-    for (int w : weights) {
-      if (x < w) return i;
-      x -= w;
-      ++i;
-    }
-    return weights.size() - 1;
-  }
-
-  template <typename T, size_t N>
-  const T& Pick(const T (&items)[N]) {
-    return items[Below(N)];
-  }
-
-  // For tables whose entries carry a `weight`.
-  template <typename T, size_t N>
-  size_t PickWeightedIndex(const T (&items)[N]) {
-    int64_t total = 0;
-    for (const T& item : items) total += item.weight;
-    int64_t x = Below(total);
-    for (size_t i = 0; i < N; ++i) {
-      if (x < items[i].weight) return i;
-      x -= items[i].weight;
-    }
-    return N - 1;
-  }
-
- private:
-  std::mt19937_64 engine_;
-};
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 // ---- the business's vocabulary ----------------------------------------
 

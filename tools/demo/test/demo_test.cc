@@ -11,7 +11,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "custops/base/check.h"
 #include "custops/event/payload.h"
 #include "custops/event/validate.h"
 #include "custops/v1/events.pb.h"
@@ -372,6 +374,115 @@ TEST_F(DemoPopulationTest, PayloadNamesForTheRecord) {
   absl::StrAppend(&table, "total ", events().size(), "\n");
   std::cout << table;
   EXPECT_EQ(counts.size(), 20u);
+}
+
+// ---- organisation events ----
+
+absl::TimeZone Shanghai() {
+  absl::TimeZone zone;
+  CHECK(absl::LoadTimeZone("Asia/Shanghai", &zone));
+  return zone;
+}
+
+// What every list of demo org events guarantees (docs/demo-data.md): valid,
+// ordered by time then id, numbered, within the span; a figure set again
+// and an action's closing keep the scope (the partition) of the first event.
+void CheckOrgEvents(const DemoOptions& options, const std::vector<v1::OrgEvent>& org) {
+  event::ValidationOptions validation;
+  validation.currency = options.currency;
+  const int64_t lo = absl::ToUnixSeconds(options.end - options.span);
+  const int64_t hi = absl::ToUnixSeconds(options.end);
+  std::map<std::string, std::string> scope_of;  // slice or action -> scope
+  for (size_t i = 0; i < org.size(); ++i) {
+    const v1::OrgEvent& e = org[i];
+    const absl::Status valid = event::ValidateOrgEvent(e, validation);
+    ASSERT_TRUE(valid.ok()) << valid << "\n" << e.DebugString();
+    ASSERT_EQ(e.event_id(), absl::StrFormat("demo-%d-org-%06d", options.seed, i + 1));
+    EXPECT_EQ(e.source(), "demo");
+    EXPECT_GE(e.occurred_at().seconds(), lo) << e.event_id();
+    EXPECT_LE(e.occurred_at().seconds(), hi) << e.event_id();
+    if (i > 0) {
+      EXPECT_LE(org[i - 1].occurred_at().seconds(), e.occurred_at().seconds()) << e.event_id();
+    }
+    std::string key;
+    if (e.has_target_set()) {
+      key = absl::StrCat("t|", e.target_set().dimension(), "|", e.target_set().dimension_value());
+    } else if (e.has_review_action_planned()) {
+      key = absl::StrCat("a|", e.review_action_planned().action_id());
+      EXPECT_FALSE(scope_of.contains(key)) << key;
+    } else if (e.has_review_action_closed()) {
+      key = absl::StrCat("a|", e.review_action_closed().action_id());
+      EXPECT_TRUE(scope_of.contains(key)) << "closed before planned: " << key;
+    } else {
+      continue;
+    }
+    auto [it, first] = scope_of.emplace(key, e.scope());
+    if (!first) {
+      EXPECT_EQ(it->second, e.scope()) << e.event_id();
+    }
+  }
+}
+
+TEST_F(DemoPopulationTest, OrgEventsAreValidOrderedAndDeterministic) {
+  const DemoOptions options{.end = kEnd};
+  const std::vector<v1::OrgEvent> org = GenerateDemoOrg(options, events(), Shanghai());
+  CheckOrgEvents(options, org);
+  std::map<std::string, int> counts;
+  for (const v1::OrgEvent& e : org) ++counts[std::string(event::PayloadName(e))];
+  // Every org payload appears; the mix docs/demo-data.md quotes.
+  const google::protobuf::OneofDescriptor* payload =
+      v1::OrgEvent::descriptor()->FindOneofByName("payload");
+  ASSERT_EQ(payload->field_count(), 5);
+  for (int i = 0; i < payload->field_count(); ++i) {
+    EXPECT_GT(counts[payload->field(i)->name()], 0) << payload->field(i)->name();
+  }
+  std::string table;
+  for (const auto& [name, count] : counts) absl::StrAppend(&table, name, " ", count, "\n");
+  absl::StrAppend(&table, "total ", org.size(), "\n");
+  std::cout << table;
+
+  const std::vector<v1::OrgEvent> again = GenerateDemoOrg(options, events(), Shanghai());
+  ASSERT_EQ(again.size(), org.size());
+  for (size_t i = 0; i < org.size(); ++i) {
+    ASSERT_EQ(again[i].SerializeAsString(), org[i].SerializeAsString()) << i;
+  }
+}
+
+TEST(DemoTest, OrgEventsForOtherOptions) {
+  const std::vector<DemoOptions> cases = {
+      {.seed = 7, .customers = 400, .end = kEnd},
+      // Three years ending at an odd instant, twelve reps.
+      {.seed = 9,
+       .customers = 300,
+       .end = absl::FromUnixSeconds(1796548407),
+       .span = absl::Hours(24 * 1095),
+       .owners = 12},
+      {.seed = 5, .customers = 200, .end = kEnd, .span = absl::Hours(24 * 40), .currency = "USD"},
+      {.seed = 3, .customers = 5, .end = kEnd, .span = absl::Hours(24 * 7), .owners = 1},
+      // What tests/integration/cli_test.cc loads.
+      {.customers = 150, .end = absl::FromUnixSeconds(1795305600)},
+      {.customers = 0, .end = kEnd},
+  };
+  for (const DemoOptions& options : cases) {
+    SCOPED_TRACE(absl::StrCat("seed ", options.seed, ", ", options.customers, " customers"));
+    const std::vector<v1::Event> events = GenerateDemo(options);
+    const std::vector<v1::OrgEvent> org = GenerateDemoOrg(options, events, Shanghai());
+    CheckOrgEvents(options, org);
+    std::set<int> kinds;
+    for (const v1::OrgEvent& e : org) kinds.insert(e.payload_case());
+    if (options.customers >= 300) {
+      // A year or more of history: targets, spend, market sizes, actions.
+      EXPECT_GE(kinds.size(), 4u);
+    }
+    if (options.span <= absl::Hours(24 * 7) || options.customers == 0) {
+      EXPECT_THAT(org, IsEmpty());  // no whole month with business to plan
+    }
+    const std::vector<v1::OrgEvent> again = GenerateDemoOrg(options, events, Shanghai());
+    ASSERT_EQ(again.size(), org.size());
+    for (size_t i = 0; i < org.size(); ++i) {
+      EXPECT_EQ(again[i].SerializeAsString(), org[i].SerializeAsString()) << i;
+    }
+  }
 }
 
 }  // namespace

@@ -55,6 +55,40 @@ struct DemoOptions {
 // (CHECK-fails).
 std::vector<v1::Event> GenerateDemo(const DemoOptions& options);
 
+// The organisation events that go with a demo population (docs/demo-data.md,
+// "Organisation events"): monthly revenue targets per region, per sales rep
+// and for the whole company (quarters and years as sums of their months),
+// monthly marketing spend per channel (national channels) and per region
+// (trade shows and industry events), yearly and quarterly market sizes per
+// region, per industry and in total, and review actions (复盘行动项)
+// planned against the attainment_below and marketing_roi_below findings the
+// review raises on these figures, some of them closed.
+//
+// `events` must be GenerateDemo(options)'s result: the plan is drawn from
+// the revenue the population books, the way a sales plan is drawn from last
+// year's figures, so some targets are met and some missed. It starts with
+// the first whole month in which the CRM holds the business; a history
+// without such a month (a week, no customers) has no org events. Periods
+// are the reporting periods of `zone` (the review's domain.time_zone,
+// normally Asia/Shanghai): a Period.start is the first instant of its first
+// month there.
+//
+// Deterministic like GenerateDemo (and without changing its events): the
+// same options, events and zone give byte-identical org events. Ordered by
+// occurred_at then event_id; ids "demo-<seed>-org-<n>" (n zero-padded to at
+// least 6 digits, rising in output order); every occurred_at lies in
+// [end - span, end] (target and market-size periods and due dates may lie
+// after end); source "demo"; scope "org", "region:<region>",
+// "owner:<rep>", "channel:<channel>" or "industry:<industry>" — a target set
+// again later (a leaving rep's, handed over) and an action's closing keep
+// the scope of the first event, so they follow it on the same partition of
+// the org topic. Every event passes custops::event::ValidateOrgEvent (with
+// `currency` set to options.currency). Append them with EventIngest.AppendOrg
+// in this order. Options as for GenerateDemo.
+std::vector<v1::OrgEvent> GenerateDemoOrg(const DemoOptions& options,
+                                          const std::vector<v1::Event>& events,
+                                          absl::TimeZone zone);
+
 // The ids of the sales reps GenerateDemo uses: "rep-01" ... for `owners` reps
 // (at least two digits).
 std::string OwnerId(int index_from_one, int owners);

@@ -20,9 +20,13 @@
 #include "absl/time/time.h"
 #include "custops/ctl/format.h"
 #include "custops/ctl/json_lines.h"
+#include "custops/ctl/review_format.h"
+#include "custops/ctl/value_format.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
+#include "custops/v1/review.grpc.pb.h"
+#include "custops/v1/value.grpc.pb.h"
 
 namespace custops::ctl {
 namespace {
@@ -41,7 +45,21 @@ absl::Status WithMessage(const absl::Status& status, std::string message) {
   return out;
 }
 
+Output Resolve(const OutputOptions& options, Output fallback) {
+  return options.output == Output::kDefault ? fallback : options.output;
+}
+
 }  // namespace
+
+absl::StatusOr<Output> ParseOutput(std::string_view text) {
+  const std::string name = absl::AsciiStrToLower(
+      absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size())));
+  if (name == "table") return Output::kTable;
+  if (name == "json") return Output::kJson;
+  if (name == "jsonl" || name == "json-lines") return Output::kJsonLines;
+  return absl::InvalidArgumentError(absl::StrCat("--output: unknown output '", std::string(text),
+                                                 "' (one of table, json, jsonl)"));
+}
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
@@ -114,7 +132,9 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, const ConnectionOptions& 
       ingest_(v1::EventIngest::NewStub(channel_)),
       subscriptions_(v1::Subscriptions::NewStub(channel_)),
       lifecycle_(v1::Lifecycle::NewStub(channel_)),
-      admin_(v1::Admin::NewStub(channel_)) {}
+      admin_(v1::Admin::NewStub(channel_)),
+      value_(v1::Value::NewStub(channel_)),
+      review_(v1::Review::NewStub(channel_)) {}
 
 void Client::Prepare(grpc::ClientContext& context, absl::Duration timeout) const {
   if (timeout != absl::InfiniteDuration()) {
@@ -213,68 +233,222 @@ absl::Status Client::AppendEvents(const std::vector<v1::Event>& events,
   return AppendAll<v1::AppendRequest>(events, lines, options, totals);
 }
 
-absl::Status Client::GetCustomer(const v1::GetCustomerRequest& request, std::ostream& out) {
+template <typename Request, typename Response, typename Call, typename Table>
+absl::Status Client::Query(const Request& request, const OutputOptions& output, Output fallback,
+                           std::ostream& out, Call call, Table table) {
   grpc::ClientContext context;
   Prepare(context, options_.timeout);
-  v1::CustomerView view;
-  const grpc::Status status = lifecycle_->GetCustomer(&context, request, &view);
+  Response response;
+  const grpc::Status status = call(&context, request, &response);
   if (!status.ok()) return Annotate(FromGrpcStatus(status));
-  out << ToPrettyJson(view);
+  switch (Resolve(output, fallback)) {
+    case Output::kJson:
+      out << ToPrettyJson(response);
+      break;
+    case Output::kJsonLines:
+      out << ToJsonLine(response) << '\n';
+      break;
+    default:
+      out << table(response);
+      break;
+  }
   return absl::OkStatus();
 }
 
-// Calls `call` page by page (all pages with --all), printing each item of
-// `items(response)` as a JSON line.
-template <typename Request, typename Response, typename Call, typename Items>
-absl::Status Client::Pages(Request request, const PageOptions& options, std::ostream& out,
-                           std::ostream& err, Call call, Items items) {
+template <typename Request, typename Response, typename Call, typename Items, typename Table>
+absl::Status Client::Pages(Request request, const PageOptions& options, const OutputOptions& output,
+                           Output fallback, std::ostream& out, std::ostream& err, Call call,
+                           Items items, Table table) {
+  const Output mode = Resolve(output, fallback);
+  Response all;  // every page's items (table and JSON)
+  bool first = true;
   while (true) {
     grpc::ClientContext context;
     Prepare(context, options_.timeout);
     Response response;
     const grpc::Status status = call(&context, request, &response);
     if (!status.ok()) return Annotate(FromGrpcStatus(status));
-    for (const auto& item : items(response)) out << ToJsonLine(item) << '\n';
-    if (response.next_page_token().empty()) return absl::OkStatus();
-    if (!options.all) {
-      err << "more: --page-token " << response.next_page_token() << " (or --all)\n";
-      return absl::OkStatus();
+    const std::string next = response.next_page_token();
+    if (mode == Output::kJsonLines) {
+      for (const auto& item : *items(response)) out << ToJsonLine(item) << '\n';
+    } else if (first) {
+      all = std::move(response);  // the answer's other fields come from the first page
+    } else {
+      auto* kept = items(all);
+      for (auto& item : *items(response)) kept->Add(std::move(item));
+      all.set_next_page_token(next);
     }
-    if (response.next_page_token() == request.page_token()) {
+    first = false;
+    if (next.empty() || !options.all) {
+      if (!next.empty()) err << "more: --page-token " << next << " (or --all)\n";
+      break;
+    }
+    if (next == request.page_token()) {
       return absl::InternalError("the server returned the same page token twice");
     }
-    request.set_page_token(response.next_page_token());
+    request.set_page_token(next);
   }
-}
-
-absl::Status Client::ListCustomers(v1::ListCustomersRequest request, const PageOptions& options,
-                                   std::ostream& out, std::ostream& err) {
-  return Pages<v1::ListCustomersRequest, v1::ListCustomersResponse>(
-      std::move(request), options, out, err,
-      [&](grpc::ClientContext* c, const v1::ListCustomersRequest& r, v1::ListCustomersResponse* p) {
-        return lifecycle_->ListCustomers(c, r, p);
-      },
-      [](const v1::ListCustomersResponse& p) -> const auto& { return p.customers(); });
-}
-
-absl::Status Client::StageSummary(const v1::StageSummaryRequest& request, std::ostream& out) {
-  grpc::ClientContext context;
-  Prepare(context, options_.timeout);
-  v1::StageSummaryResponse response;
-  const grpc::Status status = lifecycle_->StageSummary(&context, request, &response);
-  if (!status.ok()) return Annotate(FromGrpcStatus(status));
-  out << FormatStageSummary(response);
+  if (mode == Output::kJson) {
+    out << ToPrettyJson(all);
+  } else if (mode != Output::kJsonLines) {
+    out << table(all);
+  }
   return absl::OkStatus();
 }
 
+absl::Status Client::AppendOrgEvents(const std::vector<v1::OrgEvent>& events,
+                                     const AppendOptions& options, AppendTotals& totals) {
+  return AppendAll<v1::AppendOrgRequest>(events, {}, options, totals);
+}
+
+absl::Status Client::GetCustomer(const v1::GetCustomerRequest& request, std::ostream& out,
+                                 const OutputOptions& output) {
+  return Query<v1::GetCustomerRequest, v1::CustomerView>(
+      request, output, Output::kJson, out,
+      [&](grpc::ClientContext* c, const v1::GetCustomerRequest& r, v1::CustomerView* p) {
+        return lifecycle_->GetCustomer(c, r, p);
+      },
+      [&](const v1::CustomerView& v) { return FormatCustomerView(v, output.lang); });
+}
+
+absl::Status Client::ListCustomers(v1::ListCustomersRequest request, const PageOptions& options,
+                                   std::ostream& out, std::ostream& err,
+                                   const OutputOptions& output) {
+  return Pages<v1::ListCustomersRequest, v1::ListCustomersResponse>(
+      std::move(request), options, output, Output::kJsonLines, out, err,
+      [&](grpc::ClientContext* c, const v1::ListCustomersRequest& r, v1::ListCustomersResponse* p) {
+        return lifecycle_->ListCustomers(c, r, p);
+      },
+      [](v1::ListCustomersResponse& p) { return p.mutable_customers(); },
+      [&](const v1::ListCustomersResponse& p) { return FormatCustomerList(p, output.lang); });
+}
+
+absl::Status Client::StageSummary(const v1::StageSummaryRequest& request, std::ostream& out,
+                                  const OutputOptions& output) {
+  return Query<v1::StageSummaryRequest, v1::StageSummaryResponse>(
+      request, output, Output::kTable, out,
+      [&](grpc::ClientContext* c, const v1::StageSummaryRequest& r, v1::StageSummaryResponse* p) {
+        return lifecycle_->StageSummary(c, r, p);
+      },
+      [](const v1::StageSummaryResponse& p) { return FormatStageSummary(p); });
+}
+
 absl::Status Client::Timeline(v1::TimelineRequest request, const PageOptions& options,
-                              std::ostream& out, std::ostream& err) {
+                              std::ostream& out, std::ostream& err, const OutputOptions& output) {
   return Pages<v1::TimelineRequest, v1::TimelineResponse>(
-      std::move(request), options, out, err,
+      std::move(request), options, output, Output::kJsonLines, out, err,
       [&](grpc::ClientContext* c, const v1::TimelineRequest& r, v1::TimelineResponse* p) {
         return lifecycle_->Timeline(c, r, p);
       },
-      [](const v1::TimelineResponse& p) -> const auto& { return p.entries(); });
+      [](v1::TimelineResponse& p) { return p.mutable_entries(); },
+      [&](const v1::TimelineResponse& p) { return FormatTimeline(p, output.lang); });
+}
+
+absl::Status Client::GetValue(const v1::GetValueRequest& request, std::ostream& out,
+                              const OutputOptions& output) {
+  return Query<v1::GetValueRequest, v1::ValueView>(
+      request, output, Output::kTable, out,
+      [&](grpc::ClientContext* c, const v1::GetValueRequest& r, v1::ValueView* p) {
+        return value_->GetValue(c, r, p);
+      },
+      [&](const v1::ValueView& v) { return FormatValueView(v, output.lang); });
+}
+
+absl::Status Client::ListValueCustomers(v1::ListValueCustomersRequest request,
+                                        const PageOptions& options, std::ostream& out,
+                                        std::ostream& err, const OutputOptions& output) {
+  return Pages<v1::ListValueCustomersRequest, v1::ListValueCustomersResponse>(
+      std::move(request), options, output, Output::kTable, out, err,
+      [&](grpc::ClientContext* c, const v1::ListValueCustomersRequest& r,
+          v1::ListValueCustomersResponse* p) { return value_->ListCustomers(c, r, p); },
+      [](v1::ListValueCustomersResponse& p) { return p.mutable_customers(); },
+      [&](const v1::ListValueCustomersResponse& p) { return FormatValueList(p, output.lang); });
+}
+
+absl::Status Client::TierSummary(const v1::TierSummaryRequest& request, std::ostream& out,
+                                 const OutputOptions& output) {
+  return Query<v1::TierSummaryRequest, v1::TierSummaryResponse>(
+      request, output, Output::kTable, out,
+      [&](grpc::ClientContext* c, const v1::TierSummaryRequest& r, v1::TierSummaryResponse* p) {
+        return value_->TierSummary(c, r, p);
+      },
+      [&](const v1::TierSummaryResponse& p) { return FormatTierSummary(p, output.lang); });
+}
+
+absl::Status Client::Pareto(const v1::ParetoRequest& request, std::ostream& out,
+                            const OutputOptions& output) {
+  return Query<v1::ParetoRequest, v1::ParetoResponse>(
+      request, output, Output::kTable, out,
+      [&](grpc::ClientContext* c, const v1::ParetoRequest& r, v1::ParetoResponse* p) {
+        return value_->Pareto(c, r, p);
+      },
+      [&](const v1::ParetoResponse& p) { return FormatPareto(p, output.lang); });
+}
+
+absl::Status Client::RefitClv(const v1::RefitClvRequest& request, std::ostream& out,
+                              const OutputOptions& output) {
+  return Query<v1::RefitClvRequest, v1::ClvModel>(
+      request, output, Output::kTable, out,
+      [&](grpc::ClientContext* c, const v1::RefitClvRequest& r, v1::ClvModel* p) {
+        return value_->RefitClv(c, r, p);
+      },
+      [&](const v1::ClvModel& p) { return FormatClvModel(p, output.lang); });
+}
+
+absl::Status Client::GetClvModel(std::ostream& out, const OutputOptions& output) {
+  return Query<v1::RefitClvRequest, v1::ClvModel>(
+      v1::RefitClvRequest(), output, Output::kTable, out,
+      [&](grpc::ClientContext* c, const v1::RefitClvRequest& r, v1::ClvModel* p) {
+        return value_->GetClvModel(c, r, p);
+      },
+      [&](const v1::ClvModel& p) { return FormatClvModel(p, output.lang); });
+}
+
+absl::Status Client::GetReview(const v1::GetReviewRequest& request, std::ostream& out,
+                               const OutputOptions& output) {
+  return Query<v1::GetReviewRequest, v1::ReviewReport>(
+      request, output, Output::kTable, out,
+      [&](grpc::ClientContext* c, const v1::GetReviewRequest& r, v1::ReviewReport* p) {
+        return review_->GetReview(c, r, p);
+      },
+      [&](const v1::ReviewReport& p) { return FormatReviewReport(p, {.lang = output.lang}); });
+}
+
+absl::Status Client::Funnel(v1::FunnelRequest request, const PageOptions& options,
+                            std::ostream& out, std::ostream& err, const OutputOptions& output) {
+  const ReviewFormatOptions format{.lang = output.lang, .dimension = request.dimension()};
+  return Pages<v1::FunnelRequest, v1::FunnelResponse>(
+      std::move(request), options, output, Output::kTable, out, err,
+      [&](grpc::ClientContext* c, const v1::FunnelRequest& r, v1::FunnelResponse* p) {
+        return review_->Funnel(c, r, p);
+      },
+      [](v1::FunnelResponse& p) { return p.mutable_slices(); },
+      [&](const v1::FunnelResponse& p) { return FormatFunnel(p, format); });
+}
+
+absl::Status Client::Worklist(v1::WorklistRequest request, const PageOptions& options,
+                              std::ostream& out, std::ostream& err, const OutputOptions& output) {
+  return Pages<v1::WorklistRequest, v1::WorklistResponse>(
+      std::move(request), options, output, Output::kTable, out, err,
+      [&](grpc::ClientContext* c, const v1::WorklistRequest& r, v1::WorklistResponse* p) {
+        return review_->Worklist(c, r, p);
+      },
+      [](v1::WorklistResponse& p) { return p.mutable_items(); },
+      [&](const v1::WorklistResponse& p) { return FormatWorklist(p, {.lang = output.lang}); });
+}
+
+absl::Status Client::CompareReview(v1::CompareReviewRequest request, const PageOptions& options,
+                                   const CompareFormatOptions& compare, std::ostream& out,
+                                   std::ostream& err, const OutputOptions& output) {
+  CompareFormatOptions format = compare;
+  format.lang = output.lang;
+  return Pages<v1::CompareReviewRequest, v1::CompareReviewResponse>(
+      std::move(request), options, output, Output::kTable, out, err,
+      [&](grpc::ClientContext* c, const v1::CompareReviewRequest& r, v1::CompareReviewResponse* p) {
+        return review_->CompareReview(c, r, p);
+      },
+      [](v1::CompareReviewResponse& p) { return p.mutable_rows(); },
+      [&](const v1::CompareReviewResponse& p) { return FormatCompareReview(p, format); });
 }
 
 namespace {
@@ -337,14 +511,13 @@ absl::Status Client::Changes(const v1::SubscribeChangesRequest& request,
             }));
 }
 
-absl::Status Client::ServerStatus(std::ostream& out) {
-  grpc::ClientContext context;
-  Prepare(context, options_.timeout);
-  v1::StatusResponse response;
-  const grpc::Status status = admin_->Status(&context, v1::StatusRequest(), &response);
-  if (!status.ok()) return Annotate(FromGrpcStatus(status));
-  out << FormatStatus(response);
-  return absl::OkStatus();
+absl::Status Client::ServerStatus(std::ostream& out, const OutputOptions& output) {
+  return Query<v1::StatusRequest, v1::StatusResponse>(
+      v1::StatusRequest(), output, Output::kTable, out,
+      [&](grpc::ClientContext* c, const v1::StatusRequest& r, v1::StatusResponse* p) {
+        return admin_->Status(c, r, p);
+      },
+      [](const v1::StatusResponse& p) { return FormatStatus(p); });
 }
 
 }  // namespace custops::ctl

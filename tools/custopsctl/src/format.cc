@@ -8,8 +8,14 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "custops/ctl/labels.h"
+#include "custops/ctl/numbers.h"
 #include "custops/ctl/parse.h"
+#include "custops/ctl/width.h"
+#include "custops/event/payload.h"
 #include "custops/event/time.h"
 #include "custops/v1/admin.pb.h"
 #include "custops/v1/common.pb.h"
@@ -19,80 +25,74 @@
 namespace custops::ctl {
 namespace {
 
-bool IsWide(uint32_t c) {
-  return (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) ||
-         (c >= 0x3041 && c <= 0x33FF) || (c >= 0x3400 && c <= 0x4DBF) ||
-         (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
-         (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) ||
-         (c >= 0xFE30 && c <= 0xFE4F) || (c >= 0xFF00 && c <= 0xFF60) ||
-         (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
-         (c >= 0x20000 && c <= 0x3FFFD);
+// Strips `prefix` from the front of `s` when it is there.
+bool Consume(std::string_view& s, std::string_view prefix) {
+  if (s.substr(0, prefix.size()) != prefix) return false;
+  s.remove_prefix(prefix.size());
+  return true;
 }
 
-bool IsNumber(std::string_view s) {
-  if (!s.empty() && s.front() == '-') s.remove_prefix(1);
-  if (!s.empty() && s.back() == '%') s.remove_suffix(1);
-  if (s.empty()) return false;
-  bool digit = false;
-  bool dot = false;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') {
-      digit = true;
-    } else if (c == '.' && !dot) {
-      dot = true;
-    } else {
-      return false;
-    }
-  }
-  return digit;
-}
-
-std::string Pad(const std::string& s, size_t width, bool right) {
-  const size_t w = DisplayWidth(s);
-  const std::string fill(width > w ? width - w : 0, ' ');
-  return right ? fill + s : s + fill;
+bool ConsumeSuffix(std::string_view& s, std::string_view suffix) {
+  if (s.size() < suffix.size() || s.substr(s.size() - suffix.size()) != suffix) return false;
+  s.remove_suffix(suffix.size());
+  return true;
 }
 
 std::string StageName(int stage) { return ShortEnumName(*v1::LifecycleStage_descriptor(), stage); }
 
 }  // namespace
 
-size_t DisplayWidth(std::string_view text) {
-  size_t width = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char b = static_cast<unsigned char>(text[i]);
-    size_t len = 1;
-    uint32_t c = b;
-    if (b >= 0xF0 && b <= 0xF4) {
-      len = 4;
-      c = b & 0x07;
-    } else if (b >= 0xE0) {
-      len = 3;
-      c = b & 0x0F;
-    } else if (b >= 0xC2 && b < 0xE0) {
-      len = 2;
-      c = b & 0x1F;
-    }
-    bool valid = len == 1 || i + len <= text.size();
-    for (size_t k = 1; valid && k < len; ++k) {
-      const unsigned char cont = static_cast<unsigned char>(text[i + k]);
-      valid = (cont & 0xC0) == 0x80;
-      c = (c << 6) | (cont & 0x3F);
-    }
-    if (!valid) {
-      len = 1;
-      c = b;
-    }
-    width += (len > 1 && IsWide(c)) ? 2 : 1;
-    i += len;
+bool LooksNumeric(std::string_view s) {
+  if (!Consume(s, "-") && !Consume(s, "+") && !Consume(s, "↑")) Consume(s, "↓");
+  Consume(s, "¥");
+  for (std::string_view unit : {"%", "‰", " 天", " days", " 小时", " h"}) {
+    if (ConsumeSuffix(s, unit)) break;
   }
-  return width;
+  if (s.size() > 4 && s[s.size() - 4] == ' ' &&
+      std::all_of(s.end() - 3, s.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    s.remove_suffix(4);  // a currency code: "1.00 USD"
+  }
+  // Digits, grouped by three with commas or not at all, then an optional
+  // fraction.
+  const size_t dot = s.find('.');
+  std::string_view integer = s.substr(0, dot);
+  if (dot != std::string_view::npos) {
+    const std::string_view fraction = s.substr(dot + 1);
+    if (fraction.empty() || !std::all_of(fraction.begin(), fraction.end(), absl::ascii_isdigit)) {
+      return false;
+    }
+  }
+  if (integer.empty()) return false;
+  const bool grouped = integer.find(',') != std::string_view::npos;
+  size_t group = 0;  // digits since the last comma
+  for (size_t i = 0; i < integer.size(); ++i) {
+    const char c = integer[i];
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      ++group;
+      if (grouped && i > 0 && group > 3) return false;
+    } else if (c == ',') {
+      if (group == 0 || group > 3 || (i > group && group != 3)) return false;
+      group = 0;
+    } else {
+      return false;
+    }
+  }
+  return !grouped || group == 3;
+}
+
+std::string FormatTimestamp(bool has, const google::protobuf::Timestamp& t) {
+  if (!has) return std::string(kNull);
+  return FormatRfc3339(event::FromProto(t));
 }
 
 void Table::AddRow(std::vector<std::string> cells) {
-  cells.resize(std::max(cells.size(), header_.size()));
+  cells.resize(header_.size());
   rows_.push_back(std::move(cells));
+}
+
+void Table::SetAlign(size_t column, Align align) {
+  if (align_.size() <= column) align_.resize(column + 1, Align::kAuto);
+  align_[column] = align;
 }
 
 std::string Table::Render() const {
@@ -104,16 +104,21 @@ std::string Table::Render() const {
   for (const auto& row : rows_) {
     for (size_t c = 0; c < columns; ++c) {
       width[c] = std::max(width[c], DisplayWidth(row[c]));
-      if (row[c].empty()) continue;
+      if (row[c].empty() || row[c] == kNull) continue;
       any[c] = true;
-      if (!IsNumber(row[c])) numeric[c] = false;
+      if (!LooksNumeric(row[c])) numeric[c] = false;
     }
+  }
+  std::vector<bool> right(columns, false);
+  for (size_t c = 0; c < columns; ++c) {
+    const Align align = c < align_.size() ? align_[c] : Align::kAuto;
+    right[c] = align == Align::kRight || (align == Align::kAuto && numeric[c] && any[c]);
   }
   auto render_row = [&](const std::vector<std::string>& cells) {
     std::string line;
     for (size_t c = 0; c < columns; ++c) {
       if (c > 0) line += "  ";
-      line += Pad(cells[c], width[c], numeric[c] && any[c]);
+      line += right[c] ? PadLeft(cells[c], width[c]) : PadRight(cells[c], width[c]);
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     return line + "\n";
@@ -273,6 +278,150 @@ std::string FormatStatus(const v1::StatusResponse& status) {
     if (any_reason) out += "\n" + reasons.Render();
   }
   return out;
+}
+
+namespace {
+
+std::string Or(const std::string& s) { return s.empty() ? std::string(kNull) : s; }
+
+std::string Money(const v1::Money& m, bool has) {
+  return has ? FormatMoney(m.units(), m.currency()) : std::string(kNull);
+}
+
+// "成交 / 成长" — the stage and, for CUSTOMER, its sub-stage.
+std::string StageText(v1::LifecycleStage stage, v1::SubStage sub, Lang lang) {
+  std::string out = Or(StageLabel(stage, lang));
+  if (sub != v1::SUB_STAGE_UNSPECIFIED) absl::StrAppend(&out, " / ", SubStageLabel(sub, lang));
+  return out;
+}
+
+std::string KindName(v1::CustomerKind kind) {
+  return kind == v1::CUSTOMER_KIND_UNSPECIFIED
+             ? std::string(kNull)
+             : ShortEnumName(*v1::CustomerKind_descriptor(), kind);
+}
+
+}  // namespace
+
+std::string FormatCustomerView(const v1::CustomerView& view, Lang lang) {
+  const v1::CustomerProfile& p = view.profile();
+  std::string out = absl::StrCat(Pick(lang, "客户 ", "customer "), view.customer_id());
+  if (!p.name().empty()) absl::StrAppend(&out, " ", p.name());
+  if (view.has_as_of()) {
+    absl::StrAppend(&out, Pick(lang, " 截至 ", " as of "), FormatTimestamp(true, view.as_of()));
+  }
+  out += "\n\n";
+
+  Table facts({std::string(Pick(lang, "项目", "FIELD")), std::string(Pick(lang, "字段", "NAME")),
+               std::string(Pick(lang, "值", "VALUE"))});
+  auto row = [&](const char* zh, const char* en, const char* field, std::string value) {
+    facts.AddRow({std::string(Pick(lang, zh, en)), std::string(field), std::move(value)});
+  };
+  row("阶段", "Stage", "stage", StageText(view.stage(), view.sub_stage(), lang));
+  row("类型", "Kind", "profile.kind", KindName(p.kind()));
+  row("区域", "Region", "profile.region", Or(p.region()));
+  row("行业", "Industry", "profile.industry", Or(p.industry()));
+  row("负责人", "Owner", "profile.owner_id", Or(p.owner_id()));
+  row("渠道", "Channel", "profile.channel", Or(p.channel()));
+  row("规模", "Size", "profile.size", Or(p.size()));
+  row("预算", "Budget", "profile.budget", Money(p.budget(), p.has_budget()));
+  row("注册时间", "Registered", "profile.registered_at",
+      FormatTimestamp(p.has_registered_at(), p.registered_at()));
+  if (!view.man_class().empty()) row("MAN 分类", "MAN class", "man_class", view.man_class());
+  row("赢回次数", "Win-backs", "win_back_count", FormatInteger(view.win_back_count()));
+  row("购买次数", "Purchases", "purchase_count", FormatInteger(view.purchase_count()));
+  row("近365天营收", "Revenue, last 365 d", "revenue_last_365d",
+      Money(view.revenue_last_365d(), view.has_revenue_last_365d()));
+  row("前365天营收", "Revenue, prior 365 d", "revenue_prior_365d",
+      Money(view.revenue_prior_365d(), view.has_revenue_prior_365d()));
+  row("首次购买", "First purchase", "first_purchase_at",
+      FormatTimestamp(view.has_first_purchase_at(), view.first_purchase_at()));
+  row("最近购买", "Last purchase", "last_purchase_at",
+      FormatTimestamp(view.has_last_purchase_at(), view.last_purchase_at()));
+  row("最近活动", "Last activity", "last_activity_at",
+      FormatTimestamp(view.has_last_activity_at(), view.last_activity_at()));
+  row("标记", "Flags", "flags",
+      view.flags().empty() ? std::string(kNull) : absl::StrJoin(view.flags(), ", "));
+  out += facts.Render();
+
+  if (view.stage_history_size() > 0) {
+    Table history({std::string(Pick(lang, "时间", "AT")), std::string(Pick(lang, "从", "FROM")),
+                   std::string(Pick(lang, "到", "TO")), std::string(Pick(lang, "原因", "REASON"))});
+    for (const v1::StageTransition& t : view.stage_history()) {
+      history.AddRow({FormatTimestamp(t.has_at(), t.at()),
+                      StageText(t.from(), t.from_sub_stage(), lang),
+                      StageText(t.to(), t.to_sub_stage(), lang), Or(t.reason())});
+    }
+    absl::StrAppend(&out, "\n", Pick(lang, "阶段历史", "stage history"), "\n", history.Render());
+  }
+  if (view.open_opportunities_size() > 0) {
+    Table opportunities(
+        {std::string(Pick(lang, "商机", "OPPORTUNITY")), std::string(Pick(lang, "阶段", "STAGE")),
+         std::string(Pick(lang, "概率", "PROBABILITY")), std::string(Pick(lang, "金额", "AMOUNT")),
+         std::string(Pick(lang, "产品", "PRODUCT")), std::string(Pick(lang, "开始", "OPENED"))});
+    for (const v1::OpenOpportunity& o : view.open_opportunities()) {
+      opportunities.AddRow({o.opportunity_id(), Or(FunnelStageLabel(o.stage(), lang)),
+                            FormatPercent(o.probability(), 100, 0),
+                            Money(o.amount(), o.has_amount()), Or(o.product()),
+                            FormatTimestamp(o.has_opened_at(), o.opened_at())});
+    }
+    absl::StrAppend(&out, "\n", Pick(lang, "在途商机", "open opportunities"), "\n",
+                    opportunities.Render());
+  }
+  if (view.contacts_size() > 0) {
+    Table contacts(
+        {std::string(Pick(lang, "联系人", "CONTACT")), std::string(Pick(lang, "姓名", "NAME")),
+         std::string(Pick(lang, "角色", "ROLE")), std::string(Pick(lang, "生日", "BIRTHDAY")),
+         std::string(Pick(lang, "已拜访", "VISITED"))});
+    for (const v1::Contact& c : view.contacts()) {
+      std::string birthday(kNull);
+      if (c.has_birthday() && c.birthday().month() > 0) {
+        char buf[16];
+        std::snprintf(buf, sizeof(buf), "%02d-%02d", c.birthday().month(), c.birthday().day());
+        birthday = buf;
+      }
+      contacts.AddRow(
+          {c.contact_id(), Or(c.name()),
+           c.role() == 0 ? std::string(kNull)
+                         : ShortEnumName(*v1::ContactRole_descriptor(), c.role()),
+           birthday, std::string(c.visited() ? Pick(lang, "是", "yes") : Pick(lang, "否", "no"))});
+    }
+    absl::StrAppend(&out, "\n", Pick(lang, "联系人", "contacts"), "\n", contacts.Render());
+  }
+  return out;
+}
+
+std::string FormatCustomerList(const v1::ListCustomersResponse& list, Lang lang) {
+  Table table({std::string(Pick(lang, "客户", "CUSTOMER")), std::string(Pick(lang, "名称", "NAME")),
+               std::string(Pick(lang, "类型", "KIND")), std::string(Pick(lang, "阶段", "STAGE")),
+               std::string(Pick(lang, "区域", "REGION")),
+               std::string(Pick(lang, "行业", "INDUSTRY")),
+               std::string(Pick(lang, "负责人", "OWNER")), "MAN",
+               std::string(Pick(lang, "最近活动", "LAST ACTIVITY"))});
+  for (const v1::CustomerSummary& c : list.customers()) {
+    table.AddRow({c.customer_id(), Or(c.name()), KindName(c.kind()),
+                  StageText(c.stage(), c.sub_stage(), lang), Or(c.region()), Or(c.industry()),
+                  Or(c.owner_id()), Or(c.man_class()),
+                  FormatTimestamp(c.has_last_activity_at(), c.last_activity_at())});
+  }
+  return absl::StrCat(table.Render(), "\n", Pick(lang, "客户数: ", "customers: "),
+                      FormatInteger(list.customers_size()), "\n");
+}
+
+std::string FormatTimeline(const v1::TimelineResponse& timeline, Lang lang) {
+  Table table(
+      {std::string(Pick(lang, "时间", "OCCURRED AT")), std::string(Pick(lang, "事件", "TYPE")),
+       std::string(Pick(lang, "事件ID", "EVENT ID")), std::string(Pick(lang, "执行人", "ACTOR")),
+       std::string(Pick(lang, "位置", "POSITION"))});
+  for (const v1::TimelineEntry& e : timeline.entries()) {
+    const std::string_view type = event::PayloadName(e.event());
+    table.AddRow({FormatTimestamp(e.event().has_occurred_at(), e.event().occurred_at()),
+                  type.empty() ? std::string(kNull) : std::string(type), e.event().event_id(),
+                  Or(e.event().actor_id()),
+                  absl::StrCat(e.position().partition(), ":", e.position().offset())});
+  }
+  return absl::StrCat(table.Render(), "\n", Pick(lang, "事件数: ", "events: "),
+                      FormatInteger(timeline.entries_size()), "\n");
 }
 
 }  // namespace custops::ctl

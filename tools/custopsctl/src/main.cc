@@ -18,8 +18,10 @@
 #include "custops/base/clock.h"
 #include "custops/ctl/client.h"
 #include "custops/ctl/json_lines.h"
+#include "custops/ctl/labels.h"
 #include "custops/ctl/parse.h"
 #include "custops/ctl/requests.h"
+#include "custops/ctl/review_format.h"
 #include "custops/ctl/token.h"
 #include "custops/demo/demo.h"
 
@@ -53,7 +55,9 @@ struct DemoArgs {
   int span_days = 548;
   int owners = 40;
   std::string currency = "CNY";
-  std::string output;  // write JSON lines here instead of appending
+  std::string output;                  // write JSON lines here instead of appending
+  bool org = true;                     // also append the organisation events
+  std::string zone = "Asia/Shanghai";  // reporting zone of the org events' periods
 };
 
 absl::Status RunDemo(const DemoArgs& args, const AppendOptions& append, Client* client) {
@@ -82,6 +86,10 @@ absl::Status RunDemo(const DemoArgs& args, const AppendOptions& append, Client* 
       options.end > absl::FromCivil(absl::CivilSecond(2190, 1, 1, 0, 0, 0), absl::UTCTimeZone())) {
     return absl::InvalidArgumentError("--end minus --span-days must lie between 1970 and 2190");
   }
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(args.zone, &zone)) {
+    return absl::InvalidArgumentError(absl::StrCat("--zone: unknown time zone '", args.zone, "'"));
+  }
   const std::vector<v1::Event> events = demo::GenerateDemo(options);
   std::cerr << "generated " << events.size() << " events for " << args.customers
             << " customers, ending " << FormatRfc3339(options.end) << std::endl;
@@ -102,6 +110,14 @@ absl::Status RunDemo(const DemoArgs& args, const AppendOptions& append, Client* 
   absl::Status status = client->AppendEvents(events, {}, append, totals);
   if (!status.ok()) return status;
   std::cout << FormatAppendTotals(totals);
+  if (!args.org) return absl::OkStatus();
+  const std::vector<v1::OrgEvent> org = demo::GenerateDemoOrg(options, events, zone);
+  AppendTotals org_totals;
+  status = client->AppendOrgEvents(org, append, org_totals);
+  if (!status.ok()) return status;
+  std::cout << "org_appended: " << org_totals.appended
+            << "\norg_duplicates: " << org_totals.duplicates
+            << "\norg_consistency_token: " << org_totals.consistency_token << "\n";
   return absl::OkStatus();
 }
 
@@ -127,6 +143,14 @@ int Main(int argc, char** argv) {
   app.add_flag("--tls", connection.tls, "Connect with TLS");
   app.add_option("--ca-cert", ca_cert_file, "PEM file of roots to trust with --tls")
       ->check(CLI::ExistingFile);
+  std::string output_name;
+  std::string lang_name = "zh";
+  app.add_option("-o,--output", output_name,
+                 "Queries: table, json (the response, one object) or jsonl (default: table; "
+                 "get: json; list, timeline: jsonl)");
+  app.add_option("--lang", lang_name, "Table labels: zh or en")
+      ->envname("CUSTOPS_LANG")
+      ->capture_default_str();
 
   AppendOptions append_options;
   auto add_batch = [&](CLI::App* sub) {
@@ -147,7 +171,8 @@ int Main(int argc, char** argv) {
   add_batch(append_org);
 
   DemoArgs demo_args;
-  CLI::App* demo = app.add_subcommand("demo", "Generate the demo population and append it");
+  CLI::App* demo =
+      app.add_subcommand("demo", "Generate the demo population and its org events, append them");
   demo->add_option("--customers", demo_args.customers, "Registered parties")->capture_default_str();
   demo->add_option("--seed", demo_args.seed, "Random seed (part of every event id)")
       ->capture_default_str();
@@ -158,6 +183,11 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   demo->add_option("--output", demo_args.output,
                    "Write JSON lines to this file ('-' = stdout) instead of appending");
+  demo->add_option("--org", demo_args.org,
+                   "Also append the organisation events (targets, spend, market sizes, actions)")
+      ->capture_default_str();
+  demo->add_option("--zone", demo_args.zone, "Reporting time zone of the organisation events")
+      ->capture_default_str();
   add_batch(demo);
 
   std::string customer_id;
@@ -223,6 +253,99 @@ int Main(int argc, char** argv) {
 
   CLI::App* status = app.add_subcommand("status", "Log, projection and dead-letter status");
 
+  // --- value ---------------------------------------------------------------
+  CLI::App* value = app.add_subcommand("value", "Customer value (客户价值): tiers, RFM, CLV");
+  value->require_subcommand(1);
+  CLI::App* value_get = value->add_subcommand("get", "One customer's value view");
+  value_get->add_option("customer_id", customer_id, "Customer id")->required();
+  add_query(value_get);
+
+  ValueListArgs value_list_args;
+  CLI::App* value_list = value->add_subcommand("list", "Customers by tier, segment, ABC ...");
+  value_list->add_option("--tier", value_list_args.tier,
+                         "DIAMOND, PLATINUM, GOLD, SILVER, IRON, BIG or SMALL");
+  value_list->add_option("--segment", value_list_args.segment, "RFM segment, e.g. 'At Risk'");
+  value_list->add_option("--abc", value_list_args.abc_class, "ABC class: A, B or C");
+  value_list->add_flag("--negative-only", value_list_args.negative_asset_only,
+                       "Only negative assets (负资产)");
+  value_list->add_flag("--vip", value_list_args.vip_only, "Only DIAMOND, PLATINUM and GOLD");
+  value_list->add_option("--region", value_list_args.region, "Region, e.g. 华东");
+  value_list->add_option("--industry", value_list_args.industry, "Industry");
+  value_list->add_option("--owner", value_list_args.owner, "Owner id, e.g. rep-01");
+  value_list->add_option("--page-size", value_list_args.page_size,
+                         "Customers per page (server default 100)");
+  value_list->add_option("--page-token", value_list_args.page_token,
+                         "Continue from this page token");
+  value_list->add_flag("--all", page.all, "Follow page tokens to the end");
+  add_query(value_list);
+
+  CLI::App* value_tiers = value->add_subcommand("tiers", "Customers, margin and revenue per tier");
+  value_tiers->add_option("--dimension", dimension, "ALL, REGION, INDUSTRY or OWNER");
+  add_query(value_tiers);
+  CLI::App* value_pareto = value->add_subcommand("pareto", "Revenue concentration (二八, ABC)");
+  value_pareto->add_option("--dimension", dimension, "ALL, REGION, INDUSTRY or OWNER");
+  add_query(value_pareto);
+  CLI::App* value_refit =
+      value->add_subcommand("refit", "Refit the CLV model now (needs the admin role)");
+  value_refit->add_option("--as-of", query.as_of, "Fit on the population at this RFC 3339 time");
+  CLI::App* value_model = value->add_subcommand("model", "The CLV model answers use now");
+
+  // --- review --------------------------------------------------------------
+  CLI::App* review = app.add_subcommand("review", "The review (复盘): report, funnel, worklist");
+  review->require_subcommand(1);
+  ReviewArgs review_args;
+  auto add_period = [&](CLI::App* sub) {
+    sub->add_option("--period", review_args.period.period,
+                    "2024, 2024-Q1, 2024-03, 2024-W09, 2024-03-15 or an RFC 3339 instant "
+                    "(default: now)");
+    sub->add_option("--granularity", review_args.period.granularity,
+                    "DAY, WEEK, MONTH, QUARTER or YEAR (default: the key's; MONTH)");
+    sub->add_option("--zone", review_args.period.zone, "Reporting time zone of a --period key")
+        ->capture_default_str();
+    sub->add_option("--token", review_args.consistency_token,
+                    "Consistency token of an append to wait for");
+  };
+  auto add_slice = [&](CLI::App* sub) {
+    sub->add_option("--dimension", review_args.dimension,
+                    "ALL, REGION, INDUSTRY, OWNER, CHANNEL, PRODUCT or TIER");
+    sub->add_option("--value", review_args.value, "One value of the dimension, e.g. 华东");
+  };
+  auto add_review_pages = [&](CLI::App* sub, const char* what) {
+    sub->add_option("--page-size", review_args.page_size, what);
+    sub->add_option("--page-token", review_args.page_token, "Continue from this page token");
+    sub->add_flag("--all", page.all, "Follow page tokens to the end");
+  };
+  CLI::App* review_report = review->add_subcommand("report", "Metrics with 环比/同比, findings");
+  add_period(review_report);
+  add_slice(review_report);
+  review_report->add_option("--history", review_args.history,
+                            "Also show a trend over this many periods (0-24)");
+  CLI::App* review_funnel = review->add_subcommand("funnel", "The sales funnel of a period");
+  add_period(review_funnel);
+  add_slice(review_funnel);
+  add_review_pages(review_funnel, "Slices per page (server default 100)");
+  WorklistArgs worklist_args;
+  CLI::App* review_worklist =
+      review->add_subcommand("worklist", "Who to contact (该联系却没联系) and why");
+  review_worklist->add_option("--owner", worklist_args.owner, "The customers' owner, e.g. rep-01");
+  review_worklist->add_option("--region", worklist_args.region, "The customers' region, e.g. 华东");
+  review_worklist->add_option("--page-size", worklist_args.page_size,
+                              "Customers per page (server default 100)");
+  review_worklist->add_option("--page-token", worklist_args.page_token,
+                              "Continue from this page token");
+  review_worklist->add_flag("--all", page.all, "Follow page tokens to the end");
+  add_query(review_worklist);
+  std::string compare_metrics;
+  CompareFormatOptions compare_options;
+  CLI::App* review_compare =
+      review->add_subcommand("compare", "Every value of a dimension side by side");
+  add_period(review_compare);
+  add_slice(review_compare);
+  add_review_pages(review_compare, "Rows per page (server default 100)");
+  review_compare->add_option("--metrics", compare_metrics,
+                             "Columns, e.g. revenue,gross_margin,win_rate (default: all)");
+  review_compare->add_flag("--changes", compare_options.changes, "Show each value's 环比");
+
   TokenArgs token_args;
   std::vector<std::string> token_regions;
   CLI::App* token = app.add_subcommand("token", "Mint an HS256 JWT for local use (no server)");
@@ -255,6 +378,18 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
+  OutputOptions output;
+  if (!output_name.empty()) {
+    absl::StatusOr<Output> parsed = ParseOutput(output_name);
+    if (!parsed.ok()) return Fail(parsed.status());
+    output.output = *parsed;
+  }
+  absl::StatusOr<Lang> lang = ParseLang(lang_name);
+  if (!lang.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--lang: ", lang.status().message())));
+  }
+  output.lang = *lang;
+
   connection.timeout = absl::Seconds(timeout_seconds);
   if (timeout_option->count() > 0) connection.stream_timeout = connection.timeout;
   if (!ca_cert_file.empty()) {
@@ -275,20 +410,20 @@ int Main(int argc, char** argv) {
     result = RunDemo(demo_args, append_options, client.get());
   } else if (get->parsed()) {
     absl::StatusOr<v1::GetCustomerRequest> request = MakeGetCustomerRequest(customer_id, query);
-    result = request.ok() ? client->GetCustomer(*request, std::cout) : request.status();
+    result = request.ok() ? client->GetCustomer(*request, std::cout, output) : request.status();
   } else if (list->parsed()) {
     list_args.query = query;
     absl::StatusOr<v1::ListCustomersRequest> request = MakeListCustomersRequest(list_args);
-    result = request.ok() ? client->ListCustomers(*request, page, std::cout, std::cerr)
+    result = request.ok() ? client->ListCustomers(*request, page, std::cout, std::cerr, output)
                           : request.status();
   } else if (summary->parsed()) {
     absl::StatusOr<v1::StageSummaryRequest> request = MakeStageSummaryRequest(dimension, query);
-    result = request.ok() ? client->StageSummary(*request, std::cout) : request.status();
+    result = request.ok() ? client->StageSummary(*request, std::cout, output) : request.status();
   } else if (timeline->parsed()) {
     absl::StatusOr<v1::TimelineRequest> request = MakeTimelineRequest(
         customer_id, timeline_page_size, timeline_page_token, query.consistency_token);
-    result =
-        request.ok() ? client->Timeline(*request, page, std::cout, std::cerr) : request.status();
+    result = request.ok() ? client->Timeline(*request, page, std::cout, std::cerr, output)
+                          : request.status();
   } else if (tail->parsed()) {
     absl::StatusOr<v1::SubscribeRequest> request = MakeSubscribeRequest(from, types, customers);
     result = request.ok() ? client->Tail(*request, stream, std::cout) : request.status();
@@ -297,7 +432,51 @@ int Main(int argc, char** argv) {
         MakeSubscribeChangesRequest(from, types, customers);
     result = request.ok() ? client->Changes(*request, stream, std::cout) : request.status();
   } else if (status->parsed()) {
-    result = client->ServerStatus(std::cout);
+    result = client->ServerStatus(std::cout, output);
+  } else if (value_get->parsed()) {
+    absl::StatusOr<v1::GetValueRequest> request = MakeGetValueRequest(customer_id, query);
+    result = request.ok() ? client->GetValue(*request, std::cout, output) : request.status();
+  } else if (value_list->parsed()) {
+    value_list_args.query = query;
+    absl::StatusOr<v1::ListValueCustomersRequest> request =
+        MakeListValueCustomersRequest(value_list_args);
+    result = request.ok() ? client->ListValueCustomers(*request, page, std::cout, std::cerr, output)
+                          : request.status();
+  } else if (value_tiers->parsed()) {
+    absl::StatusOr<v1::TierSummaryRequest> request = MakeTierSummaryRequest(dimension, query);
+    result = request.ok() ? client->TierSummary(*request, std::cout, output) : request.status();
+  } else if (value_pareto->parsed()) {
+    absl::StatusOr<v1::ParetoRequest> request = MakeParetoRequest(dimension, query);
+    result = request.ok() ? client->Pareto(*request, std::cout, output) : request.status();
+  } else if (value_refit->parsed()) {
+    absl::StatusOr<v1::RefitClvRequest> request = MakeRefitClvRequest(query.as_of);
+    result = request.ok() ? client->RefitClv(*request, std::cout, output) : request.status();
+  } else if (value_model->parsed()) {
+    result = client->GetClvModel(std::cout, output);
+  } else if (review_report->parsed()) {
+    absl::StatusOr<v1::GetReviewRequest> request = MakeGetReviewRequest(review_args, absl::Now());
+    result = request.ok() ? client->GetReview(*request, std::cout, output) : request.status();
+  } else if (review_funnel->parsed()) {
+    absl::StatusOr<v1::FunnelRequest> request = MakeFunnelRequest(review_args, absl::Now());
+    result = request.ok() ? client->Funnel(*request, page, std::cout, std::cerr, output)
+                          : request.status();
+  } else if (review_worklist->parsed()) {
+    worklist_args.query = query;
+    absl::StatusOr<v1::WorklistRequest> request = MakeWorklistRequest(worklist_args);
+    result = request.ok() ? client->Worklist(*request, page, std::cout, std::cerr, output)
+                          : request.status();
+  } else if (review_compare->parsed()) {
+    absl::StatusOr<std::vector<std::string>> metrics = ParseMetricList(compare_metrics);
+    absl::StatusOr<v1::CompareReviewRequest> request =
+        MakeCompareReviewRequest(review_args, absl::Now());
+    if (!metrics.ok()) {
+      result = metrics.status();
+    } else if (!request.ok()) {
+      result = request.status();
+    } else {
+      compare_options.metrics = *metrics;
+      result = client->CompareReview(*request, page, compare_options, std::cout, std::cerr, output);
+    }
   }
   std::cout.flush();
   if (!result.ok()) return Fail(result);

@@ -1,5 +1,6 @@
 #include "custops/ctl/parse.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,7 +11,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "custops/domain/period.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/generated_enum_reflection.h"
 
@@ -74,6 +77,60 @@ absl::StatusOr<v1::CustomerKind> ParseCustomerKind(std::string_view text) {
 
 absl::StatusOr<v1::Dimension> ParseDimension(std::string_view text) {
   return ParseTyped<v1::Dimension>(text, "dimension");
+}
+
+absl::StatusOr<v1::Granularity> ParseGranularity(std::string_view text) {
+  return ParseTyped<v1::Granularity>(text, "granularity");
+}
+
+absl::StatusOr<v1::Tier> ParseTier(std::string_view text) {
+  return ParseTyped<v1::Tier>(text, "tier");
+}
+
+absl::StatusOr<ResolvedPeriod> ResolvePeriod(const PeriodArgs& args, absl::Time now) {
+  std::optional<v1::Granularity> granularity;
+  if (!args.granularity.empty()) {
+    absl::StatusOr<v1::Granularity> g = ParseGranularity(args.granularity);
+    if (!g.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--granularity: ", g.status().message()));
+    }
+    granularity = *g;
+  }
+  const std::string period(absl::StripAsciiWhitespace(args.period));
+  if (period.empty() || period.find('T') != std::string::npos ||
+      period.find('t') != std::string::npos) {
+    absl::Time instant = now;
+    if (!period.empty()) {
+      absl::StatusOr<absl::Time> t = ParseRfc3339(period);
+      if (!t.ok())
+        return absl::InvalidArgumentError(absl::StrCat("--period: ", t.status().message()));
+      instant = *t;
+    }
+    return ResolvedPeriod{granularity.value_or(v1::GRANULARITY_MONTH), instant};
+  }
+  absl::StatusOr<domain::ReportingPeriod> key = domain::ParsePeriodKey(period);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--period: '", period,
+        "' is neither a period key (2024, 2024-Q1, 2024-03, 2024-W09, 2024-03-15) nor an RFC "
+        "3339 instant"));
+  }
+  if (granularity && *granularity != key->granularity) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--period: ", period, " is a ",
+                     ShortEnumName(*v1::Granularity_descriptor(), key->granularity),
+                     " period but --granularity is ",
+                     ShortEnumName(*v1::Granularity_descriptor(), *granularity)));
+  }
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(args.zone, &zone)) {
+    return absl::InvalidArgumentError(absl::StrCat("--zone: unknown time zone '", args.zone,
+                                                   "' (an IANA name such as Asia/Shanghai)"));
+  }
+  const absl::CivilDay middle = key->first_day + (key->last_day() - key->first_day) / 2;
+  return ResolvedPeriod{
+      key->granularity,
+      absl::FromCivil(absl::CivilHour(middle.year(), middle.month(), middle.day(), 12), zone)};
 }
 
 std::string ShortEnumName(const google::protobuf::EnumDescriptor& descriptor, int value) {

@@ -1,13 +1,18 @@
 #include "custops/ctl/requests.h"
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "custops/ctl/labels.h"
 #include "custops/ctl/parse.h"
 #include "custops/event/payload.h"
 #include "custops/event/time.h"
@@ -37,6 +42,49 @@ absl::Status CheckPageSize(int page_size) {
         absl::StrCat("--page-size: must be positive, got ", page_size));
   }
   return absl::OkStatus();
+}
+
+// ALL (empty) or one of `allowed`.
+absl::StatusOr<v1::Dimension> DimensionFlag(const std::string& text,
+                                            std::initializer_list<v1::Dimension> allowed) {
+  if (text.empty()) return v1::DIMENSION_ALL;
+  absl::StatusOr<v1::Dimension> d = ParseDimension(text);
+  if (!d.ok()) return ForFlag("--dimension", d.status());
+  if (*d == v1::DIMENSION_ALL) return *d;
+  for (v1::Dimension a : allowed) {
+    if (a == *d) return *d;
+  }
+  std::vector<std::string> names = {"ALL"};
+  for (v1::Dimension a : allowed) names.push_back(ShortEnumName(*v1::Dimension_descriptor(), a));
+  return absl::InvalidArgumentError(
+      absl::StrCat("--dimension: ", text, " is not one of ", absl::StrJoin(names, ", "), " here"));
+}
+
+// The dimension and value of a review slice: --value needs a dimension
+// other than ALL.
+absl::Status ApplySlice(const ReviewArgs& args, v1::Dimension* dimension,
+                        std::string* dimension_value) {
+  absl::StatusOr<v1::Dimension> d = DimensionFlag(
+      args.dimension, {v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER,
+                       v1::DIMENSION_CHANNEL, v1::DIMENSION_PRODUCT, v1::DIMENSION_TIER});
+  if (!d.ok()) return d.status();
+  if (*d == v1::DIMENSION_ALL && !args.value.empty()) {
+    return absl::InvalidArgumentError(
+        "--value: needs --dimension (e.g. --dimension region --value 华东)");
+  }
+  *dimension = *d;
+  *dimension_value = args.value;
+  if (*d == v1::DIMENSION_TIER && !args.value.empty()) {
+    // Tier values are the tier names: accept gold / TIER_GOLD for GOLD.
+    absl::StatusOr<v1::Tier> tier = ParseTier(args.value);
+    if (!tier.ok()) return ForFlag("--value", tier.status());
+    *dimension_value = ShortEnumName(*v1::Tier_descriptor(), *tier);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ResolvedPeriod> Period(const ReviewArgs& args, absl::Time now) {
+  return ResolvePeriod(args.period, now);
 }
 
 }  // namespace
@@ -142,6 +190,191 @@ absl::StatusOr<v1::SubscribeChangesRequest> MakeSubscribeChangesRequest(
   for (const std::string& type : types) request.add_change_types(type);
   for (const std::string& customer : customers) request.add_customer_ids(customer);
   return request;
+}
+
+absl::StatusOr<v1::GetValueRequest> MakeGetValueRequest(const std::string& customer_id,
+                                                        const QueryArgs& query) {
+  if (customer_id.empty()) return absl::InvalidArgumentError("CUSTOMER_ID: required");
+  v1::GetValueRequest request;
+  request.set_customer_id(customer_id);
+  absl::Status status =
+      ApplyQuery(query, request.mutable_as_of(), request.mutable_consistency_token());
+  if (!status.ok()) return status;
+  if (query.as_of.empty()) request.clear_as_of();
+  return request;
+}
+
+absl::StatusOr<v1::ListValueCustomersRequest> MakeListValueCustomersRequest(
+    const ValueListArgs& args) {
+  v1::ListValueCustomersRequest request;
+  v1::ValueFilter& filter = *request.mutable_filter();
+  if (!args.tier.empty()) {
+    absl::StatusOr<v1::Tier> tier = ParseTier(args.tier);
+    if (!tier.ok()) return ForFlag("--tier", tier.status());
+    filter.set_tier(*tier);
+  }
+  const std::string abc = absl::AsciiStrToUpper(args.abc_class);
+  if (!abc.empty() && abc != "A" && abc != "B" && abc != "C") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--abc: unknown ABC class '", args.abc_class, "' (one of A, B, C)"));
+  }
+  filter.set_abc_class(abc);
+  filter.set_segment(args.segment);
+  filter.set_negative_asset_only(args.negative_asset_only);
+  filter.set_vip_only(args.vip_only);
+  filter.set_region(args.region);
+  filter.set_industry(args.industry);
+  filter.set_owner_id(args.owner);
+  absl::Status status = CheckPageSize(args.page_size);
+  if (!status.ok()) return status;
+  request.set_page_size(args.page_size);
+  request.set_page_token(args.page_token);
+  status = ApplyQuery(args.query, request.mutable_as_of(), request.mutable_consistency_token());
+  if (!status.ok()) return status;
+  if (args.query.as_of.empty()) request.clear_as_of();
+  return request;
+}
+
+absl::StatusOr<v1::TierSummaryRequest> MakeTierSummaryRequest(const std::string& dimension,
+                                                              const QueryArgs& query) {
+  absl::StatusOr<v1::Dimension> d =
+      DimensionFlag(dimension, {v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER});
+  if (!d.ok()) return d.status();
+  v1::TierSummaryRequest request;
+  request.set_dimension(*d);
+  absl::Status status =
+      ApplyQuery(query, request.mutable_as_of(), request.mutable_consistency_token());
+  if (!status.ok()) return status;
+  if (query.as_of.empty()) request.clear_as_of();
+  return request;
+}
+
+absl::StatusOr<v1::ParetoRequest> MakeParetoRequest(const std::string& dimension,
+                                                    const QueryArgs& query) {
+  absl::StatusOr<v1::Dimension> d =
+      DimensionFlag(dimension, {v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER});
+  if (!d.ok()) return d.status();
+  v1::ParetoRequest request;
+  request.set_dimension(*d);
+  absl::Status status =
+      ApplyQuery(query, request.mutable_as_of(), request.mutable_consistency_token());
+  if (!status.ok()) return status;
+  if (query.as_of.empty()) request.clear_as_of();
+  return request;
+}
+
+absl::StatusOr<v1::RefitClvRequest> MakeRefitClvRequest(const std::string& as_of) {
+  v1::RefitClvRequest request;
+  if (!as_of.empty()) {
+    absl::StatusOr<absl::Time> t = ParseRfc3339(as_of);
+    if (!t.ok()) return ForFlag("--as-of", t.status());
+    *request.mutable_as_of() = event::ToProto(*t);
+  }
+  return request;
+}
+
+absl::StatusOr<v1::GetReviewRequest> MakeGetReviewRequest(const ReviewArgs& args, absl::Time now) {
+  absl::StatusOr<ResolvedPeriod> period = Period(args, now);
+  if (!period.ok()) return period.status();
+  v1::GetReviewRequest request;
+  request.set_granularity(period->granularity);
+  *request.mutable_period_start() = event::ToProto(period->instant);
+  v1::Dimension dimension = v1::DIMENSION_ALL;
+  absl::Status status = ApplySlice(args, &dimension, request.mutable_dimension_value());
+  if (!status.ok()) return status;
+  request.set_dimension(dimension);
+  if (args.history < 0 || args.history > 24) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--history: must be between 0 and 24 periods, got ", args.history));
+  }
+  request.set_history_periods(args.history);
+  request.set_consistency_token(args.consistency_token);
+  return request;
+}
+
+absl::StatusOr<v1::FunnelRequest> MakeFunnelRequest(const ReviewArgs& args, absl::Time now) {
+  absl::StatusOr<ResolvedPeriod> period = Period(args, now);
+  if (!period.ok()) return period.status();
+  v1::FunnelRequest request;
+  request.mutable_period()->set_granularity(period->granularity);
+  *request.mutable_period()->mutable_start() = event::ToProto(period->instant);
+  v1::Dimension dimension = v1::DIMENSION_ALL;
+  absl::Status status = ApplySlice(args, &dimension, request.mutable_dimension_value());
+  if (!status.ok()) return status;
+  request.set_dimension(dimension);
+  status = CheckPageSize(args.page_size);
+  if (!status.ok()) return status;
+  request.set_page_size(args.page_size);
+  request.set_page_token(args.page_token);
+  request.set_consistency_token(args.consistency_token);
+  return request;
+}
+
+absl::StatusOr<v1::CompareReviewRequest> MakeCompareReviewRequest(const ReviewArgs& args,
+                                                                  absl::Time now) {
+  if (args.dimension.empty()) {
+    return absl::InvalidArgumentError(
+        "--dimension: required (REGION, INDUSTRY, OWNER, CHANNEL, PRODUCT or TIER)");
+  }
+  if (!args.value.empty()) {
+    return absl::InvalidArgumentError(
+        "--value: compare shows every value of the dimension; use `review report` for one");
+  }
+  absl::StatusOr<v1::Dimension> d = DimensionFlag(
+      args.dimension, {v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER,
+                       v1::DIMENSION_CHANNEL, v1::DIMENSION_PRODUCT, v1::DIMENSION_TIER});
+  if (!d.ok()) return d.status();
+  if (*d == v1::DIMENSION_ALL) {
+    return absl::InvalidArgumentError(
+        "--dimension: compare needs REGION, INDUSTRY, OWNER, CHANNEL, PRODUCT or TIER, not ALL");
+  }
+  absl::StatusOr<ResolvedPeriod> period = Period(args, now);
+  if (!period.ok()) return period.status();
+  v1::CompareReviewRequest request;
+  request.set_granularity(period->granularity);
+  *request.mutable_period_start() = event::ToProto(period->instant);
+  request.set_dimension(*d);
+  absl::Status status = CheckPageSize(args.page_size);
+  if (!status.ok()) return status;
+  request.set_page_size(args.page_size);
+  request.set_page_token(args.page_token);
+  request.set_consistency_token(args.consistency_token);
+  return request;
+}
+
+absl::StatusOr<v1::WorklistRequest> MakeWorklistRequest(const WorklistArgs& args) {
+  if (args.owner.empty() == args.region.empty()) {
+    return absl::InvalidArgumentError(
+        "--owner / --region: give exactly one (e.g. --owner rep-01 or --region 华东)");
+  }
+  v1::WorklistRequest request;
+  request.set_owner_id(args.owner);
+  request.set_region(args.region);
+  absl::Status status = CheckPageSize(args.page_size);
+  if (!status.ok()) return status;
+  request.set_page_size(args.page_size);
+  request.set_page_token(args.page_token);
+  status = ApplyQuery(args.query, request.mutable_as_of(), request.mutable_consistency_token());
+  if (!status.ok()) return status;
+  if (args.query.as_of.empty()) request.clear_as_of();
+  return request;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseMetricList(const std::string& text) {
+  std::vector<std::string> out;
+  const std::string trimmed(absl::StripAsciiWhitespace(text));
+  if (trimmed.empty() || absl::AsciiStrToLower(trimmed) == "all") return out;
+  for (absl::string_view part : absl::StrSplit(trimmed, ',', absl::SkipWhitespace())) {
+    const std::string name(absl::StripAsciiWhitespace(part));
+    if (FindMetric(name) == nullptr) {
+      std::vector<std::string> known;
+      for (const MetricInfo& m : KnownMetrics()) known.emplace_back(m.name);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--metrics: unknown metric '", name, "' (one of ", absl::StrJoin(known, ", "), ")"));
+    }
+    out.push_back(name);
+  }
+  return out;
 }
 
 }  // namespace custops::ctl

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,8 @@
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
+#include "custops/v1/review.grpc.pb.h"
+#include "custops/v1/value.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -134,6 +137,59 @@ class FakeAdmin final : public v1::Admin::Service {
   }
 };
 
+// Value: tier summaries; RefitClv needs "Bearer admin".
+class FakeValue final : public v1::Value::Service {
+ public:
+  grpc::Status TierSummary(grpc::ServerContext*, const v1::TierSummaryRequest* request,
+                           v1::TierSummaryResponse* response) override {
+    response->set_dimension(request->dimension());
+    v1::TierCount* c = response->add_counts();
+    c->set_tier(v1::TIER_GOLD);
+    c->set_count(3);
+    c->mutable_margin()->set_units(123456);
+    c->mutable_revenue()->set_units(234567);
+    response->set_total(3);
+    return grpc::Status::OK;
+  }
+  grpc::Status RefitClv(grpc::ServerContext* context, const v1::RefitClvRequest*,
+                        v1::ClvModel* model) override {
+    auto it = context->client_metadata().find("authorization");
+    if (it == context->client_metadata().end() || it->second != "Bearer admin") {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "RefitClv needs the admin role");
+    }
+    model->set_customers(10);
+    return grpc::Status::OK;
+  }
+};
+
+// Review: a worklist of customers W1..W5, two per page; a one-metric report.
+class FakeReview final : public v1::Review::Service {
+ public:
+  grpc::Status Worklist(grpc::ServerContext*, const v1::WorklistRequest* request,
+                        v1::WorklistResponse* response) override {
+    const int start = request->page_token().empty() ? 1 : std::stoi(request->page_token());
+    for (int i = start; i < start + 2 && i <= 5; ++i) {
+      v1::WorklistItem* item = response->add_items();
+      item->set_customer_id(absl::StrCat("W", i));
+      item->set_reason("BIRTHDAY");
+      item->set_region(request->region());
+    }
+    if (start + 2 <= 5) response->set_next_page_token(absl::StrCat(start + 2));
+    return grpc::Status::OK;
+  }
+  grpc::Status GetReview(grpc::ServerContext*, const v1::GetReviewRequest* request,
+                         v1::ReviewReport* report) override {
+    report->set_period_key("2024-03");
+    report->set_dimension(request->dimension());
+    v1::Metric* m = report->add_metrics();
+    m->set_name("win_rate");
+    m->set_unit(v1::METRIC_UNIT_SHARE);
+    m->mutable_value()->mutable_ratio()->set_numerator(3);
+    m->mutable_value()->mutable_ratio()->set_denominator(4);
+    return grpc::Status::OK;
+  }
+};
+
 class ClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -143,6 +199,8 @@ class ClientTest : public ::testing::Test {
     builder.RegisterService(&lifecycle_);
     builder.RegisterService(&subscriptions_);
     builder.RegisterService(&admin_);
+    builder.RegisterService(&value_);
+    builder.RegisterService(&review_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     client_ = Client::Connect(Options());
@@ -169,6 +227,8 @@ class ClientTest : public ::testing::Test {
   FakeLifecycle lifecycle_;
   FakeSubscriptions subscriptions_;
   FakeAdmin admin_;
+  FakeValue value_;
+  FakeReview review_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<Client> client_;
@@ -300,6 +360,107 @@ TEST_F(ClientTest, UnimplementedServiceIsAServerError) {
   const absl::Status status = client_->StageSummary({}, out);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
   EXPECT_EQ(ExitCode(status), 2);
+}
+
+TEST_F(ClientTest, ListAsOneJsonObjectMergesEveryPage) {
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_TRUE(client_->ListCustomers({}, {.all = true}, out, err, {.output = Output::kJson}).ok());
+  EXPECT_EQ(out.str(),
+            "{\n \"customers\": [\n  {\n   \"customer_id\": \"C1\"\n  },\n  {\n   "
+            "\"customer_id\": \"C2\"\n  },\n  {\n   \"customer_id\": \"C3\"\n  },\n  {\n   "
+            "\"customer_id\": \"C4\"\n  },\n  {\n   \"customer_id\": \"C5\"\n  }\n ]\n}\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST_F(ClientTest, ListAsATableReportsTheNextPage) {
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_TRUE(
+      client_->ListCustomers({}, {}, out, err, {.output = Output::kTable, .lang = Lang::kEn}).ok());
+  EXPECT_EQ(out.str(),
+            "CUSTOMER  NAME  KIND  STAGE  REGION  INDUSTRY  OWNER  MAN  LAST ACTIVITY\n"
+            "C1        —     —     —      —       —         —      —    —\n"
+            "C2        —     —     —      —       —         —      —    —\n"
+            "\n"
+            "customers: 2\n");
+  EXPECT_EQ(err.str(), "more: --page-token 3 (or --all)\n");
+}
+
+TEST_F(ClientTest, GetCustomerAsATable) {
+  std::ostringstream out;
+  v1::GetCustomerRequest request;
+  request.set_customer_id("C1");
+  ASSERT_TRUE(client_->GetCustomer(request, out, {.output = Output::kTable}).ok());
+  EXPECT_THAT(out.str(), StartsWith("客户 C1\n\n项目         字段                   值\n"
+                                    "阶段         stage                  意向\n"));
+}
+
+TEST_F(ClientTest, SummaryAndStatusAsJson) {
+  std::ostringstream out;
+  ASSERT_TRUE(client_->ServerStatus(out, {.output = Output::kJson}).ok());
+  EXPECT_EQ(out.str(),
+            "{\n \"mode\": \"embedded\",\n \"projections\": [\n  {\n   \"name\": "
+            "\"lifecycle\"\n  }\n ]\n}\n");
+  std::ostringstream line;
+  ASSERT_TRUE(client_->ServerStatus(line, {.output = Output::kJsonLines}).ok());
+  EXPECT_EQ(line.str(), "{\"mode\":\"embedded\",\"projections\":[{\"name\":\"lifecycle\"}]}\n");
+}
+
+TEST_F(ClientTest, WorklistTableHasEveryPageWithAll) {
+  v1::WorklistRequest request;
+  request.set_region("华东");
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_TRUE(client_->Worklist(request, {.all = true}, out, err).ok());
+  EXPECT_EQ(out.str(),
+            "客户  客户名称  负责人  区域  事项      对象  时间  紧急\n"
+            "W1    —         —       华东  生日关怀  —     —     —\n"
+            "W2    —         —       华东  生日关怀  —     —     —\n"
+            "W3    —         —       华东  生日关怀  —     —     —\n"
+            "W4    —         —       华东  生日关怀  —     —     —\n"
+            "W5    —         —       华东  生日关怀  —     —     —\n"
+            "\n"
+            "共 5 项, 5 个客户\n");
+  EXPECT_EQ(err.str(), "");
+  std::ostringstream lines;
+  ASSERT_TRUE(
+      client_->Worklist(request, {.all = true}, lines, err, {.output = Output::kJsonLines}).ok());
+  const std::string jsonl = lines.str();
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 5);
+  EXPECT_THAT(jsonl, StartsWith("{\"customer_id\":\"W1\",\"reason\":\"BIRTHDAY\""));
+}
+
+TEST_F(ClientTest, ReviewReportAndTierSummaryDefaultToTables) {
+  std::ostringstream out;
+  ASSERT_TRUE(client_->GetReview({}, out).ok());
+  EXPECT_THAT(out.str(), HasSubstr("赢单率  win_rate  75.0%"));
+  std::ostringstream tiers;
+  ASSERT_TRUE(client_->TierSummary({}, tiers, {.lang = Lang::kEn}).ok());
+  EXPECT_THAT(tiers.str(), HasSubstr("GOLD           3  100.0%  ¥1,234.56  ¥2,345.67"));
+}
+
+TEST_F(ClientTest, RefitNeedsTheAdminRole) {
+  std::ostringstream out;
+  const absl::Status denied = client_->RefitClv({}, out);
+  EXPECT_EQ(ErrorLine(denied), "error: PERMISSION_DENIED: RefitClv needs the admin role");
+  EXPECT_EQ(ExitCode(denied), 2);
+  ConnectionOptions options = Options();
+  options.bearer_token = "admin";
+  std::ostringstream json;
+  ASSERT_TRUE(Client::Connect(options)->RefitClv({}, json, {.output = Output::kJson}).ok());
+  EXPECT_EQ(json.str(), "{\n \"customers\": \"10\"\n}\n");
+}
+
+TEST(ParseOutputTest, Names) {
+  EXPECT_EQ(*ParseOutput("table"), Output::kTable);
+  EXPECT_EQ(*ParseOutput("JSON"), Output::kJson);
+  EXPECT_EQ(*ParseOutput("jsonl"), Output::kJsonLines);
+  EXPECT_EQ(ParseOutput("yaml").status().message(),
+            "--output: unknown output 'yaml' (one of table, json, jsonl)");
+  EXPECT_EQ(*ParseLang("en_US"), Lang::kEn);
+  EXPECT_EQ(*ParseLang("zh-CN"), Lang::kZh);
+  EXPECT_FALSE(ParseLang("fr").ok());
 }
 
 TEST(ClientConnectionTest, NoServerIsAConnectionError) {

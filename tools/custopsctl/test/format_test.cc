@@ -36,6 +36,40 @@ TEST(TableTest, AlignsByDisplayWidthNumbersRight) {
             "north\n");
 }
 
+TEST(TableTest, AlignsCjkCombiningAndFullwidthText) {
+  Table t({"名称", "营收"});
+  t.AddRow({"Cafe\u0301", "¥1,234.50"});  // e + combining acute: 4 cells
+  t.AddRow({"（北京）", "—"});            // null cells do not make a column text
+  t.AddRow({"华东", "-¥5.00"});
+  EXPECT_EQ(t.Render(),
+            "名称           营收\n"
+            "Cafe\u0301      ¥1,234.50\n"
+            "（北京）          —\n"
+            "华东         -¥5.00\n");
+}
+
+TEST(TableTest, ExplicitAlignment) {
+  Table t({"K", "V"});
+  t.AddRow({"a", "1"});
+  t.AddRow({"bb", "22"});
+  t.SetAlign(0, Table::Align::kRight);
+  t.SetAlign(1, Table::Align::kLeft);
+  EXPECT_EQ(t.Render(), " K  V\n a  1\nbb  22\n");
+  EXPECT_EQ(t.rows(), 2u);
+}
+
+TEST(LooksNumericTest, NumbersWithUnits) {
+  for (const char* cell :
+       {"0", "1,234", "-42", "¥1,234,567.89", "-¥0.05", "75.0%", "↑12.5%", "↓3.0%", "+2", "90.5 天",
+        "90.5 days", "8.2 小时", "8.2 h", "66.3‰", "1,234.50 USD"}) {
+    EXPECT_TRUE(LooksNumeric(cell)) << cell;
+  }
+  for (const char* cell : {"", "—", "华东", "rep-01", "1.2.3", "1,2", ",12", "12.", "¥", "%",
+                           "R4 F5 M5", "9 / 93", "2024-03", "1.00 usd"}) {
+    EXPECT_FALSE(LooksNumeric(cell)) << cell;
+  }
+}
+
 TEST(TableTest, MissingCellsAreBlank) {
   Table t({"A", "B", "C"});
   t.AddRow({"x"});
@@ -121,6 +155,74 @@ TEST(FormatStatusTest, ShowsTopicsProjectionsPartitionsAndReasons) {
                              "lifecycle           0              98      100    2\n"));
   EXPECT_THAT(out, HasSubstr("PROJECTION  NOOP REASON        COUNT\n"
                              "lifecycle   unknown_complaint      3\n"));
+}
+
+TEST(FormatCustomerListTest, OneRowPerCustomer) {
+  v1::ListCustomersResponse list;
+  v1::CustomerSummary* c = list.add_customers();
+  c->set_customer_id("C000002");
+  c->set_name("南京凯旋咨询有限公司");
+  c->set_kind(v1::CUSTOMER_KIND_CUSTOMER);
+  c->set_stage(v1::LIFECYCLE_STAGE_CUSTOMER);
+  c->set_sub_stage(v1::SUB_STAGE_STABLE);
+  c->set_region("华东");
+  c->set_owner_id("rep-11");
+  c->mutable_last_activity_at()->set_seconds(1751299200);
+  EXPECT_EQ(
+      FormatCustomerList(list, Lang::kZh),
+      "客户     名称                  类型      阶段         区域  行业  负责人  MAN  最近活动\n"
+      "C000002  南京凯旋咨询有限公司  CUSTOMER  成交 / 稳定  华东  —     rep-11  —    "
+      "2025-06-30T16:00:00Z\n"
+      "\n"
+      "客户数: 1\n");
+}
+
+TEST(FormatTimelineTest, OneRowPerEvent) {
+  v1::TimelineResponse t;
+  v1::TimelineEntry* e = t.add_entries();
+  e->mutable_position()->set_partition(3);
+  e->mutable_position()->set_offset(17);
+  e->mutable_event()->set_event_id("e1");
+  e->mutable_event()->mutable_occurred_at()->set_seconds(1751299200);
+  e->mutable_event()->set_actor_id("rep-01");
+  e->mutable_event()->mutable_contract_signed()->set_contract_id("K1");
+  EXPECT_EQ(FormatTimeline(t, Lang::kEn),
+            "OCCURRED AT           TYPE             EVENT ID  ACTOR   POSITION\n"
+            "2025-06-30T16:00:00Z  contract_signed  e1        rep-01  3:17\n"
+            "\n"
+            "events: 1\n");
+}
+
+TEST(FormatCustomerViewTest, ProfileHistoryAndOpportunities) {
+  v1::CustomerView v;
+  v.set_customer_id("C1");
+  v.mutable_profile()->set_name("Acme");
+  v.mutable_profile()->set_region("华东");
+  v.mutable_profile()->mutable_budget()->set_units(187100000);
+  v.set_stage(v1::LIFECYCLE_STAGE_INTENT);
+  v.set_purchase_count(3);
+  v1::StageTransition* t = v.add_stage_history();
+  t->mutable_at()->set_seconds(1751299200);
+  t->set_from(v1::LIFECYCLE_STAGE_PROSPECT);
+  t->set_to(v1::LIFECYCLE_STAGE_INTENT);
+  t->set_reason("visit_interested");
+  v1::OpenOpportunity* o = v.add_open_opportunities();
+  o->set_opportunity_id("O1");
+  o->set_stage(v1::FUNNEL_STAGE_NEED_CONFIRMED);
+  o->set_probability(30);
+  o->mutable_amount()->set_units(5000000);
+  const std::string out = FormatCustomerView(v, Lang::kZh);
+  EXPECT_THAT(out, HasSubstr("客户 C1 Acme\n\n"));
+  EXPECT_THAT(out, HasSubstr("阶段         stage                  意向\n"));
+  EXPECT_THAT(out, HasSubstr("区域         profile.region         华东\n"));
+  EXPECT_THAT(out, HasSubstr("预算         profile.budget         ¥1,871,000.00\n"));
+  EXPECT_THAT(out, HasSubstr("购买次数     purchase_count         3\n"));
+  EXPECT_THAT(out, HasSubstr("阶段历史\n"
+                             "时间                  从    到    原因\n"
+                             "2025-06-30T16:00:00Z  潜在  意向  visit_interested\n"));
+  EXPECT_THAT(out, HasSubstr("在途商机\n"
+                             "商机  阶段      概率        金额  产品  开始\n"
+                             "O1    需求确认   30%  ¥50,000.00  —     —\n"));
 }
 
 }  // namespace

@@ -82,5 +82,73 @@ TEST(Rfc3339Test, FormatsInUtcAndRoundTrips) {
   EXPECT_EQ(*ParseRfc3339(FormatRfc3339(t + absl::Microseconds(7))), t + absl::Microseconds(7));
 }
 
+// The instant sent for a period key: noon of the middle day in the zone.
+absl::Time Utc(const char* rfc3339) { return *ParseRfc3339(rfc3339); }
+
+TEST(ResolvePeriodTest, KeysGiveTheirGranularityAndAMiddleInstant) {
+  const absl::Time now = Utc("2025-06-30T16:00:00Z");
+  struct Case {
+    const char* key;
+    v1::Granularity granularity;
+    const char* instant;
+  } cases[] = {
+      {"2024-03", v1::GRANULARITY_MONTH, "2024-03-16T04:00:00Z"},    // 03-16 12:00 +08
+      {"2024-Q1", v1::GRANULARITY_QUARTER, "2024-02-15T04:00:00Z"},  // day 45 of 91
+      {"2020-W53", v1::GRANULARITY_WEEK, "2020-12-31T04:00:00Z"},    // Thursday
+      {"2024-03-15", v1::GRANULARITY_DAY, "2024-03-15T04:00:00Z"},   //
+      {"2024", v1::GRANULARITY_YEAR, "2024-07-01T04:00:00Z"},        // day 182 of 366
+      {" 2024-02 ", v1::GRANULARITY_MONTH, "2024-02-15T04:00:00Z"},  // trimmed
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<ResolvedPeriod> p = ResolvePeriod({.period = c.key}, now);
+    ASSERT_TRUE(p.ok()) << c.key << ": " << p.status();
+    EXPECT_EQ(p->granularity, c.granularity) << c.key;
+    EXPECT_EQ(FormatRfc3339(p->instant), c.instant) << c.key;
+  }
+  absl::StatusOr<ResolvedPeriod> utc =
+      ResolvePeriod({.granularity = "month", .period = "2024-03", .zone = "UTC"}, now);
+  ASSERT_TRUE(utc.ok()) << utc.status();
+  EXPECT_EQ(FormatRfc3339(utc->instant), "2024-03-16T12:00:00Z");
+}
+
+TEST(ResolvePeriodTest, InstantsAndNow) {
+  const absl::Time now = Utc("2025-06-30T16:00:00Z");
+  absl::StatusOr<ResolvedPeriod> p =
+      ResolvePeriod({.granularity = "QUARTER", .period = "2024-04-01T00:00:00+08:00"}, now);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->granularity, v1::GRANULARITY_QUARTER);
+  EXPECT_EQ(FormatRfc3339(p->instant), "2024-03-31T16:00:00Z");
+  p = ResolvePeriod({.period = "2024-04-01T00:00:00Z"}, now);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->granularity, v1::GRANULARITY_MONTH);  // the default
+  p = ResolvePeriod({}, now);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->granularity, v1::GRANULARITY_MONTH);
+  EXPECT_EQ(p->instant, now);
+  p = ResolvePeriod({.granularity = "week"}, now);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->granularity, v1::GRANULARITY_WEEK);
+}
+
+TEST(ResolvePeriodTest, ErrorsNameTheFlag) {
+  const absl::Time now = Utc("2025-06-30T16:00:00Z");
+  auto message = [&](PeriodArgs args) {
+    absl::StatusOr<ResolvedPeriod> p = ResolvePeriod(args, now);
+    EXPECT_FALSE(p.ok());
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(p.status().message());
+  };
+  EXPECT_EQ(message({.granularity = "quarter", .period = "2024-03"}),
+            "--period: 2024-03 is a MONTH period but --granularity is QUARTER");
+  EXPECT_THAT(message({.period = "2024-13"}), HasSubstr("--period: '2024-13' is neither"));
+  EXPECT_THAT(message({.period = "2023-02-29"}), HasSubstr("--period: '2023-02-29'"));
+  EXPECT_THAT(message({.period = "2021-W53"}), HasSubstr("--period: '2021-W53'"));
+  EXPECT_THAT(message({.period = "2024-03-01T00:00:00"}), HasSubstr("--period: "));
+  EXPECT_THAT(message({.granularity = "fortnight"}),
+              HasSubstr("--granularity: unknown granularity 'fortnight' (one of DAY, WEEK"));
+  EXPECT_THAT(message({.period = "2024-03", .zone = "Mars/Olympus"}),
+              HasSubstr("--zone: unknown time zone 'Mars/Olympus'"));
+}
+
 }  // namespace
 }  // namespace custops::ctl

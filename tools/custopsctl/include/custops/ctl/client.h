@@ -26,11 +26,16 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "custops/ctl/labels.h"
+#include "custops/ctl/review_format.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/events.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
+#include "custops/v1/review.grpc.pb.h"
+#include "custops/v1/value.grpc.pb.h"
 
 namespace custops::ctl {
 
@@ -58,6 +63,22 @@ struct AppendOptions {
 struct PageOptions {
   // Follow next_page_token to the end. Default: false (one page)
   bool all = false;
+};
+
+// How a query's answer is printed (--output, --lang).
+enum class Output {
+  kDefault,    // the command's own default (docs/custopsctl.md "Output")
+  kTable,      // readable tables
+  kJson,       // the response as one JSON object (protobuf JSON mapping), indented
+  kJsonLines,  // one JSON object per line: a list's items, else the response
+};
+
+// "table", "json" or "jsonl" (any case). INVALID_ARGUMENT otherwise.
+absl::StatusOr<Output> ParseOutput(std::string_view text);
+
+struct OutputOptions {
+  Output output = Output::kDefault;
+  Lang lang = Lang::kZh;
 };
 
 struct StreamOptions {
@@ -108,34 +129,87 @@ class Client {
   // not empty, gives each event's input line for error messages.
   absl::Status AppendEvents(const std::vector<v1::Event>& events, const std::vector<int64_t>& lines,
                             const AppendOptions& options, AppendTotals& totals);
+  // The same for organisation events, through AppendOrg.
+  absl::Status AppendOrgEvents(const std::vector<v1::OrgEvent>& events,
+                               const AppendOptions& options, AppendTotals& totals);
 
-  // `get`: the CustomerView as indented JSON.
-  absl::Status GetCustomer(const v1::GetCustomerRequest& request, std::ostream& out);
-  // `list`: one JSON line per customer. Without `all`, a next page token is
-  // reported on `err`.
+  // Queries print their answer per `output` (the default in brackets).
+  // Paged queries fetch one page, or every page with `all`, and print them
+  // together (JSON: one response with every page's items and the last
+  // page's next_page_token; JSON lines: each page's items as it arrives);
+  // without `all`, a next page token is reported on `err` as
+  // "more: --page-token T (or --all)".
+
+  // `get` [json]: the CustomerView.
+  absl::Status GetCustomer(const v1::GetCustomerRequest& request, std::ostream& out,
+                           const OutputOptions& output = {});
+  // `list` [jsonl]: one line per customer.
   absl::Status ListCustomers(v1::ListCustomersRequest request, const PageOptions& options,
-                             std::ostream& out, std::ostream& err);
-  // `summary`: the stage summary as a table.
-  absl::Status StageSummary(const v1::StageSummaryRequest& request, std::ostream& out);
-  // `timeline`: one JSON line per entry, oldest first.
+                             std::ostream& out, std::ostream& err,
+                             const OutputOptions& output = {});
+  // `summary` [table]: the stage summary.
+  absl::Status StageSummary(const v1::StageSummaryRequest& request, std::ostream& out,
+                            const OutputOptions& output = {});
+  // `timeline` [jsonl]: one line per entry, oldest first.
   absl::Status Timeline(v1::TimelineRequest request, const PageOptions& options, std::ostream& out,
-                        std::ostream& err);
+                        std::ostream& err, const OutputOptions& output = {});
   // `tail`: one JSON line per EventRecord (flushed as it arrives).
   absl::Status Tail(const v1::SubscribeRequest& request, const StreamOptions& options,
                     std::ostream& out);
   // `changes`: one JSON line per ChangeRecord.
   absl::Status Changes(const v1::SubscribeChangesRequest& request, const StreamOptions& options,
                        std::ostream& out);
-  // `status`: Admin.Status as tables.
-  absl::Status ServerStatus(std::ostream& out);
+  // `status` [table]: Admin.Status.
+  absl::Status ServerStatus(std::ostream& out, const OutputOptions& output = {});
+
+  // `value get` [table]: Value.GetValue.
+  absl::Status GetValue(const v1::GetValueRequest& request, std::ostream& out,
+                        const OutputOptions& output = {});
+  // `value list` [table]: Value.ListCustomers, paged.
+  absl::Status ListValueCustomers(v1::ListValueCustomersRequest request, const PageOptions& options,
+                                  std::ostream& out, std::ostream& err,
+                                  const OutputOptions& output = {});
+  // `value tiers` [table]: Value.TierSummary.
+  absl::Status TierSummary(const v1::TierSummaryRequest& request, std::ostream& out,
+                           const OutputOptions& output = {});
+  // `value pareto` [table]: Value.Pareto.
+  absl::Status Pareto(const v1::ParetoRequest& request, std::ostream& out,
+                      const OutputOptions& output = {});
+  // `value refit` [table]: Value.RefitClv (the admin role).
+  absl::Status RefitClv(const v1::RefitClvRequest& request, std::ostream& out,
+                        const OutputOptions& output = {});
+  // `value model` [table]: Value.GetClvModel.
+  absl::Status GetClvModel(std::ostream& out, const OutputOptions& output = {});
+
+  // `review report` [table]: Review.GetReview.
+  absl::Status GetReview(const v1::GetReviewRequest& request, std::ostream& out,
+                         const OutputOptions& output = {});
+  // `review funnel` [table]: Review.Funnel, paged over slices.
+  absl::Status Funnel(v1::FunnelRequest request, const PageOptions& options, std::ostream& out,
+                      std::ostream& err, const OutputOptions& output = {});
+  // `review worklist` [table]: Review.Worklist, paged over customers.
+  absl::Status Worklist(v1::WorklistRequest request, const PageOptions& options, std::ostream& out,
+                        std::ostream& err, const OutputOptions& output = {});
+  // `review compare` [table]: Review.CompareReview, paged over rows; the
+  // table shows `compare.metrics` (empty = all).
+  absl::Status CompareReview(v1::CompareReviewRequest request, const PageOptions& options,
+                             const CompareFormatOptions& compare, std::ostream& out,
+                             std::ostream& err, const OutputOptions& output = {});
 
  private:
   void Prepare(grpc::ClientContext& context, absl::Duration timeout) const;
   // Names the server in a status that says it could not be reached.
   absl::Status Annotate(const absl::Status& status) const;
-  template <typename Request, typename Response, typename Call, typename Items>
-  absl::Status Pages(Request request, const PageOptions& options, std::ostream& out,
-                     std::ostream& err, Call call, Items items);
+  // One unary call, its answer printed per `output` (`fallback` for
+  // kDefault) with `table` for kTable.
+  template <typename Request, typename Response, typename Call, typename Table>
+  absl::Status Query(const Request& request, const OutputOptions& output, Output fallback,
+                     std::ostream& out, Call call, Table table);
+  // A paged call; `items(response)` is the mutable repeated field of items.
+  template <typename Request, typename Response, typename Call, typename Items, typename Table>
+  absl::Status Pages(Request request, const PageOptions& options, const OutputOptions& output,
+                     Output fallback, std::ostream& out, std::ostream& err, Call call, Items items,
+                     Table table);
   template <typename Request, typename Message>
   absl::Status AppendAll(const std::vector<Message>& messages, const std::vector<int64_t>& lines,
                          const AppendOptions& options, AppendTotals& totals);
@@ -146,6 +220,8 @@ class Client {
   std::unique_ptr<v1::Subscriptions::Stub> subscriptions_;
   std::unique_ptr<v1::Lifecycle::Stub> lifecycle_;
   std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::Value::Stub> value_;
+  std::unique_ptr<v1::Review::Stub> review_;
 };
 
 // "appended: N\nduplicates: N\nconsistency_token: T\n".

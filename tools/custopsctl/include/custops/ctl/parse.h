@@ -17,6 +17,7 @@
 #include "custops/v1/common.pb.h"
 #include "custops/v1/events.pb.h"
 #include "custops/v1/lifecycle_types.pb.h"
+#include "custops/v1/value_types.pb.h"
 #include "google/protobuf/descriptor.h"
 
 namespace custops::ctl {
@@ -32,6 +33,31 @@ absl::StatusOr<v1::LifecycleStage> ParseLifecycleStage(std::string_view text);
 absl::StatusOr<v1::SubStage> ParseSubStage(std::string_view text);
 absl::StatusOr<v1::CustomerKind> ParseCustomerKind(std::string_view text);
 absl::StatusOr<v1::Dimension> ParseDimension(std::string_view text);
+absl::StatusOr<v1::Granularity> ParseGranularity(std::string_view text);
+absl::StatusOr<v1::Tier> ParseTier(std::string_view text);
+
+// A review period as an operator names it: `period` is a period key as the
+// review prints it — "2024" (YEAR), "2024-Q1" (QUARTER), "2024-03" (MONTH),
+// "2024-W09" (ISO WEEK), "2024-03-15" (DAY), docs/review.md "Periods" — or
+// an RFC 3339 instant inside the period; empty = `now`. `granularity` is
+// needed only with an instant (default MONTH); with a key it may be left
+// out and must agree when given. A key is sent as the noon of the period's
+// middle day in `zone` (default the server's default reporting zone,
+// Asia/Shanghai), an instant inside the period for any reporting zone
+// within 12 hours of it.
+struct PeriodArgs {
+  std::string granularity;
+  std::string period;
+  std::string zone = "Asia/Shanghai";
+};
+
+struct ResolvedPeriod {
+  v1::Granularity granularity = v1::GRANULARITY_UNSPECIFIED;
+  absl::Time instant;
+};
+
+// INVALID_ARGUMENT naming the flag (--granularity, --period, --zone).
+absl::StatusOr<ResolvedPeriod> ResolvePeriod(const PeriodArgs& args, absl::Time now);
 
 // "INTENT" for LIFECYCLE_STAGE_INTENT: the value's name without the enum's
 // prefix; the number when the value is unknown to this build.

@@ -12,8 +12,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "custops/ctl/parse.h"
 #include "custops/v1/ingest.pb.h"
 #include "custops/v1/lifecycle.pb.h"
+#include "custops/v1/review.pb.h"
+#include "custops/v1/value.pb.h"
 
 namespace custops::ctl {
 
@@ -60,6 +64,69 @@ absl::StatusOr<v1::SubscribeRequest> MakeSubscribeRequest(
 absl::StatusOr<v1::SubscribeChangesRequest> MakeSubscribeChangesRequest(
     const std::string& from, const std::vector<std::string>& types,
     const std::vector<std::string>& customers);
+
+// --- value -----------------------------------------------------------------
+
+absl::StatusOr<v1::GetValueRequest> MakeGetValueRequest(const std::string& customer_id,
+                                                        const QueryArgs& query);
+
+struct ValueListArgs {
+  std::string tier;  // "GOLD" or "TIER_GOLD"
+  std::string segment;
+  std::string abc_class;  // A, B or C
+  bool negative_asset_only = false;
+  bool vip_only = false;
+  std::string region;
+  std::string industry;
+  std::string owner;
+  int page_size = 0;
+  std::string page_token;
+  QueryArgs query;
+};
+
+absl::StatusOr<v1::ListValueCustomersRequest> MakeListValueCustomersRequest(
+    const ValueListArgs& args);
+
+// `dimension`: ALL (empty), REGION, INDUSTRY or OWNER.
+absl::StatusOr<v1::TierSummaryRequest> MakeTierSummaryRequest(const std::string& dimension,
+                                                              const QueryArgs& query);
+absl::StatusOr<v1::ParetoRequest> MakeParetoRequest(const std::string& dimension,
+                                                    const QueryArgs& query);
+// `as_of` RFC 3339; empty = now.
+absl::StatusOr<v1::RefitClvRequest> MakeRefitClvRequest(const std::string& as_of);
+
+// --- review ----------------------------------------------------------------
+
+struct ReviewArgs {
+  PeriodArgs period;
+  std::string dimension;  // empty = ALL
+  std::string value;      // --value: one dimension value
+  int history = 0;        // --history: periods of Metric.history, 0..24
+  int page_size = 0;      // funnel and compare
+  std::string page_token;
+  std::string consistency_token;
+};
+
+// `now` picks the period when --period is not given.
+absl::StatusOr<v1::GetReviewRequest> MakeGetReviewRequest(const ReviewArgs& args, absl::Time now);
+absl::StatusOr<v1::FunnelRequest> MakeFunnelRequest(const ReviewArgs& args, absl::Time now);
+// --dimension is required and may not be ALL; --value is not taken.
+absl::StatusOr<v1::CompareReviewRequest> MakeCompareReviewRequest(const ReviewArgs& args,
+                                                                  absl::Time now);
+
+struct WorklistArgs {
+  std::string owner;  // exactly one of owner and region
+  std::string region;
+  int page_size = 0;
+  std::string page_token;
+  QueryArgs query;
+};
+
+absl::StatusOr<v1::WorklistRequest> MakeWorklistRequest(const WorklistArgs& args);
+
+// "revenue,win_rate" → {"revenue", "win_rate"}; "all" or "" → {} (every
+// metric). Each name must be a review metric (labels.h KnownMetrics).
+absl::StatusOr<std::vector<std::string>> ParseMetricList(const std::string& text);
 
 }  // namespace custops::ctl
 

@@ -13,11 +13,36 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
+#include <string>
+#include <system_error>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "custops/app/app.h"
 #include "custops/app/config.h"
+
+namespace {
+
+// The console's files beside the binary: build/console for the build tree's
+// build/services/custops/custops, share/custops/console for an install's
+// bin/custops. "" when neither holds an index.html.
+std::string FindConsole() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  for (const fs::path& candidate :
+       {exe.parent_path() / "../../console", exe.parent_path() / "../share/custops/console"}) {
+    if (fs::is_regular_file(candidate / "index.html", ec)) {
+      return fs::weakly_canonical(candidate, ec).string();
+    }
+  }
+  return "";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using custops::app::Config;
@@ -27,6 +52,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> listen, metrics_listen, data_dir, fixed_clock, log_level;
   std::optional<std::string> log_kind, kafka_bootstrap, roles, advertise;
   std::optional<std::string> tls_cert, tls_key, tls_client_ca, jwt_secret, jwt_public_key;
+  std::optional<std::string> console_dir, console_dev_token_file;
   bool insecure = false;
   std::optional<int> partitions, demo_customers, kafka_poll_ms;
   std::optional<bool> sync, demo;
@@ -44,6 +70,11 @@ int main(int argc, char** argv) {
                  "Bearer JWT auth with this HS256 shared secret (docs/security.md)");
   cli.add_option("--jwt-public-key-file", jwt_public_key,
                  "Bearer JWT auth with this PEM public key (RS256 or ES256)");
+  cli.add_option("--console-dir", console_dir,
+                 "The ops console's built files (scripts/build-web.sh), served at / on the HTTP "
+                 "listener (default: found beside the binary)");
+  cli.add_option("--console-dev-token-file", console_dev_token_file,
+                 "A token the console offers loopback clients (development)");
   cli.add_flag("--insecure", insecure,
                "Allow a non-loopback listen address without TLS and token auth");
   cli.add_option("--data-dir", data_dir, "Data directory (default ./data)");
@@ -103,6 +134,8 @@ int main(int argc, char** argv) {
   if (jwt_secret) config.jwt_hs256_secret_file = *jwt_secret;
   if (jwt_public_key) config.jwt_public_key_file = *jwt_public_key;
   if (insecure) config.insecure = true;
+  if (console_dir) config.console_dir = *console_dir;
+  if (console_dev_token_file) config.console_dev_token_file = *console_dev_token_file;
   for (const std::string& property : kafka_properties) {
     const size_t eq = property.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -119,6 +152,7 @@ int main(int argc, char** argv) {
     std::cout << custops::app::ToToml(config);
     return 0;
   }
+  if (config.console_dir.empty()) config.console_dir = FindConsole();
   // Logs (including audit lines, docs/security.md) go to stderr; stdout
   // carries only what the binary prints for its user.
   spdlog::set_default_logger(spdlog::stderr_color_mt("custops"));
@@ -151,9 +185,14 @@ int main(int argc, char** argv) {
             << ", " << config.partitions << " partitions, roles " << config.roles << ")"
             << std::endl;
   if ((*app)->metrics_port() != 0) {
-    std::cout << "metrics on " << (config.tls_cert_file.empty() ? "http" : "https") << "://"
-              << config.metrics_listen.substr(0, config.metrics_listen.rfind(':')) << ":"
-              << (*app)->metrics_port() << "/metrics" << std::endl;
+    const std::string base =
+        absl::StrCat(config.tls_cert_file.empty() ? "http" : "https", "://",
+                     config.metrics_listen.substr(0, config.metrics_listen.rfind(':')), ":",
+                     (*app)->metrics_port());
+    std::cout << "console on " << base << "/"
+              << ((*app)->console_served() ? "" : " (not built: run scripts/build-web.sh)") << "\n"
+              << "JSON API on " << base << "/custops.v1.<Service>/<Method>\n"
+              << "metrics on " << base << "/metrics" << std::endl;
   }
   if (config.demo) {
     absl::StatusOr<custops::app::DemoLoadResult> loaded = (*app)->LoadDemo();
@@ -161,8 +200,9 @@ int main(int argc, char** argv) {
       std::cerr << "custops: demo data: " << loaded.status().message() << "\n";
     } else {
       std::cout << "demo data: " << loaded->appended << " business actions accepted, "
-                << loaded->duplicates << " already there, " << loaded->refused << " refused"
-                << std::endl;
+                << loaded->duplicates << " already there, " << loaded->refused << " refused; "
+                << loaded->org_appended << " organisation events (" << loaded->org_duplicates
+                << " already there)" << std::endl;
       for (const std::string& example : loaded->examples) {
         std::cout << "  refused: " << example << std::endl;
       }

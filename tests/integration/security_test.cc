@@ -56,6 +56,7 @@
 #include "custops/v1/value.grpc.pb.h"
 #include "events.h"
 #include "gtest/gtest.h"
+#include "http_client.h"
 #include "server_process.h"
 
 namespace custops {
@@ -340,61 +341,11 @@ std::string NeverToken(int partitions) {
   return projection::EncodeToken(positions);
 }
 
-// ---- HTTP by hand ----
+// ---- HTTP by hand (tests/testing/http_client.h) ----
 
-struct HttpAnswer {
-  int status = 0;  // 0: no answer
-  std::string body;
-};
-
-int ConnectTcp(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-HttpAnswer HttpGet(int port, const std::string& path, absl::Duration timeout = absl::Seconds(10),
-                   const std::string& token = "") {
-  HttpAnswer answer;
-  int fd = ConnectTcp(port);
-  if (fd < 0) return answer;
-  std::string request = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
-                                     "\r\nConnection: close\r\n");
-  if (!token.empty()) absl::StrAppend(&request, "Authorization: Bearer ", token, "\r\n");
-  request += "\r\n";
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    return answer;
-  }
-  const absl::Time deadline = absl::Now() + timeout;
-  std::string raw;
-  char buf[16384];
-  while (absl::Now() < deadline) {
-    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-    const int ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-    if (::poll(&p, 1, std::max(ms, 1)) <= 0) continue;
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  // "HTTP/1.1 200 OK\r\n..."
-  if (raw.size() < 12 || !raw.starts_with("HTTP/1.")) return answer;
-  int code = 0;
-  if (!absl::SimpleAtoi(raw.substr(9, 3), &code)) return answer;
-  answer.status = code;
-  const size_t body = raw.find("\r\n\r\n");
-  if (body != std::string::npos) answer.body = raw.substr(body + 4);
-  return answer;
-}
+using ::custops::testing::ConnectTcp;
+using ::custops::testing::HttpGet;
+using HttpAnswer = ::custops::testing::HttpReply;
 
 // The value of an unlabelled metric in Prometheus text; -1 when absent.
 double MetricValue(const std::string& text, const std::string& name) {
@@ -983,17 +934,17 @@ TEST_F(SecurityTest, IdleSubscribersAndIdleHttpConnections) {
     if (fd >= 0) sockets.push_back(fd);
   }
   const absl::Time start = absl::Now();
-  HttpAnswer metrics = HttpGet(http_port, "/metrics", absl::Seconds(5));
+  HttpAnswer metrics = HttpGet(http_port, "/metrics", "", absl::Seconds(5));
   const absl::Duration took = absl::Now() - start;
   std::cout << "GET /metrics with 50 idle connections: " << absl::ToDoubleMilliseconds(took)
             << " ms, status " << metrics.status << std::endl;
   EXPECT_EQ(metrics.status, 200);
   EXPECT_LT(took, absl::Seconds(1));
-  HttpAnswer health = HttpGet(http_port, "/healthz", absl::Seconds(5));
+  HttpAnswer health = HttpGet(http_port, "/healthz", "", absl::Seconds(5));
   EXPECT_EQ(health.status, 200);
   // Every projection of the embedded mode has restored: ready.
-  EXPECT_EQ(HttpGet(http_port, "/readyz", absl::Seconds(5)).status, 200);
-  EXPECT_EQ(HttpGet(http_port, "/no-such-page", absl::Seconds(5)).status, 404);
+  EXPECT_EQ(HttpGet(http_port, "/readyz", "", absl::Seconds(5)).status, 200);
+  EXPECT_EQ(HttpGet(http_port, "/no-such-page", "", absl::Seconds(5)).status, 404);
   for (int fd : sockets) ::close(fd);
 
   for (const auto& s : idle) s->Cancel();
@@ -1068,9 +1019,9 @@ TEST_F(SecurityAuthTest, HttpListenerChecksTokensForMetrics) {
   ASSERT_NO_FATAL_FAILURE(
       StartAuthServer(reader, {"--http-listen", absl::StrCat("127.0.0.1:", http_port)}));
   EXPECT_EQ(HttpGet(http_port, "/metrics").status, 401);
-  EXPECT_EQ(HttpGet(http_port, "/metrics", absl::Seconds(10), "garbage").status, 401);
-  EXPECT_EQ(HttpGet(http_port, "/metrics", absl::Seconds(10), emitter).status, 403);
-  HttpAnswer metrics = HttpGet(http_port, "/metrics", absl::Seconds(10), reader);
+  EXPECT_EQ(HttpGet(http_port, "/metrics", "garbage").status, 401);
+  EXPECT_EQ(HttpGet(http_port, "/metrics", emitter).status, 403);
+  HttpAnswer metrics = HttpGet(http_port, "/metrics", reader);
   EXPECT_EQ(metrics.status, 200);
   EXPECT_TRUE(absl::StrContains(metrics.body, "custops_events_appended_total")) << metrics.body;
   EXPECT_EQ(HttpGet(http_port, "/healthz").status, 200);

@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "custops/base/check.h"
+#include "custops/base/status_macros.h"
 #include "custops/event/time.h"
 #include "custops/rpc/log_limiter.h"
 #include "custops/rpc/routing.h"
@@ -30,8 +31,8 @@ using WireType = int;
 constexpr WireType kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kStartGroup = 3, kEndGroup = 4,
                    kFixed32 = 5;
 
-// Strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF): what
-// protobuf requires of proto3 strings.
+}  // namespace
+
 bool ValidUtf8(std::string_view s) {
   size_t i = 0;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -65,6 +66,8 @@ bool ValidUtf8(std::string_view s) {
   }
   return true;
 }
+
+namespace {
 
 // Walks `raw` as a message of `type` (nullptr: unknown, only the framing
 // is checked) and reports the first string field holding invalid UTF-8 or
@@ -132,6 +135,14 @@ std::string Walk(const pb::Descriptor* type, std::string_view raw, const std::st
         return absl::StrCat(here, ": unknown wire type ", wire);
     }
   }
+}
+
+// Equal without a timing side channel.
+bool SameSecret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
 }
 
 std::string PeerHost(const std::string& peer) {
@@ -298,6 +309,14 @@ absl::Status Call::AdmitWait() {
   return absl::OkStatus();
 }
 
+void UnaryCall::Finish(absl::StatusOr<std::string> bytes) {
+  if (stats_ != nullptr) {
+    stats_->Record(method(), transport(), bytes.status().code(), absl::Now() - started_);
+  }
+  Deliver(std::move(bytes));
+  delete this;
+}
+
 // ---- MethodTable ----
 
 void MethodTable::Add(std::string name, Access access, UnaryHandler unary, StreamHandler stream) {
@@ -335,6 +354,12 @@ const MethodEntry* MethodTable::Find(std::string_view name) const {
 
 std::vector<std::string> MethodTable::Services() const { return services_; }
 
+std::vector<std::string> MethodTable::Names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, e] : methods_) names.push_back(name);
+  return names;
+}
+
 // ---- wire helpers ----
 
 absl::StatusOr<int64_t> CountField(std::string_view raw, int field_number) {
@@ -369,20 +394,17 @@ bool Allows(const Identity& identity, Access access) {
       return identity.Has(Role::kReader);
     case Access::kAdmin:
       return identity.Has(Role::kAdmin);
+    case Access::kPublic:
+      return true;
   }
   return false;
 }
 
 // ---- the gRPC adapter ----
 
-namespace {
-
-// Whether calls of `entry` are audited even when allowed.
 bool Audited(const MethodEntry& entry) {
   return entry.access == Access::kAdmin || absl::StartsWith(entry.name, "custops.v1.Admin/");
 }
-
-}  // namespace
 
 class Gateway::RawService final : public grpc::Service {
  public:
@@ -425,14 +447,14 @@ class Gateway::RawService final : public grpc::Service {
 
 namespace {
 
-class GrpcCall final : public Call {
+class GrpcCall final : public UnaryCall {
  public:
   GrpcCall(const MethodEntry& entry, Identity identity, absl::Time deadline, std::string client,
            std::string raw, base::Executor& workers, ClientLimits& limits,
            grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
            grpc::ByteBuffer* response, std::string peer)
-      : Call(entry.name, std::move(identity), deadline, std::move(client), std::move(raw), workers,
-             limits),
+      : UnaryCall(entry.name, std::move(identity), deadline, std::move(client), std::move(raw),
+                  workers, limits),
         entry_(entry),
         ctx_(ctx),
         reactor_(reactor),
@@ -441,16 +463,13 @@ class GrpcCall final : public Call {
 
   std::string Metadata(std::string_view name) const override { return MetadataOf(*ctx_, name); }
 
-  // Finishes with serialized bytes (or the status) and deletes the call.
-  void FinishBytes(absl::StatusOr<std::string> bytes) {
+ protected:
+  void Deliver(absl::StatusOr<std::string> bytes) override {
     if (bytes.ok()) *response_ = ToByteBuffer(std::move(*bytes));
     if (Audited(entry_)) Gateway::Audit(identity(), entry_.name, bytes.status(), peer_);
     reactor_->Finish(ToGrpcStatus(bytes.status()));
-    delete this;
   }
-
-  std::unique_ptr<pb::Message> request;
-  std::unique_ptr<pb::Message> response;
+  Transport transport() const override { return Transport::kGrpc; }
 
  private:
   const MethodEntry& entry_;
@@ -569,6 +588,7 @@ Gateway::Gateway(const MethodTable& table, const TokenVerifier* verifier, Servin
       workers_(std::make_unique<base::Executor>(
           base::ExecutorOptions{.threads = options_.workers, .name = "rpc"})) {
   pb::SetLogHandler(&ProtobufLog);
+  stats_ = std::make_unique<RpcStats>(table_.Names());
   for (const std::string& service : table_.Services()) {
     const pb::ServiceDescriptor* d =
         pb::DescriptorPool::generated_pool()->FindServiceByName(service);
@@ -591,6 +611,12 @@ size_t Gateway::max_request_bytes() const {
   return m;
 }
 
+absl::Status Gateway::TooLarge(const MethodEntry& entry, size_t size) const {
+  return absl::ResourceExhaustedError(absl::StrCat("request of ", size, " bytes exceeds the ",
+                                                   LimitOf(entry), "-byte limit of ", entry.name,
+                                                   " (server.max_request_bytes)"));
+}
+
 size_t Gateway::LimitOf(const MethodEntry& entry) const {
   auto it = options_.max_request_bytes_by_method.find(entry.name);
   return it == options_.max_request_bytes_by_method.end() ? options_.max_request_bytes : it->second;
@@ -608,6 +634,14 @@ absl::StatusOr<Identity> Gateway::Authorize(const MethodEntry& entry,
                                             std::string_view authorization,
                                             std::string_view peer) const {
   if (verifier_ == nullptr) return Identity::Anonymous();
+  // No token needed (health): a caller without roles, counted by address.
+  if (entry.access == Access::kPublic) return Identity{};
+  if (!options_.internal_token.empty() &&
+      SameSecret(authorization, absl::StrCat("Bearer ", options_.internal_token))) {
+    Identity self = Identity::Anonymous();
+    self.subject = "custops (this process)";
+    return self;
+  }
   absl::StatusOr<Identity> identity = verifier_->Verify(authorization);
   if (!identity.ok()) {
     Identity unknown;
@@ -628,75 +662,98 @@ absl::StatusOr<Identity> Gateway::Authorize(const MethodEntry& entry,
   return identity;
 }
 
+absl::StatusOr<Identity> Gateway::Admit(const MethodEntry& entry, std::string_view authorization,
+                                        std::string_view peer, std::string_view raw) const {
+  ASSIGN_OR_RETURN(Identity identity, Authorize(entry, authorization, peer));
+  RETURN_IF_ERROR(Check(entry, raw));
+  return identity;
+}
+
+absl::Status Gateway::Check(const MethodEntry& entry, std::string_view raw) const {
+  if (raw.size() > LimitOf(entry)) return TooLarge(entry, raw.size());
+  if (entry.precheck) RETURN_IF_ERROR(entry.precheck(raw));
+  return absl::OkStatus();
+}
+
+std::string Gateway::ClientOf(const Identity& identity, std::string_view peer) const {
+  return verifier_ && !identity.subject.empty() ? identity.subject : std::string(peer);
+}
+
+void Gateway::Dispatch(const MethodEntry& entry, std::unique_ptr<UnaryCall> owned,
+                       absl::Time started) {
+  UnaryCall* call = owned.release();  // Finish deletes it
+  call->stats_ = stats_.get();
+  call->started_ = started;
+  if (entry.router) {
+    RawDone raw_done = [call](absl::StatusOr<std::string> bytes) {
+      call->Finish(std::move(bytes));
+    };
+    if (entry.router(*call, raw_done)) return;
+  }
+  pb::MessageFactory* factory = pb::MessageFactory::generated_factory();
+  call->request.reset(factory->GetPrototype(entry.descriptor->input_type())->New());
+  if (!call->request->ParseFromString(call->raw_request())) {
+    call->Finish(absl::InvalidArgumentError(
+        DescribeParseError(*entry.descriptor->input_type(), call->raw_request())));
+    return;
+  }
+  if (std::string bad = TimestampProblem(*call->request, timestamp_types_); !bad.empty()) {
+    call->Finish(absl::InvalidArgumentError(bad));
+    return;
+  }
+  call->response.reset(factory->GetPrototype(entry.descriptor->output_type())->New());
+  entry.unary(*call, *call->request, call->response.get(), [this, call](absl::Status s) {
+    if (!s.ok()) {
+      call->Finish(std::move(s));
+      return;
+    }
+    if (std::string bad = TimestampProblem(*call->response, timestamp_types_); !bad.empty()) {
+      // An answer that cannot be written as a valid Timestamp: the request
+      // reaches past the range (a period at year 1 or 9999).
+      call->Finish(absl::InvalidArgumentError(
+          absl::StrCat("the answer would hold a time outside 0001-01-01..9999-12-31 (", bad,
+                       "): ask for an instant further from the range's ends")));
+      return;
+    }
+    call->Finish(call->response->SerializeAsString());
+  });
+}
+
 grpc::ServerUnaryReactor* Gateway::StartUnary(const MethodEntry* entry, const std::string& name,
                                               grpc::CallbackServerContext* ctx,
                                               const grpc::ByteBuffer* request,
                                               grpc::ByteBuffer* response) {
+  const absl::Time started = absl::Now();
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (entry == nullptr || !entry->unary) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                                  absl::StrCat(name, " is not served by this instance")));
     return reactor;
   }
-  const std::string peer = ctx->peer();
-  absl::StatusOr<Identity> identity =
-      Authorize(*entry, MetadataOf(*ctx, "authorization"), PeerHost(peer));
+  const std::string peer = PeerHost(ctx->peer());
+  const std::string authorization = MetadataOf(*ctx, "authorization");
+  // The size limit is checked before the bytes are copied out of gRPC's
+  // buffer (after the credentials: an unauthenticated caller learns nothing
+  // of limits).
+  std::string raw;
+  absl::StatusOr<Identity> identity;
+  if (request->Length() > LimitOf(*entry)) {
+    identity = Authorize(*entry, authorization, peer);
+    if (identity.ok()) identity = TooLarge(*entry, request->Length());
+  } else {
+    raw = BytesOf(*request);
+    identity = Admit(*entry, authorization, peer, raw);
+  }
   if (!identity.ok()) {
+    stats_->Record(entry->name, Transport::kGrpc, identity.status().code(), absl::Now() - started);
     reactor->Finish(ToGrpcStatus(identity.status()));
     return reactor;
   }
-  const size_t limit = LimitOf(*entry);
-  if (request->Length() > limit) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     absl::StrCat("request of ", request->Length(), " bytes exceeds the ", limit,
-                                  "-byte limit of ", name, " (server.max_request_bytes)")));
-    return reactor;
-  }
-  std::string raw = BytesOf(*request);
-  if (entry->precheck) {
-    if (absl::Status s = entry->precheck(raw); !s.ok()) {
-      reactor->Finish(ToGrpcStatus(s));
-      return reactor;
-    }
-  }
-  std::string client = verifier_ ? identity->subject : PeerHost(peer);
-  auto* call = new GrpcCall(*entry, std::move(*identity), CallDeadline(*ctx, options_.max_wait),
-                            std::move(client), std::move(raw), *workers_, limits_, ctx, reactor,
-                            response, PeerHost(peer));
-  if (entry->router) {
-    RawDone raw_done = [call](absl::StatusOr<std::string> bytes) {
-      call->FinishBytes(std::move(bytes));
-    };
-    if (entry->router(*call, raw_done)) return reactor;
-  }
-  pb::MessageFactory* factory = pb::MessageFactory::generated_factory();
-  call->request.reset(factory->GetPrototype(entry->descriptor->input_type())->New());
-  if (!call->request->ParseFromString(call->raw_request())) {
-    call->FinishBytes(absl::InvalidArgumentError(
-        DescribeParseError(*entry->descriptor->input_type(), call->raw_request())));
-    return reactor;
-  }
-  if (std::string bad = TimestampProblem(*call->request, timestamp_types_); !bad.empty()) {
-    call->FinishBytes(absl::InvalidArgumentError(bad));
-    return reactor;
-  }
-  call->response.reset(factory->GetPrototype(entry->descriptor->output_type())->New());
-  entry->unary(*call, *call->request, call->response.get(), [this, call](absl::Status s) {
-    if (!s.ok()) {
-      call->FinishBytes(std::move(s));
-      return;
-    }
-    if (std::string bad = TimestampProblem(*call->response, timestamp_types_); !bad.empty()) {
-      // An answer that cannot be written as a valid Timestamp: the request
-      // reaches past the range (a period at year 1 or 9999).
-      call->FinishBytes(absl::InvalidArgumentError(
-          absl::StrCat("the answer would hold a time outside 0001-01-01..9999-12-31 (", bad,
-                       "): ask for an instant further from the range's ends")));
-      return;
-    }
-    call->FinishBytes(call->response->SerializeAsString());
-  });
+  std::string client = ClientOf(*identity, peer);
+  auto call = std::make_unique<GrpcCall>(
+      *entry, std::move(*identity), CallDeadline(*ctx, options_.max_wait), std::move(client),
+      std::move(raw), *workers_, limits_, ctx, reactor, response, peer);
+  Dispatch(*entry, std::move(call), started);
   return reactor;
 }
 
@@ -715,14 +772,11 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* Gateway::StartStream(const MethodEnt
     reactor->Fail(identity.status());
     return reactor;
   }
-  const size_t limit = LimitOf(*entry);
-  if (request->Length() > limit) {
-    reactor->Fail(absl::ResourceExhaustedError(
-        absl::StrCat("request of ", request->Length(), " bytes exceeds the ", limit,
-                     "-byte limit of ", name, " (server.max_request_bytes)")));
+  if (request->Length() > LimitOf(*entry)) {
+    reactor->Fail(TooLarge(*entry, request->Length()));
     return reactor;
   }
-  std::string client = verifier_ ? identity->subject : peer;
+  std::string client = ClientOf(*identity, peer);
   if (absl::Status s = limits_.Acquire(client, ClientLimits::kStream); !s.ok()) {
     reactor->Fail(s);
     return reactor;

@@ -31,12 +31,30 @@ void MetricsWriter::Gauge(const std::string& name, const std::string& help, cons
   Sample(name, help, "gauge", labels, value);
 }
 
-void MetricsWriter::Sample(const std::string& name, const std::string& help, const char* type,
-                           const Labels& labels, double value) {
-  if (std::find(declared_.begin(), declared_.end(), name) == declared_.end()) {
-    declared_.push_back(name);
-    absl::StrAppend(&out_, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+void MetricsWriter::Histogram(const std::string& name, const std::string& help,
+                              const Labels& labels,
+                              const std::vector<std::pair<double, int64_t>>& buckets, int64_t count,
+                              double sum) {
+  Declare(name, help, "histogram");
+  for (const auto& [le, n] : buckets) {
+    Labels with_le = labels;
+    with_le.emplace_back("le", absl::StrCat(le));
+    Line(name + "_bucket", with_le, static_cast<double>(n));
   }
+  Labels inf = labels;
+  inf.emplace_back("le", "+Inf");
+  Line(name + "_bucket", inf, static_cast<double>(count));
+  Line(name + "_sum", labels, sum);
+  Line(name + "_count", labels, static_cast<double>(count));
+}
+
+void MetricsWriter::Declare(const std::string& name, const std::string& help, const char* type) {
+  if (std::find(declared_.begin(), declared_.end(), name) != declared_.end()) return;
+  declared_.push_back(name);
+  absl::StrAppend(&out_, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+}
+
+void MetricsWriter::Line(const std::string& name, const Labels& labels, double value) {
   out_ += name;
   if (!labels.empty()) {
     out_ += "{";
@@ -47,6 +65,12 @@ void MetricsWriter::Sample(const std::string& name, const std::string& help, con
     out_ += "}";
   }
   absl::StrAppend(&out_, " ", FormatValue(value), "\n");
+}
+
+void MetricsWriter::Sample(const std::string& name, const std::string& help, const char* type,
+                           const Labels& labels, double value) {
+  Declare(name, help, type);
+  Line(name, labels, value);
 }
 
 void MetricsRegistry::AddCollector(Collector collector) {

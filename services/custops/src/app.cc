@@ -1,5 +1,7 @@
 #include "custops/app/app.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -9,16 +11,19 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "custops/admin/admin_service.h"
+#include "custops/base/check.h"
 #include "custops/base/clock.h"
 #include "custops/base/status_macros.h"
 #include "custops/client/bulk.h"
@@ -37,11 +42,14 @@
 #include "custops/review/review_projection.h"
 #include "custops/review/review_stack.h"
 #include "custops/rpc/auth.h"
+#include "custops/rpc/connect.h"
 #include "custops/rpc/gateway.h"
+#include "custops/rpc/health.h"
 #include "custops/rpc/http_server.h"
 #include "custops/rpc/metrics.h"
 #include "custops/rpc/routing.h"
 #include "custops/rpc/singleton_router.h"
+#include "custops/rpc/static_files.h"
 #include "custops/value/value_projection.h"
 #include "custops/value/value_service.h"
 #include "custops/visits/visits_service.h"
@@ -92,6 +100,13 @@ struct App::Impl {
   rpc::MethodTable methods;
   std::unique_ptr<rpc::TokenVerifier> verifier;
   std::unique_ptr<rpc::Gateway> gateway;
+  // The same table as JSON over HTTP, and the console's files.
+  std::unique_ptr<rpc::ConnectHandler> json_api;
+  std::unique_ptr<rpc::HealthService> health;
+  // The process's own bearer token (rpc::ServingOptions::internal_token).
+  std::string internal_token;
+  std::optional<rpc::StaticFiles> console;
+  std::string console_dev_token;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   rpc::MetricsRegistry metrics;
@@ -110,8 +125,15 @@ struct App::Impl {
   absl::Status StartServer();
   absl::Status StartHttp();
   void ServeHttp(const rpc::HttpRequest& request, std::shared_ptr<rpc::HttpExchange> exchange);
+  // The caller of an HTTP request (anonymous with every role when auth is
+  // off), or UNAUTHENTICATED.
+  absl::StatusOr<rpc::Identity> WhoIs(const rpc::HttpRequest& request) const;
   // Whether every service this instance runs can answer (readiness).
   bool Ready() const;
+  // Whether `service` ("" = all) can answer; nullopt when not served here.
+  std::optional<bool> ServiceReady(const std::string& service) const;
+  // Whether the queries of `rt` (null: none) can answer here or by a peer.
+  bool RuntimeReady(const projection::ProjectionRuntime* rt) const;
 };
 
 namespace {
@@ -140,6 +162,47 @@ absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& add
         absl::StrCat(std::string(key), ": expected host:port, got \"", address, "\""));
   }
   return std::make_pair(address.substr(0, colon), port);
+}
+
+// 32 random bytes from the kernel, hex.
+std::string RandomToken() {
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  unsigned char bytes[32] = {};
+  urandom.read(reinterpret_cast<char*>(bytes), sizeof(bytes));
+  CUSTOPS_CHECK(urandom.good()) << "cannot read /dev/urandom";
+  std::string hex;
+  for (unsigned char b : bytes) absl::StrAppend(&hex, absl::Hex(b, absl::kZeroPad2));
+  return hex;
+}
+
+bool IsLoopback(std::string host) {
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+// GET /v1/whoami: who the console's user is, and the server's "now" and
+// reporting zone (the console's default period), as JSON.
+std::string WhoAmIJson(const rpc::Identity& who, bool auth, absl::Time now,
+                       const std::string& zone) {
+  google::protobuf::Struct out;
+  auto& fields = *out.mutable_fields();
+  fields["subject"].set_string_value(who.subject);
+  fields["auth"].set_bool_value(auth);
+  fields["now"].set_string_value(absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone()));
+  fields["timeZone"].set_string_value(zone);
+  auto* roles = fields["roles"].mutable_list_value();
+  for (rpc::Role r : {rpc::Role::kEmitter, rpc::Role::kReader, rpc::Role::kAdmin}) {
+    if (who.roles & static_cast<uint8_t>(r)) {
+      roles->add_values()->set_string_value(std::string(rpc::RoleName(r)));
+    }
+  }
+  if (who.regions) {
+    auto* regions = fields["regions"].mutable_list_value();
+    for (const std::string& region : *who.regions) regions->add_values()->set_string_value(region);
+  }
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(out, &json);
+  return json;
 }
 
 // kafka.properties in the order librdkafka gets them.
@@ -330,10 +393,7 @@ absl::Status App::Impl::Open() {
 
 absl::Status App::Impl::CheckExposure(const std::string& listen, const std::string& key) const {
   ASSIGN_OR_RETURN(auto hp, SplitHostPort(listen, key));
-  std::string host = hp.first;
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  const bool loopback = host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
-  if (loopback) return absl::OkStatus();
+  if (IsLoopback(hp.first)) return absl::OkStatus();
   const bool tls = !config.tls_cert_file.empty();
   const bool auth = verifier != nullptr;
   if (tls && auth) return absl::OkStatus();
@@ -385,6 +445,10 @@ absl::Status App::Impl::StartServer() {
     channels.set_credentials(grpc::SslCredentials(client_ssl));
   }
 
+  internal_token = RandomToken();
+  health = std::make_unique<rpc::HealthService>(
+      [this](const std::string& service) { return ServiceReady(service); });
+  health->Register(methods);
   if (ingest_service) ingest_service->Register(methods);
   if (subscriptions_service) subscriptions_service->Register(methods);
   if (lifecycle_service) lifecycle_service->Register(methods);
@@ -414,9 +478,11 @@ absl::Status App::Impl::StartServer() {
                           .max_wait = absl::Milliseconds(config.max_wait_ms),
                           .max_streams_per_client = config.max_streams_per_client,
                           .max_waits_per_client = config.max_waits_per_client,
-                          .workers = config.workers});
+                          .workers = config.workers,
+                          .internal_token = internal_token});
 
-  grpc::EnableDefaultHealthCheckService(true);
+  // Health is served from the method table (readiness, in reflection).
+  grpc::EnableDefaultHealthCheckService(false);
   // Reflection answers without a token: only where every call may (auth off).
   if (verifier == nullptr) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -436,30 +502,40 @@ absl::Status App::Impl::StartServer() {
   return absl::OkStatus();
 }
 
+bool App::Impl::RuntimeReady(const projection::ProjectionRuntime* rt) const {
+  if (rt == nullptr) return true;
+  for (const auto& s : singletons) {
+    if (s->runtime != rt) continue;
+    // A standby is ready when it can forward; the leader when restored.
+    return Standing(*s).first != rpc::SingletonState::kRestoring;
+  }
+  if (owners != nullptr) return true;  // Kafka: a routing peer may answer
+  for (int p = 0; p < rt->partitions(); ++p) {
+    if (!rt->CheckServing(Partition(p)).ok()) return false;
+  }
+  return true;
+}
+
 bool App::Impl::Ready() const {
   if (server == nullptr) return false;
-  for (const projection::ProjectionRuntime* rt :
-       {static_cast<const projection::ProjectionRuntime*>(lifecycle_runtime.get()),
-        static_cast<const projection::ProjectionRuntime*>(value_runtime.get()),
-        review ? &review->runtime() : nullptr}) {
-    if (rt == nullptr) continue;
-    bool singleton = false;
-    for (const auto& s : singletons) {
-      if (s->runtime != rt) continue;
-      singleton = true;
-      // A standby is ready when it can forward; the leader when restored.
-      if (Standing(*s).first == rpc::SingletonState::kRestoring) return false;
-    }
-    if (singleton || owners != nullptr) continue;
-    for (int p = 0; p < rt->partitions(); ++p) {
-      if (!rt->CheckServing(Partition(p)).ok()) return false;
-    }
-  }
+  return RuntimeReady(lifecycle_runtime.get()) && RuntimeReady(value_runtime.get()) &&
+         RuntimeReady(review ? &review->runtime() : nullptr);
+}
+
+std::optional<bool> App::Impl::ServiceReady(const std::string& service) const {
+  if (service.empty()) return Ready();
+  const std::vector<std::string> served = methods.Services();
+  if (std::find(served.begin(), served.end(), service) == served.end()) return std::nullopt;
+  if (server == nullptr) return false;
+  if (service == "custops.v1.Lifecycle") return RuntimeReady(lifecycle_runtime.get());
+  if (service == "custops.v1.Value") return RuntimeReady(value_runtime.get());
+  if (service == "custops.v1.Review") return RuntimeReady(review ? &review->runtime() : nullptr);
   return true;
 }
 
 void App::Impl::ServeHttp(const rpc::HttpRequest& request,
                           std::shared_ptr<rpc::HttpExchange> exchange) {
+  if (json_api->Serve(request, exchange)) return;
   if (request.method != "GET" && request.method != "HEAD") {
     exchange->Respond({.status = 405, .body = "method not allowed\n"});
     return;
@@ -470,36 +546,79 @@ void App::Impl::ServeHttp(const rpc::HttpRequest& request,
     const bool ready = Ready();
     exchange->Respond({.status = ready ? 200 : 503, .body = ready ? "ready\n" : "not ready\n"});
   } else if (request.path == "/metrics") {
-    if (verifier != nullptr) {
-      // Metrics need a reader token like Admin.Status.
-      absl::StatusOr<rpc::Identity> who = verifier->Verify(request.Header("authorization"));
-      if (!who.ok()) {
-        exchange->Respond({.status = 401,
-                           .headers = {{"WWW-Authenticate", "Bearer"}},
-                           .body = std::string(who.status().message()) + "\n"});
-        return;
-      }
-      if (!who->Has(rpc::Role::kReader)) {
-        exchange->Respond({.status = 403, .body = "the reader role is needed\n"});
-        return;
-      }
+    // Metrics need a reader token like Admin.Status.
+    absl::StatusOr<rpc::Identity> who = WhoIs(request);
+    if (who.ok() && !who->Has(rpc::Role::kReader)) {
+      who = absl::PermissionDeniedError("/metrics needs the reader role");
+    }
+    if (!who.ok()) {
+      exchange->Respond(rpc::ConnectError(who.status()));
+      return;
     }
     exchange->Respond(
         {.content_type = "text/plain; version=0.0.4; charset=utf-8", .body = metrics.Render()});
+  } else if (request.path == "/v1/whoami") {
+    absl::StatusOr<rpc::Identity> who = WhoIs(request);
+    if (!who.ok()) {
+      exchange->Respond(rpc::ConnectError(who.status()));
+      return;
+    }
+    exchange->Respond(
+        {.content_type = "application/json",
+         .body = WhoAmIJson(*who, verifier != nullptr, clock->Now(), config.time_zone)});
+  } else if (request.path == "/v1/console/dev-token") {
+    // Only to a browser on this machine, and only when configured.
+    if (console_dev_token.empty() || !IsLoopback(request.peer)) {
+      exchange->Respond(rpc::ConnectError(absl::NotFoundError("no dev token is offered here")));
+      return;
+    }
+    exchange->Respond({.content_type = "application/json",
+                       .headers = {{"Cache-Control", "no-store"}},
+                       .body = absl::StrCat("{\"token\":\"", console_dev_token, "\"}")});
+  } else if (console && console->Serve(request, *exchange)) {
+    return;
+  } else if (request.path == "/") {
+    exchange->Respond({.body =
+                           "custops: the ops console is not built here; run scripts/build-web.sh "
+                           "and restart (or pass --console-dir). /metrics, /healthz, /readyz and "
+                           "the JSON API (docs/json-api.md) are served.\n"});
   } else {
-    exchange->Respond({.status = 404, .body = "try /metrics, /healthz or /readyz\n"});
+    exchange->Respond({.status = 404, .body = "not found: try /, /metrics, /healthz or /readyz\n"});
   }
+}
+
+absl::StatusOr<rpc::Identity> App::Impl::WhoIs(const rpc::HttpRequest& request) const {
+  if (verifier == nullptr) return rpc::Identity::Anonymous();
+  return verifier->Verify(request.Header("authorization"));
 }
 
 absl::Status App::Impl::StartHttp() {
   if (config.metrics_listen.empty()) return absl::OkStatus();
+  json_api = std::make_unique<rpc::ConnectHandler>(*gateway, methods);
+  if (!config.console_dir.empty()) {
+    absl::StatusOr<rpc::StaticFiles> files = rpc::StaticFiles::Load(config.console_dir);
+    if (!files.ok()) {
+      return absl::Status(files.status().code(),
+                          absl::StrCat("server.console_dir: ", files.status().message()));
+    }
+    console = std::move(*files);
+  }
+  if (!config.console_dev_token_file.empty()) {
+    ASSIGN_OR_RETURN(std::string token,
+                     ReadFile(config.console_dev_token_file, "server.console_dev_token_file"));
+    console_dev_token = std::string(absl::StripAsciiWhitespace(token));
+    if (console_dev_token.find_first_of("\"\\") != std::string::npos) {
+      return absl::InvalidArgumentError("server.console_dev_token_file: not a JWT");
+    }
+  }
   ASSIGN_OR_RETURN(auto hp, SplitHostPort(config.metrics_listen, "server.http_listen"));
   ASSIGN_OR_RETURN(http_server,
                    rpc::HttpServer::Start({.host = hp.first,
                                            .port = hp.second,
                                            .tls_cert_file = config.tls_cert_file,
                                            .tls_key_file = config.tls_key_file,
-                                           .tls_client_ca_file = config.tls_client_ca_file},
+                                           .tls_client_ca_file = config.tls_client_ca_file,
+                                           .max_body_bytes = gateway->max_request_bytes()},
                                           [this](const rpc::HttpRequest& request,
                                                  std::shared_ptr<rpc::HttpExchange> exchange) {
                                             ServeHttp(request, std::move(exchange));
@@ -621,6 +740,7 @@ std::pair<rpc::SingletonState, std::string> App::Impl::Standing(const Singleton&
 }
 
 void App::Impl::RegisterMetrics() {
+  metrics.AddCollector([this](rpc::MetricsWriter& w) { gateway->stats().Collect(w); });
   metrics.AddCollector([this](rpc::MetricsWriter& w) {
     // A process with some roles reports what it runs.
     const ingest::IngestCounters& c = ingestor->counters();
@@ -735,6 +855,8 @@ std::string App::address() const {
   return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", impl_->port);
 }
 
+bool App::console_served() const { return impl_->console.has_value(); }
+
 int App::metrics_port() const { return impl_->http_server ? impl_->http_server->port() : 0; }
 
 absl::StatusOr<DemoLoadResult> App::LoadDemo() {
@@ -745,7 +867,11 @@ absl::StatusOr<DemoLoadResult> App::LoadDemo() {
                                                             .currency = c.currency});
   // Through the command services over gRPC, as a CRM front end would: each
   // demo event is the business action that emits it.
-  client::Client client({.target = address(), .deadline = absl::Seconds(60), .actor_id = "demo"});
+  // The server's in-process channel (no TLS to present) with the process's
+  // own token (no JWT to mint).
+  client::Client client(
+      impl_->server->InProcessChannel(grpc::ChannelArguments()),
+      {.deadline = absl::Seconds(60), .actor_id = "demo", .bearer_token = impl_->internal_token});
   const client::SubmitReport report = client::SubmitAll(client, events, /*parallelism=*/8);
   if (!report.error.ok()) {
     return absl::Status(report.error.code(),
@@ -755,6 +881,34 @@ absl::StatusOr<DemoLoadResult> App::LoadDemo() {
                         .duplicates = report.duplicates,
                         .refused = report.refused,
                         .examples = report.examples};
+  // The organisation's side: targets, marketing spend, market sizes and
+  // review actions (docs/demo-data.md), appended in order.
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(c.time_zone, &zone)) {
+    return absl::InvalidArgumentError(absl::StrCat("domain.time_zone: unknown ", c.time_zone));
+  }
+  const std::vector<v1::OrgEvent> org = demo::GenerateDemoOrg({.seed = c.demo_seed,
+                                                               .customers = c.demo_customers,
+                                                               .end = impl_->clock->Now(),
+                                                               .currency = c.currency},
+                                                              events, zone);
+  auto ingest = v1::EventIngest::NewStub(impl_->server->InProcessChannel(grpc::ChannelArguments()));
+  constexpr size_t kBatch = 500;
+  for (size_t i = 0; i < org.size(); i += kBatch) {
+    v1::AppendOrgRequest request;
+    for (size_t j = i; j < std::min(org.size(), i + kBatch); ++j) *request.add_events() = org[j];
+    v1::AppendResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    ctx.AddMetadata("authorization", "Bearer " + impl_->internal_token);
+    if (grpc::Status s = ingest->AppendOrg(&ctx, request, &response); !s.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                          absl::StrCat("demo load: organisation events: ", s.error_message()));
+    }
+    for (const v1::AppendResult& r : response.results()) {
+      ++(r.duplicate() ? result.org_duplicates : result.org_appended);
+    }
+  }
   return result;
 }
 

@@ -45,13 +45,15 @@
 #include "absl/time/time.h"
 #include "custops/base/executor.h"
 #include "custops/rpc/auth.h"
+#include "custops/rpc/rpc_stats.h"
 
 namespace custops::rpc {
 
 // The role a method needs (docs/security.md): emitter for EventIngest and
 // the command services; reader for queries, subscriptions and Admin.Status;
-// admin for everything else (RefitClv, rebuilds, dead-letter replay).
-enum class Access { kEmitter, kReader, kAdmin };
+// admin for everything else (RefitClv, rebuilds, dead-letter replay);
+// public for health checks, which need no token.
+enum class Access { kEmitter, kReader, kAdmin, kPublic };
 
 // Completes a call; call exactly once.
 using Done = absl::AnyInvocable<void(absl::Status) &&>;
@@ -72,6 +74,10 @@ struct ServingOptions {
   int max_waits_per_client = 5000;
   // Worker threads for work that may block. Default: 8
   int workers = 8;
+  // A bearer token that stands for the process itself (every role, all
+  // regions), for its own calls such as loading the demo: random, made at
+  // start and never written anywhere. Empty: none. Default: ""
+  std::string internal_token;
 };
 
 // Counts of streams and waits per client. Thread-safe.
@@ -127,6 +133,30 @@ class Call {
   base::Executor& workers_;
   ClientLimits& limits_;
   int waits_ = 0;
+};
+
+// A unary call of any transport. The gateway parses `raw_request()` into
+// `request`, runs the handler and hands the serialized answer (or the
+// refusal) to Deliver, once; the call is deleted right after.
+class UnaryCall : public Call {
+ public:
+  std::unique_ptr<google::protobuf::Message> request;
+  std::unique_ptr<google::protobuf::Message> response;
+
+  // Records the outcome in the gateway's statistics, delivers it and
+  // deletes the call.
+  void Finish(absl::StatusOr<std::string> bytes);
+
+ protected:
+  using Call::Call;
+  // Hands the answer to the transport.
+  virtual void Deliver(absl::StatusOr<std::string> bytes) = 0;
+  virtual Transport transport() const = 0;
+
+ private:
+  friend class Gateway;
+  RpcStats* stats_ = nullptr;
+  absl::Time started_ = absl::InfinitePast();
 };
 
 // Where a server stream's messages go. Thread-safe; Write calls must not
@@ -219,6 +249,8 @@ class MethodTable {
   const MethodEntry* Find(std::string_view name) const;
   // Registered service names, in order of registration.
   std::vector<std::string> Services() const;
+  // Registered method names ("svc/Method"), sorted.
+  std::vector<std::string> Names() const;
 
  private:
   void Add(std::string name, Access access, UnaryHandler unary, StreamHandler stream);
@@ -258,6 +290,10 @@ void AnswerAfter(Call& call, absl::AnyInvocable<void(Done) &&> wait,
 // Message types -> whether they can hold a google.protobuf.Timestamp.
 using TimestampTypes = absl::flat_hash_map<const google::protobuf::Descriptor*, bool>;
 
+// Strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF): what
+// protobuf requires of proto3 strings.
+bool ValidUtf8(std::string_view s);
+
 // The bytes of a gRPC message buffer, contiguous.
 std::string BytesOf(const grpc::ByteBuffer& buffer);
 
@@ -269,6 +305,10 @@ absl::StatusOr<int64_t> CountField(std::string_view raw, int field_number);
 // Why `raw` does not parse as `type`: "events[3].customer_id: invalid
 // UTF-8", or "request is not a valid custops.v1.AppendRequest (...)".
 std::string DescribeParseError(const google::protobuf::Descriptor& type, std::string_view raw);
+
+// Whether calls of `entry` go to the audit log even when allowed (admin
+// methods and Admin.*).
+bool Audited(const MethodEntry& entry);
 
 // Whether `identity` may call a method needing `access`.
 bool Allows(const Identity& identity, Access access);
@@ -291,8 +331,27 @@ class Gateway {
   // UNAUTHENTICATED / PERMISSION_DENIED (audited). For any transport.
   absl::StatusOr<Identity> Authorize(const MethodEntry& entry, std::string_view authorization,
                                      std::string_view peer) const;
-  // The size limit of `entry`.
+  // The size limit of `entry`, and the refusal of a request of `size` bytes
+  // over it (RESOURCE_EXHAUSTED).
   size_t LimitOf(const MethodEntry& entry) const;
+  absl::Status TooLarge(const MethodEntry& entry, size_t size) const;
+  // Admits one arriving request of `entry` with its serialized bytes:
+  // credentials and role (UNAUTHENTICATED / PERMISSION_DENIED), the size
+  // limit (RESOURCE_EXHAUSTED) and the method's precheck. The identity, or
+  // the refusal. For any transport.
+  absl::StatusOr<Identity> Admit(const MethodEntry& entry, std::string_view authorization,
+                                 std::string_view peer, std::string_view raw) const;
+  // The size limit and the method's precheck alone.
+  absl::Status Check(const MethodEntry& entry, std::string_view raw) const;
+  // The key per-client limits count `identity` calling from `peer` under.
+  std::string ClientOf(const Identity& identity, std::string_view peer) const;
+  // Serves an admitted unary call: the service's router (forwarding) or the
+  // parse (INVALID_ARGUMENT naming the field), the Timestamp checks on the
+  // request and the answer, and the handler. Takes `call`, which Finish
+  // deletes; its latency counts from `started` (its arrival).
+  void Dispatch(const MethodEntry& entry, std::unique_ptr<UnaryCall> call, absl::Time started);
+  // Per-method counts and latencies (docs/operations.md).
+  RpcStats& stats() { return *stats_; }
   // Logs an audit line for a call of an admin method (or a denial).
   static void Audit(const Identity& identity, const std::string& method, const absl::Status& s,
                     std::string_view peer);
@@ -311,6 +370,7 @@ class Gateway {
   ServingOptions options_;
   ClientLimits limits_;
   std::unique_ptr<base::Executor> workers_;
+  std::unique_ptr<RpcStats> stats_;
   // Filled before serving, read-only after: which request and answer types
   // the Timestamp check must walk.
   TimestampTypes timestamp_types_;

@@ -9,6 +9,7 @@
 #ifndef CUSTOPS_RPC_METRICS_H_
 #define CUSTOPS_RPC_METRICS_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,11 +29,17 @@ class MetricsWriter {
   void Counter(const std::string& name, const std::string& help, const Labels& labels,
                double value);
   void Gauge(const std::string& name, const std::string& help, const Labels& labels, double value);
+  // A histogram: `buckets` are (upper bound, observations at or below it),
+  // ascending and cumulative, without +Inf (that is `count`).
+  void Histogram(const std::string& name, const std::string& help, const Labels& labels,
+                 const std::vector<std::pair<double, int64_t>>& buckets, int64_t count, double sum);
   std::string Take() { return std::move(out_); }
 
  private:
   void Sample(const std::string& name, const std::string& help, const char* type,
               const Labels& labels, double value);
+  void Declare(const std::string& name, const std::string& help, const char* type);
+  void Line(const std::string& name, const Labels& labels, double value);
   std::string out_;
   std::vector<std::string> declared_;
 };

@@ -22,6 +22,9 @@ struct DemoLoadResult {
   // Demo actions the command services refused, with a few examples.
   int64_t refused = 0;
   std::vector<std::string> examples;
+  // Organisation events (targets, spend, market sizes, review actions).
+  int64_t org_appended = 0;
+  int64_t org_duplicates = 0;
 };
 
 class App {
@@ -36,6 +39,9 @@ class App {
   std::string address() const;
   // The bound metrics port, 0 when disabled.
   int metrics_port() const;
+  // Whether the HTTP listener serves the ops console at / (its files were
+  // found: Config::console_dir).
+  bool console_served() const;
 
   // Sends the demo population through the command services over gRPC (one
   // business action per demo event, 8 customers at a time). Idempotent: the

@@ -66,6 +66,14 @@ struct Config {
   // Allow a non-loopback listen address without TLS and token auth (logged
   // loudly). Default: false
   bool insecure = false;
+  // The ops console's built files (scripts/build-web.sh), served at / on the
+  // HTTP listener; `server.console_dir` / --console-dir. Empty: the binary
+  // looks beside itself (docs/console.md); none found: / says how to build
+  // it. Default: ""
+  std::string console_dir;
+  // A file holding a token the console offers loopback clients as "use the
+  // dev token" (`server.console_dev_token_file`); empty: none. Default: ""
+  std::string console_dev_token_file;
   // [tls]: PEM files; cert + key turn TLS on for gRPC and HTTP; client_ca
   // requires client certificates signed by it (mutual TLS).
   std::string tls_cert_file;

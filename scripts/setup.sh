@@ -34,7 +34,13 @@ PACKAGES=(
   libssl-dev libc-ares-dev libre2-dev libsqlite3-dev
   libjwt-dev libmicrohttpd-dev libgnutls28-dev openssl
   openjdk-17-jre-headless maven kcat
+  chromium fonts-wqy-microhei
 )
+# The console (web/) builds with Node >= 18 and npm; the machine's own Node
+# is used when there is one, else Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -61,3 +67,5 @@ if [[ ${#TARGETS[@]} -gt 0 ]]; then
 else
   cmake --build "$BUILD_DIR"
 fi
+# The ops console, beside the binary (custops finds $BUILD_DIR/console).
+"$ROOT/scripts/build-web.sh" "$BUILD_DIR/console"

@@ -807,5 +807,45 @@ TEST_F(JsonApiTest, MetricsCountCallsByMethodTransportAndCode) {
                                 "transport=\"grpc\",code=\"OK\"}"));
 }
 
+// SSE streams count against the same per-client limit as gRPC streams, and
+// a closed stream gives its slot back.
+TEST(JsonApiLimitsTest, StreamsPerClientAreLimitedAndReturned) {
+  const fs::path dir =
+      fs::temp_directory_path() / absl::StrCat("custops_json_api_limits_", ::getpid());
+  fs::remove_all(dir);
+  WriteFile(dir / "custops.toml", "[server]\nmax_streams_per_client = 2\n");
+  const int http_port = testing::FreePort();
+  testing::ServerProcess server(
+      CUSTOPS_BINARY, {"--data-dir", (dir / "data").string(), "--config",
+                       (dir / "custops.toml").string(), "--partitions", "2", "--sync", "false",
+                       "--http-listen", absl::StrCat("127.0.0.1:", http_port)});
+  ASSERT_TRUE(server.Start().ok());
+  auto first = std::make_unique<testing::SseReader>(http_port, "/v1/changes?from=latest");
+  testing::SseReader second(http_port, "/v1/subscribe?from=latest");
+  ASSERT_EQ(first->reply().status, 200);
+  ASSERT_EQ(second.reply().status, 200);
+  {
+    testing::SseReader third(http_port, "/v1/changes?from=latest");
+    EXPECT_EQ(third.reply().status, 429);
+    std::optional<ConnectError> error = ParseError(third.reply().body);
+    ASSERT_TRUE(error.has_value()) << third.reply().body;
+    EXPECT_EQ(error->code, "resource_exhausted");
+    EXPECT_TRUE(absl::StrContains(error->message, "max_streams_per_client")) << error->message;
+  }
+  // The client leaves one stream; the server notices and frees its slot.
+  first->Close();
+  first.reset();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  int status = 0;
+  while (status != 200 && absl::Now() < deadline) {
+    testing::SseReader again(http_port, "/v1/changes?from=latest");
+    status = again.reply().status;
+    if (status != 200) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(status, 200);
+  server.Stop();
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace custops

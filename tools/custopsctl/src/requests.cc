@@ -44,6 +44,27 @@ absl::Status CheckPageSize(int page_size) {
   return absl::OkStatus();
 }
 
+// The paging flags onto a request.
+template <typename Args, typename Request>
+absl::Status SetPage(const Args& args, Request& request) {
+  if (absl::Status status = CheckPageSize(args.page_size); !status.ok()) return status;
+  request.set_page_size(args.page_size);
+  request.set_page_token(args.page_token);
+  return absl::OkStatus();
+}
+
+// The paging flags and --as-of / --consistency-token onto a request (as_of
+// left unset when not given: the server's now).
+template <typename Args, typename Request>
+absl::Status SetPageAndQuery(const Args& args, Request& request) {
+  if (absl::Status status = SetPage(args, request); !status.ok()) return status;
+  absl::Status status =
+      ApplyQuery(args.query, request.mutable_as_of(), request.mutable_consistency_token());
+  if (!status.ok()) return status;
+  if (args.query.as_of.empty()) request.clear_as_of();
+  return absl::OkStatus();
+}
+
 // ALL (empty) or one of `allowed`.
 absl::StatusOr<v1::Dimension> DimensionFlag(const std::string& text,
                                             std::initializer_list<v1::Dimension> allowed) {
@@ -122,13 +143,7 @@ absl::StatusOr<v1::ListCustomersRequest> MakeListCustomersRequest(const ListArgs
   filter.set_region(args.region);
   filter.set_owner_id(args.owner);
   filter.set_industry(args.industry);
-  absl::Status status = CheckPageSize(args.page_size);
-  if (!status.ok()) return status;
-  request.set_page_size(args.page_size);
-  request.set_page_token(args.page_token);
-  status = ApplyQuery(args.query, request.mutable_as_of(), request.mutable_consistency_token());
-  if (!status.ok()) return status;
-  if (args.query.as_of.empty()) request.clear_as_of();
+  if (absl::Status status = SetPageAndQuery(args, request); !status.ok()) return status;
   return request;
 }
 
@@ -225,13 +240,7 @@ absl::StatusOr<v1::ListValueCustomersRequest> MakeListValueCustomersRequest(
   filter.set_region(args.region);
   filter.set_industry(args.industry);
   filter.set_owner_id(args.owner);
-  absl::Status status = CheckPageSize(args.page_size);
-  if (!status.ok()) return status;
-  request.set_page_size(args.page_size);
-  request.set_page_token(args.page_token);
-  status = ApplyQuery(args.query, request.mutable_as_of(), request.mutable_consistency_token());
-  if (!status.ok()) return status;
-  if (args.query.as_of.empty()) request.clear_as_of();
+  if (absl::Status status = SetPageAndQuery(args, request); !status.ok()) return status;
   return request;
 }
 
@@ -302,10 +311,8 @@ absl::StatusOr<v1::FunnelRequest> MakeFunnelRequest(const ReviewArgs& args, absl
   absl::Status status = ApplySlice(args, &dimension, request.mutable_dimension_value());
   if (!status.ok()) return status;
   request.set_dimension(dimension);
-  status = CheckPageSize(args.page_size);
+  status = SetPage(args, request);
   if (!status.ok()) return status;
-  request.set_page_size(args.page_size);
-  request.set_page_token(args.page_token);
   request.set_consistency_token(args.consistency_token);
   return request;
 }
@@ -334,10 +341,7 @@ absl::StatusOr<v1::CompareReviewRequest> MakeCompareReviewRequest(const ReviewAr
   request.set_granularity(period->granularity);
   *request.mutable_period_start() = event::ToProto(period->instant);
   request.set_dimension(*d);
-  absl::Status status = CheckPageSize(args.page_size);
-  if (!status.ok()) return status;
-  request.set_page_size(args.page_size);
-  request.set_page_token(args.page_token);
+  if (absl::Status status = SetPage(args, request); !status.ok()) return status;
   request.set_consistency_token(args.consistency_token);
   return request;
 }
@@ -350,13 +354,7 @@ absl::StatusOr<v1::WorklistRequest> MakeWorklistRequest(const WorklistArgs& args
   v1::WorklistRequest request;
   request.set_owner_id(args.owner);
   request.set_region(args.region);
-  absl::Status status = CheckPageSize(args.page_size);
-  if (!status.ok()) return status;
-  request.set_page_size(args.page_size);
-  request.set_page_token(args.page_token);
-  status = ApplyQuery(args.query, request.mutable_as_of(), request.mutable_consistency_token());
-  if (!status.ok()) return status;
-  if (args.query.as_of.empty()) request.clear_as_of();
+  if (absl::Status status = SetPageAndQuery(args, request); !status.ok()) return status;
   return request;
 }
 

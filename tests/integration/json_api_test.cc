@@ -669,6 +669,9 @@ TEST_F(JsonApiTest, SubscriptionsStreamAsServerSentEvents) {
   testing::SseReader bad(http_port_, "/v1/subscribe?types=no_such_event", *admin_);
   EXPECT_EQ(bad.reply().status, 400);
   EXPECT_TRUE(absl::StrContains(ParseError(bad.reply().body)->message, "event_types[0]"));
+  testing::SseReader bad_utf8(http_port_, "/v1/subscribe?customer_ids=%ff%fe", *admin_);
+  EXPECT_EQ(bad_utf8.reply().status, 400);
+  EXPECT_EQ(ParseError(bad_utf8.reply().body)->message, "customer_ids: invalid UTF-8");
   testing::SseReader anonymous(http_port_, "/v1/changes");
   EXPECT_EQ(anonymous.reply().status, 401);
   HttpReply post =

@@ -519,8 +519,7 @@ void ConnectHandler::ServeUnary(const MethodEntry& entry, const HttpRequest& req
           std::string(s.message()))));
     }
     raw = message->SerializeAsString();
-    absl::StatusOr<Identity> checked = gateway_.Admit(entry, authorization, request.peer, raw);
-    if (!checked.ok()) return refuse(checked.status());
+    if (absl::Status checked = gateway_.Check(entry, raw); !checked.ok()) return refuse(checked);
   } else {
     identity = gateway_.Admit(entry, authorization, request.peer, request.body);
     if (!identity.ok()) return refuse(identity.status());
@@ -544,13 +543,25 @@ void ConnectHandler::ServeStream(const MethodEntry& entry, const HttpRequest& re
   // a reconnecting EventSource resumes), types, customer_ids.
   std::string from = request.Query("from");
   if (from.empty()) from = request.Header("last-event-id");
-  reflection.SetString(message.get(), input.FindFieldByName("from"), from);
-  const pb::FieldDescriptor* types = input.FindFieldByName("event_types");
-  if (types == nullptr) types = input.FindFieldByName("change_types");
-  for (const std::string& t : ListParam(request, "types")) {
-    reflection.AddString(message.get(), types, t);
+  const std::vector<std::string> types = ListParam(request, "types");
+  const std::vector<std::string> customers = ListParam(request, "customer_ids");
+  // Undecodable text is refused as over gRPC (proto3 strings are UTF-8).
+  for (const auto& [name, values] :
+       {std::pair{"from", std::vector<std::string>{from}}, std::pair{"types", types},
+        std::pair{"customer_ids", customers}}) {
+    for (const std::string& v : values) {
+      if (!ValidUtf8(v)) {
+        exchange->Respond(
+            ConnectError(absl::InvalidArgumentError(absl::StrCat(name, ": invalid UTF-8"))));
+        return;
+      }
+    }
   }
-  for (const std::string& id : ListParam(request, "customer_ids")) {
+  reflection.SetString(message.get(), input.FindFieldByName("from"), from);
+  const pb::FieldDescriptor* types_field = input.FindFieldByName("event_types");
+  if (types_field == nullptr) types_field = input.FindFieldByName("change_types");
+  for (const std::string& t : types) reflection.AddString(message.get(), types_field, t);
+  for (const std::string& id : customers) {
     reflection.AddString(message.get(), input.FindFieldByName("customer_ids"), id);
   }
   std::string raw = message->SerializeAsString();

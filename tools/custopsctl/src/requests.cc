@@ -244,12 +244,17 @@ absl::StatusOr<v1::ListValueCustomersRequest> MakeListValueCustomersRequest(
   return request;
 }
 
-absl::StatusOr<v1::TierSummaryRequest> MakeTierSummaryRequest(const std::string& dimension,
-                                                              const QueryArgs& query) {
+namespace {
+
+// TierSummary and Pareto take the same fields: a value dimension and the
+// query flags.
+template <typename Request>
+absl::StatusOr<Request> MakeValueDimensionRequest(const std::string& dimension,
+                                                  const QueryArgs& query) {
   absl::StatusOr<v1::Dimension> d =
       DimensionFlag(dimension, {v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER});
   if (!d.ok()) return d.status();
-  v1::TierSummaryRequest request;
+  Request request;
   request.set_dimension(*d);
   absl::Status status =
       ApplyQuery(query, request.mutable_as_of(), request.mutable_consistency_token());
@@ -258,18 +263,16 @@ absl::StatusOr<v1::TierSummaryRequest> MakeTierSummaryRequest(const std::string&
   return request;
 }
 
+}  // namespace
+
+absl::StatusOr<v1::TierSummaryRequest> MakeTierSummaryRequest(const std::string& dimension,
+                                                              const QueryArgs& query) {
+  return MakeValueDimensionRequest<v1::TierSummaryRequest>(dimension, query);
+}
+
 absl::StatusOr<v1::ParetoRequest> MakeParetoRequest(const std::string& dimension,
                                                     const QueryArgs& query) {
-  absl::StatusOr<v1::Dimension> d =
-      DimensionFlag(dimension, {v1::DIMENSION_REGION, v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER});
-  if (!d.ok()) return d.status();
-  v1::ParetoRequest request;
-  request.set_dimension(*d);
-  absl::Status status =
-      ApplyQuery(query, request.mutable_as_of(), request.mutable_consistency_token());
-  if (!status.ok()) return status;
-  if (query.as_of.empty()) request.clear_as_of();
-  return request;
+  return MakeValueDimensionRequest<v1::ParetoRequest>(dimension, query);
 }
 
 absl::StatusOr<v1::RefitClvRequest> MakeRefitClvRequest(const std::string& as_of) {

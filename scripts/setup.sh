@@ -9,13 +9,14 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="$ROOT/build"
-CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUSTOPS_WERROR=ON)
 DEPS_ONLY=0
 TARGETS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --sanitize) BUILD_DIR="$ROOT/build-asan"
-                CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DCUSTOPS_SANITIZE=ON -DCUSTOPS_BUILD_BENCH=OFF) ;;
+                CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DCUSTOPS_WERROR=ON -DCUSTOPS_SANITIZE=ON
+                            -DCUSTOPS_BUILD_BENCH=OFF) ;;
     --build-dir) BUILD_DIR="$2"; shift ;;
     --deps-only) DEPS_ONLY=1 ;;
     --target) TARGETS+=("$2"); shift ;;
@@ -35,6 +36,7 @@ PACKAGES=(
   libjwt-dev libmicrohttpd-dev libgnutls28-dev openssl
   openjdk-17-jre-headless maven kcat
   chromium fonts-wqy-microhei
+  curl python3
 )
 # The console (web/) builds with Node >= 18 and npm; the machine's own Node
 # is used when there is one, else Debian's.
@@ -69,3 +71,5 @@ else
 fi
 # The ops console, beside the binary (custops finds $BUILD_DIR/console).
 "$ROOT/scripts/build-web.sh" "$BUILD_DIR/console"
+# The public data sets the tests replay (docs/import.md "Data sets").
+"$ROOT/scripts/fetch-data.sh"

@@ -21,26 +21,12 @@
 #include "custops/v1/review.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
+#include "test_data.h"
 
 namespace custops {
 namespace {
 
 namespace fs = std::filesystem;
-
-// $CUSTOPS_SHARED_DATA/crm-sales-opportunities, else the first
-// shared/data/crm-sales-opportunities walking up from this file.
-fs::path FindCrmDir() {
-  if (const char* env = std::getenv("CUSTOPS_SHARED_DATA"); env != nullptr && *env != '\0') {
-    fs::path p = fs::path(env) / "crm-sales-opportunities";
-    if (fs::exists(p / "sales_pipeline.csv")) return p;
-  }
-  for (fs::path dir = fs::path(__FILE__).parent_path(); !dir.empty(); dir = dir.parent_path()) {
-    fs::path p = dir / "shared" / "data" / "crm-sales-opportunities";
-    if (fs::exists(p / "sales_pipeline.csv")) return p;
-    if (dir == dir.root_path()) break;
-  }
-  return {};
-}
 
 // Runs a command; returns its stdout and sets `status` to its exit status.
 std::string RunCommand(const std::string& cmd, int* status) {
@@ -174,10 +160,8 @@ std::vector<Quarter> Quarters() {
 class CrmReviewTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    crm_ = FindCrmDir();
-    if (crm_.empty()) {
-      GTEST_SKIP() << "crm-sales-opportunities data set not found";
-    }
+    crm_ = testing::DataDir("crm-sales-opportunities", "sales_pipeline.csv");
+    if (crm_.empty()) GTEST_SKIP() << testing::DataMissing("crm-sales-opportunities");
     dir_ = fs::temp_directory_path() / absl::StrCat("crm_review_", ::getpid());
     fs::remove_all(dir_);
     server_ = std::make_unique<testing::ServerProcess>(

@@ -1,5 +1,5 @@
-// Test helpers for the CDNOW sample in ../shared/data/cdnow (the data the
-// `lifetimes` documentation uses): where it is, and readers for its files.
+// Test helpers for the CDNOW data (the files the `lifetimes` library ships
+// and its documentation uses): where they are, and readers for its files.
 // Header-only; included by the domain tests that need the data.
 #ifndef CUSTOPS_DOMAIN_TEST_CDNOW_DATA_H_
 #define CUSTOPS_DOMAIN_TEST_CDNOW_DATA_H_
@@ -15,6 +15,7 @@
 
 #include "absl/time/civil_time.h"
 #include "custops/domain/value.h"
+#include "test_data.h"
 
 namespace custops::domain::testing {
 
@@ -22,22 +23,16 @@ namespace custops::domain::testing {
 // 1997-01-01 gives T = 272 / 7 = 38.86 weeks).
 inline const absl::CivilDay kCdnowObservationEnd(1997, 9, 30);
 
-// The cdnow data folder: $CUSTOPS_SHARED_DATA/cdnow when set, else the first
-// "shared/data/cdnow" found walking up from this source file (the repository
-// sits beside ../shared). Empty when not found.
+// The cdnow data folder (tests/testing/test_data.h: $CUSTOPS_DATA/cdnow,
+// else .cache/data/cdnow from scripts/fetch-data.sh). Empty when missing.
 inline std::filesystem::path FindCdnowDir() {
-  namespace fs = std::filesystem;
-  if (const char* env = std::getenv("CUSTOPS_SHARED_DATA"); env != nullptr && *env != '\0') {
-    fs::path p = fs::path(env) / "cdnow";
-    if (fs::exists(p / "CDNOW_sample.txt")) return p;
-  }
-  for (fs::path dir = fs::path(__FILE__).parent_path(); !dir.empty(); dir = dir.parent_path()) {
-    fs::path p = dir / "shared" / "data" / "cdnow";
-    if (fs::exists(p / "CDNOW_sample.txt")) return p;
-    if (dir == dir.root_path()) break;
-  }
-  return {};
+  return custops::testing::DataDir("cdnow", "CDNOW_sample.txt");
 }
+
+// Skips the calling test, saying how to get the data, when it is missing.
+#define CUSTOPS_SKIP_WITHOUT_CDNOW()                      \
+  if (::custops::domain::testing::FindCdnowDir().empty()) \
+  GTEST_SKIP() << ::custops::testing::DataMissing("cdnow")
 
 // "29.33" → 2933 (exact, no floating point).
 inline bool ParseCents(const std::string& s, int64_t& cents) {

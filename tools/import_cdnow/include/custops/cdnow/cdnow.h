@@ -1,4 +1,4 @@
-// Reading the CDNOW purchase logs (../shared/data/cdnow, docs/value.md
+// Reading the CDNOW purchase logs (docs/import.md "Data sets", docs/value.md
 // "CDNOW import") into custops events: each customer's registration and one
 // ContractSigned per purchase row, with deterministic ids so a re-import
 // adds nothing.

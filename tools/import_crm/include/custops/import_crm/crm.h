@@ -1,5 +1,5 @@
-// The B2B CRM data set (Maven Analytics "CRM Sales Opportunities",
-// ../shared/data/crm-sales-opportunities) as custops events: accounts become
+// The B2B CRM data set (Maven Analytics "CRM Sales Opportunities", docs/import.md
+// "Data sets") as custops events: accounts become
 // customers, pipeline rows become opportunities, stage changes and contracts.
 // Event ids are deterministic, so importing twice appends nothing new.
 // The mapping is in docs/import.md.

@@ -47,6 +47,7 @@
 #include "custops/v1/review.grpc.pb.h"
 #include "custops/v1/value.grpc.pb.h"
 #include "events.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
 
@@ -322,6 +323,31 @@ TEST_F(KafkaScopeTest, ScopedReaderSeesOnlyItsRegionThroughEveryInstance) {
   std::unique_ptr<testing::ServerProcess> p1 = NewInstance("p1", roles);
   std::unique_ptr<testing::ServerProcess> p2 = NewInstance("p2", roles);
   ASSERT_TRUE(p1->Start().ok());
+  {
+    // Readiness is honest on Kafka (docs/operations.md "Health and
+    // readiness"): once p1, alone in a fresh consumer group, says Lifecycle
+    // is SERVING, a summary over every partition answers (before the group
+    // had assigned them it said SERVING while queries were UNAVAILABLE).
+    auto channel = grpc::CreateChannel(p1->address(), grpc::InsecureChannelCredentials());
+    auto health = ::grpc::health::v1::Health::NewStub(channel);
+    ::grpc::health::v1::HealthCheckRequest check;
+    check.set_service("custops.v1.Lifecycle");
+    const absl::Time deadline = absl::Now() + absl::Seconds(300);
+    for (;;) {
+      ::grpc::health::v1::HealthCheckResponse response;
+      const grpc::Status s = health->Check(Ctx("", absl::Seconds(10)).get(), check, &response);
+      if (s.ok() && response.status() == ::grpc::health::v1::HealthCheckResponse::SERVING) break;
+      ASSERT_LT(absl::Now(), deadline)
+          << "Lifecycle never SERVING on p1: " << Describe(s) << " " << response.status();
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    v1::StageSummaryRequest request;
+    request.set_dimension(v1::DIMENSION_REGION);
+    v1::StageSummaryResponse response;
+    const grpc::Status s = v1::Lifecycle::NewStub(channel)->StageSummary(
+        Ctx(reader_, absl::Seconds(30)).get(), request, &response);
+    ASSERT_TRUE(s.ok()) << "StageSummary right after SERVING: " << Describe(s);
+  }
   ASSERT_TRUE(p2->Start().ok());
   const std::vector<Instance> instances = {
       {"p1", p1.get(), grpc::CreateChannel(p1->address(), grpc::InsecureChannelCredentials())},

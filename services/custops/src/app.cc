@@ -509,7 +509,21 @@ bool App::Impl::RuntimeReady(const projection::ProjectionRuntime* rt) const {
     // A standby is ready when it can forward; the leader when restored.
     return Standing(*s).first != rpc::SingletonState::kRestoring;
   }
-  if (owners != nullptr) return true;  // Kafka: a routing peer may answer
+  if (owners != nullptr) {
+    // Kafka (docs/operations.md "Health and readiness"): ready once the group
+    // has given every partition an owner a query can be forwarded to, and the
+    // partitions it names this instance for are applied here (not restoring,
+    // and the assignment has reached the runtime).
+    const absl::StatusOr<std::vector<std::string>> named = owners->Owners();
+    if (!named.ok() || named->size() < static_cast<size_t>(rt->partitions())) return false;
+    const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+    for (int p = 0; p < rt->partitions(); ++p) {
+      const std::string& owner = (*named)[static_cast<size_t>(p)];
+      if (owner.empty()) return false;
+      if (owner == self && !rt->CheckServing(Partition(p)).ok()) return false;
+    }
+    return true;
+  }
   for (int p = 0; p < rt->partitions(); ++p) {
     if (!rt->CheckServing(Partition(p)).ok()) return false;
   }

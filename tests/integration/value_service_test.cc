@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -21,6 +22,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
+#include "test_data.h"
 
 namespace custops {
 namespace {
@@ -28,18 +30,6 @@ namespace {
 // lifetimes' observation end for the published CDNOW summary.
 const absl::Time kObservationEnd =
     absl::FromCivil(absl::CivilDay(1997, 9, 30), absl::UTCTimeZone());
-
-std::filesystem::path CdnowDir() {
-  if (const char* env = std::getenv("CUSTOPS_SHARED_DATA")) {
-    return std::filesystem::path(env) / "cdnow";
-  }
-  for (std::filesystem::path p = std::filesystem::path(__FILE__).parent_path(); !p.empty();
-       p = p.parent_path()) {
-    if (std::filesystem::exists(p / "shared" / "data" / "cdnow")) return p / "shared/data/cdnow";
-    if (p == p.parent_path()) break;
-  }
-  return {};
-}
 
 struct ImporterRun {
   int exit_code = -1;
@@ -159,8 +149,8 @@ std::map<std::string, std::string> Answers(testing::ServerProcess& server,
 class ValueIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cdnow_ = CdnowDir();
-    ASSERT_FALSE(cdnow_.empty()) << "shared/data/cdnow not found (set CUSTOPS_SHARED_DATA)";
+    cdnow_ = testing::DataDir("cdnow", "CDNOW_sample.txt");
+    if (cdnow_.empty()) GTEST_SKIP() << testing::DataMissing("cdnow");
     dir_ = std::filesystem::temp_directory_path() / absl::StrCat("value_it_", ::getpid());
     std::filesystem::remove_all(dir_);
   }
@@ -389,6 +379,57 @@ TEST_F(ValueIntegrationTest, CdnowSampleSummariesFitCrashesAndReplay) {
   for (const auto& [key, answer] : crashed) differing += clean.at(key) != answer ? 1 : 0;
   EXPECT_EQ(differing, 0) << "answers differ from a clean replay";
   EXPECT_EQ(replay.Stop(), 0);
+}
+
+// docs/value.md "CLV refit": an import ends with a refit on everything it
+// sent (the importer passes its consistency token), so "now" answers right
+// after it equal the full-data fit at the same instant: every customer's
+// p_alive, expected purchases and margin within 1e-6, and the same predicted
+// CLV. (Before, the background fit had seen only the first few hundred.)
+TEST_F(ValueIntegrationTest, AnImportEndsWithTheFullDataFit) {
+  const std::map<int, std::string> ids = SampleIds(cdnow_ / "CDNOW_sample.txt");
+  ASSERT_EQ(ids.size(), 2357u);
+  testing::ServerProcess server(CUSTOPS_BINARY, Args("import"));
+  ASSERT_TRUE(server.Start().ok());
+  const ImporterRun run = RunImporter(server.address(), (cdnow_ / "CDNOW_sample.txt").string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_TRUE(absl::StrContains(run.output, "clv_refit customers 2357,")) << run.output;
+
+  auto value = v1::Value::NewStub(server.Channel());
+  v1::ClvModel model;
+  {
+    grpc::ClientContext ctx;
+    const grpc::Status s = value->GetClvModel(&ctx, v1::RefitClvRequest(), &model);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(model.customers(), 2357);
+  const absl::Time now = absl::FromCivil(absl::CivilDay(1998, 7, 1), absl::UTCTimeZone());
+  EXPECT_EQ(model.fitted_as_of().seconds(), absl::ToUnixSeconds(now));
+  int compared = 0;
+  for (const auto& [n, id] : ids) {
+    v1::ValueView at_now, full;
+    v1::GetValueRequest req;
+    req.set_customer_id(id);
+    {
+      grpc::ClientContext ctx;
+      const grpc::Status s = value->GetValue(&ctx, req, &at_now);
+      ASSERT_TRUE(s.ok()) << id << ": " << s.error_message();
+    }
+    *req.mutable_as_of() = event::ToProto(now);  // fitted afresh at that instant
+    {
+      grpc::ClientContext ctx;
+      const grpc::Status s = value->GetValue(&ctx, req, &full);
+      ASSERT_TRUE(s.ok()) << id << ": " << s.error_message();
+    }
+    ASSERT_TRUE(full.clv().model_fitted()) << id;
+    ASSERT_TRUE(at_now.clv().model_fitted()) << id;
+    EXPECT_NEAR(at_now.clv().p_alive(), full.clv().p_alive(), 1e-6) << id;
+    EXPECT_NEAR(at_now.clv().expected_purchases(), full.clv().expected_purchases(), 1e-6) << id;
+    EXPECT_NEAR(at_now.clv().expected_margin(), full.clv().expected_margin(), 1e-6) << id;
+    EXPECT_EQ(at_now.clv().predicted().units(), full.clv().predicted().units()) << id;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 2357);
 }
 
 }  // namespace

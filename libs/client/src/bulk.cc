@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "custops/projection/token.h"
 
 namespace custops::client {
 namespace {
@@ -31,6 +32,7 @@ SubmitReport SubmitAll(Client& client, const std::vector<v1::Event>& events, int
   }
 
   SubmitReport report;
+  projection::PositionSet positions;  // merged tokens, under mu
   absl::Mutex mu;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -41,6 +43,11 @@ SubmitReport SubmitAll(Client& client, const std::vector<v1::Event>& events, int
         absl::MutexLock lock(&mu);
         if (r.ok()) {
           (r->duplicate() ? report.duplicates : report.accepted)++;
+          if (absl::StatusOr<projection::PositionSet> t =
+                  projection::DecodeToken(r->consistency_token(), "consistency_token");
+              t.ok()) {
+            projection::MergePositions(positions, *t);
+          }
         } else if (IsRefusal(r.status().code())) {
           report.refused++;
           report.refused_by_code[absl::StatusCodeToString(r.status().code())]++;
@@ -58,7 +65,21 @@ SubmitReport SubmitAll(Client& client, const std::vector<v1::Event>& events, int
   std::vector<std::thread> threads;
   for (int i = 0; i < std::max(1, parallelism); ++i) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
+  if (!positions.topic().empty()) report.consistency_token = projection::EncodeToken(positions);
   return report;
+}
+
+absl::Status RefitAfterImport(Client& client, const std::string& consistency_token,
+                              std::ostream& out) {
+  absl::StatusOr<v1::ClvModel> model = client.RefitClv(consistency_token);
+  if (!model.ok()) {
+    out << "clv_refit skipped: " << model.status()
+        << " (run `custopsctl value refit` against the value instance)\n";
+    return model.status();
+  }
+  out << "clv_refit customers " << model->customers() << ", repeat buyers "
+      << model->repeat_buyers() << "\n";
+  return absl::OkStatus();
 }
 
 }  // namespace custops::client

@@ -68,6 +68,7 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
       complaints_(v1::Complaints::NewStub(channel_)),
       ingest_(v1::EventIngest::NewStub(channel_)),
       lifecycle_(v1::Lifecycle::NewStub(channel_)),
+      value_(v1::Value::NewStub(channel_)),
       subscriptions_(v1::Subscriptions::NewStub(channel_)) {}
 
 void Client::Prepare(grpc::ClientContext& context) const {
@@ -336,6 +337,16 @@ absl::StatusOr<v1::CustomerView> Client::GetCustomer(const std::string& customer
   return Call<v1::GetCustomerRequest, v1::CustomerView>(
       [&](grpc::ClientContext* c, const v1::GetCustomerRequest& r, v1::CustomerView* out) {
         return lifecycle_->GetCustomer(c, r, out);
+      },
+      request);
+}
+
+absl::StatusOr<v1::ClvModel> Client::RefitClv(const std::string& consistency_token) {
+  v1::RefitClvRequest request;
+  request.set_consistency_token(consistency_token);
+  return Call<v1::RefitClvRequest, v1::ClvModel>(
+      [&](grpc::ClientContext* c, const v1::RefitClvRequest& r, v1::ClvModel* out) {
+        return value_->RefitClv(c, r, out);
       },
       request);
 }

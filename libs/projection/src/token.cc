@@ -1,5 +1,7 @@
 #include "custops/projection/token.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -33,6 +35,14 @@ absl::StatusOr<PositionSet> DecodeToken(std::string_view token, std::string_view
     if (offset < 0) return bad("not a custops token (negative offset)");
   }
   return positions;
+}
+
+void MergePositions(PositionSet& into, const PositionSet& other) {
+  if (into.topic().empty()) into.set_topic(other.topic());
+  while (into.next_offsets_size() < other.next_offsets_size()) into.add_next_offsets(0);
+  for (int p = 0; p < other.next_offsets_size(); ++p) {
+    into.set_next_offsets(p, std::max(into.next_offsets(p), other.next_offsets(p)));
+  }
 }
 
 }  // namespace custops::projection

@@ -286,6 +286,15 @@ absl::StatusOr<std::string> DimensionValueOf(v1::Dimension dimension, const Cust
   }
 }
 
+bool FitInputsMoved(const internal::ValueClvModel& fitted, const Population& now, int64_t percent) {
+  auto moved = [percent](int64_t was, int64_t is) {
+    const __int128 diff = static_cast<__int128>(is) - was;
+    if (diff == 0) return false;
+    return (diff < 0 ? -diff : diff) * 100 > static_cast<__int128>(percent) * was;
+  };
+  return moved(fitted.customers(), now.scored) || moved(fitted.repeat_buyers(), now.repeat_buyers);
+}
+
 internal::ValueClvModel FitClv(const std::vector<domain::LifetimesSummary>& rows,
                                absl::Time as_of) {
   internal::ValueClvModel m;
@@ -481,6 +490,7 @@ absl::StatusOr<Population> PopulationBuilder::Finish(const internal::ValueClvMod
   }
   const int64_t n = static_cast<int64_t>(scored.size());
   pop.scored = n;
+  for (uint32_t i : scored) pop.repeat_buyers += cs[i].summary->frequency > 0 ? 1 : 0;
   {
     std::vector<int64_t> rs, fs, ms;
     rs.reserve(n);

@@ -523,7 +523,14 @@ absl::Status ValueProjection::Tick(Partition partition, absl::Time now, projecti
       ASSIGN_OR_RETURN(internal::ValueClvModel fitted, queries_.RefitAsNow(now));
       (void)fitted;
     } else if (refresh_due) {
-      RETURN_IF_ERROR(queries_.RefreshAt(now).status());
+      ASSIGN_OR_RETURN(std::shared_ptr<const Population> fresh, queries_.RefreshAt(now));
+      // The population has moved away from the one the model was fitted on
+      // (an import, a burst of new customers): fit again now rather than at
+      // the next scheduled refit (docs/value.md "CLV refit").
+      if (model && FitInputsMoved(*model, *fresh, rules_.refit_population_change_percent)) {
+        ASSIGN_OR_RETURN(internal::ValueClvModel fitted, queries_.RefitAsNow(now));
+        (void)fitted;
+      }
     }
     applied_since_refresh_ = false;
     model = queries_.Model();

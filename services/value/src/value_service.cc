@@ -132,20 +132,28 @@ void ValueService::Register(rpc::MethodTable& table) {
                                             Scope(call));
                    });
       });
-  table.Sync<v1::RefitClvRequest, v1::ClvModel>(
-      "custops.v1.Value/RefitClv", rpc::Access::kAdmin, /*offload=*/true,
-      [this](rpc::Call&, const v1::RefitClvRequest& r) -> absl::StatusOr<v1::ClvModel> {
-        ASSIGN_OR_RETURN(std::optional<absl::Time> as_of, AsOf(r.as_of(), r.has_as_of()));
-        ASSIGN_OR_RETURN(internal::ValueClvModel model,
-                         queries_.Refit(as_of.value_or(clock_.Now())));
-        return ClvModelToProto(model);
+  table.Unary<v1::RefitClvRequest, v1::ClvModel>(
+      "custops.v1.Value/RefitClv", rpc::Access::kAdmin,
+      [this](rpc::Call& call, const v1::RefitClvRequest& r, v1::ClvModel* out, rpc::Done done) {
+        absl::StatusOr<std::optional<absl::Time>> as_of = AsOf(r.as_of(), r.has_as_of());
+        if (!as_of.ok()) return std::move(done)(as_of.status());
+        AfterToken(
+            call, r.consistency_token(), out, std::move(done),
+            [this, as_of = *as_of](const std::vector<int64_t>&) -> absl::StatusOr<v1::ClvModel> {
+              ASSIGN_OR_RETURN(internal::ValueClvModel model,
+                               queries_.Refit(as_of.value_or(clock_.Now())));
+              return ClvModelToProto(model);
+            });
       });
-  table.Sync<v1::RefitClvRequest, v1::ClvModel>(
-      "custops.v1.Value/GetClvModel", rpc::Access::kReader, /*offload=*/false,
-      [this](rpc::Call&, const v1::RefitClvRequest&) -> absl::StatusOr<v1::ClvModel> {
-        std::optional<internal::ValueClvModel> model = queries_.Model();
-        if (!model) return absl::FailedPreconditionError("no CLV model fitted yet");
-        return ClvModelToProto(*model);
+  table.Unary<v1::RefitClvRequest, v1::ClvModel>(
+      "custops.v1.Value/GetClvModel", rpc::Access::kReader,
+      [this](rpc::Call& call, const v1::RefitClvRequest& r, v1::ClvModel* out, rpc::Done done) {
+        AfterToken(call, r.consistency_token(), out, std::move(done),
+                   [this](const std::vector<int64_t>&) -> absl::StatusOr<v1::ClvModel> {
+                     std::optional<internal::ValueClvModel> model = queries_.Model();
+                     if (!model) return absl::FailedPreconditionError("no CLV model fitted yet");
+                     return ClvModelToProto(*model);
+                   });
       });
 }
 

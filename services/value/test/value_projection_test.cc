@@ -495,14 +495,12 @@ TEST_F(ValueProjectionTest, FixedClockStillPublishesChangesCausedByEvents) {
   ASSERT_TRUE(o.runtime->Stop().ok());
 }
 
-TEST_F(ValueProjectionTest, ScheduledRefitIsPersistedAndOnDemandRefitReplacesIt) {
-  Events ev;
-  // Buyers drawn from the BG/NBD story (Poisson purchases, dropout after
-  // each), with a fixed seed: enough repeat buyers for both fits.
-  std::mt19937_64 rng(7);
+// Buyers r<from>..r<to - 1> drawn from the BG/NBD story (Poisson purchases,
+// dropout after each) with `rng`: enough repeat buyers for both fits.
+void AddBuyers(Events& ev, std::mt19937_64& rng, int from, int to) {
   std::gamma_distribution<double> rate(0.8, 1.0 / 20);  // purchases per day
   std::uniform_real_distribution<double> unit(0, 1);
-  for (int i = 0; i < 400; ++i) {
+  for (int i = from; i < to; ++i) {
     const std::string id = absl::StrCat("r", i);
     const int age = 100 + i;
     ev.Register(id, kT0 - Days(age + 1), "East");
@@ -520,6 +518,12 @@ TEST_F(ValueProjectionTest, ScheduledRefitIsPersistedAndOnDemandRefitReplacesIt)
       if (unit(rng) < drop) break;
     }
   }
+}
+
+TEST_F(ValueProjectionTest, ScheduledRefitIsPersistedAndOnDemandRefitReplacesIt) {
+  Events ev;
+  std::mt19937_64 rng(7);
+  AddBuyers(ev, rng, 0, 400);
   Append(ev.Take());
   int64_t fitted_at;
   {
@@ -558,6 +562,72 @@ TEST_F(ValueProjectionTest, ScheduledRefitIsPersistedAndOnDemandRefitReplacesIt)
     ASSERT_TRUE(o.runtime->CatchUp().ok());
     EXPECT_EQ(o.queries->Model()->fitted_as_of_micros(), absl::ToUnixMicros(clock_.Now()));
   }
+}
+
+// docs/value.md "CLV refit": when the fit's inputs move by more than
+// refit_population_change_percent (10) the next tick refits, without waiting
+// for the schedule; smaller moves keep the model. The clock never moves here,
+// so the schedule cannot be what refits.
+TEST_F(ValueProjectionTest, APopulationThatMovedIsRefitWithoutWaitingForTheSchedule) {
+  Events ev;
+  std::mt19937_64 rng(11);
+  AddBuyers(ev, rng, 0, 200);
+  Append(ev.Take());
+  Opened& o = Open("state", 1000);
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_TRUE(o.queries->Model().has_value());
+  EXPECT_EQ(o.queries->Model()->customers(), 200);
+  const int64_t repeat_before = o.queries->Model()->repeat_buyers();
+
+  // +10 buyers: 5%, and repeat buyers move by at most 10 of ~100+: kept.
+  AddBuyers(ev, rng, 200, 210);
+  Append(ev.Take());
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_EQ(o.queries->Latest()->scored, 210);
+  const int64_t repeat_now = o.queries->Latest()->repeat_buyers;
+  ASSERT_LE((repeat_now - repeat_before) * 100, 10 * repeat_before) << "the draw moved too far";
+  EXPECT_EQ(o.queries->Model()->customers(), 200);
+
+  // +25 more: 235 against the fitted 200 is 17.5%: refit on all of them, and
+  // the "now" answers use that model.
+  AddBuyers(ev, rng, 210, 235);
+  Append(ev.Take());
+  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  std::optional<internal::ValueClvModel> m = o.queries->Model();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->customers(), 235);
+  EXPECT_EQ(m->repeat_buyers(), o.queries->Latest()->repeat_buyers);
+  EXPECT_EQ(o.queries->Latest()->model.customers(), 235);
+  // The same fit as an explicit refit on the same population.
+  absl::StatusOr<internal::ValueClvModel> again = o.queries->Refit(clock_.Now());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->r(), m->r());
+  EXPECT_EQ(again->alpha(), m->alpha());
+  EXPECT_EQ(again->p(), m->p());
+}
+
+TEST(ValueEngineTest, FitInputsMovedComparesBothCountsWithThePercentage) {
+  internal::ValueClvModel fitted;
+  fitted.set_customers(200);
+  fitted.set_repeat_buyers(100);
+  Population now;
+  now.scored = 220;  // exactly 10%: not more than 10
+  now.repeat_buyers = 100;
+  EXPECT_FALSE(FitInputsMoved(fitted, now, 10));
+  now.scored = 221;
+  EXPECT_TRUE(FitInputsMoved(fitted, now, 10));
+  now.scored = 179;  // shrinking counts too
+  EXPECT_TRUE(FitInputsMoved(fitted, now, 10));
+  now.scored = 200;
+  now.repeat_buyers = 111;
+  EXPECT_TRUE(FitInputsMoved(fitted, now, 10));
+  now.repeat_buyers = 101;
+  EXPECT_FALSE(FitInputsMoved(fitted, now, 10));
+  EXPECT_TRUE(FitInputsMoved(fitted, now, 0));  // 0: any change
+  now.repeat_buyers = 100;
+  EXPECT_FALSE(FitInputsMoved(fitted, now, 0));
+  fitted.set_customers(0);  // nothing fitted yet: any customer is a move
+  EXPECT_TRUE(FitInputsMoved(fitted, now, 10));
 }
 
 TEST_F(ValueProjectionTest, ReplayIsByteIdenticalWhateverTheBatchSize) {

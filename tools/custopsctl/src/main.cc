@@ -288,6 +288,9 @@ int Main(int argc, char** argv) {
   CLI::App* value_refit =
       value->add_subcommand("refit", "Refit the CLV model now (needs the admin role)");
   value_refit->add_option("--as-of", query.as_of, "Fit on the population at this RFC 3339 time");
+  value_refit->add_option("--token", query.consistency_token,
+                          "Fit once value has applied what this consistency token covers "
+                          "(an import's token)");
   CLI::App* value_model = value->add_subcommand("model", "The CLV model answers use now");
 
   // --- review --------------------------------------------------------------
@@ -449,7 +452,7 @@ int Main(int argc, char** argv) {
     absl::StatusOr<v1::ParetoRequest> request = MakeParetoRequest(dimension, query);
     result = request.ok() ? client->Pareto(*request, std::cout, output) : request.status();
   } else if (value_refit->parsed()) {
-    absl::StatusOr<v1::RefitClvRequest> request = MakeRefitClvRequest(query.as_of);
+    absl::StatusOr<v1::RefitClvRequest> request = MakeRefitClvRequest(query);
     result = request.ok() ? client->RefitClv(*request, std::cout, output) : request.status();
   } else if (value_model->parsed()) {
     result = client->GetClvModel(std::cout, output);

@@ -275,10 +275,11 @@ absl::StatusOr<v1::ParetoRequest> MakeParetoRequest(const std::string& dimension
   return MakeValueDimensionRequest<v1::ParetoRequest>(dimension, query);
 }
 
-absl::StatusOr<v1::RefitClvRequest> MakeRefitClvRequest(const std::string& as_of) {
+absl::StatusOr<v1::RefitClvRequest> MakeRefitClvRequest(const QueryArgs& query) {
   v1::RefitClvRequest request;
-  if (!as_of.empty()) {
-    absl::StatusOr<absl::Time> t = ParseRfc3339(as_of);
+  request.set_consistency_token(query.consistency_token);
+  if (!query.as_of.empty()) {
+    absl::StatusOr<absl::Time> t = ParseRfc3339(query.as_of);
     if (!t.ok()) return ForFlag("--as-of", t.status());
     *request.mutable_as_of() = event::ToProto(*t);
   }

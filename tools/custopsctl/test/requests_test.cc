@@ -284,9 +284,10 @@ TEST(ValueRequestsTest, SummariesTakeFourDimensions) {
   ASSERT_TRUE(g.ok());
   EXPECT_FALSE(g->has_as_of());
   EXPECT_FALSE(MakeGetValueRequest("", {}).ok());
-  EXPECT_TRUE(MakeRefitClvRequest("")->has_as_of() == false);
-  EXPECT_EQ(MakeRefitClvRequest("2025-06-30T16:00:00Z")->as_of().seconds(), 1751299200);
-  EXPECT_THAT(Error(MakeRefitClvRequest("yesterday").status()), StartsWith("--as-of: "));
+  EXPECT_TRUE(MakeRefitClvRequest({})->has_as_of() == false);
+  EXPECT_EQ(MakeRefitClvRequest({.as_of = "2025-06-30T16:00:00Z"})->as_of().seconds(), 1751299200);
+  EXPECT_THAT(Error(MakeRefitClvRequest({.as_of = "yesterday"}).status()), StartsWith("--as-of: "));
+  EXPECT_EQ(MakeRefitClvRequest({.consistency_token = "c1.x"})->consistency_token(), "c1.x");
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // command services (docs/value.md "CDNOW import"), then prints a report,
 // including every row it could not map with its line number and reason.
 //
-//   import_cdnow --target 127.0.0.1:50051 --file ../shared/data/cdnow/CDNOW_master.txt
+//   import_cdnow --target 127.0.0.1:50051 --file .cache/data/cdnow/CDNOW_master.txt
 #include <fstream>
 #include <iostream>
 
@@ -18,12 +18,16 @@ int main(int argc, char** argv) {
   std::string currency = "CNY";
   int parallelism = 8;
   bool dry_run = false;
+  bool refit_clv = true;
   app.add_option("--target", target, "custops gRPC address host:port");
   app.add_option("--file", file, "CDNOW_master.txt or CDNOW_sample.txt")->required();
   app.add_option("--currency", currency, "the server's reporting currency (default CNY)");
   app.add_option("--parallelism", parallelism, "customers sent at a time (default 8)")
       ->check(CLI::Range(1, 256));
   app.add_flag("--dry-run", dry_run, "parse and report, send nothing");
+  app.add_flag("--refit-clv,!--no-refit-clv", refit_clv,
+               "refit the CLV model on everything imported once value has applied it "
+               "(default on)");
   CLI11_PARSE(app, argc, argv);
 
   std::ifstream in(file);
@@ -51,6 +55,10 @@ int main(int argc, char** argv) {
   if (!r.error.ok()) {
     std::cerr << "import_cdnow: " << r.error.ToString() << "\n";
     return 1;
+  }
+  std::cout << "consistency_token " << r.consistency_token << "\n";
+  if (refit_clv && !r.consistency_token.empty()) {
+    (void)custops::client::RefitAfterImport(client, r.consistency_token, std::cout);
   }
   return r.refused == 0 ? 0 : 3;
 }

@@ -1,9 +1,9 @@
-// import_crm: imports the B2B CRM data set (../shared/data/crm-sales-
-// opportunities) into a custops server through EventIngest.Append, and
+// import_crm: imports the B2B CRM data set (docs/import.md "Data sets") into
+// a custops server through EventIngest.Append, and
 // reports the rows it could not map (docs/import.md). Event ids are
 // deterministic: a second import appends nothing.
 //
-//   import_crm --data /work/shared/data/crm-sales-opportunities --target 127.0.0.1:50051
+//   import_crm --data .cache/data/crm-sales-opportunities --target 127.0.0.1:50051
 //
 // Exit codes: 0 ok, 1 usage, unreadable files or a server error.
 #include <CLI/CLI.hpp>
@@ -11,6 +11,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "custops/client/bulk.h"
 #include "custops/client/client.h"
 #include "custops/import_crm/crm.h"
 #include "custops/projection/token.h"
@@ -20,7 +21,7 @@ namespace {
 using custops::import_crm::CrmImport;
 
 int Run(const std::string& data, const std::string& target, const std::string& currency,
-        const std::string& zone_name, int batch, bool dry_run) {
+        const std::string& zone_name, int batch, bool dry_run, bool refit_clv) {
   absl::TimeZone zone;
   if (!absl::LoadTimeZone(zone_name, &zone)) {
     std::cerr << "error: unknown time zone " << zone_name << std::endl;
@@ -65,15 +66,14 @@ int Run(const std::string& data, const std::string& target, const std::string& c
     }
     for (const auto& r : resp->results()) (r.duplicate() ? duplicates : appended) += 1;
     auto token = custops::projection::DecodeToken(resp->consistency_token(), "consistency_token");
-    if (!token.ok()) continue;
-    merged.set_topic(token->topic());
-    while (merged.next_offsets_size() < token->next_offsets_size()) merged.add_next_offsets(0);
-    for (int p = 0; p < token->next_offsets_size(); ++p) {
-      merged.set_next_offsets(p, std::max(merged.next_offsets(p), token->next_offsets(p)));
-    }
+    if (token.ok()) custops::projection::MergePositions(merged, *token);
   }
+  const std::string token = custops::projection::EncodeToken(merged);
   std::cout << "appended " << appended << "\nduplicates " << duplicates << "\n"
-            << "consistency_token " << custops::projection::EncodeToken(merged) << std::endl;
+            << "consistency_token " << token << std::endl;
+  if (refit_clv && !merged.topic().empty()) {
+    (void)custops::client::RefitAfterImport(client, token, std::cout);
+  }
   return 0;
 }
 
@@ -84,12 +84,16 @@ int main(int argc, char** argv) {
   std::string data, target = "127.0.0.1:50051", currency = "CNY", zone = "Asia/Shanghai";
   int batch = 500;
   bool dry_run = false;
+  bool refit_clv = true;
   app.add_option("--data", data, "folder with accounts.csv, products.csv, ...")->required();
   app.add_option("--target", target, "custops gRPC address");
   app.add_option("--currency", currency, "the server's reporting currency");
   app.add_option("--time-zone", zone, "zone of the data's dates (each at 12:00 local)");
   app.add_option("--batch", batch, "events per Append")->check(CLI::Range(1, 1000));
   app.add_flag("--dry-run", dry_run, "map and report only");
+  app.add_flag("--refit-clv,!--no-refit-clv", refit_clv,
+               "refit the CLV model on everything imported once value has applied it "
+               "(default on)");
   CLI11_PARSE(app, argc, argv);
-  return Run(data, target, currency, zone, batch, dry_run);
+  return Run(data, target, currency, zone, batch, dry_run, refit_clv);
 }

@@ -1,7 +1,6 @@
-// The C++ client for internal services (DESIGN.md §5, docs/client.md): typed
-// business actions, Append, queries and subscriptions that resume by
-// themselves, with retries that reuse the same ids so a retry is never
-// counted twice.
+// The C++ client for internal services (docs/client.md): typed business
+// actions, Append, queries and subscriptions that resume by themselves, with
+// retries that reuse the same ids so a retry is never counted twice.
 //
 //   custops::client::Client c({.target = "127.0.0.1:50051", .actor_id = "crm"});
 //   v1::AcceptQuoteRequest accept;
@@ -35,6 +34,7 @@
 #include "custops/v1/commands.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
+#include "custops/v1/value.grpc.pb.h"
 
 namespace custops::client {
 
@@ -108,6 +108,12 @@ class Client {
   absl::StatusOr<v1::CustomerView> GetCustomer(const std::string& customer_id,
                                                const std::string& consistency_token = "");
 
+  // ---- Value ----
+  // Refits the CLV model once the value projection has applied what
+  // `consistency_token` covers (e.g. an import's merged token); needs the
+  // admin role when auth is on.
+  absl::StatusOr<v1::ClvModel> RefitClv(const std::string& consistency_token = "");
+
   // ---- Subscriptions ----
   // Streams events to `on_record` from `request.from`, reconnecting after a
   // broken stream from the last delivered record's resume token (no gaps, no
@@ -137,6 +143,7 @@ class Client {
   std::unique_ptr<v1::Complaints::Stub> complaints_;
   std::unique_ptr<v1::EventIngest::Stub> ingest_;
   std::unique_ptr<v1::Lifecycle::Stub> lifecycle_;
+  std::unique_ptr<v1::Value::Stub> value_;
   std::unique_ptr<v1::Subscriptions::Stub> subscriptions_;
   std::atomic<int64_t> resubscribes_{0};
 };

@@ -18,6 +18,10 @@ std::string EncodeToken(const PositionSet& positions);
 // INVALID_ARGUMENT naming `field` for anything that is not a token we made.
 absl::StatusOr<PositionSet> DecodeToken(std::string_view token, std::string_view field);
 
+// Widens `into` to cover `other` too: per partition the later offset (an
+// empty `into` takes other's topic). Both must be of one topic.
+void MergePositions(PositionSet& into, const PositionSet& other);
+
 }  // namespace custops::projection
 
 #endif  // CUSTOPS_PROJECTION_TOKEN_H_

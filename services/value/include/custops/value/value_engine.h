@@ -1,8 +1,8 @@
-// The value projection's pure core (DESIGN.md §7 "Value", docs/value.md):
-// folding events into per-customer facts, and evaluating the whole
-// population at an instant — RFM scores, segments, ABC classes, tiers,
-// cost to serve, loyalty, CLV — with the rules of custops/domain/value.h and
-// clv.h. No I/O and no clock: `as_of` is always a parameter.
+// The value projection's pure core (docs/value.md): folding events into
+// per-customer facts, and evaluating the whole population at an instant — RFM
+// scores, segments, ABC classes, tiers, cost to serve, loyalty, CLV — with the
+// rules of custops/domain/value.h and clv.h. No I/O and no clock: `as_of` is
+// always a parameter.
 //
 //   internal::ValueFacts facts;
 //   RETURN_IF_ERROR(EvolveValue(facts, event));         // any arrival order
@@ -49,6 +49,10 @@ struct ValueRules {
   domain::ClvOptions clv{.periods_per_month = 30.4375};
   // Scheduled refit of BG/NBD + Gamma-Gamma on the ticker's clock. Default: 24 h
   absl::Duration refit_interval = absl::Hours(24);
+  // Refit as soon as the fit's inputs have moved: the customers with a
+  // purchase, or those with a repeat purchase, differ from the fitted counts
+  // by more than this percentage (0: on any change). Default: 10
+  int64_t refit_population_change_percent = 10;
   // "Now" answers come from a population snapshot at most this old (in real
   // time) unless a consistency token asks for a newer one. Default: 10 s
   absl::Duration snapshot_max_staleness = absl::Seconds(10);
@@ -60,7 +64,7 @@ struct ValueRules {
 // kept in canonical order. Events that mean nothing to value change nothing.
 absl::Status EvolveValue(internal::ValueFacts& facts, const v1::Event& event);
 
-// Only CUSTOMER and AGENT take part in value (DESIGN.md §7).
+// Only CUSTOMER and AGENT take part in value (docs/value.md "Facts").
 bool TakesPart(const internal::ValueFacts& facts);
 
 struct CustomerFactsRef {
@@ -108,6 +112,9 @@ struct Population {
   absl::Time as_of;
   std::vector<CustomerValue> customers;
   int64_t scored = 0;
+  // Of the scored customers, those with a repeat purchase (what a fit on
+  // this population would count as repeat buyers).
+  int64_t repeat_buyers = 0;
   internal::ValueClvModel model;  // the model the predictions used
   bool model_ok = false;
   // (dimension, value, tier) -> count, margin, revenue, negative assets, for
@@ -126,6 +133,11 @@ struct Population {
 // Fits BG/NBD and Gamma-Gamma on the scored customers' day summaries.
 // bg_ok / gg_ok false when a fit is impossible (no rows, no repeat buyer).
 internal::ValueClvModel FitClv(const std::vector<domain::LifetimesSummary>& rows, absl::Time as_of);
+
+// Whether `now`'s fit inputs have moved away from those `fitted` was fitted
+// on: its scored customers or repeat buyers differ from the fitted counts by
+// more than `percent` percent of them (ValueRules::refit_population_change_percent).
+bool FitInputsMoved(const internal::ValueClvModel& fitted, const Population& now, int64_t percent);
 
 // Builds a Population one customer at a time, so a caller streaming facts
 // from the store never holds them all: Add evaluates everything that depends

@@ -1,9 +1,9 @@
-// The value projection (DESIGN.md §7 "Value", docs/value.md): per-customer
-// value facts folded from the customer events, a population snapshot that
-// evaluates every customer at one instant (RFM quintiles, ABC, tier ranks
-// stay exact because each snapshot is computed over the whole population),
-// and derived changes (TierChanged, SegmentChanged, NegativeAssetChanged)
-// emitted by the runtime's ticker through the outbox.
+// The value projection (docs/value.md): per-customer value facts folded from
+// the customer events, a population snapshot that evaluates every customer at
+// one instant (RFM quintiles, ABC, tier ranks stay exact because each snapshot
+// is computed over the whole population), and derived changes (TierChanged,
+// SegmentChanged, NegativeAssetChanged) emitted by the runtime's ticker through
+// the outbox.
 //
 // Column families (keys start with the partition, big-endian):
 //   va_facts  P|customer_id -> internal.ValueFacts
@@ -161,7 +161,8 @@ class ValueProjection final : public projection::Projection {
   absl::Status Apply(const projection::ApplyContext& ctx, const v1::Event& event,
                      projection::Txn& txn) override;
   absl::Status Flush(Partition partition, absl::Time now, projection::Txn& txn) override;
-  // Partition 0's tick refits the CLV models when due (refit_interval) and
+  // Partition 0's tick refits the CLV models when due (refit_interval, or
+  // the population moved by refit_population_change_percent) and
   // refreshes the snapshot when events were applied or it is older than
   // snapshot_max_staleness on the injected clock; every partition then
   // publishes the changes of its customers against va_index.

@@ -92,8 +92,9 @@ absl::StatusOr<v1::TierSummaryRequest> MakeTierSummaryRequest(const std::string&
                                                               const QueryArgs& query);
 absl::StatusOr<v1::ParetoRequest> MakeParetoRequest(const std::string& dimension,
                                                     const QueryArgs& query);
-// `as_of` RFC 3339; empty = now.
-absl::StatusOr<v1::RefitClvRequest> MakeRefitClvRequest(const std::string& as_of);
+// `query.as_of` RFC 3339 (empty = now); `query.consistency_token`: fit once
+// value has applied what it covers (e.g. an import's token).
+absl::StatusOr<v1::RefitClvRequest> MakeRefitClvRequest(const QueryArgs& query);
 
 // --- review ----------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 // ingest_load: end-to-end EventIngest.Append throughput over real gRPC/TCP
-// (DESIGN.md §10: ingest via gRPC Append, batches of 500, embedded
+// (budgets, docs/benchmarks.md: ingest via gRPC Append, batches of 500, embedded
 // >= 200k events/s).
 //
 // By default it starts the whole platform in-process (custops::app::App on
@@ -267,7 +267,7 @@ int Run(const char* argv0, Flags f, bool prefix_given) {
 
 int main(int argc, char** argv) {
   custops::bench::Flags f;
-  CLI::App cli("End-to-end EventIngest.Append load over gRPC/TCP (DESIGN.md §10).");
+  CLI::App cli("End-to-end EventIngest.Append load over gRPC/TCP (budgets: docs/benchmarks.md).");
   cli.add_option("--server", f.server, "host:port of a running custops; empty: start in-process");
   cli.add_option("--streams", f.streams, "concurrent client streams")
       ->check(CLI::Range(1, 256))

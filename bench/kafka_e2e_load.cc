@@ -1,4 +1,4 @@
-// Distributed mode end to end (DESIGN.md §10: >= 100k events/s with the
+// Distributed mode end to end (budgets, docs/benchmarks.md: >= 100k events/s with the
 // broker on loopback; event -> query p99 <= 250 ms): appends the demo history
 // through an ingest process with several parallel streams (one customer's
 // events stay in one stream, in order), waits until the projection instances

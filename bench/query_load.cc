@@ -1,5 +1,5 @@
 // query_load: open-loop Lifecycle.GetCustomer load over real gRPC/TCP
-// (DESIGN.md §10: GetCustomer at 10k QPS, 1M customers, p99 <= 1 ms), then
+// (budgets, docs/benchmarks.md: GetCustomer at 10k QPS, 1M customers, p99 <= 1 ms), then
 // Lifecycle.StageSummary (the index path: no as_of) at a lower rate.
 //
 // By default it starts the whole platform in-process (custops::app::App on
@@ -412,7 +412,8 @@ int Run(const char* argv0, const Flags& f, bool prefix_given) {
 int main(int argc, char** argv) {
   custops::bench::Flags f;
   CLI::App cli(
-      "Open-loop Lifecycle.GetCustomer / StageSummary load over gRPC/TCP (DESIGN.md §10).");
+      "Open-loop Lifecycle.GetCustomer / StageSummary load over gRPC/TCP (budgets: "
+      "docs/benchmarks.md).");
   cli.add_option("--server", f.server, "host:port of a running custops; empty: start in-process");
   cli.add_option("--customers", f.customers, "customers to load and query")
       ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}))

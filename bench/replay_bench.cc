@@ -1,5 +1,5 @@
 // Lifecycle projection replay from the embedded event log, on one core
-// (DESIGN.md §10: projection replay >= 300k events/s).
+// (budgets, docs/benchmarks.md: projection replay >= 300k events/s).
 //
 // Setup, once and outside every timed region: an embedded log (temporary
 // directory, sync off, 12 partitions) filled through the in-process Ingestor
@@ -250,9 +250,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (!std::string_view(argv[i]).starts_with("--customers=")) command.emplace_back(argv[i]);
   }
-  std::cerr << "machine: " << custops::bench::MachineDescription() << "\n"
-            << "budget: projection replay >= 300k events/s on one core (DESIGN.md §10)\n"
-            << "reproduce: " << custops::bench::ShellJoin(command) << "\n";
+  std::cerr
+      << "machine: " << custops::bench::MachineDescription() << "\n"
+      << "budget: projection replay >= 300k events/s on one core (budgets: docs/benchmarks.md)\n"
+      << "reproduce: " << custops::bench::ShellJoin(command) << "\n";
   custops::bench::Population::instance =
       std::make_unique<custops::bench::Population>(custops::bench::g_customers);
   benchmark::RunSpecifiedBenchmarks();

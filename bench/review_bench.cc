@@ -1,5 +1,5 @@
 // The review (复盘) projection: replay throughput on one core, GetReview for a
-// month by owner with 200 owners (DESIGN.md §10: p99 <= 10 ms), and the
+// month by owner with 200 owners (budgets, docs/benchmarks.md: p99 <= 10 ms), and the
 // worklist of an owner with 5k customers.
 //
 // Setup, once and outside every timed region: an embedded log (temporary

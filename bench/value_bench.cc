@@ -30,7 +30,7 @@
 // databases (log and state: memtables, block caches), the snapshots.
 //
 //   cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release && ninja -C build value_bench
-//   build/bench/value_bench --cdnow ../shared/data/cdnow/CDNOW_master.txt --customers 100000
+//   build/bench/value_bench --cdnow .cache/data/cdnow/CDNOW_master.txt --customers 100000
 //   build/bench/value_bench --customers 1000000   # ~17M events (history of 1095 days)
 #include <grpcpp/grpcpp.h>
 #include <malloc.h>

@@ -282,7 +282,8 @@ cmd_status() {
   return 3
 }
 
-# The topics of DESIGN.md §3 (names fixed; partition counts from there).
+# The four topics (docs/architecture.md "Topics"): names fixed, one partition
+# count for all of them.
 cmd_create_topics() {
   cmd_fetch
   [[ -f "$DIR/bootstrap" ]] || die "no broker running in $DIR (start it first)"

@@ -1,4 +1,4 @@
-// Lifecycle rules (DESIGN.md §7), as documented in docs/lifecycle.md.
+// Lifecycle rules, as documented in docs/lifecycle.md.
 //
 // Evolve records facts in canonical order; Classify replays them in
 // (occurred_at, event_id) order, interleaved with the instants at which a

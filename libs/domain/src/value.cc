@@ -1,6 +1,6 @@
-// Customer value rules (DESIGN.md §7 "Value"). All arithmetic on money and
-// ranks is integer; products that could overflow int64 are taken in __int128
-// and sums saturate at the int64 range rather than wrap.
+// Customer value rules (docs/value.md). All arithmetic on money and ranks is
+// integer; products that could overflow int64 are taken in __int128 and sums
+// saturate at the int64 range rather than wrap.
 #include "custops/domain/value.h"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
-// Complaint SLA clocks (DESIGN.md §7 客诉): due times per severity, the
-// breach edge at exactly the due instant, reopen episodes, urgency.
+// Complaint SLA clocks (docs/review.md "Complaint SLA"): due times per
+// severity, the breach edge at exactly the due instant, reopen episodes,
+// urgency.
 #include "custops/domain/complaint_sla.h"
 
 #include <vector>

@@ -1,5 +1,5 @@
-// Reporting periods (DESIGN.md §7 复盘): edges in Asia/Shanghai, ISO weeks
-// (checked against the C library's %G/%V), keys, 环比 and 同比 bases.
+// Reporting periods (docs/review.md "Periods"): edges in Asia/Shanghai, ISO
+// weeks (checked against the C library's %G/%V), keys, 环比 and 同比 bases.
 #include "custops/domain/period.h"
 
 #include <ctime>

@@ -1,4 +1,4 @@
-// Review report rules (DESIGN.md §7 复盘): exact ratios, every metric from its
+// Review report rules (docs/review.md): exact ratios, every metric from its
 // accumulator, 环比/同比 with zero bases, merge laws, and every default
 // finding rule at its threshold edge.
 #include "custops/domain/review.h"
@@ -80,7 +80,7 @@ TEST(RatioTest, RelativeChangeNullOnZeroBase) {
 // --- metric names -----------------------------------------------------------
 
 TEST(MetricNamesTest, DesignListInOrderAndUnique) {
-  // DESIGN.md §5's list, in its order, is the head of the report.
+  // The report's 26 head metrics, in their order (docs/review.md "Report order").
   const char* design[] = {"revenue",
                           "gross_margin",
                           "payments",

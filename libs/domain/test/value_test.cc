@@ -1,4 +1,4 @@
-// Value rules (DESIGN.md §7 "Value"): table-driven boundaries of every score.
+// Value rules (docs/value.md): table-driven boundaries of every score.
 #include "custops/domain/value.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
-// Worklist rules (DESIGN.md §7 contact cadence, issue 5): cadence per tier,
-// repurchase, contracts ending, receivables, birthdays (Feb 29), and the
-// assembled list.
+// Worklist rules (docs/review.md "Contact cadence and the worklist", issue 5):
+// cadence per tier, repurchase, contracts ending, receivables, birthdays
+// (Feb 29), and the assembled list.
 #include "custops/domain/worklist.h"
 
 #include <optional>

@@ -390,7 +390,7 @@ TEST_F(ReviewProjectionTest, WorklistListsOverdueCustomersOfTheOwner) {
             absl::StatusCode::kInvalidArgument);
 }
 
-// DESIGN.md §7 Lifecycle: a customer with no active contract and no activity
+// docs/lifecycle.md "Stages": a customer with no active contract and no activity
 // for 365 days is LOST, with or without CustomerChurned; the review counts it
 // when the lifecycle rules say so, and a purchase after it is a win-back.
 TEST_F(ReviewProjectionTest, SilenceMakesACustomerLostAsTheLifecycleSays) {
@@ -511,7 +511,7 @@ TEST_F(ReviewProjectionTest, NegativeAssetsAtThePeriodEndAndTheirFinding) {
   EXPECT_FALSE(has(strict_feb, "negative_assets_up"));
 }
 
-// Overdue receivables (DESIGN.md §7 Receivables) at each period's end:
+// Overdue receivables (docs/review.md "Derived timelines") at each period's end:
 // outstanding amounts of contracts past their payment due.
 TEST_F(ReviewProjectionTest, OverdueReceivablesAtThePeriodEnd) {
   Events ev;

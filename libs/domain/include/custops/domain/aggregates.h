@@ -1,5 +1,5 @@
-// Command-side aggregates and their state machines (DESIGN.md §5 command
-// services, §7; docs/state-machines.md): pure functions, no I/O, no clock.
+// Command-side aggregates and their state machines (docs/commands.md,
+// docs/state-machines.md): pure functions, no I/O, no clock.
 //
 // A command service keeps one CustomerAggregate per customer, rebuilt from the
 // log, and validates each business action with Decide:
@@ -49,7 +49,7 @@ struct CommandRules {
   // while now - lost_at <= this. Zero disables reopening. Default: 90 days.
   absl::Duration opportunity_reopen_window = absl::Hours(24 * 90);
   // ContractSigned.payment_due when the command gives none: start + this.
-  // Default: 30 days (DESIGN.md §7).
+  // Default: 30 days (docs/state-machines.md).
   absl::Duration default_payment_terms = absl::Hours(24 * 30);
 };
 

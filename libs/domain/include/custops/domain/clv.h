@@ -1,12 +1,12 @@
-// Predictive customer lifetime value (DESIGN.md §7 "Value", issue 4): the
-// BG/NBD model of repeat purchases (Fader, Hardie & Lee 2005, "Counting your
-// customers the easy way") and the Gamma-Gamma model of spend per purchase
-// (Fader, Hardie & Lee 2005, "RFM and CLV"), fitted by maximum likelihood in
-// C++, with the predictions and the discounted CLV of the `lifetimes` Python
-// library (BetaGeoFitter, GammaGammaFitter, customer_lifetime_value). Inputs
-// are per-customer `LifetimesSummary` rows (value.h, SummarizeLikeLifetimes):
-// frequency, recency and T in one time unit, monetary value in minor units.
-// See docs/value.md "Predictive CLV" for the formulas and numerical choices.
+// Predictive customer lifetime value (issue 4): the BG/NBD model of repeat
+// purchases (Fader, Hardie & Lee 2005, "Counting your customers the easy way")
+// and the Gamma-Gamma model of spend per purchase (Fader, Hardie & Lee 2005,
+// "RFM and CLV"), fitted by maximum likelihood in C++, with the predictions and
+// the discounted CLV of the `lifetimes` Python library (BetaGeoFitter,
+// GammaGammaFitter, customer_lifetime_value). Inputs are per-customer
+// `LifetimesSummary` rows (value.h, SummarizeLikeLifetimes): frequency, recency
+// and T in one time unit, monetary value in minor units. See docs/value.md
+// "Predictive CLV" for the formulas and numerical choices.
 //
 //   std::vector<LifetimesSummary> rows = ...;  // one per customer, weeks
 //   absl::StatusOr<BgNbdFit> bg = FitBgNbd(rows, BgNbdFitOptions{});
@@ -161,7 +161,7 @@ double GammaGammaExpectedAverageProfit(const GammaGammaParams& params,
 struct ClvOptions {
   // Months summed. Default: 12
   int horizon_months = 12;
-  // Discount per month. Default: 1.10^(1/12) - 1, i.e. 10% a year (DESIGN.md §7)
+  // Discount per month. Default: 1.10^(1/12) - 1, i.e. 10% a year (docs/value.md)
   double monthly_discount_rate = 0.007974140428903764;
   // Time units of the rows per month. Default: 4.345 (weeks; lifetimes' "W")
   double periods_per_month = 4.345;

@@ -1,7 +1,6 @@
-// Complaint SLA clocks (客诉), DESIGN.md §7: first response and resolution due
-// by severity, breach, and how urgent an open complaint is for the worklist.
-// Pure functions of (filed/responded/resolved/reopened times, now, rules);
-// see docs/review.md.
+// Complaint SLA clocks (客诉): first response and resolution due by severity,
+// breach, and how urgent an open complaint is for the worklist. Pure functions
+// of (filed/responded/resolved/reopened times, now, rules); see docs/review.md.
 //
 //   ComplaintSla sla = EvaluateComplaintSla(v1::SEVERITY_HIGH, filed_at,
 //       {{ComplaintStep::kResponded, t1}}, now, SlaRules{});
@@ -30,7 +29,7 @@ struct SlaTargets {
   absl::Duration resolution;
 };
 
-// DESIGN.md §7 defaults.
+// Targets per severity; defaults as in docs/review.md "Complaint SLA".
 struct SlaRules {
   // Default: 1 h / 24 h
   SlaTargets critical{absl::Hours(1), absl::Hours(24)};

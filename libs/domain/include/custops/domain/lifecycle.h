@@ -1,4 +1,4 @@
-// Customer lifecycle rules (客户生命周期), DESIGN.md §7: pure functions, no I/O.
+// Customer lifecycle rules (客户生命周期, docs/lifecycle.md): pure functions, no I/O.
 //
 // State stores facts; a stage is a function of (facts, as_of):
 //
@@ -25,7 +25,7 @@
 
 namespace custops::domain {
 
-// Every threshold of the lifecycle rules. Defaults are DESIGN.md §7's.
+// Every threshold of the lifecycle rules (docs/lifecycle.md "Thresholds").
 struct LifecycleRules {
   // A customer is NEW while as_of - first purchase < new_period. Default: 180 days
   absl::Duration new_period = absl::Hours(24 * 180);
@@ -103,7 +103,7 @@ struct LifecycleSummary {
 LifecycleSummary Summarize(const internal::CustomerFacts& facts, absl::Time as_of,
                            const LifecycleRules& rules);
 
-// The 360° view at `as_of` (DESIGN.md §5 Lifecycle.GetCustomer).
+// The 360° view at `as_of` (Lifecycle.GetCustomer; docs/lifecycle.md "The view").
 v1::CustomerView BuildCustomerView(const internal::CustomerFacts& facts, absl::Time as_of,
                                    const LifecycleRules& rules);
 

@@ -1,6 +1,6 @@
-// Reporting periods of the review (复盘), DESIGN.md §7: day, ISO week, month,
-// quarter and year, bucketed in a configured time zone (default
-// Asia/Shanghai). Pure functions over absl civil time; see docs/review.md.
+// Reporting periods of the review (复盘): day, ISO week, month, quarter and year,
+// bucketed in a configured time zone (default Asia/Shanghai). Pure functions
+// over absl civil time; see docs/review.md.
 //
 //   absl::TimeZone tz = *LoadReportingZone(kDefaultReportingZone);
 //   ReportingPeriod p = PeriodOf(event_time, v1::GRANULARITY_QUARTER, tz);
@@ -25,7 +25,7 @@
 
 namespace custops::domain {
 
-// Default reporting time zone (DESIGN.md §7).
+// Default reporting time zone (docs/review.md "Periods"; `domain.time_zone`).
 inline constexpr std::string_view kDefaultReportingZone = "Asia/Shanghai";
 
 // Loads an IANA zone ("Asia/Shanghai", "UTC"). NOT_FOUND when the zone is

@@ -1,6 +1,6 @@
-// The review report (复盘) rules, DESIGN.md §7: per-period accumulators, the
-// metrics computed from them, 环比/同比 comparison and the findings rules.
-// Pure functions and value types, no I/O, no clock; see docs/review.md.
+// The review report (复盘) rules: per-period accumulators, the metrics computed
+// from them, 环比/同比 comparison and the findings rules. Pure functions and value
+// types, no I/O, no clock; see docs/review.md.
 //
 //   ReviewAccumulator acc;                       // one per period x dimension value
 //   AddPurchase(acc, "c1", 120'000, 80'000);     // a projection folds events in
@@ -36,8 +36,9 @@ namespace custops::domain {
 // ---------------------------------------------------------------------------
 // Metrics
 
-// Every metric of the review, in report order: DESIGN.md §5's list first,
-// then the complaint and asset figures of §7 that the findings use.
+// Every metric of the review, in report order (docs/review.md "Report
+// order"): the 26 head metrics first, then the complaint and asset figures
+// that the findings use.
 enum class MetricId {
   kRevenue,
   kGrossMargin,
@@ -65,7 +66,7 @@ enum class MetricId {
   kMarketingRoi,
   kMarketShare,
   kTop20RevenueShare,
-  // Beyond §5's list (its "…"):
+  // After the head metrics: the figures the findings use.
   kResponseHoursP50,
   kResolutionHoursP90,
   kSlaBreaches,
@@ -85,7 +86,7 @@ enum class MetricUnit {
   kScore,  // mean CSAT, 1..5
 };
 
-// snake_case name as in DESIGN.md §5 ("revenue", "resolution_hours_p50", ...).
+// snake_case name, as in docs/review.md ("revenue", "resolution_hours_p50", ...).
 std::string_view MetricName(MetricId id);
 MetricUnit MetricUnitOf(MetricId id);
 // Inverse of MetricName; nullopt for an unknown name.
@@ -289,7 +290,7 @@ struct FindingRule {
   bool fire_on_zero_base = false;
 };
 
-// The default rules (DESIGN.md §7 and docs/review.md), in evaluation order:
+// The default rules (docs/review.md "Findings"), in evaluation order:
 //   attainment_below          attainment < 80%                      HIGH
 //   churn_up                  churn_rate rise > 20% vs previous     HIGH
 //   sla_breaches              sla_breaches > 0                      HIGH

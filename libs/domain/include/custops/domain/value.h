@@ -1,7 +1,7 @@
-// Customer value rules (客户价值), DESIGN.md §7 "Value": pure functions over
-// plain structs, no I/O, no clock. Money is int64 minor units; scores and
-// ranks are exact integer arithmetic. See docs/value.md for the published
-// tables (RFM segment grid, tier boundaries, loyalty precedence).
+// Customer value rules (客户价值): pure functions over plain structs, no I/O, no
+// clock. Money is int64 minor units; scores and ranks are exact integer
+// arithmetic. See docs/value.md for the published tables (RFM segment grid,
+// tier boundaries, loyalty precedence).
 //
 //   std::vector<RfmScore> rfm = ScoreRfm(customers, as_of, RfmRules{});
 //   std::vector<AbcEntry> abc = ClassifyAbc(revenues, AbcRules{});

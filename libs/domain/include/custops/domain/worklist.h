@@ -1,8 +1,7 @@
-// The sales rep's worklist rules, DESIGN.md §7 "Contact cadence" and issue 5:
-// overdue contact by tier (该联系却没联系), customers turning DECLINING,
-// repurchase due, contracts ending soon, receivables to collect, open
-// complaints near or past SLA, and contacts' birthdays (关怀). Pure
-// predicates of (facts, as_of, rules); see docs/review.md.
+// The sales rep's worklist rules (issue 5): overdue contact by tier (该联系却没联系),
+// customers turning DECLINING, repurchase due, contracts ending soon,
+// receivables to collect, open complaints near or past SLA, and contacts'
+// birthdays (关怀). Pure predicates of (facts, as_of, rules); see docs/review.md.
 //
 //   std::optional<ContactDue> due = NextContactDue(stage, tier, last_visit, since, rules.cadence);
 //   bool late = due && due->overdue(as_of);
@@ -50,7 +49,7 @@ struct ContactDue {
   // The last on-time instant: last visit (or tracked_since) + cadence.
   absl::Time due;
   // Overdue when the time since the last visit EXCEEDS the cadence
-  // (DESIGN.md §7): strictly after `due`.
+  // (docs/review.md): strictly after `due`.
   bool overdue(absl::Time as_of) const { return as_of > due; }
   friend bool operator==(const ContactDue&, const ContactDue&) = default;
 };

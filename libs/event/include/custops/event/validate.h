@@ -1,7 +1,7 @@
-// Validation of events as they enter the platform (DESIGN.md §5, §9): every
-// field of every payload, with an error that names the field path. The rules,
-// field by field, are in docs/validation.md. All functions are pure and
-// thread-safe; a valid event is checked without allocating.
+// Validation of events as they enter the platform: every field of every
+// payload, with an error that names the field path. The rules, field by field,
+// are in docs/validation.md. All functions are pure and thread-safe; a valid
+// event is checked without allocating.
 //
 //   absl::Status s = ValidateAppendRequest(request, {});
 //   // INVALID_ARGUMENT "events[3].contract_signed.amount.currency: must be CNY, got USD"

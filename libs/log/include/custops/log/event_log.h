@@ -26,7 +26,7 @@
 
 namespace custops::log {
 
-// Topic names (fixed by DESIGN.md §3; both modes use them).
+// Topic names (fixed, docs/architecture.md "Topics"; both modes use them).
 inline constexpr std::string_view kCustomerEvents = "custops.customer-events.v1";
 inline constexpr std::string_view kOrgEvents = "custops.org-events.v1";
 inline constexpr std::string_view kStateChanges = "custops.state-changes.v1";

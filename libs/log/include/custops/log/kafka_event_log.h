@@ -36,7 +36,8 @@
 //   processes appending the same key at the same instant may both append it;
 //   within one process, concurrent calls sharing a key append it once (the
 //   later call waits for the earlier one and gets its position back);
-//   consumers deduplicate by event id as well (DESIGN.md §5).
+//   consumers deduplicate by event id as well (docs/architecture.md
+//   "Guarantees").
 // - Generation() moves on every append through this instance at once, and on
 //   appends by other clients when a WaitForAppend caller polls the end
 //   offsets (every KafkaLogOptions::poll_interval). It may move without a new

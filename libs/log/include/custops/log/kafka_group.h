@@ -1,8 +1,8 @@
 // Projection instances sharing a topic's partitions through a Kafka consumer
 // group, used ONLY to learn who owns which partition: the group's committed
 // offsets are never read or written (offsets live in each instance's RocksDB
-// with its state, DESIGN.md §6), and the member fetches no records (its
-// assigned partitions are paused; reads go through the EventLog).
+// with its state, docs/architecture.md "Guarantees"), and the member fetches no
+// records (its assigned partitions are paused; reads go through the EventLog).
 //
 //   ASSIGN_OR_RETURN(auto member, KafkaGroupMember::Join(
 //       {.bootstrap_servers = "127.0.0.1:9092", .group_id = "custops.lifecycle",

@@ -1,5 +1,5 @@
 // The projection runtime: consume -> apply -> one atomic commit of state,
-// consumed offsets and outbox (DESIGN.md §6).
+// consumed offsets and outbox (docs/architecture.md "Guarantees").
 //
 // For each partition of the source topic it reads a batch from the EventLog,
 // decodes and validates each record (malformed -> dead letter), drops

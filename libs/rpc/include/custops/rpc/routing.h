@@ -1,8 +1,8 @@
-// Queries that route themselves (DESIGN.md §11): any instance answers any
-// query by forwarding it over gRPC to the instance that owns the partition.
-// This file holds what every routed service shares: who owns which partition
-// (a cached directory), channels to the owners, and the metadata that marks
-// a forwarded call and the partitions it is about.
+// Queries that route themselves (docs/kafka.md "Queries route to the owner"):
+// any instance answers any query by forwarding it over gRPC to the instance
+// that owns the partition. This file holds what every routed service shares:
+// who owns which partition (a cached directory), channels to the owners, and
+// the metadata that marks a forwarded call and the partitions it is about.
 //
 //   rpc::OwnerDirectory owners([&] { return group_directory->Owners(...); }, absl::Seconds(1));
 //   ASSIGN_OR_RETURN(std::vector<std::string> addresses, owners.Owners());

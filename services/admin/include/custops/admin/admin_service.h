@@ -1,5 +1,5 @@
-// Admin (DESIGN.md §5): per-partition log ends, applied offsets and lag of
-// every projection, counters, dead letters.
+// Admin (docs/operations.md): per-partition log ends, applied offsets and lag
+// of every projection, counters, dead letters.
 #ifndef CUSTOPS_ADMIN_ADMIN_SERVICE_H_
 #define CUSTOPS_ADMIN_ADMIN_SERVICE_H_
 

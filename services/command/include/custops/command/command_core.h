@@ -1,7 +1,7 @@
-// The engine behind every command service (DESIGN.md §5, docs/commands.md):
-// a view of each customer's command-side aggregate rebuilt from the
-// customer-events log, per-customer serialization, idempotency by request id,
-// and the emit path through the Ingestor.
+// The engine behind every command service (docs/commands.md): a view of each
+// customer's command-side aggregate rebuilt from the customer-events log,
+// per-customer serialization, idempotency by request id, and the emit path
+// through the Ingestor.
 //
 //   ASSIGN_OR_RETURN(auto core, CommandCore::Start(log, ingestor, clock, {}));
 //   absl::StatusOr<v1::CommandResponse> r = core->Execute(

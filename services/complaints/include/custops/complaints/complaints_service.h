@@ -1,4 +1,4 @@
-// The `Complaints` command service (DESIGN.md §5): complaints from filing to resolution.
+// The `Complaints` command service: complaints from filing to resolution.
 // Each RPC maps its request to a domain command and runs it through the
 // shared CommandCore (docs/commands.md); the rules are libs/domain's.
 #ifndef CUSTOPS_COMPLAINTS_COMPLAINTS_SERVICE_H_

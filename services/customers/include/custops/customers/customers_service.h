@@ -1,4 +1,4 @@
-// The `Customers` command service (DESIGN.md §5): registering customers and keeping their profile,
+// The `Customers` command service: registering customers and keeping their profile,
 // contacts, surveys, referrals and losses. Each RPC maps its request to a domain command and runs
 // it through the shared CommandCore (docs/commands.md); the rules are libs/domain's.
 #ifndef CUSTOPS_CUSTOMERS_CUSTOMERS_SERVICE_H_

@@ -1,5 +1,5 @@
-// The all-in-one custops process: the embedded event log, every projection
-// and every service in one binary (DESIGN.md §2, embedded mode).
+// The all-in-one custops process: the embedded event log, every projection and
+// every service in one binary (embedded mode, docs/architecture.md "Services").
 //
 //   ASSIGN_OR_RETURN(auto app, App::Start(config));
 //   std::cout << "listening on " << app->address();

@@ -144,13 +144,12 @@ struct Config {
   // The gRPC address other instances reach this one on (query routing);
   // empty: the bound listen address. Default: ""
   std::string advertise;
-  // Lifecycle thresholds (DESIGN.md §7).
+  // Lifecycle thresholds (docs/lifecycle.md).
   domain::LifecycleRules lifecycle;
   // Command-side rules (docs/state-machines.md); `currency` above wins over
   // commands.currency.
   domain::CommandRules commands;
-  // Value rules (DESIGN.md §7 Value, docs/value.md); `currency` above wins
-  // over value.currency.
+  // Value rules (docs/value.md); `currency` above wins over value.currency.
   value::ValueRules value;
   // Review and worklist thresholds.
   ReviewConfig review;

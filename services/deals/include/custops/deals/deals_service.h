@@ -1,4 +1,4 @@
-// The `Deals` command service (DESIGN.md §5): opportunities, quotes, contracts and payments.
+// The `Deals` command service: opportunities, quotes, contracts and payments.
 // Each RPC maps its request to a domain command and runs it through the
 // shared CommandCore (docs/commands.md); the rules are libs/domain's.
 #ifndef CUSTOPS_DEALS_DEALS_SERVICE_H_

@@ -1,4 +1,5 @@
-// EventIngest (DESIGN.md §5): validated, idempotent appends to the event log.
+// EventIngest (docs/validation.md "Requests"): validated, idempotent appends to
+// the event log.
 //
 // A request is validated whole before anything is appended; event_id is the
 // idempotency key on the log, so a retried Append returns the original

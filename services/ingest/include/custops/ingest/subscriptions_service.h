@@ -1,5 +1,6 @@
-// Subscriptions (DESIGN.md §5): server streams over the event log and the
-// derived-changes log, from "earliest", "latest" or a resume token.
+// Subscriptions (docs/architecture.md "Subscriptions"): server streams over the
+// event log and the derived-changes log, from "earliest", "latest" or a resume
+// token.
 //
 // Each stream reads the log itself (the log is the buffer), one message in
 // flight at a time, so a slow subscriber holds back only itself, never

@@ -1,4 +1,4 @@
-// The lifecycle projection (DESIGN.md §7 Lifecycle): per customer, the facts
+// The lifecycle projection (docs/lifecycle.md): per customer, the facts
 // of libs/domain, the timeline of its events, and an "as of now" index by
 // stage, with counts per dimension and a due-time index that the runtime's
 // ticker uses to apply time-driven transitions without scanning.

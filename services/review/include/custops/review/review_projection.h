@@ -1,4 +1,4 @@
-// The review (复盘) projection, DESIGN.md §7: per period (day, ISO week,
+// The review (复盘) projection (docs/review.md): per period (day, ISO week,
 // month, quarter, year in the reporting zone) x dimension value (all, region,
 // industry, owner, channel, product), the accumulators of libs/domain
 // (review.h) and the funnel tables, updated event by event by event time, so
@@ -62,7 +62,7 @@ inline constexpr std::string_view kProjectionName = "review";
 inline constexpr v1::Dimension kDimensionCustomer = static_cast<v1::Dimension>(100);
 
 struct ReviewRules {
-  // Reporting zone (DESIGN.md §7). Default: Asia/Shanghai
+  // Reporting zone (docs/review.md "Periods"). Default: Asia/Shanghai
   absl::TimeZone zone = absl::UTCTimeZone();
   domain::MetricRules metrics;
   domain::FindingRules findings;

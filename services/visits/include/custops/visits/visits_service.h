@@ -1,4 +1,4 @@
-// The `Visits` command service (DESIGN.md §5): logging visits and calls (拜访).
+// The `Visits` command service: logging visits and calls (拜访).
 // Each RPC maps its request to a domain command and runs it through the
 // shared CommandCore (docs/commands.md); the rules are libs/domain's.
 #ifndef CUSTOPS_VISITS_VISITS_SERVICE_H_

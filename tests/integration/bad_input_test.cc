@@ -116,6 +116,15 @@ TEST_F(BadInputTest, InvalidEventsNameTheFieldAndNothingIsAppended) {
        "customer_registered.kind"},
       {"oversized id", [](v1::Event& e) { e.set_customer_id(std::string(129, 'x')); },
        "customer_id"},
+      // docs/schema-evolution.md: a version-2 event keeps the city out of the
+      // region; a version this build does not know is refused by name.
+      {"city in a version-2 region",
+       [](v1::Event& e) {
+         e.set_schema_version(2);
+         e.mutable_customer_registered()->set_region("华东/上海");
+       },
+       "customer_registered.region"},
+      {"schema from the future", [](v1::Event& e) { e.set_schema_version(99); }, "schema_version"},
   };
   const int64_t before = LogEnd();
   for (const Mutation& m : mutations) {
@@ -144,6 +153,39 @@ TEST_F(BadInputTest, InvalidEventsNameTheFieldAndNothingIsAppended) {
   EXPECT_NE(big.error_message().find("at most 1000"), std::string::npos) << big.error_message();
   EXPECT_EQ(LogEnd(), before);
   ExpectServing();
+}
+
+// A producer still writing schema version 1 (no version, the city in the
+// region) is understood: the event is upcast before validation and written
+// in the current version (docs/schema-evolution.md).
+TEST_F(BadInputTest, AVersionOneEventIsUpcastAndWrittenInTheCurrentVersion) {
+  StartServer();
+  v1::AppendRequest req;
+  v1::Event old = Registered("v1-reg", "cust-v1", kNow - Days(3));
+  old.mutable_customer_registered()->set_region("华东/上海");
+  *req.add_events() = old;
+  v1::AppendResponse resp;
+  grpc::Status s = Append(req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::GetCustomerRequest get;
+  get.set_customer_id("cust-v1");
+  get.set_consistency_token(resp.consistency_token());
+  v1::CustomerView view;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  s = lifecycle_->GetCustomer(&ctx, get, &view);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(view.profile().region(), "华东");
+  EXPECT_EQ(view.profile().city(), "上海");
+  v1::TimelineRequest timeline;
+  timeline.set_customer_id("cust-v1");
+  v1::TimelineResponse entries;
+  grpc::ClientContext tctx;
+  s = lifecycle_->Timeline(&tctx, timeline, &entries);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(entries.entries_size(), 1);
+  EXPECT_EQ(entries.entries(0).event().schema_version(), 2u);
+  EXPECT_EQ(entries.entries(0).event().customer_registered().region(), "华东");
 }
 
 TEST_F(BadInputTest, GarbageRequestsAndHugeMessagesDoNotHurtTheServer) {

@@ -141,6 +141,7 @@ absl::StatusOr<v1::CommandResponse> Client::Submit(const v1::Event& e) {
       r.set_kind(p.kind());
       r.set_industry(p.industry());
       r.set_region(p.region());
+      r.set_city(p.city());
       r.set_owner_id(p.owner_id());
       r.set_channel(p.channel());
       r.set_size(p.size());
@@ -154,6 +155,7 @@ absl::StatusOr<v1::CommandResponse> Client::Submit(const v1::Event& e) {
       if (p.has_name()) r.set_name(p.name());
       if (p.has_industry()) r.set_industry(p.industry());
       if (p.has_region()) r.set_region(p.region());
+      if (p.has_city()) r.set_city(p.city());
       if (p.has_owner_id()) r.set_owner_id(p.owner_id());
       if (p.has_channel()) r.set_channel(p.channel());
       if (p.has_size()) r.set_size(p.size());

@@ -381,8 +381,8 @@ absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const RegisterCus
 absl::StatusOr<v1::Event> Decide(const CustomerAggregate& agg, const UpdateProfile& cmd,
                                  absl::Time now, const CommandRules& rules) {
   const v1::CustomerProfileUpdated& p = cmd.changes;
-  const bool any = p.has_name() || p.has_industry() || p.has_region() || p.has_owner_id() ||
-                   p.has_channel() || p.has_size() || p.has_budget() ||
+  const bool any = p.has_name() || p.has_industry() || p.has_region() || p.has_city() ||
+                   p.has_owner_id() || p.has_channel() || p.has_size() || p.has_budget() ||
                    p.need() != v1::NEED_UNSPECIFIED || p.kind() != v1::CUSTOMER_KIND_UNSPECIFIED;
   if (!any) return absl::InvalidArgumentError("changes: at least one field must be set");
   if (p.has_name() && p.name().empty()) return absl::InvalidArgumentError("name must not be empty");

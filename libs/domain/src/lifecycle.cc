@@ -629,6 +629,7 @@ void FoldProfile(const CustomerFacts& facts, int64_t as_of_us, v1::CustomerProfi
       if (r.kind() != v1::CUSTOMER_KIND_UNSPECIFIED) p->set_kind(r.kind());
       if (!r.industry().empty()) p->set_industry(r.industry());
       if (!r.region().empty()) p->set_region(r.region());
+      if (!r.city().empty()) p->set_city(r.city());
       if (!r.owner_id().empty()) p->set_owner_id(r.owner_id());
       if (!r.channel().empty()) p->set_channel(r.channel());
       if (!r.size().empty()) p->set_size(r.size());
@@ -640,6 +641,7 @@ void FoldProfile(const CustomerFacts& facts, int64_t as_of_us, v1::CustomerProfi
       if (u.kind() != v1::CUSTOMER_KIND_UNSPECIFIED) p->set_kind(u.kind());
       if (u.has_industry()) p->set_industry(u.industry());
       if (u.has_region()) p->set_region(u.region());
+      if (u.has_city()) p->set_city(u.city());
       if (u.has_owner_id()) p->set_owner_id(u.owner_id());
       if (u.has_channel()) p->set_channel(u.channel());
       if (u.has_size()) p->set_size(u.size());

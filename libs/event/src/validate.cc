@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
+#include "custops/event/upcast.h"
 #include "custops/v1/events.pb.h"
 #include "custops/v1/ingest.pb.h"
 #include "field_checks.h"
@@ -56,12 +57,24 @@ absl::Status PayloadRequired(const google::protobuf::Message& event, const Field
 
 // ---- customer event payloads ------------------------------------------
 
+// A region (片区) since schema version 2: a label without '/', which
+// version 1 used to append the city (the upcaster splits it off first).
+absl::Status CheckRegion(std::string_view region, const FieldPath& path,
+                         const ValidationOptions& options) {
+  RETURN_IF_ERROR(CheckLabel(region, path, options));
+  if (region.find('/') != std::string_view::npos) {
+    return Invalid(path, "may not contain '/': the city has its own field (city)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckCustomerRegistered(const v1::CustomerRegistered& m, const FieldPath& path,
                                      const ValidationOptions& options) {
   RETURN_IF_ERROR(CheckLabel(m.name(), path.Child("name"), options, kRequired));
   RETURN_IF_ERROR(CheckEnum(m.kind(), &v1::CustomerKind_IsValid, path.Child("kind"), kRequired));
   RETURN_IF_ERROR(CheckLabel(m.industry(), path.Child("industry"), options));
-  RETURN_IF_ERROR(CheckLabel(m.region(), path.Child("region"), options));
+  RETURN_IF_ERROR(CheckRegion(m.region(), path.Child("region"), options));
+  RETURN_IF_ERROR(CheckLabel(m.city(), path.Child("city"), options));
   RETURN_IF_ERROR(CheckId(m.owner_id(), path.Child("owner_id"), options, kOptional));
   RETURN_IF_ERROR(CheckLabel(m.channel(), path.Child("channel"), options));
   RETURN_IF_ERROR(CheckLabel(m.size(), path.Child("size"), options));
@@ -74,7 +87,8 @@ absl::Status CheckCustomerProfileUpdated(const v1::CustomerProfileUpdated& m, co
   // A set name replaces the name: it may not blank it out.
   if (m.has_name()) RETURN_IF_ERROR(CheckLabel(m.name(), path.Child("name"), options, kRequired));
   RETURN_IF_ERROR(CheckLabel(m.industry(), path.Child("industry"), options));
-  RETURN_IF_ERROR(CheckLabel(m.region(), path.Child("region"), options));
+  RETURN_IF_ERROR(CheckRegion(m.region(), path.Child("region"), options));
+  RETURN_IF_ERROR(CheckLabel(m.city(), path.Child("city"), options));
   // A set owner_id hands the customer over: it must name an owner.
   if (m.has_owner_id()) {
     RETURN_IF_ERROR(CheckId(m.owner_id(), path.Child("owner_id"), options, kRequired));
@@ -84,10 +98,10 @@ absl::Status CheckCustomerProfileUpdated(const v1::CustomerProfileUpdated& m, co
   RETURN_IF_ERROR(CheckMoney(m.has_budget(), m.budget(), path.Child("budget"), options, kOptional));
   RETURN_IF_ERROR(CheckEnum(m.need(), &v1::Need_IsValid, path.Child("need"), kOptional));
   RETURN_IF_ERROR(CheckEnum(m.kind(), &v1::CustomerKind_IsValid, path.Child("kind"), kOptional));
-  const bool changes_something = m.has_name() || m.has_industry() || m.has_region() ||
-                                 m.has_owner_id() || m.has_channel() || m.has_size() ||
-                                 m.has_budget() || m.need() != v1::NEED_UNSPECIFIED ||
-                                 m.kind() != v1::CUSTOMER_KIND_UNSPECIFIED;
+  const bool changes_something =
+      m.has_name() || m.has_industry() || m.has_region() || m.has_city() || m.has_owner_id() ||
+      m.has_channel() || m.has_size() || m.has_budget() || m.need() != v1::NEED_UNSPECIFIED ||
+      m.kind() != v1::CUSTOMER_KIND_UNSPECIFIED;
   if (!changes_something) return Invalid(path, "must change at least one field");
   return absl::OkStatus();
 }
@@ -470,6 +484,11 @@ absl::Status CheckEvent(const v1::Event& event, const FieldPath& path,
                                  path.Child("occurred_at"), kRequired));
   RETURN_IF_ERROR(CheckId(event.source(), path.Child("source"), options, kOptional));
   RETURN_IF_ERROR(CheckId(event.actor_id(), path.Child("actor_id"), options, kOptional));
+  if (event.schema_version() > kSchemaVersion) {
+    return Invalid(
+        path.Child("schema_version"),
+        absl::StrCat("is newer than the newest this build reads (", kSchemaVersion, ")"));
+  }
   return CheckEventPayload(event, path, options);
 }
 

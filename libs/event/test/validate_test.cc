@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "custops/event/upcast.h"
 #include "custops/v1/events.pb.h"
 #include "custops/v1/ingest.pb.h"
 #include "gmock/gmock.h"
@@ -87,6 +88,7 @@ v1::Event ValidEvent(Case payload_case) {
       m->set_kind(v1::CUSTOMER_KIND_CUSTOMER);
       m->set_industry("manufacturing");
       m->set_region("East");
+      m->set_city("上海");
       m->set_owner_id("rep-7");
       m->set_channel("referral");
       m->set_size("50-200");
@@ -97,6 +99,7 @@ v1::Event ValidEvent(Case payload_case) {
     case Case::kCustomerProfileUpdated: {
       auto* m = e.mutable_customer_profile_updated();
       m->set_region("North");
+      m->set_city("北京");
       m->set_owner_id("rep-9");
       break;
     }
@@ -445,6 +448,19 @@ std::vector<Mutation> EventMutations() {
       {"RegisteredRegionControl", Case::kCustomerRegistered,
        [](E& e) { e.mutable_customer_registered()->set_region("East\x7f"); },
        "customer_registered.region", "U+007F"},
+      // Schema version 2: the city is its own field (libs/event upcast.h).
+      {"RegisteredRegionWithCity", Case::kCustomerRegistered,
+       [](E& e) { e.mutable_customer_registered()->set_region("华东/上海"); },
+       "customer_registered.region", "may not contain '/'"},
+      {"RegisteredCityInvalidUtf8", Case::kCustomerRegistered,
+       [](E& e) { e.mutable_customer_registered()->set_city("\xe4\xb8"); },
+       "customer_registered.city", "valid UTF-8"},
+      {"ProfileRegionWithCity", Case::kCustomerProfileUpdated,
+       [](E& e) { e.mutable_customer_profile_updated()->set_region("华北/北京"); },
+       "customer_profile_updated.region", "may not contain '/'"},
+      {"SchemaVersionFromTheFuture", Case::kCustomerRegistered,
+       [](E& e) { e.set_schema_version(event::kSchemaVersion + 1); }, "schema_version",
+       "newer than the newest this build reads"},
 
       // customer_profile_updated
       {"ProfileUpdateChangesNothing", Case::kCustomerProfileUpdated,

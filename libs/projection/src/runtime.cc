@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "custops/base/check.h"
 #include "custops/base/status_macros.h"
+#include "custops/event/upcast.h"
 #include "custops/internal/state.pb.h"
 #include "custops/store/keys.h"
 #include "custops/v1/changes.pb.h"
@@ -192,6 +193,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
   BatchCounts counts;
   v1::Event event;
   std::string dedup_key;
+  std::string upcast_value;  // an upcast record's bytes, while it is applied
   for (const log::LogRecord& r : records) {
     auto dead_letter = [&](std::string reason) {
       v1::DeadLetter dl;
@@ -209,6 +211,20 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
     if (!event.ParseFromString(r.value)) {
       dead_letter("decode_error: not a custops.v1.Event");
       continue;
+    }
+    // Older schema versions become the current one before validation
+    // (docs/schema-evolution.md); projections then see the upcast event and
+    // its bytes.
+    std::string_view raw_value = r.value;
+    absl::StatusOr<bool> upcast = event::Upcast(event);
+    if (!upcast.ok()) {
+      dead_letter(absl::StrCat("upcast_error: ", upcast.status().message()));
+      continue;
+    }
+    if (*upcast) {
+      upcast_value.clear();
+      event.SerializeToString(&upcast_value);
+      raw_value = upcast_value;
     }
     if (absl::Status s = event::ValidateEvent(event, options_.validation, "event"); !s.ok()) {
       dead_letter(absl::StrCat("invalid_event: ", s.message()));
@@ -230,7 +246,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
                      .offset = r.offset,
                      .recorded_at = r.timestamp,
                      .now = now,
-                     .raw_value = r.value};
+                     .raw_value = raw_value};
     absl::Status s = projection_->Apply(ctx, event, txn);
     if (s.ok()) {
       ++counts.applied;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
 #include "custops/event/time.h"
+#include "custops/event/upcast.h"
 #include "custops/log/partitioner.h"
 #include "custops/projection/token.h"
 #include "spdlog/spdlog.h"
@@ -117,6 +118,7 @@ size_t CommandCore::FollowPartition(int partition) {
     // Records that do not decode are the projections' dead letters; the
     // command view has nothing to fold from them.
     if (!event.ParseFromString(r.value) || event.customer_id().empty()) continue;
+    if (!event::Upcast(event).ok()) continue;  // a newer schema: a dead letter to projections
     Entry& entry = EntryFor(event.customer_id());
     absl::MutexLock lock(&entry.mu);
     if (entry.command_events.contains(event.event_id())) continue;  // folded by Execute
@@ -192,6 +194,12 @@ absl::StatusOr<v1::CommandResponse> CommandCore::Execute(const CommandContext& c
   event->set_event_id(event_id);
   event->set_source(context.source);
   event->set_actor_id(context.actor_id);
+  // A request in the version-1 shape ("华东/上海" as the region) is split as
+  // the log's readers split it (docs/schema-evolution.md); the event is
+  // written in the current version.
+  if (absl::StatusOr<bool> upcast = event::Upcast(*event); !upcast.ok()) {
+    return refuse(upcast.status());
+  }
   // Lengths, UTF-8 and enum ranges of the fields Decide passes through.
   if (absl::Status s = event::ValidateEvent(*event, options_.validation, "request"); !s.ok()) {
     return refuse(s);

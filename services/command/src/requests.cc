@@ -20,6 +20,7 @@ domain::Command ToCommand(const v1::RegisterCustomerRequest& r) {
   p.set_kind(r.kind());
   p.set_industry(r.industry());
   p.set_region(r.region());
+  p.set_city(r.city());
   p.set_owner_id(r.owner_id());
   p.set_channel(r.channel());
   p.set_size(r.size());
@@ -34,6 +35,7 @@ domain::Command ToCommand(const v1::UpdateProfileRequest& r) {
   if (r.has_name()) p.set_name(r.name());
   if (r.has_industry()) p.set_industry(r.industry());
   if (r.has_region()) p.set_region(r.region());
+  if (r.has_city()) p.set_city(r.city());
   if (r.has_owner_id()) p.set_owner_id(r.owner_id());
   if (r.has_channel()) p.set_channel(r.channel());
   if (r.has_size()) p.set_size(r.size());

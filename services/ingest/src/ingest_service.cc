@@ -1,11 +1,13 @@
 #include "custops/ingest/ingest_service.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
 #include "custops/event/time.h"
+#include "custops/event/upcast.h"
 #include "custops/log/partitioner.h"
 #include "custops/projection/token.h"
 
@@ -58,11 +60,24 @@ Ingestor::Ingestor(log::EventLog& log, const base::Clock& clock,
     : log_(log), clock_(clock), validation_(std::move(validation)) {}
 
 absl::StatusOr<v1::AppendResponse> Ingestor::Append(const v1::AppendRequest& request) {
-  if (absl::Status s = event::ValidateAppendRequest(request, validation_); !s.ok()) {
+  // Events of an older schema version (or none stated) are upcast first, so
+  // what is validated and written is the current version
+  // (docs/schema-evolution.md); the request is copied only then.
+  std::optional<v1::AppendRequest> upcast;
+  for (int i = 0; i < request.events_size(); ++i) {
+    if (request.events(i).schema_version() == event::kSchemaVersion) continue;
+    if (!upcast) upcast = request;
+    if (absl::StatusOr<bool> s = event::Upcast(*upcast->mutable_events(i)); !s.ok()) {
+      counters_.rejected_requests++;
+      return absl::InvalidArgumentError(absl::StrCat("events[", i, "].", s.status().message()));
+    }
+  }
+  const v1::AppendRequest& current = upcast ? *upcast : request;
+  if (absl::Status s = event::ValidateAppendRequest(current, validation_); !s.ok()) {
     counters_.rejected_requests++;
     return s;
   }
-  return AppendAll(log_, log::kCustomerEvents, request.events(), clock_.Now(), counters_,
+  return AppendAll(log_, log::kCustomerEvents, current.events(), clock_.Now(), counters_,
                    &CustomerKey);
 }
 

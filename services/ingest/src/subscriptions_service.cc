@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "custops/event/payload.h"
+#include "custops/event/upcast.h"
 #include "custops/projection/token.h"
 #include "custops/v1/changes.pb.h"
 
@@ -313,6 +314,9 @@ void SubscriptionsService::Subscribe(rpc::Call& call, const v1::SubscribeRequest
         if (!customers.empty() && !customers.contains(r.key)) return false;
         auto* record = static_cast<v1::EventRecord*>(out);
         if (!record->mutable_event()->ParseFromString(r.value)) return false;
+        // Subscribers get the current schema version (docs/schema-evolution.md);
+        // a record of a newer one is passed on as it is.
+        (void)event::Upcast(*record->mutable_event());
         if (regions) {
           regions->Learn(record->event());
           if (!std::binary_search(scope->begin(), scope->end(), regions->RegionOf(r.key))) {

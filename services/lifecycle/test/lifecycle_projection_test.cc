@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "custops/event/time.h"
+#include "custops/event/upcast.h"
 #include "custops/log/embedded_event_log.h"
 #include "custops/projection/runtime.h"
 #include "custops/v1/changes.pb.h"
@@ -55,6 +56,7 @@ class Events {
     *k->mutable_end() = event::ToProto(at + Days(30));
   }
   const std::vector<v1::Event>& all() const { return events_; }
+  std::vector<v1::Event>& mutable_all() { return events_; }
 
  private:
   std::vector<v1::Event> events_;
@@ -296,6 +298,94 @@ TEST_F(LifecycleProjectionTest, ReplayIsByteIdenticalWhateverTheBatchSize) {
     EXPECT_EQ(qa.StageSummary(dim, clock_.Now(), true)->SerializeAsString(),
               qb.StageSummary(dim, clock_.Now(), true)->SerializeAsString());
   }
+}
+
+// docs/schema-evolution.md: a log holding events of schema version 1 (no
+// version stated, the city written into the region: "华东/上海") beside
+// version-2 events replays to the same answers, byte for byte, as a log of
+// version 2 only: the runtime upcasts before validation and the projection.
+// Without the upcaster the version-1 registrations would be dead letters (a
+// region may not contain '/') and the regions would differ.
+TEST_F(LifecycleProjectionTest, OldSchemaVersionsReplayToTheSameAnswers) {
+  Events mixed, current;
+  const char* const kRegions[] = {"华东", "华北"};
+  const char* const kCities[] = {"上海", "南京", "天津"};
+  for (int i = 0; i < 30; ++i) {
+    const std::string c = absl::StrCat("s", i);
+    for (Events* ev : {&mixed, &current}) {
+      ev->Register(c, kT0 - Days(400 + i), kRegions[i % 2]);
+      auto* u = ev->Add(c, kT0 - Days(300 - i)).mutable_customer_profile_updated();
+      u->set_owner_id("rep-2");
+      if (i % 4 == 0) u->set_region("华南");
+      if (i % 3 == 0) ev->InterestedVisit(c, kT0 - Days(200 - i));
+      if (i % 4 == 0) ev->Contract(c, kT0 - Days(100 - i), 1000 + i);
+    }
+  }
+  // The current log: every event in version 2, cities in their own field.
+  for (v1::Event& e : current.mutable_all()) {
+    const int i = std::stoi(e.customer_id().substr(1));
+    if (e.has_customer_registered()) e.mutable_customer_registered()->set_city(kCities[i % 3]);
+    if (e.customer_profile_updated().has_region()) {
+      e.mutable_customer_profile_updated()->set_city("广州");
+    }
+    e.set_schema_version(event::kSchemaVersion);
+  }
+  // The mixed log: two customers in three written in version 1 (no version,
+  // or 1 stated), the rest as in the current log.
+  for (size_t k = 0; k < mixed.all().size(); ++k) {
+    v1::Event& e = mixed.mutable_all()[k];
+    const int i = std::stoi(e.customer_id().substr(1));
+    if (i % 3 == 1) {
+      e = current.all()[k];
+      continue;
+    }
+    if (e.has_customer_registered()) {
+      e.mutable_customer_registered()->set_region(
+          absl::StrCat(kRegions[i % 2], "/", kCities[i % 3]));
+    } else if (e.customer_profile_updated().has_region()) {
+      e.mutable_customer_profile_updated()->set_region("华南/广州");
+    }
+    if (i % 2 == 1) e.set_schema_version(1);
+  }
+  Append(mixed.all());
+  auto log2 = log::EmbeddedEventLog::Open(
+                  {.path = (dir_ / "log2").string(), .sync = false, .clock = &clock_})
+                  .value();
+  for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
+    ASSERT_TRUE(log2->CreateTopic(topic, 4).ok());
+  }
+  {
+    std::vector<log::Record> records;
+    for (const auto& e : current.all()) records.push_back({e.customer_id(), e.SerializeAsString()});
+    ASSERT_TRUE(log2->Append(log::kCustomerEvents, records, {}).ok());
+  }
+  projection::ProjectionRuntime& a = OpenRuntime("mixed", 7);
+  auto b = projection::ProjectionRuntime::Open(
+      *log2, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
+      {.path = (dir_ / "current").string(), .max_batch = 1000, .clock = &clock_});
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(a.CatchUp().ok());
+  ASSERT_TRUE((*b)->CatchUp().ok());
+  EXPECT_EQ(a.Stats().dead_letters, 0);
+  LifecycleQueries qa(a.store(), a.partitions(), domain::LifecycleRules());
+  LifecycleQueries qb((*b)->store(), (*b)->partitions(), domain::LifecycleRules());
+  for (int i = 0; i < 30; ++i) {
+    const std::string c = absl::StrCat("s", i);
+    absl::StatusOr<v1::CustomerView> va = qa.GetCustomer(c, clock_.Now());
+    ASSERT_TRUE(va.ok()) << c << ": " << va.status();
+    EXPECT_EQ(va->SerializeAsString(), qb.GetCustomer(c, clock_.Now())->SerializeAsString()) << c;
+    EXPECT_EQ(va->profile().city(), i % 4 == 0 ? "广州" : kCities[i % 3]) << c;
+    EXPECT_EQ(va->profile().region(), i % 4 == 0 ? "华南" : kRegions[i % 2]) << c;
+    v1::TimelineRequest req;
+    req.set_customer_id(c);
+    EXPECT_EQ(qa.Timeline(req)->SerializeAsString(), qb.Timeline(req)->SerializeAsString()) << c;
+  }
+  for (auto dim : {v1::DIMENSION_ALL, v1::DIMENSION_REGION}) {
+    EXPECT_EQ(qa.StageSummary(dim, clock_.Now(), true)->SerializeAsString(),
+              qb.StageSummary(dim, clock_.Now(), true)->SerializeAsString());
+  }
+  b->reset();
+  ASSERT_TRUE(log2->Close().ok());
 }
 
 // The derived changes (ids and contents) are part of the replayable output:

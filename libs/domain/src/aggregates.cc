@@ -351,10 +351,13 @@ absl::Status Evolve(CustomerAggregate& agg, const v1::Event& event) {
       agg.churned = true;
       return absl::OkStatus();
 
-    default:
+    case v1::Event::kCustomerProfileUpdated:
+    case v1::Event::kReferralMade:
+    case v1::Event::PAYLOAD_NOT_SET:
       // Not a command-side fact (profile updates, referrals, ...).
       return absl::OkStatus();
   }
+  return absl::OkStatus();  // not reached: every case returns
 }
 
 // ---- Decide: customer-level commands ----

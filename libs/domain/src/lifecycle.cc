@@ -910,7 +910,16 @@ absl::Status Evolve(CustomerFacts& facts, const v1::Event& event) {
       AddMilestone(facts, pos, at, id, internal::MILESTONE_KIND_CHURNED, 0);
       break;
     }
-    default:
+    case v1::Event::kQuoteAccepted:
+    case v1::Event::kQuoteRejected:
+    case v1::Event::kPaymentReceived:
+    case v1::Event::kComplaintFiled:
+    case v1::Event::kComplaintResponded:
+    case v1::Event::kComplaintResolved:
+    case v1::Event::kComplaintReopened:
+    case v1::Event::kSatisfactionSurveyed:
+    case v1::Event::kReferralMade:
+    case v1::Event::PAYLOAD_NOT_SET:
       // Payments, quote answers, complaints, surveys, referrals: activity only.
       AddActivity(facts, at);
       break;

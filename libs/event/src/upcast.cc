@@ -55,9 +55,9 @@ uint32_t SchemaVersionOf(const v1::Event& event) {
 absl::StatusOr<bool> Upcast(v1::Event& event) {
   const uint32_t version = SchemaVersionOf(event);
   if (version > kSchemaVersion) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("schema_version: ", version, " is newer than the newest this build reads (",
-                     kSchemaVersion, "); upgrade custops"));
+    return absl::InvalidArgumentError(absl::StrCat("schema_version: ", version,
+                                                   " is newer than the newest this build reads (",
+                                                   kSchemaVersion, "); upgrade custops"));
   }
   if (event.schema_version() == kSchemaVersion) return false;
   for (const Upcaster& step : kUpcasters) {

@@ -187,7 +187,7 @@ void OrgIndex::Apply(const v1::OrgEvent& e) {
       it->second.closed_at = event::FromProto(e.occurred_at());
       break;
     }
-    default:
+    case v1::OrgEvent::PAYLOAD_NOT_SET:
       break;
   }
 }

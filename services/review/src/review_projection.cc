@@ -10,6 +10,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
+#include "custops/domain/activity.h"
 #include "custops/domain/complaint_sla.h"
 #include "custops/domain/lifecycle.h"
 #include "custops/event/time.h"
@@ -1039,11 +1040,6 @@ class Applier {
   const projection::ApplyContext* ctx_ = nullptr;
 };
 
-bool IsActivity(const v1::Event& e) {
-  return !e.has_customer_registered() && !e.has_customer_profile_updated() &&
-         !e.has_contact_added();
-}
-
 void Applier::Reindex(const std::string& id, internal::ReviewCustomer& c) {
   if (c.profile_size() == 0) return;
   const internal::ReviewProfileAt& now = c.profile(c.profile_size() - 1);
@@ -1408,7 +1404,7 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
   const absl::Time at = FromMicros(t);
   const std::string& actor = e.actor_id();
 
-  if (IsActivity(e)) {
+  if (domain::IsActivity(e)) {
     RETURN_IF_ERROR(b_.CountDistinct(c, kSeenActive, at, BaseDims(c, t), id,
                                      &ReviewAccumulator::active_customers));
   }
@@ -1665,7 +1661,9 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
       // Counted as a loss through the lifecycle rules (Derive).
       c.set_churned_micros(std::max(c.churned_micros(), t));
       break;
-    default:
+    case v1::Event::kQuoteAccepted:
+    case v1::Event::kQuoteRejected:
+    case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
   // The lifecycle's facts (profile updates and contacts do not move stages).

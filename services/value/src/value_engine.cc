@@ -110,7 +110,23 @@ absl::Status EvolveValue(internal::ValueFacts& f, const v1::Event& e) {
     case v1::Event::kContactAdded:
     case v1::Event::PAYLOAD_NOT_SET:
       return absl::OkStatus();
-    default:
+    case v1::Event::kVisitLogged:
+    case v1::Event::kOpportunityOpened:
+    case v1::Event::kOpportunityStageChanged:
+    case v1::Event::kQuoteIssued:
+    case v1::Event::kQuoteAccepted:
+    case v1::Event::kQuoteRejected:
+    case v1::Event::kContractSigned:
+    case v1::Event::kContractRenewed:
+    case v1::Event::kContractTerminated:
+    case v1::Event::kPaymentReceived:
+    case v1::Event::kComplaintFiled:
+    case v1::Event::kComplaintResponded:
+    case v1::Event::kComplaintResolved:
+    case v1::Event::kComplaintReopened:
+    case v1::Event::kSatisfactionSurveyed:
+    case v1::Event::kReferralMade:
+    case v1::Event::kCustomerChurned:
       break;
   }
   // Everything else is activity (engagement).
@@ -215,7 +231,17 @@ absl::Status EvolveValue(internal::ValueFacts& f, const v1::Event& e) {
       }
       break;
     }
-    default:
+    case v1::Event::kCustomerRegistered:
+    case v1::Event::kCustomerProfileUpdated:
+    case v1::Event::kContactAdded:
+    case v1::Event::kQuoteIssued:
+    case v1::Event::kQuoteAccepted:
+    case v1::Event::kQuoteRejected:
+    case v1::Event::kContractTerminated:
+    case v1::Event::kPaymentReceived:
+    case v1::Event::kComplaintReopened:
+    case v1::Event::kCustomerChurned:
+    case v1::Event::PAYLOAD_NOT_SET:
       break;
   }
   return absl::OkStatus();

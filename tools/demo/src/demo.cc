@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "custops/base/check.h"
+#include "custops/domain/activity.h"
 #include "custops/v1/events.pb.h"
 #include "rng.h"
 
@@ -1110,17 +1111,6 @@ std::vector<Party> MakeParties(const DemoOptions& options, const World& w, Rng& 
   return parties;
 }
 
-bool IsActivity(const v1::Event& e) {
-  switch (e.payload_case()) {
-    case v1::Event::kCustomerRegistered:
-    case v1::Event::kCustomerProfileUpdated:
-    case v1::Event::kContactAdded:
-      return false;
-    default:
-      return true;
-  }
-}
-
 }  // namespace
 
 std::string OwnerId(int index_from_one, int owners) {
@@ -1155,7 +1145,7 @@ std::vector<v1::Event> GenerateDemo(const DemoOptions& options) {
     for (size_t j = first; j < drafts.size(); ++j) {
       if (drafts[j].at > world.end) continue;
       const v1::Event& e = drafts[j].event;
-      if (IsActivity(e)) {
+      if (domain::IsActivity(e)) {
         p.last_activity_at = p.last_activity_at == kNever
                                  ? drafts[j].at
                                  : std::max(p.last_activity_at, drafts[j].at);

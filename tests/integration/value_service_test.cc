@@ -269,7 +269,7 @@ TEST_F(ValueIntegrationTest, CdnowSampleSummariesFitCrashesAndReplay) {
     EXPECT_TRUE(view.clv().model_fitted());
     EXPECT_GT(view.clv().p_alive(), 0);
     EXPECT_LT(view.clv().p_alive(), 1);
-    EXPECT_GE(view.clv().predicted().units(), 0);
+    EXPECT_GT(view.clv().predicted().units(), 0);
     EXPECT_EQ(view.clv().predicted().currency(), "CNY");
     EXPECT_GT(view.clv().historical().units(), 0);
   }

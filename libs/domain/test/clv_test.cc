@@ -410,10 +410,14 @@ TEST(ClvPredictionTest, DiscountedClvProperties) {
   EXPECT_LT(*PredictedClvUnits(kPublishedBg, gg, c, {.monthly_discount_rate = 0.05}), *clv);
   EXPECT_LT(*PredictedClvUnits(kPublishedBg, gg, c, {.horizon_months = 6}), *clv);
   // Out-of-range options and undefined spend are errors, not garbage money.
-  EXPECT_FALSE(PredictedClvUnits(kPublishedBg, gg, c, {.horizon_months = -1}).ok());
-  EXPECT_FALSE(PredictedClvUnits(kPublishedBg, gg, c, {.monthly_discount_rate = -1}).ok());
-  EXPECT_FALSE(PredictedClvUnits(kPublishedBg, gg, c, {.periods_per_month = 0}).ok());
-  EXPECT_FALSE(PredictedClvUnits(kPublishedBg, {6, 0.9, 1545}, c, base).ok());
+  constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+  EXPECT_EQ(PredictedClvUnits(kPublishedBg, gg, c, {.horizon_months = -1}).status().code(),
+            kInvalid);
+  EXPECT_EQ(PredictedClvUnits(kPublishedBg, gg, c, {.monthly_discount_rate = -1}).status().code(),
+            kInvalid);
+  EXPECT_EQ(PredictedClvUnits(kPublishedBg, gg, c, {.periods_per_month = 0}).status().code(),
+            kInvalid);
+  EXPECT_EQ(PredictedClvUnits(kPublishedBg, {6, 0.9, 1545}, c, base).status().code(), kInvalid);
 }
 
 // ---------------------------------------------------------------------------

@@ -316,7 +316,15 @@ TEST_F(RuntimeTest, OwnsOnlyAssignedPartitionsAndResumesAfterRevoke) {
 TEST_F(RuntimeTest, RevokeStopsApplyingWhileRunning) {
   OpenRuntime(/*own_all=*/false);
   const Partition pa = log::PartitionForKey("alice", 4);
-  ASSERT_TRUE(runtime_->Assign({pa}).ok());
+  // A customer on another partition, still owned: its later event being
+  // applied shows the apply loop has run after alice's events arrived.
+  std::string other;
+  for (int k = 0; other.empty(); ++k) {
+    const std::string id = absl::StrCat("other-", k);
+    if (log::PartitionForKey(id, 4) != pa) other = id;
+  }
+  const Partition pb = log::PartitionForKey(other, 4);
+  ASSERT_TRUE(runtime_->Assign({pa, pb}).ok());
   ASSERT_TRUE(runtime_->Start().ok());
   for (int i = 0; i < 200; ++i) AppendEvents({Visit(absl::StrCat("e", i), "alice")});
   runtime_->Revoke({pa});
@@ -324,7 +332,11 @@ TEST_F(RuntimeTest, RevokeStopsApplyingWhileRunning) {
   const uint64_t count = Count("alice");
   EXPECT_EQ(static_cast<int64_t>(count), applied.value());  // state and offset agree
   for (int i = 200; i < 220; ++i) AppendEvents({Visit(absl::StrCat("e", i), "alice")});
-  absl::SleepFor(absl::Milliseconds(300));
+  AppendEvents({Visit("after", other)});
+  for (const absl::Time give_up = absl::Now() + absl::Seconds(30); Count(other) == 0;) {
+    ASSERT_LT(absl::Now(), give_up) << "the owned partition was not applied";
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   EXPECT_EQ(runtime_->Stats().partitions[pa.value()].applied, applied);
   EXPECT_EQ(Count("alice"), count);
   ASSERT_TRUE(runtime_->Stop().ok());

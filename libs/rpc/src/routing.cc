@@ -12,13 +12,27 @@
 namespace custops::rpc {
 
 absl::StatusOr<std::vector<std::string>> OwnerDirectory::Owners() {
-  absl::MutexLock lock(&mu_);
-  const absl::Time now = absl::Now();
-  if (now - fetched_ < ttl_) return owners_;
+  {
+    absl::MutexLock lock(&mu_);
+    if (absl::Now() - fetched_ < ttl_) return owners_;
+  }
+  absl::MutexLock fetching(&fetch_mu_);
+  {
+    absl::MutexLock lock(&mu_);  // fetched while this caller waited?
+    if (absl::Now() - fetched_ < ttl_) return owners_;
+  }
+  const absl::Time started = absl::Now();
   absl::StatusOr<std::vector<std::string>> fetched = fetch_();
   if (!fetched.ok()) return fetched.status();
+  absl::MutexLock lock(&mu_);
   owners_ = std::move(*fetched);
-  fetched_ = now;
+  fetched_ = started;
+  return owners_;
+}
+
+std::optional<std::vector<std::string>> OwnerDirectory::Cached(absl::Duration max_age) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Now() - fetched_ >= max_age) return std::nullopt;
   return owners_;
 }
 

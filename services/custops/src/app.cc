@@ -13,6 +13,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -80,6 +81,10 @@ struct App::Impl {
   // and the routing of queries to their owners (docs/kafka.md).
   std::unique_ptr<log::KafkaGroupDirectory> group_directory;
   std::unique_ptr<rpc::OwnerDirectory> owners;
+  // Keeps `owners` fresh in the background (Kafka, lifecycle role), so
+  // readiness reads it without waiting on the broker.
+  std::thread owners_refresher;
+  absl::Notification stop_refresher;
   rpc::ChannelCache channels;
   std::unique_ptr<log::KafkaGroupMember> group_member;
   std::unique_ptr<review::ReviewStack> review;
@@ -382,7 +387,14 @@ absl::Status App::Impl::Open() {
 
   RETURN_IF_ERROR(StartServer());
   if (lifecycle_runtime) RETURN_IF_ERROR(lifecycle_runtime->Start());
-  if (lifecycle_runtime && kafka) RETURN_IF_ERROR(JoinGroup());
+  if (lifecycle_runtime && kafka) {
+    RETURN_IF_ERROR(JoinGroup());
+    owners_refresher = std::thread([this] {
+      do {
+        (void)owners->Owners();  // fetches when older than its ttl (1 s)
+      } while (!stop_refresher.WaitForNotificationWithTimeout(absl::Milliseconds(500)));
+    });
+  }
   if (value_runtime) RETURN_IF_ERROR(value_runtime->Start());
   if (review) RETURN_IF_ERROR(review->Start());
   for (const auto& s : singletons) RETURN_IF_ERROR(Elect(*s));
@@ -513,9 +525,10 @@ bool App::Impl::RuntimeReady(const projection::ProjectionRuntime* rt) const {
     // Kafka (docs/operations.md "Health and readiness"): ready once the group
     // has given every partition an owner a query can be forwarded to, and the
     // partitions it names this instance for are applied here (not restoring,
-    // and the assignment has reached the runtime).
-    const absl::StatusOr<std::vector<std::string>> named = owners->Owners();
-    if (!named.ok() || named->size() < static_cast<size_t>(rt->partitions())) return false;
+    // and the assignment has reached the runtime). The owners come from the
+    // cache the refresher keeps: readiness never waits on the broker.
+    const std::optional<std::vector<std::string>> named = owners->Cached(absl::Seconds(3));
+    if (!named || named->size() < static_cast<size_t>(rt->partitions())) return false;
     const std::string self = config.advertise.empty() ? config.listen : config.advertise;
     for (int p = 0; p < rt->partitions(); ++p) {
       const std::string& owner = (*named)[static_cast<size_t>(p)];
@@ -946,6 +959,10 @@ void App::Shutdown() {
   if (i.server) i.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   spdlog::info("shutting down: command view");
   if (i.command_core) i.command_core->Stop();
+  if (i.owners_refresher.joinable()) {
+    i.stop_refresher.Notify();
+    i.owners_refresher.join();
+  }
   if (i.group_member) {
     spdlog::info("shutting down: leaving the consumer group");
     if (absl::Status s = i.group_member->Close(); !s.ok()) {

@@ -47,13 +47,18 @@ class OwnerDirectory {
   OwnerDirectory(Fetch fetch, absl::Duration ttl) : fetch_(std::move(fetch)), ttl_(ttl) {}
 
   // The cached map, fetched again when older than the ttl (or invalidated).
+  // One fetch at a time; the cache stays readable (Cached) while it runs.
   absl::StatusOr<std::vector<std::string>> Owners();
+  // The cached map if fetched less than `max_age` ago, without fetching
+  // (readiness, which may not wait on the broker); nullopt otherwise.
+  std::optional<std::vector<std::string>> Cached(absl::Duration max_age);
   // Forget the cache (a forward found the owner gone).
   void Invalidate();
 
  private:
   Fetch fetch_;
   absl::Duration ttl_;
+  absl::Mutex fetch_mu_;  // held during a fetch, before mu_
   absl::Mutex mu_;
   std::vector<std::string> owners_ ABSL_GUARDED_BY(mu_);
   absl::Time fetched_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

@@ -364,6 +364,7 @@ TEST_F(JsonApiTest, EveryUnaryMethodAnswersAsOverGrpc) {
       {"custops.v1.Review/CustomerActivity",
        absl::StrCat(R"({"customerId":")", regions.inside, R"("})")},
       {"custops.v1.Admin/Status", R"({})"},
+      {"custops.v1.Admin/ListDeadLetters", R"({"pageSize":10})"},
       {"grpc.health.v1.Health/Check", R"({})"},
   };
   grpc::GenericStub stub(server_->Channel());

@@ -1201,6 +1201,11 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
          v1::ClvModel model;
          return value->RefitClv(Ctx(token, absl::Seconds(60)).get(), v1::RefitClvRequest(), &model);
        }},
+      {"Admin/ListDeadLetters",
+       [&](const std::string& token) {
+         v1::ListDeadLettersResponse page;
+         return admin_stub->ListDeadLetters(Ctx(token).get(), v1::ListDeadLettersRequest(), &page);
+       }},
   };
   // Allowed methods per role (docs/security.md).
   const std::map<std::string, std::set<std::string>> allowed = {
@@ -1211,7 +1216,7 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
       {"admin",
        {"EventIngest/Append", "Customers/RegisterCustomer", "Lifecycle/GetCustomer",
         "Value/GetValue", "Review/GetReview", "Subscriptions/Subscribe", "Admin/Status",
-        "Value/RefitClv"}},
+        "Value/RefitClv", "Admin/ListDeadLetters"}},
       {"none", {}},
   };
   const std::map<std::string, std::string> tokens = {

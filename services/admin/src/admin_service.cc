@@ -1,8 +1,39 @@
 #include "custops/admin/admin_service.h"
 
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "custops/base/status_macros.h"
+#include "custops/v1/changes.pb.h"
 
 namespace custops::admin {
+namespace {
+
+constexpr absl::string_view kDeadLetterToken = "d1.";
+
+// "d1.<partition>.<offset>": where the next page starts.
+std::string DeadLetterToken(int partition, int64_t offset) {
+  return absl::StrCat(kDeadLetterToken, partition, ".", offset);
+}
+
+absl::Status ParseDeadLetterToken(absl::string_view token, int partitions, int* partition,
+                                  int64_t* offset) {
+  auto bad = [] {
+    return absl::InvalidArgumentError("page_token: not a token from ListDeadLetters");
+  };
+  if (!absl::ConsumePrefix(&token, kDeadLetterToken)) return bad();
+  std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], partition) ||
+      !absl::SimpleAtoi(parts[1], offset) || *partition < 0 || *partition >= partitions ||
+      *offset < 0) {
+    return bad();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<v1::StatusResponse> BuildStatus(
     log::EventLog& log, const std::vector<const projection::ProjectionRuntime*>& runtimes,
@@ -62,12 +93,81 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
   return response;
 }
 
+absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
+    log::EventLog& log, const v1::ListDeadLettersRequest& request, int64_t max_scanned) {
+  if (request.page_size() < 0 || request.page_size() > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: 0-1000 (0 = 100), got ", request.page_size()));
+  }
+  if (request.projection().size() > 64) {
+    return absl::InvalidArgumentError("projection: at most 64 bytes");
+  }
+  if (request.customer_id().size() > 128) {
+    return absl::InvalidArgumentError("customer_id: at most 128 bytes");
+  }
+  const int page_size = request.page_size() == 0 ? 100 : request.page_size();
+  ASSIGN_OR_RETURN(std::vector<Offset> ends, log.EndOffsets(log::kDeadLetter));
+  const int partitions = static_cast<int>(ends.size());
+  int partition = 0;
+  int64_t offset = 0;
+  if (!request.page_token().empty()) {
+    RETURN_IF_ERROR(ParseDeadLetterToken(request.page_token(), partitions, &partition, &offset));
+  }
+  v1::ListDeadLettersResponse response;
+  int64_t scanned = 0;
+  while (partition < partitions) {
+    if (offset >= ends[partition].value()) {
+      ++partition;
+      offset = 0;
+      continue;
+    }
+    if (response.dead_letters_size() >= page_size || scanned >= max_scanned) break;
+    const size_t want = static_cast<size_t>(
+        std::min<int64_t>({500, max_scanned - scanned, ends[partition].value() - offset}));
+    ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
+                     log.Read(log::kDeadLetter, Partition(partition), Offset(offset), want));
+    if (records.empty()) {  // below the log start (retention): go on from there
+      ++partition;
+      offset = 0;
+      continue;
+    }
+    for (const log::LogRecord& r : records) {
+      offset = r.offset.value() + 1;
+      ++scanned;
+      v1::DeadLetterEntry entry;
+      entry.set_partition(partition);
+      entry.set_offset(r.offset.value());
+      if (!entry.mutable_dead_letter()->ParseFromString(r.value)) {
+        // Not written by custops: shown with the reason, its bytes as they are.
+        entry.mutable_dead_letter()->Clear();
+        entry.mutable_dead_letter()->set_reason("undecodable dead-letter record");
+        entry.mutable_dead_letter()->set_key(r.key);
+        entry.mutable_dead_letter()->set_value(r.value);
+      }
+      const v1::DeadLetter& d = entry.dead_letter();
+      if (!request.projection().empty() && d.projection() != request.projection()) continue;
+      if (!request.customer_id().empty() && d.key() != request.customer_id()) continue;
+      *response.add_dead_letters() = std::move(entry);
+      if (response.dead_letters_size() >= page_size || scanned >= max_scanned) break;
+    }
+  }
+  while (partition < partitions && offset >= ends[partition].value()) {
+    ++partition;
+    offset = 0;
+  }
+  if (partition < partitions) response.set_next_page_token(DeadLetterToken(partition, offset));
+  return response;
+}
+
 void AdminService::Register(rpc::MethodTable& table) {
   table.Sync<v1::StatusRequest, v1::StatusResponse>(
       "custops.v1.Admin/Status", rpc::Access::kReader, /*offload=*/true,
       [this](rpc::Call&, const v1::StatusRequest&) {
         return BuildStatus(log_, runtimes_, mode_, owners_);
       });
+  table.Sync<v1::ListDeadLettersRequest, v1::ListDeadLettersResponse>(
+      "custops.v1.Admin/ListDeadLetters", rpc::Access::kAdmin, /*offload=*/true,
+      [this](rpc::Call&, const v1::ListDeadLettersRequest& r) { return ListDeadLetters(log_, r); });
 }
 
 }  // namespace custops::admin

@@ -520,4 +520,15 @@ absl::Status Client::ServerStatus(std::ostream& out, const OutputOptions& output
       [](const v1::StatusResponse& p) { return FormatStatus(p); });
 }
 
+absl::Status Client::ListDeadLetters(v1::ListDeadLettersRequest request, const PageOptions& options,
+                                     std::ostream& out, std::ostream& err,
+                                     const OutputOptions& output) {
+  return Pages<v1::ListDeadLettersRequest, v1::ListDeadLettersResponse>(
+      std::move(request), options, output, Output::kTable, out, err,
+      [&](grpc::ClientContext* c, const v1::ListDeadLettersRequest& r,
+          v1::ListDeadLettersResponse* p) { return admin_->ListDeadLetters(c, r, p); },
+      [](v1::ListDeadLettersResponse& p) { return p.mutable_dead_letters(); },
+      [](const v1::ListDeadLettersResponse& p) { return FormatDeadLetters(p); });
+}
+
 }  // namespace custops::ctl

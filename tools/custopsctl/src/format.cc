@@ -231,6 +231,19 @@ std::string FormatStageSummary(const v1::StageSummaryResponse& summary) {
   return out;
 }
 
+std::string FormatDeadLetters(const v1::ListDeadLettersResponse& page) {
+  Table table({"PARTITION", "OFFSET", "PROJECTION", "SOURCE", "KEY", "RECORDED", "REASON"});
+  for (const v1::DeadLetterEntry& e : page.dead_letters()) {
+    const v1::DeadLetter& d = e.dead_letter();
+    table.AddRow({absl::StrCat(e.partition()), absl::StrCat(e.offset()), d.projection(),
+                  absl::StrCat(d.source_topic(), "/", d.source_partition(), "@", d.source_offset()),
+                  d.key(), FormatTimestamp(d.has_recorded_at(), d.recorded_at()), d.reason()});
+  }
+  std::string out = table.Render();
+  absl::StrAppend(&out, "\n", page.dead_letters_size(), " dead letters\n");
+  return out;
+}
+
 std::string FormatStatus(const v1::StatusResponse& status) {
   std::string out;
   absl::StrAppend(&out, "mode: ", status.mode().empty() ? "?" : status.mode(), "\n");

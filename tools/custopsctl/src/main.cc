@@ -252,6 +252,19 @@ int Main(int argc, char** argv) {
              "Print the change alone, not the record");
 
   CLI::App* status = app.add_subcommand("status", "Log, projection and dead-letter status");
+  v1::ListDeadLettersRequest dead_letters_request;
+  int dead_letters_page_size = 0;
+  std::string dead_letters_page_token;
+  CLI::App* dead_letters = app.add_subcommand(
+      "dead-letters", "Records a projection could not apply, with the reason (admin role)");
+  dead_letters->add_option("--projection", *dead_letters_request.mutable_projection(),
+                           "Only this projection's (lifecycle, value, review)");
+  dead_letters->add_option("--customer", *dead_letters_request.mutable_customer_id(),
+                           "Only this customer's");
+  dead_letters->add_option("--page-size", dead_letters_page_size, "1-1000 (default 100)");
+  dead_letters->add_option("--page-token", dead_letters_page_token,
+                           "Continue from this page token");
+  dead_letters->add_flag("--all", page.all, "Follow page tokens to the end");
 
   // --- value ---------------------------------------------------------------
   CLI::App* value = app.add_subcommand("value", "Customer value (客户价值): tiers, RFM, CLV");
@@ -436,6 +449,10 @@ int Main(int argc, char** argv) {
     result = request.ok() ? client->Changes(*request, stream, std::cout) : request.status();
   } else if (status->parsed()) {
     result = client->ServerStatus(std::cout, output);
+  } else if (dead_letters->parsed()) {
+    dead_letters_request.set_page_size(dead_letters_page_size);
+    dead_letters_request.set_page_token(dead_letters_page_token);
+    result = client->ListDeadLetters(dead_letters_request, page, std::cout, std::cerr, output);
   } else if (value_get->parsed()) {
     absl::StatusOr<v1::GetValueRequest> request = MakeGetValueRequest(customer_id, query);
     result = request.ok() ? client->GetValue(*request, std::cout, output) : request.status();

@@ -120,6 +120,27 @@ TEST(FormatStageSummaryTest, AllDimensionHasOneRow) {
   EXPECT_THAT(out, HasSubstr("total: 3\n"));
 }
 
+TEST(FormatDeadLettersTest, OneRowPerDeadLetterWithItsSourceAndReason) {
+  v1::ListDeadLettersResponse page;
+  v1::DeadLetterEntry* e = page.add_dead_letters();
+  e->set_partition(3);
+  e->set_offset(17);
+  v1::DeadLetter* d = e->mutable_dead_letter();
+  d->set_projection("review");
+  d->set_reason("invalid_event: event.contract_signed.amount.currency: must be CNY");
+  d->set_source_topic("custops.customer-events.v1");
+  d->set_source_partition(5);
+  d->set_source_offset(42);
+  d->set_key("C1");
+  d->mutable_recorded_at()->set_seconds(1'795'392'000);
+  const std::string out = FormatDeadLetters(page);
+  EXPECT_THAT(out, HasSubstr("PARTITION"));
+  EXPECT_THAT(out, HasSubstr("custops.customer-events.v1/5@42"));
+  EXPECT_THAT(out, HasSubstr("2026-11-23T00:00:00Z"));
+  EXPECT_THAT(out, HasSubstr("must be CNY"));
+  EXPECT_THAT(out, HasSubstr("1 dead letters"));
+}
+
 TEST(FormatStatusTest, ShowsTopicsProjectionsPartitionsAndReasons) {
   v1::StatusResponse s;
   s.set_mode("embedded");

@@ -24,6 +24,11 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
     log::EventLog& log, const std::vector<const projection::ProjectionRuntime*>& runtimes,
     const std::string& mode, const OwnersFn& owners = {});
 
+// One page of dead letters (custops.v1.Admin/ListDeadLetters). At most
+// `max_scanned` records of the topic are read per call.
+absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
+    log::EventLog& log, const v1::ListDeadLettersRequest& request, int64_t max_scanned = 10'000);
+
 class AdminService {
  public:
   // All references must outlive the service.
@@ -35,7 +40,8 @@ class AdminService {
         owners_(std::move(owners)) {}
 
   // Adds custops.v1.Admin's methods to `table`: Status needs the reader
-  // role and runs on the worker pool (it asks the log for its ends).
+  // role, ListDeadLetters the admin role; both run on the worker pool (they
+  // ask the log).
   void Register(rpc::MethodTable& table);
 
  private:

@@ -161,6 +161,10 @@ class Client {
                        std::ostream& out);
   // `status` [table]: Admin.Status.
   absl::Status ServerStatus(std::ostream& out, const OutputOptions& output = {});
+  // `dead-letters` [table]: Admin.ListDeadLetters, paged.
+  absl::Status ListDeadLetters(v1::ListDeadLettersRequest request, const PageOptions& options,
+                               std::ostream& out, std::ostream& err,
+                               const OutputOptions& output = {});
 
   // `value get` [table]: Value.GetValue.
   absl::Status GetValue(const v1::GetValueRequest& request, std::ostream& out,

@@ -70,6 +70,9 @@ std::string FormatStageSummary(const v1::StageSummaryResponse& summary);
 // per projection and partition the applied offset and lag; no-ops by
 // reason.
 std::string FormatStatus(const v1::StatusResponse& status);
+// `dead-letters`: one row per dead letter (where it is, the projection, the
+// reason, its source record and key).
+std::string FormatDeadLetters(const v1::ListDeadLettersResponse& page);
 
 // GetCustomer as tables: the profile and state as label / field / value
 // rows, then the stage history, open opportunities and contacts.

@@ -21,23 +21,19 @@ bool SplitAtSlash(const std::string& combined, std::string& region, std::string&
 
 // 1 → 2: version 1 had no city field, and producers wrote the city into the
 // region after a '/'. A city given explicitly wins over the split one.
-bool SplitRegionCity(v1::Event& e) {
+void SplitRegionCity(v1::Event& e) {
   std::string region, city;
   if (e.has_customer_registered()) {
     v1::CustomerRegistered& r = *e.mutable_customer_registered();
-    if (!SplitAtSlash(r.region(), region, city)) return false;
+    if (!SplitAtSlash(r.region(), region, city)) return;
     r.set_region(region);
     if (r.city().empty()) r.set_city(city);
-    return true;
-  }
-  if (e.has_customer_profile_updated()) {
+  } else if (e.has_customer_profile_updated()) {
     v1::CustomerProfileUpdated& u = *e.mutable_customer_profile_updated();
-    if (!u.has_region() || !SplitAtSlash(u.region(), region, city)) return false;
+    if (!u.has_region() || !SplitAtSlash(u.region(), region, city)) return;
     u.set_region(region);
     if (!u.has_city()) u.set_city(city);
-    return true;
   }
-  return false;
 }
 
 constexpr std::array<Upcaster, kSchemaVersion - 1> kUpcasters = {{

@@ -123,6 +123,8 @@ struct App::Impl {
   absl::Status Open();
   absl::Status OpenLog();
   absl::Status JoinGroup();
+  // The address other instances forward to: server.advertise, else listen.
+  std::string Self() const { return config.advertise.empty() ? config.listen : config.advertise; }
   absl::Status Elect(Singleton& s);
   std::pair<rpc::SingletonState, std::string> Standing(const Singleton& s) const;
   void RegisterMetrics();
@@ -236,7 +238,7 @@ absl::Status App::Impl::Open() {
       .max_events_per_request = static_cast<size_t>(config.max_events_per_request)};
   ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen, "server.listen"));
   // The address other instances forward queries to.
-  const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+  const std::string self = Self();
   const bool routed = kafka && (HasRole(config, "lifecycle") || HasRole(config, "value") ||
                                 HasRole(config, "review"));
   if (routed) {
@@ -425,7 +427,7 @@ absl::Status App::Impl::CheckExposure(const std::string& listen, const std::stri
 
 absl::Status App::Impl::StartServer() {
   const bool kafka = config.log == "kafka";
-  const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+  const std::string self = Self();
   if (!config.jwt_hs256_secret_file.empty() || !config.jwt_public_key_file.empty()) {
     ASSIGN_OR_RETURN(verifier,
                      rpc::TokenVerifier::Create({.hs256_secret_file = config.jwt_hs256_secret_file,
@@ -529,7 +531,7 @@ bool App::Impl::RuntimeReady(const projection::ProjectionRuntime* rt) const {
     // cache the refresher keeps: readiness never waits on the broker.
     const std::optional<std::vector<std::string>> named = owners->Cached(absl::Seconds(3));
     if (!named || named->size() < static_cast<size_t>(rt->partitions())) return false;
-    const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+    const std::string self = Self();
     for (int p = 0; p < rt->partitions(); ++p) {
       const std::string& owner = (*named)[static_cast<size_t>(p)];
       if (owner.empty()) return false;
@@ -692,7 +694,7 @@ absl::Status App::Impl::OpenLog() {
 }
 
 absl::Status App::Impl::JoinGroup() {
-  const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+  const std::string self = Self();
   projection::ProjectionRuntime* rt = lifecycle_runtime.get();
   ASSIGN_OR_RETURN(group_member,
                    log::KafkaGroupMember::Join(
@@ -718,7 +720,7 @@ absl::Status App::Impl::JoinGroup() {
 }
 
 absl::Status App::Impl::Elect(Singleton& s) {
-  const std::string self = config.advertise.empty() ? config.listen : config.advertise;
+  const std::string self = Self();
   std::vector<Partition> all;
   for (int p = 0; p < s.runtime->partitions(); ++p) all.push_back(Partition(p));
   auto elected = [](const std::vector<Partition>& ps) {

@@ -30,14 +30,13 @@ namespace custops::event {
 // The version this build writes and reads; older ones are upcast.
 inline constexpr uint32_t kSchemaVersion = 2;
 
-// One step of the chain: turns an event of version `from` into `from + 1`
-// and returns whether it changed anything. Steps are pure (the result
-// depends on the event alone) and leave payloads they do not concern as
-// they are.
+// One step of the chain: turns an event of version `from` into `from + 1`.
+// Steps are pure (the result depends on the event alone) and leave payloads
+// they do not concern as they are.
 struct Upcaster {
   uint32_t from;
   std::string_view name;
-  bool (*apply)(v1::Event& event);
+  void (*apply)(v1::Event& event);
 };
 
 // The registered steps, in order of `from` (1, 2, ... kSchemaVersion - 1).

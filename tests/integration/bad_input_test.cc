@@ -13,6 +13,7 @@
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
+#include "custops/v1/value.grpc.pb.h"
 #include "events.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
@@ -249,6 +250,15 @@ TEST_F(BadInputTest, QueriesRejectBadArgumentsByName) {
   grpc::ClientContext ctx2;
   s = lifecycle_->ListCustomers(&ctx2, list, &listed);
   EXPECT_TRUE(s.error_message().starts_with("filter.stage")) << s.error_message();
+
+  // RefitClv's consistency token (docs/value.md "CLV refit") is checked too.
+  v1::RefitClvRequest refit;
+  refit.set_consistency_token("not-a-token");
+  v1::ClvModel model;
+  grpc::ClientContext ctx_refit;
+  s = v1::Value::NewStub(server_->Channel())->RefitClv(&ctx_refit, refit, &model);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(s.error_message().starts_with("consistency_token")) << s.error_message();
 
   v1::StageSummaryRequest summary;
   summary.set_dimension(v1::DIMENSION_PRODUCT);

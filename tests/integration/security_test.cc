@@ -1102,6 +1102,10 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
     grpc::Status s = admin_stub->Status(ctx().get(), v1::StatusRequest(), &status);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
         << b.name << ": " << s.error_message();
+    v1::ListDeadLettersResponse dead;
+    s = admin_stub->ListDeadLetters(ctx().get(), v1::ListDeadLettersRequest(), &dead);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << b.name << ": " << s.error_message();
     v1::GetCustomerRequest get;
     get.set_customer_id("auth-customer");
     v1::CustomerView view;
@@ -1123,6 +1127,18 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
     s = reader_stream->Finish();
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
         << b.name << ": " << s.error_message();
+  }
+
+  // Dead letters carry every region's events: an admin scoped to a 片区 is
+  // refused, an unscoped one reads them.
+  {
+    v1::ListDeadLettersResponse dead;
+    const std::string scoped = Mint("admin-east", {"admin"}, std::vector<std::string>{"华东"});
+    grpc::Status s =
+        admin_stub->ListDeadLetters(Ctx(scoped).get(), v1::ListDeadLettersRequest(), &dead);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    s = admin_stub->ListDeadLetters(Ctx(admin).get(), v1::ListDeadLettersRequest(), &dead);
+    EXPECT_TRUE(s.ok()) << s.error_message();
   }
 
   // What each role may call.

@@ -167,7 +167,15 @@ void AdminService::Register(rpc::MethodTable& table) {
       });
   table.Sync<v1::ListDeadLettersRequest, v1::ListDeadLettersResponse>(
       "custops.v1.Admin/ListDeadLetters", rpc::Access::kAdmin, /*offload=*/true,
-      [this](rpc::Call&, const v1::ListDeadLettersRequest& r) { return ListDeadLetters(log_, r); });
+      [this](rpc::Call& call,
+             const v1::ListDeadLettersRequest& r) -> absl::StatusOr<v1::ListDeadLettersResponse> {
+        // Dead letters are not filtered by region: a 片区 scope may not read them.
+        if (call.identity().regions) {
+          return absl::PermissionDeniedError(
+              "ListDeadLetters: a region-scoped token cannot read every region's dead letters");
+        }
+        return ListDeadLetters(log_, r);
+      });
 }
 
 }  // namespace custops::admin

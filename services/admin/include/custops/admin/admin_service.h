@@ -40,8 +40,8 @@ class AdminService {
         owners_(std::move(owners)) {}
 
   // Adds custops.v1.Admin's methods to `table`: Status needs the reader
-  // role, ListDeadLetters the admin role; both run on the worker pool (they
-  // ask the log).
+  // role, ListDeadLetters the admin role and no region scope; both run on
+  // the worker pool (they ask the log).
   void Register(rpc::MethodTable& table);
 
  private:

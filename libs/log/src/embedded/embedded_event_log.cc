@@ -1,5 +1,5 @@
 // EmbeddedEventLog: every topic in one RocksDB database (layout in
-// log_format.h).
+// embedded/log_format.h).
 //
 // Concurrency: appends to one topic are committed in groups (group commit):
 // each Append queues itself on the topic; the call at the head of the queue
@@ -37,7 +37,7 @@
 #include "custops/base/clock.h"
 #include "custops/base/status_macros.h"
 #include "custops/log/partitioner.h"
-#include "log_format.h"
+#include "embedded/log_format.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"

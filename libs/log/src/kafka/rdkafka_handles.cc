@@ -1,4 +1,4 @@
-#include "rdkafka_handles.h"
+#include "kafka/rdkafka_handles.h"
 
 #include <string>
 

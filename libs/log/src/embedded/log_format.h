@@ -14,8 +14,8 @@
 //
 // RecordValue: u8 kRecordVersion, fixed64le timestamp (Unix microseconds,
 // two's complement), varint32 key length, key bytes, value bytes (the rest).
-#ifndef CUSTOPS_LOG_SRC_LOG_FORMAT_H_
-#define CUSTOPS_LOG_SRC_LOG_FORMAT_H_
+#ifndef CUSTOPS_LOG_SRC_EMBEDDED_LOG_FORMAT_H_
+#define CUSTOPS_LOG_SRC_EMBEDDED_LOG_FORMAT_H_
 
 #include <cstdint>
 #include <optional>
@@ -197,4 +197,4 @@ inline std::optional<RecordValue> DecodeRecordValue(std::string_view in) {
 
 }  // namespace custops::log::internal
 
-#endif  // CUSTOPS_LOG_SRC_LOG_FORMAT_H_
+#endif  // CUSTOPS_LOG_SRC_EMBEDDED_LOG_FORMAT_H_

@@ -1,7 +1,7 @@
 // RAII owners for librdkafka's C objects, and the mapping of its error codes
 // to absl::Status. Private to libs/log.
-#ifndef CUSTOPS_LOG_SRC_RDKAFKA_HANDLES_H_
-#define CUSTOPS_LOG_SRC_RDKAFKA_HANDLES_H_
+#ifndef CUSTOPS_LOG_SRC_KAFKA_RDKAFKA_HANDLES_H_
+#define CUSTOPS_LOG_SRC_KAFKA_RDKAFKA_HANDLES_H_
 
 #include <librdkafka/rdkafka.h>
 
@@ -73,4 +73,4 @@ absl::Status FromKafka(rd_kafka_resp_err_t err, std::string_view context);
 
 }  // namespace custops::log::internal
 
-#endif  // CUSTOPS_LOG_SRC_RDKAFKA_HANDLES_H_
+#endif  // CUSTOPS_LOG_SRC_KAFKA_RDKAFKA_HANDLES_H_

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "custops/base/status_macros.h"
-#include "rdkafka_handles.h"
+#include "kafka/rdkafka_handles.h"
 
 namespace custops::log {
 namespace {

@@ -150,7 +150,7 @@ absl::StatusOr<v1::Dimension> CheckDimension(v1::Dimension dim, const std::strin
   return dim;
 }
 
-// rv_seen kinds read here (review_projection.cc): the distinct counters a
+// rv_seen kinds read here (src/review_batch.h): the distinct counters a
 // customer who moved region can be counted twice in, and the movers' index.
 constexpr std::pair<char, int64_t domain::ReviewAccumulator::*> kDistinctCounters[] = {
     {'a', &domain::ReviewAccumulator::active_customers},

@@ -120,7 +120,7 @@ class ReviewProjection final : public projection::Projection {
     store::ColumnFamily slice, delta, seen, customer, opp, owner, region, due, tier, activity;
   };
 
-  class Batch;  // the state a batch touches (review_projection.cc)
+  class Batch;  // the state a batch touches (src/review_batch.h)
 
  private:
   ReviewRules rules_;

@@ -1,0 +1,343 @@
+// ReviewProjection::Batch: the projection's cached state, its rv_seen
+// counters and its writes (review_batch.h).
+#include "review_batch.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "custops/store/keys.h"
+
+namespace custops::review {
+namespace {
+
+using domain::ReviewAccumulator;
+
+// Entries kept across batches, per family over all partitions. A slice is
+// ~1 KB decoded, a customer ~1-2 KB: together well under 1 GB.
+constexpr size_t kMaxCachedSlices = 200'000;
+constexpr size_t kMaxCachedCustomers = 200'000;
+constexpr size_t kMaxCachedOpportunities = 200'000;
+constexpr size_t kMaxCachedDeltas = 200'000;
+
+int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
+
+// Whether `list` (tokens dim (BE32) | value \0, back to back) holds `token`.
+bool ContainsToken(std::string_view list, std::string_view token) {
+  while (list.size() >= 4) {
+    const size_t end = list.find('\0', 4);
+    const size_t len = end == std::string_view::npos ? list.size() : end + 1;
+    if (list.substr(0, len) == token) return true;
+    list.remove_prefix(len);
+  }
+  return false;
+}
+
+// The number of DIMENSION_REGION tokens in `list` (tokens as above).
+int RegionTokens(std::string_view list) {
+  int n = 0;
+  while (list.size() >= 4) {
+    const size_t end = list.find('\0', 4);
+    const size_t len = end == std::string_view::npos ? list.size() : end + 1;
+    std::string_view token = list.substr(0, len);
+    if (store::ReadU32(token) == static_cast<uint32_t>(v1::DIMENSION_REGION)) ++n;
+    list.remove_prefix(len);
+  }
+  return n;
+}
+
+}  // namespace
+
+ReviewProjection::Batch::Batch(const ReviewRules& rules, const Families& cf, int partitions)
+    : rules_(rules), cf_(cf), parts_(static_cast<size_t>(std::max(partitions, 1))) {}
+
+void ReviewProjection::Batch::Begin(projection::Txn& txn) {
+  if (txn_ == &txn && part_ != nullptr) return;
+  txn_ = &txn;
+  const size_t p = static_cast<size_t>(txn.partition().value());
+  if (p >= parts_.size()) parts_.resize(p + 1);
+  part_ = &parts_[p];
+  prefix_.clear();
+  store::AppendU32(prefix_, static_cast<uint32_t>(p));
+}
+
+absl::StatusOr<internal::ReviewCustomer*> ReviewProjection::Batch::Customer(const std::string& id) {
+  if (auto* c = part_->customers.Touch(id, generation_)) return c;
+  internal::ReviewCustomer c;
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.customer, prefix_ + id));
+  if (stored && !c.ParseFromString(*stored)) {
+    return absl::DataLossError(absl::StrCat("corrupt review state of customer ", id));
+  }
+  return part_->customers.Insert(id, std::move(c), generation_);
+}
+
+absl::StatusOr<internal::ReviewOpportunity*> ReviewProjection::Batch::Opportunity(
+    const std::string& customer, const std::string& id, bool* found) {
+  std::string key;
+  store::AppendId(key, customer);
+  key.append(id);
+  if (auto* o = part_->opps.Touch(key, generation_)) {
+    *found = true;
+    return o;
+  }
+  internal::ReviewOpportunity o;
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.opp, prefix_ + key));
+  *found = stored.has_value();
+  if (stored && !o.ParseFromString(*stored)) {
+    return absl::DataLossError(absl::StrCat("corrupt opportunity ", id));
+  }
+  return part_->opps.Insert(key, std::move(o), generation_);
+}
+
+absl::StatusOr<SliceState*> ReviewProjection::Batch::Slice(const std::string& suffix) {
+  if (auto* s = part_->slices.Touch(suffix, generation_)) return s;
+  SliceState s;
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.slice, prefix_ + suffix));
+  if (stored) {
+    internal::ReviewSlice p;
+    if (!p.ParseFromString(*stored)) return absl::DataLossError("corrupt review slice");
+    s = FromProto(p);
+  }
+  return part_->slices.Insert(suffix, std::move(s), generation_);
+}
+
+const DayPeriods& ReviewProjection::Batch::Periods(absl::Time t) {
+  const absl::CivilDay day = absl::ToCivilDay(t, rules_.zone);
+  auto [it, inserted] = periods_.try_emplace(DayNumber(day));
+  if (inserted) {
+    for (size_t gi = 0; gi < std::size(kGranularities); ++gi) {
+      it->second.periods[gi] = domain::PeriodContaining(day, kGranularities[gi]);
+      store::AppendId(it->second.keys[gi], it->second.periods[gi].Key());
+    }
+  }
+  return it->second;
+}
+
+absl::StatusOr<bool> ReviewProjection::Batch::FirstSeen(char kind, const std::string& suffix,
+                                                        std::string_view id) {
+  std::string key = prefix_;
+  key.push_back(kind);
+  key.append(suffix);
+  key.append(id);
+  if (seen_.contains(key)) return false;
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.seen, key));
+  seen_.insert(key);
+  if (stored) return false;
+  txn_->Put(cf_.seen, key, "");
+  return true;
+}
+
+absl::StatusOr<bool> ReviewProjection::Batch::Unsee(char kind, const std::string& suffix,
+                                                    std::string_view id) {
+  std::string key = prefix_;
+  key.push_back(kind);
+  key.append(suffix);
+  key.append(id);
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.seen, key));
+  seen_.erase(key);
+  if (!stored) return false;
+  txn_->Delete(cf_.seen, key);
+  return true;
+}
+
+absl::Status ReviewProjection::Batch::CountDistinct(
+    internal::ReviewCustomer& c, char kind, absl::Time t, const Dims& d,
+    const std::string& customer, int64_t ReviewAccumulator::*field,
+    const std::function<bool(const domain::ReportingPeriod&)>& only) {
+  std::vector<DimKey> dims;
+  const DayPeriods& day = Periods(t);
+  for (size_t gi = 0; gi < std::size(kGranularities); ++gi) {
+    const domain::ReportingPeriod& period = day.periods[gi];
+    if (only && !only(period)) continue;
+    if (dims.empty()) dims = DimKeys(d, rules_.tier_dimension);
+    const std::string& encoded = day.keys[gi];
+    const std::string_view pkey(encoded.data(), encoded.size() - 1);  // without its \0
+    const std::string tag = {kind, static_cast<char>('0' + gi)};
+    internal::ReviewSeen* cache = nullptr;
+    for (auto& x : *c.mutable_seen()) {
+      if (x.tag() == tag) cache = &x;
+    }
+    if (cache == nullptr) {
+      cache = c.add_seen();
+      cache->set_tag(tag);
+      cache->set_tracked(true);  // no entry of this tag exists yet
+    }
+    std::string key = prefix_;
+    key.push_back(kind);
+    store::AppendId(key, customer);
+    key.append(pkey);
+    if (cache->period() != pkey) {
+      if (cache->tracked() && (cache->max_period().empty() || pkey > cache->max_period())) {
+        cache->set_dims("");  // later than every entry: none for this period
+      } else {
+        ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.seen, key));
+        cache->set_dims(stored.value_or(""));
+      }
+      cache->set_period(std::string(pkey));
+    }
+    bool changed = false;
+    bool region_added = false;
+    std::string suffix;
+    for (const DimKey& dim : dims) {
+      if (ContainsToken(cache->dims(), dim.token)) continue;
+      cache->mutable_dims()->append(dim.token);
+      changed = true;
+      region_added |= dim.dim == v1::DIMENSION_REGION;
+      suffix.assign(encoded);
+      suffix.append(dim.token);
+      ASSIGN_OR_RETURN(SliceState * s, Slice(suffix));
+      s->acc.*field += 1;
+    }
+    if (changed) {
+      txn_->Put(cf_.seen, key, cache->dims());
+      // Active under a second region in this period: index the mover.
+      if (kind == kSeenActive && region_added && RegionTokens(cache->dims()) >= 2) {
+        std::string mover = prefix_;
+        mover.push_back(kSeenMover);
+        mover.append(encoded);
+        mover.append(customer);
+        txn_->Put(cf_.seen, mover, "");
+      }
+      if (cache->tracked() && pkey > cache->max_period()) cache->set_max_period(std::string(pkey));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ReviewProjection::Batch::AddDelta(absl::Time t, const Dims& d, int64_t pipeline, int64_t open,
+                                       int64_t customers) {
+  internal::ReviewDelta change;
+  change.set_pipeline_percent_units(pipeline);
+  change.set_open_opportunities(open);
+  change.set_customers(customers);
+  AddDelta(t, d, change);
+}
+
+void ReviewProjection::Batch::AddDelta(absl::Time t, const Dims& d,
+                                       const internal::ReviewDelta& change) {
+  const int64_t day = DayNumber(absl::ToCivilDay(t, rules_.zone));
+  std::string key;
+  for (const DimKey& dim : DimKeys(d, rules_.tier_dimension)) {
+    key.assign(dim.token);
+    store::AppendI64(key, day);
+    Delta* delta = part_->deltas.Touch(key, generation_);
+    if (delta == nullptr) delta = part_->deltas.Insert(key, Delta{}, generation_);
+    AddDeltaInto(delta->value, change);
+  }
+}
+
+void ReviewProjection::Batch::Due(int64_t micros, const std::string& customer,
+                                  std::string_view subject, bool put) {
+  std::string key = prefix_;
+  store::AppendI64(key, micros);
+  store::AppendId(key, customer);
+  key.append(subject);
+  if (put) {
+    txn_->Put(cf_.due, key, "");
+  } else {
+    txn_->Delete(cf_.due, key);
+  }
+}
+
+void ReviewProjection::Batch::Index(store::ColumnFamily cf, const std::string& value,
+                                    const std::string& customer, bool put) {
+  std::string key = prefix_;
+  store::AppendId(key, value);
+  key.append(customer);
+  if (put) {
+    txn_->Put(cf, key, "");
+  } else {
+    txn_->Delete(cf, key);
+  }
+}
+
+absl::Status ReviewProjection::Batch::Flush() {
+  std::string key = prefix_;
+  std::string value;
+  auto full_key = [&](const std::string& k) -> const std::string& {
+    key.resize(prefix_.size());
+    key.append(k);
+    return key;
+  };
+  PartState& part = *part_;
+  absl::Status status = part.customers.Flush([&](const std::string& id, const auto& c) {
+    c.SerializeToString(&value);
+    txn_->PutUnread(cf_.customer, full_key(id), value);
+    return absl::OkStatus();
+  });
+  status.Update(part.opps.Flush([&](const std::string& k, const auto& o) {
+    o.SerializeToString(&value);
+    txn_->PutUnread(cf_.opp, full_key(k), value);
+    return absl::OkStatus();
+  }));
+  status.Update(part.slices.Flush([&](const std::string& suffix, const SliceState& s) {
+    EncodeSlice(s, value);
+    txn_->PutUnread(cf_.slice, full_key(suffix), value);
+    return absl::OkStatus();
+  }));
+  status.Update(part.deltas.Flush([&](const std::string& k, Delta& d) -> absl::Status {
+    if (!d.loaded) {
+      ASSIGN_OR_RETURN(std::optional<std::string> stored, txn_->Get(cf_.delta, full_key(k)));
+      internal::ReviewDelta total;
+      if (stored && !total.ParseFromString(*stored)) return absl::DataLossError("corrupt delta");
+      AddDeltaInto(d.value, total);
+      d.loaded = true;
+    }
+    if (DeltaIsZero(d.value)) {
+      txn_->Delete(cf_.delta, full_key(k));
+      return absl::OkStatus();
+    }
+    d.value.SerializeToString(&value);
+    txn_->PutUnread(cf_.delta, full_key(k), value);
+    return absl::OkStatus();
+  }));
+  seen_.clear();
+  txn_ = nullptr;
+  part_ = nullptr;
+  if (!status.ok()) {
+    Abandon();
+    return status;
+  }
+  ++generation_;
+  Evict();
+  return absl::OkStatus();
+}
+
+void ReviewProjection::Batch::Abandon() {
+  for (PartState& p : parts_) {
+    p.customers.Clear();
+    p.opps.Clear();
+    p.slices.Clear();
+    p.deltas.Clear();
+  }
+  seen_.clear();
+  txn_ = nullptr;
+  part_ = nullptr;
+}
+
+void ReviewProjection::Batch::Evict() {
+  const uint64_t round = parts_.size();
+  auto bound = [&](auto member, size_t max) {
+    size_t total = 0;
+    for (PartState& p : parts_) total += (p.*member).size();
+    if (total <= max) return;
+    const uint64_t keep_from = generation_ > 2 * round ? generation_ - 2 * round : 0;
+    total = 0;
+    for (PartState& p : parts_) {
+      (p.*member).EvictOlderThan(keep_from);
+      total += (p.*member).size();
+    }
+    if (total <= max * 3 / 4) return;
+    for (PartState& p : parts_) (p.*member).Clear();
+  };
+  bound(&PartState::slices, kMaxCachedSlices);
+  bound(&PartState::customers, kMaxCachedCustomers);
+  bound(&PartState::opps, kMaxCachedOpportunities);
+  bound(&PartState::deltas, kMaxCachedDeltas);
+}
+
+}  // namespace custops::review

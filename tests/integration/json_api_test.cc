@@ -365,6 +365,7 @@ TEST_F(JsonApiTest, EveryUnaryMethodAnswersAsOverGrpc) {
        absl::StrCat(R"({"customerId":")", regions.inside, R"("})")},
       {"custops.v1.Admin/Status", R"({})"},
       {"custops.v1.Admin/ListDeadLetters", R"({"pageSize":10})"},
+      {"custops.v1.Admin/ReplayDeadLetters", R"({"projection":"lifecycle"})"},
       {"grpc.health.v1.Health/Check", R"({})"},
   };
   grpc::GenericStub stub(server_->Channel());

@@ -39,6 +39,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "custops/event/time.h"
+#include "custops/log/kafka_event_log.h"
 #include "custops/log/partitioner.h"
 #include "custops/rpc/auth.h"
 #include "custops/v1/admin.grpc.pb.h"
@@ -353,9 +354,25 @@ TEST_F(KafkaScopeTest, ScopedReaderSeesOnlyItsRegionThroughEveryInstance) {
       {"p1", p1.get(), grpc::CreateChannel(p1->address(), grpc::InsecureChannelCredentials())},
       {"p2", p2.get(), grpc::CreateChannel(p2->address(), grpc::InsecureChannelCredentials())}};
 
+  // A record no API would take (as another Kafka producer could write it)
+  // ahead of one more customer's events: every projection parks that
+  // customer (docs/operations.md "Dead letters") until the replay below.
+  const std::string poisoned = prefix_ + "poisoned";
+  {
+    absl::StatusOr<std::unique_ptr<log::EventLog>> producer =
+        log::KafkaEventLog::Open({.bootstrap_servers = bootstrap_});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    ASSERT_TRUE((*producer)
+                    ->Append(log::kCustomerEvents,
+                             {{.key = poisoned, .value = "\x01 not an event"}}, {.sync = true})
+                    .ok());
+    ASSERT_TRUE((*producer)->Close().ok());
+  }
   // A customer and a contract each, as the emitter (retried with the same
   // event ids until the log takes them: nothing lands twice).
   v1::AppendRequest append;
+  *append.add_events() = testing::Registered(poisoned + "-reg", poisoned, kNow - Days(60), kEast);
+  *append.add_events() = testing::Signed(poisoned + "-sign", poisoned, kNow - Days(20), 5'000);
   int64_t amount = 10'000;
   for (const auto& [customer, region] : region_of) {
     *append.add_events() =
@@ -623,6 +640,69 @@ TEST_F(KafkaScopeTest, ScopedReaderSeesOnlyItsRegionThroughEveryInstance) {
       EXPECT_EQ(admin->Status(Ctx("").get(), v1::StatusRequest(), &status).error_code(),
                 grpc::StatusCode::UNAUTHENTICATED)
           << "Admin.Status";
+    }
+  }
+
+  // Parking on Kafka: the poisoned customer is unknown through either
+  // instance; each projection's owner releases it (the other instance names
+  // the partition as not its own), then it answers everywhere.
+  {
+    const std::string admin = Mint("scope-admin", "admin");
+    const int partition = log::PartitionForKey(poisoned, kPartitions).value();
+    for (const Instance& instance : instances) {
+      v1::GetCustomerRequest get;
+      get.set_customer_id(poisoned);
+      get.set_consistency_token(token);
+      v1::CustomerView view;
+      EXPECT_EQ(v1::Lifecycle::NewStub(instance.channel)
+                    ->GetCustomer(Ctx(reader_).get(), get, &view)
+                    .error_code(),
+                grpc::StatusCode::NOT_FOUND)
+          << "parked customer through " << instance.name;
+    }
+    for (const char* projection : {"lifecycle", "value", "review"}) {
+      int released = 0;
+      for (const Instance& instance : instances) {
+        bool owner = false;
+        for (const v1::PartitionStatus& s : Partitions(instance, projection)) {
+          if (s.partition() == partition) owner = s.owned();
+        }
+        v1::ReplayDeadLettersRequest replay;
+        replay.set_projection(projection);
+        replay.set_customer_id(poisoned);
+        replay.set_discard_heads(true);
+        v1::ReplayDeadLettersResponse replayed;
+        const grpc::Status s = v1::Admin::NewStub(instance.channel)
+                                   ->ReplayDeadLetters(Ctx(admin).get(), replay, &replayed);
+        ASSERT_TRUE(s.ok()) << projection << " replay on " << instance.name << ": " << Describe(s);
+        if (owner) {
+          EXPECT_EQ(replayed.customers_released(), 1) << projection << " on " << instance.name;
+          EXPECT_EQ(replayed.events_replayed(), 3) << projection << " on " << instance.name;
+          EXPECT_EQ(replayed.partitions_not_owned_size(), 0);
+          released += static_cast<int>(replayed.customers_released());
+        } else {
+          EXPECT_EQ(replayed.customers_released(), 0) << projection << " on " << instance.name;
+          ASSERT_EQ(replayed.partitions_not_owned_size(), 1);
+          EXPECT_EQ(replayed.partitions_not_owned(0), partition);
+        }
+      }
+      EXPECT_EQ(released, 1) << projection << ": released by its owner, once";
+    }
+    for (const Instance& instance : instances) {
+      v1::GetCustomerRequest get;
+      get.set_customer_id(poisoned);
+      v1::CustomerView view;
+      const grpc::Status s =
+          v1::Lifecycle::NewStub(instance.channel)->GetCustomer(Ctx(reader_).get(), get, &view);
+      ASSERT_TRUE(s.ok()) << "released customer through " << instance.name << ": " << Describe(s);
+      EXPECT_EQ(view.purchase_count(), 1);
+      v1::StatusResponse status;
+      ASSERT_TRUE(v1::Admin::NewStub(instance.channel)
+                      ->Status(Ctx(reader_).get(), v1::StatusRequest(), &status)
+                      .ok());
+      for (const v1::ProjectionStatus& p : status.projections()) {
+        EXPECT_EQ(p.parked_customers(), 0) << p.name() << " on " << instance.name;
+      }
     }
   }
 

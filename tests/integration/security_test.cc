@@ -1119,6 +1119,12 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
     s = admin_stub->ListDeadLetters(ctx().get(), v1::ListDeadLettersRequest(), &dead);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
         << b.name << ": " << s.error_message();
+    v1::ReplayDeadLettersRequest replay;
+    replay.set_projection("lifecycle");
+    v1::ReplayDeadLettersResponse replayed;
+    s = admin_stub->ReplayDeadLetters(ctx().get(), replay, &replayed);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << b.name << ": " << s.error_message();
     v1::GetCustomerRequest get;
     get.set_customer_id("auth-customer");
     v1::CustomerView view;
@@ -1151,6 +1157,13 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
         admin_stub->ListDeadLetters(Ctx(scoped).get(), v1::ListDeadLettersRequest(), &dead);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
     s = admin_stub->ListDeadLetters(Ctx(admin).get(), v1::ListDeadLettersRequest(), &dead);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    v1::ReplayDeadLettersRequest replay;
+    replay.set_projection("lifecycle");
+    v1::ReplayDeadLettersResponse replayed;
+    s = admin_stub->ReplayDeadLetters(Ctx(scoped).get(), replay, &replayed);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    s = admin_stub->ReplayDeadLetters(Ctx(admin).get(), replay, &replayed);
     EXPECT_TRUE(s.ok()) << s.error_message();
   }
 
@@ -1235,6 +1248,13 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
          v1::ListDeadLettersResponse page;
          return admin_stub->ListDeadLetters(Ctx(token).get(), v1::ListDeadLettersRequest(), &page);
        }},
+      {"Admin/ReplayDeadLetters",
+       [&](const std::string& token) {
+         v1::ReplayDeadLettersRequest replay;
+         replay.set_projection("review");
+         v1::ReplayDeadLettersResponse replayed;
+         return admin_stub->ReplayDeadLetters(Ctx(token).get(), replay, &replayed);
+       }},
   };
   // Allowed methods per role (docs/security.md).
   const std::map<std::string, std::set<std::string>> allowed = {
@@ -1245,7 +1265,7 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
       {"admin",
        {"EventIngest/Append", "Customers/RegisterCustomer", "Lifecycle/GetCustomer",
         "Value/GetValue", "Review/GetReview", "Subscriptions/Subscribe", "Admin/Status",
-        "Value/RefitClv", "Admin/ListDeadLetters"}},
+        "Value/RefitClv", "Admin/ListDeadLetters", "Admin/ReplayDeadLetters"}},
       {"none", {}},
   };
   const std::map<std::string, std::string> tokens = {

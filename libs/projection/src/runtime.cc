@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -14,6 +15,7 @@
 #include "custops/base/status_macros.h"
 #include "custops/event/upcast.h"
 #include "custops/internal/state.pb.h"
+#include "custops/log/partitioner.h"
 #include "custops/store/keys.h"
 #include "custops/v1/changes.pb.h"
 
@@ -23,6 +25,7 @@ namespace {
 constexpr std::string_view kMetaCf = "rt_meta";
 constexpr std::string_view kDedupCf = "rt_dedup";
 constexpr std::string_view kOutboxCf = "rt_outbox";
+constexpr std::string_view kParkedCf = "rt_parked";
 
 // Meta keys: a tag byte and the partition.
 std::string MetaKey(char tag, Partition p) {
@@ -42,6 +45,60 @@ std::string OutboxKey(Partition p, uint64_t seq) {
   store::AppendU64(key, seq);
   return key;
 }
+// A customer's parked records in partition p: p | length | customer, then
+// the record's offset (they sort in log order).
+std::string ParkedPrefix(Partition p, std::string_view customer) {
+  std::string key = PartitionPrefix(p);
+  store::AppendU32(key, static_cast<uint32_t>(customer.size()));
+  key.append(customer);
+  return key;
+}
+std::string ParkedKey(Partition p, std::string_view customer, Offset offset) {
+  std::string key = ParkedPrefix(p, customer);
+  store::AppendU64(key, static_cast<uint64_t>(offset.value()));
+  return key;
+}
+// Undoes ParkedKey; false for a key it did not write.
+bool ParseParkedKey(std::string_view key, int* partition, std::string_view* customer,
+                    int64_t* offset) {
+  if (key.size() < 16) return false;
+  *partition = static_cast<int>(store::ReadU32(key));
+  const uint32_t n = store::ReadU32(key);
+  if (key.size() != static_cast<size_t>(n) + 8) return false;
+  *customer = key.substr(0, n);
+  key.remove_prefix(n);
+  *offset = static_cast<int64_t>(store::ReadU64(key));
+  return true;
+}
+internal::ParkedRecord ToParked(const log::LogRecord& r, std::string reason) {
+  internal::ParkedRecord parked;
+  parked.set_offset(r.offset.value());
+  parked.set_recorded_at_micros(absl::ToUnixMicros(r.timestamp));
+  parked.set_key(r.key);
+  parked.set_value(r.value);
+  parked.set_reason(std::move(reason));
+  return parked;
+}
+log::LogRecord FromParked(internal::ParkedRecord parked) {
+  log::LogRecord r;
+  r.offset = Offset(parked.offset());
+  r.timestamp = absl::FromUnixMicros(parked.recorded_at_micros());
+  r.key = std::move(*parked.mutable_key());
+  r.value = std::move(*parked.mutable_value());
+  return r;
+}
+
+// Unless `committed` is set, the projection forgets what it cached from the
+// batch (Projection::Abandon).
+struct Abandoner {
+  Projection* projection;
+  Partition p;
+  bool committed = false;
+  ~Abandoner() {
+    if (!committed) projection->Abandon(p);
+  }
+};
+
 // The condition of ProjectionRuntime::busy_ that no batch, tick or reseed
 // holds a claim.
 bool Unclaimed(int* busy) { return *busy == -1; }
@@ -53,6 +110,9 @@ struct BatchCounts {
   int64_t applied = 0;
   std::map<std::string, int64_t> noops;
   std::vector<v1::DeadLetter> dead_letters;
+  int64_t replayed = 0;
+  // The partition's parking after this batch, when the batch changed it.
+  std::optional<ProjectionRuntime::ParkedMap> parked;
 };
 
 absl::StatusOr<std::unique_ptr<ProjectionRuntime>> ProjectionRuntime::Open(
@@ -60,7 +120,7 @@ absl::StatusOr<std::unique_ptr<ProjectionRuntime>> ProjectionRuntime::Open(
   if (options.path.empty()) return absl::InvalidArgumentError("projection path: required");
   ASSIGN_OR_RETURN(int partitions, log.PartitionCount(options.topic));
   std::vector<std::string> families = {std::string(kMetaCf), std::string(kDedupCf),
-                                       std::string(kOutboxCf)};
+                                       std::string(kOutboxCf), std::string(kParkedCf)};
   for (std::string& f : projection->ColumnFamilies()) families.push_back(std::move(f));
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                    store::Store::Open(
@@ -84,7 +144,8 @@ ProjectionRuntime::ProjectionRuntime(log::EventLog& log, std::unique_ptr<Project
       partitions_(partitions),
       meta_cf_(store_->Family(kMetaCf)),
       dedup_cf_(store_->Family(kDedupCf)),
-      outbox_cf_(store_->Family(kOutboxCf)) {}
+      outbox_cf_(store_->Family(kOutboxCf)),
+      parked_cf_(store_->Family(kParkedCf)) {}
 
 ProjectionRuntime::~ProjectionRuntime() { (void)Stop(); }
 
@@ -125,8 +186,31 @@ absl::Status ProjectionRuntime::Restore() {
       for (const auto& [reason, n] : s.noops_by_reason()) totals_.noops_by_reason[reason] += n;
       totals_.dead_letters += s.dead_letters();
       totals_.changes_emitted += s.changes_emitted();
+      totals_.replayed += s.replayed();
     }
   }
+  // The parking summary: each customer's first record is its head.
+  parked_.assign(partitions_, ParkedMap());
+  auto it = store_->NewIterator(parked_cf_, "");
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    int partition;
+    std::string_view customer;
+    int64_t offset;
+    if (!ParseParkedKey(it->key(), &partition, &customer, &offset) || partition < 0 ||
+        partition >= partitions_) {
+      return absl::DataLossError("corrupt parked record key");
+    }
+    ParkState& state = parked_[partition][std::string(customer)];
+    if (state.events++ == 0) {
+      internal::ParkedRecord head;
+      if (!head.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("corrupt parked record");
+      }
+      state.head = offset;
+      state.reason = head.reason();
+    }
+  }
+  RETURN_IF_ERROR(it->status());
   return absl::OkStatus();
 }
 
@@ -182,81 +266,29 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
   Txn txn(*store_, p);
   // Unless the commit below succeeds, the projection forgets what it cached
   // from this batch (Projection::Abandon).
-  struct Abandoner {
-    Projection* projection;
-    Partition p;
-    bool committed = false;
-    ~Abandoner() {
-      if (!committed) projection->Abandon(p);
-    }
-  } abandoner{projection_.get(), p};
+  Abandoner abandoner{projection_.get(), p};
   BatchCounts counts;
-  v1::Event event;
-  std::string dedup_key;
-  std::string upcast_value;  // an upcast record's bytes, while it is applied
+  {
+    absl::MutexLock lock(&mu_);
+    if (!parked_[p.value()].empty()) counts.parked = parked_[p.value()];
+  }
   for (const log::LogRecord& r : records) {
-    auto dead_letter = [&](std::string reason) {
-      v1::DeadLetter dl;
-      dl.set_projection(std::string(projection_->Name()));
-      dl.set_reason(std::move(reason));
-      dl.set_source_topic(options_.topic);
-      dl.set_source_partition(p.value());
-      dl.set_source_offset(r.offset.value());
-      dl.set_key(r.key);
-      dl.set_value(r.value);
-      dl.mutable_recorded_at()->set_seconds(absl::ToUnixSeconds(r.timestamp));
-      counts.dead_letters.push_back(std::move(dl));
-    };
-    event.Clear();
-    if (!event.ParseFromString(r.value)) {
-      dead_letter("decode_error: not a custops.v1.Event");
-      continue;
+    // A parked customer's later records wait behind its dead letter.
+    if (counts.parked.has_value() && !r.key.empty()) {
+      if (auto it = counts.parked->find(r.key); it != counts.parked->end()) {
+        txn.Put(parked_cf_, ParkedKey(p, r.key, r.offset), ToParked(r, "").SerializeAsString());
+        ++it->second.events;
+        continue;
+      }
     }
-    // Older schema versions become the current one before validation
-    // (docs/schema-evolution.md); projections then see the upcast event and
-    // its bytes.
-    std::string_view raw_value = r.value;
-    absl::StatusOr<bool> upcast = event::Upcast(event);
-    if (!upcast.ok()) {
-      dead_letter(absl::StrCat("upcast_error: ", upcast.status().message()));
-      continue;
-    }
-    if (*upcast) {
-      upcast_value.clear();
-      event.SerializeToString(&upcast_value);
-      raw_value = upcast_value;
-    }
-    if (absl::Status s = event::ValidateEvent(event, options_.validation, "event"); !s.ok()) {
-      dead_letter(absl::StrCat("invalid_event: ", s.message()));
-      continue;
-    }
-    if (event.customer_id() != r.key) {
-      dead_letter("key_mismatch: record key is not the event's customer_id");
-      continue;
-    }
-    dedup_key = PartitionPrefix(p);
-    dedup_key.append(event.event_id());
-    ASSIGN_OR_RETURN(std::optional<std::string> seen, txn.Get(dedup_cf_, dedup_key));
-    if (seen.has_value()) {
-      ++counts.noops["duplicate_event_id"];
-      continue;
-    }
-    ApplyContext ctx{.topic = options_.topic,
-                     .partition = p,
-                     .offset = r.offset,
-                     .recorded_at = r.timestamp,
-                     .now = now,
-                     .raw_value = raw_value};
-    absl::Status s = projection_->Apply(ctx, event, txn);
-    if (s.ok()) {
-      ++counts.applied;
-    } else if (s.code() == absl::StatusCode::kFailedPrecondition) {
-      ++counts.noops[std::string(s.message())];
-    } else {
-      dead_letter(absl::StrCat("apply_error: ", s.message()));
-      continue;
-    }
-    txn.Put(dedup_cf_, dedup_key, store::U64Value(r.offset.value()));
+    ASSIGN_OR_RETURN(std::optional<std::string> dead, ApplyRecord(p, r, now, txn, counts));
+    if (!dead.has_value()) continue;
+    counts.dead_letters.push_back(DeadLetter(p, r, *dead));
+    // A record without a key has no customer to hold back.
+    if (r.key.empty()) continue;
+    txn.Put(parked_cf_, ParkedKey(p, r.key, r.offset), ToParked(r, *dead).SerializeAsString());
+    if (!counts.parked.has_value()) counts.parked.emplace();
+    (*counts.parked)[r.key] = {.events = 1, .head = r.offset.value(), .reason = std::move(*dead)};
   }
   RETURN_IF_ERROR(projection_->Flush(p, now, txn));
   RETURN_IF_ERROR(Commit(txn, records.back().offset.Next(), counts));
@@ -270,6 +302,72 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
   }
   FinishRestore(p, /*at_end=*/false);
   return static_cast<int64_t>(records.size());
+}
+
+v1::DeadLetter ProjectionRuntime::DeadLetter(Partition p, const log::LogRecord& r,
+                                             std::string reason) const {
+  v1::DeadLetter dl;
+  dl.set_projection(std::string(projection_->Name()));
+  dl.set_reason(std::move(reason));
+  dl.set_source_topic(options_.topic);
+  dl.set_source_partition(p.value());
+  dl.set_source_offset(r.offset.value());
+  dl.set_key(r.key);
+  dl.set_value(r.value);
+  dl.mutable_recorded_at()->set_seconds(absl::ToUnixSeconds(r.timestamp));
+  return dl;
+}
+
+absl::StatusOr<std::optional<std::string>> ProjectionRuntime::ApplyRecord(Partition p,
+                                                                          const log::LogRecord& r,
+                                                                          absl::Time now, Txn& txn,
+                                                                          BatchCounts& counts) {
+  // Scratch reused from record to record (one claimant at a time).
+  v1::Event& event = scratch_event_;
+  std::string& upcast_value = scratch_upcast_;
+  std::string& dedup_key = scratch_dedup_key_;
+  event.Clear();
+  if (!event.ParseFromString(r.value)) return "decode_error: not a custops.v1.Event";
+  // Older schema versions become the current one before validation
+  // (docs/schema-evolution.md); projections then see the upcast event and
+  // its bytes.
+  std::string_view raw_value = r.value;
+  absl::StatusOr<bool> upcast = event::Upcast(event);
+  if (!upcast.ok()) return absl::StrCat("upcast_error: ", upcast.status().message());
+  if (*upcast) {
+    upcast_value.clear();
+    event.SerializeToString(&upcast_value);
+    raw_value = upcast_value;
+  }
+  if (absl::Status s = event::ValidateEvent(event, options_.validation, "event"); !s.ok()) {
+    return absl::StrCat("invalid_event: ", s.message());
+  }
+  if (event.customer_id() != r.key) {
+    return "key_mismatch: record key is not the event's customer_id";
+  }
+  dedup_key = PartitionPrefix(p);
+  dedup_key.append(event.event_id());
+  ASSIGN_OR_RETURN(std::optional<std::string> seen, txn.Get(dedup_cf_, dedup_key));
+  if (seen.has_value()) {
+    ++counts.noops["duplicate_event_id"];
+    return std::nullopt;
+  }
+  ApplyContext ctx{.topic = options_.topic,
+                   .partition = p,
+                   .offset = r.offset,
+                   .recorded_at = r.timestamp,
+                   .now = now,
+                   .raw_value = raw_value};
+  absl::Status s = projection_->Apply(ctx, event, txn);
+  if (s.ok()) {
+    ++counts.applied;
+  } else if (s.code() == absl::StatusCode::kFailedPrecondition) {
+    ++counts.noops[std::string(s.message())];
+  } else {
+    return absl::StrCat("apply_error: ", s.message());
+  }
+  txn.Put(dedup_cf_, dedup_key, store::U64Value(r.offset.value()));
+  return std::nullopt;
 }
 
 void ProjectionRuntime::FinishRestore(Partition p, bool at_end) {
@@ -422,6 +520,154 @@ void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
   absl::MutexLock publish_lock(&publish_mu_);
 }
 
+absl::StatusOr<ReplayResult> ProjectionRuntime::ReplayParked(const ReplayOptions& options) {
+  const std::string_view customer_id = options.customer_id;
+  ReplayResult result;
+  std::vector<Partition> targets;
+  if (!customer_id.empty()) {
+    targets.push_back(log::PartitionForKey(customer_id, partitions_));
+  } else {
+    for (int i = 0; i < partitions_; ++i) targets.emplace_back(i);
+  }
+  // Customers tried in this call: a head that failed again is not retried.
+  std::set<std::string, std::less<>> tried;
+  int64_t budget = options.max_events;
+  for (Partition p : targets) {
+    bool finished = false;
+    while (!finished && budget > 0) {
+      // One chunk per claim, so that the partitions' batches go on between.
+      if (!Claim(p)) {
+        result.not_owned.push_back(p);
+        break;
+      }
+      absl::StatusOr<bool> chunk = ReplayChunk(p, options, budget, tried, result);
+      Release();
+      if (!chunk.ok()) return chunk.status();
+      finished = *chunk;
+    }
+    if (!finished && budget <= 0) {
+      result.more = true;
+      break;
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  for (Partition p : targets) {
+    if (!owned_[p.value()]) continue;
+    for (const auto& [customer, state] : parked_[p.value()]) {
+      if (!customer_id.empty() && customer != customer_id) continue;
+      ++result.customers_parked;
+      result.events_parked += state.events;
+      if (result.parked.size() < options.list_limit) {
+        result.parked.push_back({.customer_id = customer,
+                                 .partition = p,
+                                 .events = state.events,
+                                 .head = Offset(state.head),
+                                 .reason = state.reason});
+      }
+    }
+  }
+  return result;
+}
+
+absl::StatusOr<bool> ProjectionRuntime::ReplayChunk(Partition p, const ReplayOptions& options,
+                                                    int64_t& budget,
+                                                    std::set<std::string, std::less<>>& tried,
+                                                    ReplayResult& result) {
+  BatchCounts counts;
+  {
+    absl::MutexLock lock(&mu_);
+    if (parked_[p.value()].empty()) return true;
+    counts.parked = parked_[p.value()];
+  }
+  const std::string_view customer_id = options.customer_id;
+  const ParkedMap before = *counts.parked;
+  const int64_t chunk = std::min<int64_t>(budget, static_cast<int64_t>(options_.restore_batch));
+  const absl::Time now = clock_.Now();
+  Txn txn(*store_, p);
+  Abandoner abandoner{projection_.get(), p};
+  int64_t tried_records = 0;
+  bool finished = true;
+  int64_t released = 0;
+  for (const auto& [customer, unused] : before) {
+    if (!customer_id.empty() && customer != customer_id) continue;
+    if (tried.contains(customer)) continue;
+    if (tried_records >= chunk) {
+      finished = false;
+      break;
+    }
+    ParkState& state = (*counts.parked)[customer];
+    bool all_applied = true;
+    auto it = store_->NewIterator(parked_cf_, ParkedPrefix(p, customer));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (tried_records >= chunk) {
+        all_applied = false;
+        finished = false;
+        break;
+      }
+      internal::ParkedRecord parked;
+      if (!parked.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("corrupt parked record");
+      }
+      const bool was_head = !parked.reason().empty();
+      const log::LogRecord r = FromParked(std::move(parked));
+      ++tried_records;
+      if (was_head && options.discard_heads) {
+        txn.Delete(parked_cf_, it->key());
+        --state.events;
+        ++counts.replayed;
+        ++counts.noops["dead_letter_discarded"];
+        continue;
+      }
+      ASSIGN_OR_RETURN(std::optional<std::string> dead, ApplyRecord(p, r, now, txn, counts));
+      if (dead.has_value()) {
+        // It stays parked, now as the head, and so does everything behind
+        // it. A record that was only waiting becomes a dead letter of its own.
+        if (!was_head) counts.dead_letters.push_back(DeadLetter(p, r, *dead));
+        txn.Put(parked_cf_, it->key(), ToParked(r, *dead).SerializeAsString());
+        state.head = r.offset.value();
+        state.reason = std::move(*dead);
+        tried.insert(customer);
+        all_applied = false;
+        break;
+      }
+      txn.Delete(parked_cf_, it->key());
+      --state.events;
+      ++counts.replayed;
+    }
+    RETURN_IF_ERROR(it->status());
+    if (all_applied) {
+      counts.parked->erase(customer);
+      ++released;
+    }
+    if (!finished) break;
+  }
+  budget -= tried_records;
+  if (tried_records == 0) return finished;
+  RETURN_IF_ERROR(projection_->Flush(p, now, txn));
+  RETURN_IF_ERROR(Commit(txn, std::nullopt, counts));
+  abandoner.committed = true;
+  result.customers_released += released;
+  result.events_replayed += counts.replayed;
+  return finished;
+}
+
+std::vector<ParkedCustomer> ProjectionRuntime::Parked(size_t limit) const {
+  std::vector<ParkedCustomer> out;
+  absl::MutexLock lock(&mu_);
+  for (int i = 0; i < partitions_ && out.size() < limit; ++i) {
+    if (!owned_[i]) continue;
+    for (const auto& [customer, state] : parked_[i]) {
+      if (out.size() >= limit) break;
+      out.push_back({.customer_id = customer,
+                     .partition = Partition(i),
+                     .events = state.events,
+                     .head = Offset(state.head),
+                     .reason = state.reason});
+    }
+  }
+  return out;
+}
+
 absl::Status ProjectionRuntime::CheckServing(Partition p) const {
   absl::MutexLock lock(&mu_);
   const int i = p.value();
@@ -482,6 +728,7 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
   stats.set_noops(stats.noops() + noops);
   stats.set_dead_letters(stats.dead_letters() + static_cast<int64_t>(counts.dead_letters.size()));
   stats.set_changes_emitted(stats.changes_emitted() + changes);
+  stats.set_replayed(stats.replayed() + counts.replayed);
   txn.batch().Put(meta_cf_, MetaKey('c', p), stats.SerializeAsString());
   txn.batch().Put(meta_cf_, MetaKey('s', p), store::U64Value(seq));
   if (next_offset) {
@@ -499,6 +746,8 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
     for (const auto& [reason, n] : counts.noops) totals_.noops_by_reason[reason] += n;
     totals_.dead_letters += static_cast<int64_t>(counts.dead_letters.size());
     totals_.changes_emitted += changes;
+    totals_.replayed += counts.replayed;
+    if (counts.parked.has_value()) parked_[p.value()] = *counts.parked;
     ++commits_;
   }
   UpdateWaiters();
@@ -773,6 +1022,11 @@ RuntimeStats ProjectionRuntime::Stats() const {
     next_seq = next_seq_;
     owned = owned_;
     restore_target = restore_target_;
+    for (int i = 0; i < partitions_; ++i) {
+      if (!owned_[i]) continue;
+      stats.parked_customers += static_cast<int64_t>(parked_[i].size());
+      for (const auto& [customer, state] : parked_[i]) stats.parked_events += state.events;
+    }
   }
   {
     absl::MutexLock lock(&publish_mu_);

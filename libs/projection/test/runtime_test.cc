@@ -18,8 +18,9 @@
 namespace custops::projection {
 namespace {
 
-// Counts events per customer; "noop-*" ids are impossible, "boom-*" fail.
-// Every second event of a customer emits a change.
+// Counts events per customer and keeps the order of their ids; "noop-*" ids
+// are impossible, "boom-*" and the ids in `poisoned` fail (a bug that a new
+// build fixes). Every second event of a customer emits a change.
 class CountingProjection final : public Projection {
  public:
   std::string_view Name() const override { return "counting"; }
@@ -30,7 +31,13 @@ class CountingProjection final : public Projection {
   }
   absl::Status Apply(const ApplyContext& ctx, const v1::Event& event, Txn& txn) override {
     if (event.event_id().starts_with("noop-")) return absl::FailedPreconditionError("not_today");
-    if (event.event_id().starts_with("boom-")) return absl::InternalError("exploded");
+    if (event.event_id().starts_with("boom-") || poisoned.contains(event.event_id())) {
+      return absl::InternalError("exploded");
+    }
+    auto order = txn.Get(cf_, "order/" + event.customer_id());
+    if (!order.ok()) return order.status();
+    txn.Put(cf_, "order/" + event.customer_id(),
+            absl::StrCat(order->value_or(""), event.event_id(), " "));
     auto current = txn.Get(cf_, event.customer_id());
     if (!current.ok()) return current.status();
     uint64_t n = 0;
@@ -62,6 +69,7 @@ class CountingProjection final : public Projection {
   }
   std::function<void(Partition)> on_tick;
   void Abandon(Partition) override { ++abandoned; }
+  std::set<std::string> poisoned;
   int ticks = 0;
   int fail_flushes = 0;
   int abandoned = 0;
@@ -104,11 +112,12 @@ class RuntimeTest : public ::testing::Test {
       ASSERT_TRUE(log_->CreateTopic(topic, 4).ok());
     }
   }
-  void OpenRuntime(bool own_all = true) {
+  void OpenRuntime(bool own_all = true, std::string state = "state") {
     auto p = std::make_unique<CountingProjection>();
+    p->poisoned = poisoned_;
     projection_ = p.get();
     auto rt = ProjectionRuntime::Open(*log_, std::move(p),
-                                      {.path = (dir_ / "state").string(), .own_all = own_all});
+                                      {.path = (dir_ / state).string(), .own_all = own_all});
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);
   }
@@ -123,6 +132,11 @@ class RuntimeTest : public ::testing::Test {
     std::string_view s = *v;
     return store::ReadU64(s);
   }
+  // The ids applied for `customer`, in the order applied.
+  std::string Order(const std::string& customer) {
+    auto v = runtime_->store().Get(runtime_->store().Family("counts"), "order/" + customer).value();
+    return v.value_or("");
+  }
   std::vector<log::LogRecord> ReadAll(std::string_view topic) {
     std::vector<log::LogRecord> all;
     for (int p = 0; p < 4; ++p) {
@@ -136,6 +150,7 @@ class RuntimeTest : public ::testing::Test {
   std::unique_ptr<log::EventLog> log_;
   std::unique_ptr<ProjectionRuntime> runtime_;
   CountingProjection* projection_ = nullptr;
+  std::set<std::string> poisoned_;  // for the projections OpenRuntime makes
 };
 
 TEST_F(RuntimeTest, AppliesCountsNoopsAndDeadLetters) {
@@ -394,6 +409,189 @@ TEST_F(RuntimeTest, AnUncommittedBatchIsAbandonedAndRetried) {
   EXPECT_EQ(projection_->abandoned, 1);
   EXPECT_EQ(Count("c1"), 2u);
   EXPECT_EQ(runtime_->Stats().events_applied, 2);
+}
+
+TEST_F(RuntimeTest, ADeadLetterParksOnlyThatCustomersLaterRecordsUntilAReplay) {
+  poisoned_ = {"a2"};
+  OpenRuntime();
+  AppendEvents({Visit("a1", "alice"), Visit("b1", "bob"), Visit("a2", "alice"),
+                Visit("a3", "alice"), Visit("b2", "bob"), Visit("a4", "alice")});
+  // A record without a key has no customer to hold back: dead letter only.
+  ASSERT_TRUE(log_->Append(log::kCustomerEvents, {{.key = "", .value = "\xff"}}, {}).ok());
+  ASSERT_EQ(runtime_->CatchUp().value(), 7);
+  EXPECT_EQ(Order("alice"), "a1 ");
+  EXPECT_EQ(Order("bob"), "b1 b2 ");
+  RuntimeStats stats = runtime_->Stats();
+  EXPECT_EQ(stats.dead_letters, 2);
+  EXPECT_EQ(stats.parked_customers, 1);
+  EXPECT_EQ(stats.parked_events, 3);  // a2 (the head), a3, a4
+  EXPECT_EQ(stats.events_applied, 3);
+  std::vector<ParkedCustomer> parked = runtime_->Parked(10);
+  ASSERT_EQ(parked.size(), 1u);
+  EXPECT_EQ(parked[0].customer_id, "alice");
+  EXPECT_EQ(parked[0].partition, log::PartitionForKey("alice", 4));
+  EXPECT_EQ(parked[0].events, 3);
+  EXPECT_EQ(parked[0].reason, "apply_error: exploded");
+
+  // Later records: alice's wait, bob's flow.
+  AppendEvents({Visit("a5", "alice"), Visit("b3", "bob")});
+  ASSERT_EQ(runtime_->CatchUp().value(), 2);
+  EXPECT_EQ(Order("alice"), "a1 ");
+  EXPECT_EQ(Order("bob"), "b1 b2 b3 ");
+  EXPECT_EQ(runtime_->Stats().parked_events, 4);
+
+  // The fix (a new build), then the replay: in log order, the head first.
+  projection_->poisoned.clear();
+  ReplayResult replay = runtime_->ReplayParked({.max_events = 1000}).value();
+  EXPECT_EQ(replay.customers_released, 1);
+  EXPECT_EQ(replay.events_replayed, 4);
+  EXPECT_EQ(replay.customers_parked, 0);
+  EXPECT_EQ(replay.events_parked, 0);
+  EXPECT_FALSE(replay.more);
+  EXPECT_TRUE(replay.not_owned.empty());
+  EXPECT_EQ(Order("alice"), "a1 a2 a3 a4 a5 ");
+  stats = runtime_->Stats();
+  EXPECT_EQ(stats.parked_customers, 0);
+  EXPECT_EQ(stats.parked_events, 0);
+  EXPECT_EQ(stats.replayed, 4);
+  EXPECT_EQ(stats.events_applied, 8);
+  EXPECT_EQ(stats.dead_letters, 2);  // a replay that succeeds adds none
+
+  // Released: alice's next record is applied at once.
+  AppendEvents({Visit("a6", "alice")});
+  ASSERT_EQ(runtime_->CatchUp().value(), 1);
+  EXPECT_EQ(Order("alice"), "a1 a2 a3 a4 a5 a6 ");
+
+  // The same as a clean replay of the log by a build without the bug.
+  const std::string alice = Order("alice");
+  const std::string bob = Order("bob");
+  const int64_t changes = runtime_->Stats().changes_emitted;
+  EXPECT_EQ(changes, 4);
+  runtime_.reset();
+  poisoned_.clear();
+  OpenRuntime(/*own_all=*/true, "clean");
+  ASSERT_EQ(runtime_->CatchUp().value(), 10);
+  EXPECT_EQ(Order("alice"), alice);
+  EXPECT_EQ(Order("bob"), bob);
+  EXPECT_EQ(runtime_->Stats().events_applied, 9);
+  EXPECT_EQ(runtime_->Stats().changes_emitted, changes);
+}
+
+TEST_F(RuntimeTest, ParkingSurvivesARestartAndAHeadThatFailsAgainStaysParked) {
+  poisoned_ = {"a2"};
+  OpenRuntime();
+  AppendEvents({Visit("a1", "alice"), Visit("a2", "alice"), Visit("a3", "alice"),
+                Visit("a4", "alice"), Visit("c1", "carol"), Visit("c2", "carol")});
+  ASSERT_EQ(runtime_->CatchUp().value(), 6);
+  runtime_.reset();
+  OpenRuntime();  // a restart, the bug not fixed yet
+  EXPECT_EQ(runtime_->Stats().parked_customers, 1);
+  EXPECT_EQ(runtime_->Stats().parked_events, 3);
+
+  ReplayResult replay = runtime_->ReplayParked({.max_events = 1000}).value();
+  EXPECT_EQ(replay.customers_released, 0);
+  EXPECT_EQ(replay.events_replayed, 0);
+  EXPECT_EQ(replay.customers_parked, 1);
+  EXPECT_EQ(replay.events_parked, 3);
+  ASSERT_EQ(replay.parked.size(), 1u);
+  EXPECT_EQ(replay.parked[0].reason, "apply_error: exploded");
+  EXPECT_EQ(Order("alice"), "a1 ");
+  EXPECT_EQ(runtime_->Stats().dead_letters, 1);  // the same head: no second dead letter
+
+  // A partial fix: a2 goes through, a3 now fails and becomes the head, with
+  // a dead letter of its own; a4 waits behind it.
+  projection_->poisoned = {"a3"};
+  replay = runtime_->ReplayParked({.customer_id = "alice", .max_events = 1000}).value();
+  EXPECT_EQ(replay.customers_released, 0);
+  EXPECT_EQ(replay.events_replayed, 1);
+  EXPECT_EQ(replay.events_parked, 2);
+  ASSERT_EQ(replay.parked.size(), 1u);
+  EXPECT_EQ(Order("alice"), "a1 a2 ");
+  EXPECT_EQ(runtime_->Stats().dead_letters, 2);
+  ASSERT_EQ(runtime_->CatchUp().value(), 0);  // publishes the outbox
+  std::vector<log::LogRecord> dead = ReadAll(log::kDeadLetter);
+  ASSERT_EQ(dead.size(), 2u);
+  v1::DeadLetter second;
+  ASSERT_TRUE(second.ParseFromString(dead[1].value));
+  EXPECT_EQ(second.source_offset(), replay.parked[0].head.value());
+
+  projection_->poisoned.clear();
+  replay = runtime_->ReplayParked({.customer_id = "alice", .max_events = 1000}).value();
+  EXPECT_EQ(replay.customers_released, 1);
+  EXPECT_EQ(replay.events_replayed, 2);
+  EXPECT_EQ(Order("alice"), "a1 a2 a3 a4 ");
+  EXPECT_EQ(Order("carol"), "c1 c2 ");
+  runtime_.reset();
+  OpenRuntime();
+  EXPECT_EQ(runtime_->Stats().parked_customers, 0);
+  EXPECT_EQ(runtime_->Stats().replayed, 3);
+}
+
+TEST_F(RuntimeTest, ReplayIsBoundedPerCallAndByCustomer) {
+  poisoned_ = {"a1", "b1"};
+  OpenRuntime();
+  AppendEvents({Visit("a1", "alice"), Visit("a2", "alice"), Visit("a3", "alice"),
+                Visit("b1", "bob"), Visit("b2", "bob")});
+  ASSERT_EQ(runtime_->CatchUp().value(), 5);
+  EXPECT_EQ(runtime_->Stats().parked_customers, 2);
+  projection_->poisoned.clear();
+
+  ReplayResult replay = runtime_->ReplayParked({.customer_id = "bob", .max_events = 1000}).value();
+  EXPECT_EQ(replay.customers_released, 1);
+  EXPECT_EQ(Order("bob"), "b1 b2 ");
+  EXPECT_EQ(Order("alice"), "");
+  EXPECT_EQ(runtime_->Stats().parked_customers, 1);
+
+  replay = runtime_->ReplayParked({.max_events = 2}).value();
+  EXPECT_TRUE(replay.more);
+  EXPECT_EQ(replay.events_replayed, 2);
+  EXPECT_EQ(replay.events_parked, 1);
+  EXPECT_EQ(Order("alice"), "a1 a2 ");
+  replay = runtime_->ReplayParked({.max_events = 2}).value();
+  EXPECT_FALSE(replay.more);
+  EXPECT_EQ(replay.customers_released, 1);
+  EXPECT_EQ(Order("alice"), "a1 a2 a3 ");
+}
+
+TEST_F(RuntimeTest, AHeadNoFixCanMendIsDiscardedAndWhatWaitsBehindItApplied) {
+  OpenRuntime();
+  ASSERT_TRUE(
+      log_->Append(log::kCustomerEvents, {{.key = "dave", .value = "\xff garbage"}}, {}).ok());
+  AppendEvents({Visit("d1", "dave"), Visit("d2", "dave")});
+  ASSERT_EQ(runtime_->CatchUp().value(), 3);
+  ReplayResult replay = runtime_->ReplayParked({}).value();
+  EXPECT_EQ(replay.events_replayed, 0);
+  ASSERT_EQ(replay.parked.size(), 1u);
+  EXPECT_EQ(replay.parked[0].reason, "decode_error: not a custops.v1.Event");
+  EXPECT_EQ(replay.parked[0].events, 3);
+
+  replay = runtime_->ReplayParked({.customer_id = "dave", .discard_heads = true}).value();
+  EXPECT_EQ(replay.customers_released, 1);
+  EXPECT_EQ(replay.events_replayed, 3);
+  EXPECT_EQ(Order("dave"), "d1 d2 ");
+  const RuntimeStats stats = runtime_->Stats();
+  EXPECT_EQ(stats.noops_by_reason.at("dead_letter_discarded"), 1);
+  EXPECT_EQ(stats.events_applied, 2);
+  EXPECT_EQ(stats.parked_customers, 0);
+}
+
+TEST_F(RuntimeTest, ReplayLeavesPartitionsItDoesNotOwnToTheirOwner) {
+  poisoned_ = {"a1"};
+  OpenRuntime(/*own_all=*/false);
+  const Partition alice = log::PartitionForKey("alice", 4);
+  ASSERT_TRUE(runtime_->Assign({alice}).ok());
+  AppendEvents({Visit("a1", "alice"), Visit("a2", "alice")});
+  ASSERT_EQ(runtime_->CatchUp().value(), 2);
+  EXPECT_EQ(runtime_->Stats().parked_events, 2);
+  ReplayResult replay = runtime_->ReplayParked({.max_events = 1000}).value();
+  EXPECT_EQ(replay.not_owned.size(), 3u);
+  EXPECT_EQ(replay.customers_parked, 1);
+  runtime_->Revoke({alice});
+  EXPECT_EQ(runtime_->Stats().parked_customers, 0);  // counted by the owner only
+  replay = runtime_->ReplayParked({.customer_id = "alice", .max_events = 1000}).value();
+  ASSERT_EQ(replay.not_owned.size(), 1u);
+  EXPECT_EQ(replay.not_owned[0], alice);
+  EXPECT_EQ(replay.customers_parked, 0);
 }
 
 TEST(TxnTest, GetSeesTheBatchsOwnWritesOverTheStore) {

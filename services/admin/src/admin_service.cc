@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -89,6 +90,9 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
     ps->set_dead_letters(stats.dead_letters);
     ps->set_changes_emitted(stats.changes_emitted);
     ps->set_outbox_pending(stats.outbox_pending);
+    ps->set_parked_customers(stats.parked_customers);
+    ps->set_parked_events(stats.parked_events);
+    ps->set_replayed(stats.replayed);
   }
   return response;
 }
@@ -159,11 +163,62 @@ absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
   return response;
 }
 
+absl::StatusOr<v1::ReplayDeadLettersResponse> ReplayDeadLetters(
+    const std::vector<projection::ProjectionRuntime*>& runtimes,
+    const v1::ReplayDeadLettersRequest& request) {
+  if (request.projection().empty()) {
+    return absl::InvalidArgumentError("projection: required (lifecycle, value or review)");
+  }
+  if (request.projection() != "lifecycle" && request.projection() != "value" &&
+      request.projection() != "review") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("projection: \"", absl::CHexEscape(request.projection().substr(0, 64)),
+                     "\" is not one of lifecycle, value, review"));
+  }
+  if (request.customer_id().size() > 128) {
+    return absl::InvalidArgumentError("customer_id: at most 128 bytes");
+  }
+  if (request.max_events() < 0 || request.max_events() > 100'000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_events: 0-100000 (0 = 20000), got ", request.max_events()));
+  }
+  projection::ProjectionRuntime* runtime = nullptr;
+  for (projection::ProjectionRuntime* rt : runtimes) {
+    if (rt->projection().Name() == request.projection()) runtime = rt;
+  }
+  if (runtime == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("projection: this instance does not run ", request.projection(),
+                     " (its roles leave it out); ask an instance that does"));
+  }
+  ASSIGN_OR_RETURN(projection::ReplayResult result,
+                   runtime->ReplayParked(
+                       {.customer_id = request.customer_id(),
+                        .max_events = request.max_events() == 0 ? 20'000 : request.max_events(),
+                        .discard_heads = request.discard_heads()}));
+  v1::ReplayDeadLettersResponse response;
+  response.set_customers_released(result.customers_released);
+  response.set_events_replayed(result.events_replayed);
+  response.set_customers_parked(result.customers_parked);
+  response.set_events_parked(result.events_parked);
+  for (const projection::ParkedCustomer& c : result.parked) {
+    v1::ParkedCustomer* out = response.add_parked();
+    out->set_customer_id(c.customer_id);
+    out->set_partition(c.partition.value());
+    out->set_parked_events(c.events);
+    out->set_head_offset(c.head.value());
+    out->set_reason(c.reason);
+  }
+  response.set_more(result.more);
+  for (Partition p : result.not_owned) response.add_partitions_not_owned(p.value());
+  return response;
+}
+
 void AdminService::Register(rpc::MethodTable& table) {
   table.Sync<v1::StatusRequest, v1::StatusResponse>(
       "custops.v1.Admin/Status", rpc::Access::kReader, /*offload=*/true,
       [this](rpc::Call&, const v1::StatusRequest&) {
-        return BuildStatus(log_, runtimes_, mode_, owners_);
+        return BuildStatus(log_, {runtimes_.begin(), runtimes_.end()}, mode_, owners_);
       });
   table.Sync<v1::ListDeadLettersRequest, v1::ListDeadLettersResponse>(
       "custops.v1.Admin/ListDeadLetters", rpc::Access::kAdmin, /*offload=*/true,
@@ -175,6 +230,16 @@ void AdminService::Register(rpc::MethodTable& table) {
               "ListDeadLetters: a region-scoped token cannot read every region's dead letters");
         }
         return ListDeadLetters(log_, r);
+      });
+  table.Sync<v1::ReplayDeadLettersRequest, v1::ReplayDeadLettersResponse>(
+      "custops.v1.Admin/ReplayDeadLetters", rpc::Access::kAdmin, /*offload=*/true,
+      [this](rpc::Call& call, const v1::ReplayDeadLettersRequest& r)
+          -> absl::StatusOr<v1::ReplayDeadLettersResponse> {
+        if (call.identity().regions) {
+          return absl::PermissionDeniedError(
+              "ReplayDeadLetters: a region-scoped token cannot replay every region's records");
+        }
+        return ReplayDeadLetters(runtimes_, r);
       });
 }
 

@@ -354,10 +354,10 @@ absl::Status App::Impl::Open() {
     subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log, regions);
   }
   if (HasRole(config, "admin")) {
-    std::vector<const projection::ProjectionRuntime*> runtimes;
+    std::vector<projection::ProjectionRuntime*> runtimes;
     if (lifecycle_runtime) runtimes.push_back(lifecycle_runtime.get());
     if (value_runtime) runtimes.push_back(value_runtime.get());
-    if (review) runtimes.push_back(&review->runtime());
+    if (review) runtimes.push_back(&review->mutable_runtime());
     admin::OwnersFn owners_fn;
     if (kafka) {
       owners_fn = [this](std::string_view name) -> absl::StatusOr<std::vector<std::string>> {
@@ -803,10 +803,6 @@ void App::Impl::RegisterMetrics() {
             static_cast<double>(waits));
     if (value_runtime) {
       const projection::RuntimeStats s = value_runtime->Stats();
-      w.Counter("custops_events_applied_total", "Events applied by a projection.",
-                {{"projection", "value"}}, static_cast<double>(s.events_applied));
-      w.Counter("custops_changes_emitted_total", "Derived changes emitted.",
-                {{"projection", "value"}}, static_cast<double>(s.changes_emitted));
       int64_t lag = 0;
       for (const projection::PartitionProgress& p : s.partitions) {
         lag += std::max<int64_t>(0, p.log_end.value() - p.applied.value());
@@ -819,6 +815,7 @@ void App::Impl::RegisterMetrics() {
     }
     for (const projection::ProjectionRuntime* rt :
          {static_cast<const projection::ProjectionRuntime*>(lifecycle_runtime.get()),
+          static_cast<const projection::ProjectionRuntime*>(value_runtime.get()),
           review ? &review->runtime() : nullptr}) {
       if (rt == nullptr) continue;
       const std::string name(rt->projection().Name());
@@ -835,6 +832,13 @@ void App::Impl::RegisterMetrics() {
                 static_cast<double>(s.changes_emitted));
       w.Gauge("custops_outbox_pending", "Derived changes not yet published.",
               {{"projection", name}}, static_cast<double>(s.outbox_pending));
+      w.Gauge("custops_parked_customers",
+              "Customers whose records wait behind a dead letter (owned partitions).",
+              {{"projection", name}}, static_cast<double>(s.parked_customers));
+      w.Gauge("custops_parked_events", "Records parked behind dead letters, heads included.",
+              {{"projection", name}}, static_cast<double>(s.parked_events));
+      w.Counter("custops_parked_replayed_total", "Parked records re-applied by a replay.",
+                {{"projection", name}}, static_cast<double>(s.replayed));
       w.Counter("custops_apply_batches_total", "Batches applied and committed.",
                 {{"projection", name}}, static_cast<double>(s.batches));
       w.Counter("custops_apply_seconds_total",

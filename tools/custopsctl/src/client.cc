@@ -531,4 +531,35 @@ absl::Status Client::ListDeadLetters(v1::ListDeadLettersRequest request, const P
       [](const v1::ListDeadLettersResponse& p) { return FormatDeadLetters(p); });
 }
 
+absl::Status Client::ReplayDeadLetters(const v1::ReplayDeadLettersRequest& request, bool once,
+                                       std::ostream& out, const OutputOptions& output) {
+  v1::ReplayDeadLettersResponse total;
+  while (true) {
+    grpc::ClientContext context;
+    Prepare(context, options_.timeout);
+    v1::ReplayDeadLettersResponse response;
+    const grpc::Status status = admin_->ReplayDeadLetters(&context, request, &response);
+    if (!status.ok()) return Annotate(FromGrpcStatus(status));
+    const int64_t released = total.customers_released() + response.customers_released();
+    const int64_t replayed = total.events_replayed() + response.events_replayed();
+    total = std::move(response);
+    total.set_customers_released(released);
+    total.set_events_replayed(replayed);
+    // A call that moved nothing while saying `more` would loop forever.
+    if (!total.more() || once || replayed == 0) break;
+  }
+  switch (Resolve(output, Output::kTable)) {
+    case Output::kJson:
+      out << ToPrettyJson(total);
+      break;
+    case Output::kJsonLines:
+      out << ToJsonLine(total) << '\n';
+      break;
+    default:
+      out << FormatReplay(total);
+      break;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace custops::ctl

@@ -244,6 +244,27 @@ std::string FormatDeadLetters(const v1::ListDeadLettersResponse& page) {
   return out;
 }
 
+std::string FormatReplay(const v1::ReplayDeadLettersResponse& replay) {
+  std::string out = absl::StrCat("released: ", replay.customers_released(), " customers, ",
+                                 replay.events_replayed(), " records\n",
+                                 "still parked: ", replay.customers_parked(), " customers, ",
+                                 replay.events_parked(), " records\n");
+  if (replay.parked_size() > 0) {
+    Table table({"CUSTOMER", "PARTITION", "PARKED", "HEAD OFFSET", "REASON"});
+    for (const v1::ParkedCustomer& c : replay.parked()) {
+      table.AddRow({c.customer_id(), absl::StrCat(c.partition()), absl::StrCat(c.parked_events()),
+                    absl::StrCat(c.head_offset()), c.reason()});
+    }
+    out += "\n" + table.Render();
+  }
+  if (replay.more()) out += "\nmore to replay: run the command again\n";
+  if (replay.partitions_not_owned_size() > 0) {
+    out += absl::StrCat("\npartitions owned by other instances (replay there): ",
+                        absl::StrJoin(replay.partitions_not_owned(), ", "), "\n");
+  }
+  return out;
+}
+
 std::string FormatStatus(const v1::StatusResponse& status) {
   std::string out;
   absl::StrAppend(&out, "mode: ", status.mode().empty() ? "?" : status.mode(), "\n");
@@ -263,8 +284,8 @@ std::string FormatStatus(const v1::StatusResponse& status) {
   }
 
   if (status.projections_size() > 0) {
-    Table projections(
-        {"PROJECTION", "TOPIC", "APPLIED", "LAG", "NOOPS", "DEAD LETTERS", "CHANGES", "OUTBOX"});
+    Table projections({"PROJECTION", "TOPIC", "APPLIED", "LAG", "NOOPS", "DEAD LETTERS", "PARKED",
+                       "CHANGES", "OUTBOX"});
     Table partitions({"PROJECTION", "PARTITION", "APPLIED OFFSET", "LOG END", "LAG"});
     Table reasons({"PROJECTION", "NOOP REASON", "COUNT"});
     bool any_partition = false;
@@ -284,6 +305,7 @@ std::string FormatStatus(const v1::StatusResponse& status) {
       }
       projections.AddRow({p.name(), p.topic(), absl::StrCat(p.events_applied()), absl::StrCat(lag),
                           absl::StrCat(p.noops()), absl::StrCat(p.dead_letters()),
+                          absl::StrCat(p.parked_customers(), " (", p.parked_events(), ")"),
                           absl::StrCat(p.changes_emitted()), absl::StrCat(p.outbox_pending())});
     }
     out += "\n" + projections.Render();

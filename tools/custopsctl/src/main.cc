@@ -265,6 +265,22 @@ int Main(int argc, char** argv) {
   dead_letters->add_option("--page-token", dead_letters_page_token,
                            "Continue from this page token");
   dead_letters->add_flag("--all", page.all, "Follow page tokens to the end");
+  v1::ReplayDeadLettersRequest replay_request;
+  bool replay_once = false;
+  int replay_max_events = 0;
+  CLI::App* replay = dead_letters->add_subcommand(
+      "replay", "Re-apply a projection's parked records after a fix, in log order (admin role)");
+  replay
+      ->add_option("projection", *replay_request.mutable_projection(), "lifecycle, value or review")
+      ->required();
+  replay->add_option("--customer", *replay_request.mutable_customer_id(),
+                     "Only this customer's (default: every parked customer)");
+  replay->add_option("--max-events", replay_max_events,
+                     "Records per call, at most 100000 (server default 20000)");
+  bool replay_discard_heads = false;
+  replay->add_flag("--discard-heads", replay_discard_heads,
+                   "Drop each dead-lettered head unapplied and re-apply what waits behind it");
+  replay->add_flag("--once", replay_once, "One call, even when the server says there is more");
 
   // --- value ---------------------------------------------------------------
   CLI::App* value = app.add_subcommand("value", "Customer value (客户价值): tiers, RFM, CLV");
@@ -449,6 +465,10 @@ int Main(int argc, char** argv) {
     result = request.ok() ? client->Changes(*request, stream, std::cout) : request.status();
   } else if (status->parsed()) {
     result = client->ServerStatus(std::cout, output);
+  } else if (replay->parsed()) {
+    replay_request.set_max_events(replay_max_events);
+    replay_request.set_discard_heads(replay_discard_heads);
+    result = client->ReplayDeadLetters(replay_request, replay_once, std::cout, output);
   } else if (dead_letters->parsed()) {
     dead_letters_request.set_page_size(dead_letters_page_size);
     dead_letters_request.set_page_token(dead_letters_page_token);

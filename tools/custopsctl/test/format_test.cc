@@ -141,6 +141,29 @@ TEST(FormatDeadLettersTest, OneRowPerDeadLetterWithItsSourceAndReason) {
   EXPECT_THAT(out, HasSubstr("1 dead letters"));
 }
 
+TEST(FormatReplayTest, SaysWhatWasReleasedAndWhatStillWaits) {
+  v1::ReplayDeadLettersResponse r;
+  r.set_customers_released(2);
+  r.set_events_replayed(9);
+  r.set_customers_parked(1);
+  r.set_events_parked(4);
+  v1::ParkedCustomer* c = r.add_parked();
+  c->set_customer_id("C7");
+  c->set_partition(2);
+  c->set_parked_events(4);
+  c->set_head_offset(1234);
+  c->set_reason("apply_error: exploded");
+  r.add_partitions_not_owned(5);
+  r.add_partitions_not_owned(6);
+  const std::string out = FormatReplay(r);
+  EXPECT_THAT(out, HasSubstr("released: 2 customers, 9 records\n"));
+  EXPECT_THAT(out, HasSubstr("still parked: 1 customers, 4 records\n"));
+  EXPECT_THAT(out, HasSubstr("CUSTOMER  PARTITION  PARKED  HEAD OFFSET  REASON"));
+  EXPECT_THAT(out, HasSubstr("C7                2       4         1234  apply_error: exploded"));
+  EXPECT_THAT(out, HasSubstr("(replay there): 5, 6"));
+  EXPECT_THAT(out, Not(HasSubstr("more to replay")));
+}
+
 TEST(FormatStatusTest, ShowsTopicsProjectionsPartitionsAndReasons) {
   v1::StatusResponse s;
   s.set_mode("embedded");
@@ -157,6 +180,8 @@ TEST(FormatStatusTest, ShowsTopicsProjectionsPartitionsAndReasons) {
   p->set_events_applied(98);
   p->set_noops(3);
   p->set_dead_letters(2);
+  p->set_parked_customers(1);
+  p->set_parked_events(5);
   v1::PartitionStatus* pp = p->add_partitions();
   pp->set_partition(0);
   pp->set_applied_offset(98);
@@ -170,8 +195,9 @@ TEST(FormatStatusTest, ShowsTopicsProjectionsPartitionsAndReasons) {
   EXPECT_THAT(out, HasSubstr("TOPIC                       PARTITION  LOG START  LOG END\n"
                              "custops.customer-events.v1          0          0      100\n"));
   EXPECT_THAT(out, HasSubstr("PROJECTION  TOPIC                       APPLIED  LAG  NOOPS  "
-                             "DEAD LETTERS  CHANGES  OUTBOX\n"
-                             "lifecycle   custops.customer-events.v1       98    2      3"));
+                             "DEAD LETTERS  PARKED  CHANGES  OUTBOX\n"
+                             "lifecycle   custops.customer-events.v1       98    2      3  "
+                             "           2  1 (5)         0       0\n"));
   EXPECT_THAT(out, HasSubstr("PROJECTION  PARTITION  APPLIED OFFSET  LOG END  LAG\n"
                              "lifecycle           0              98      100    2\n"));
   EXPECT_THAT(out, HasSubstr("PROJECTION  NOOP REASON        COUNT\n"

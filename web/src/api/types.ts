@@ -449,6 +449,9 @@ export interface ProjectionStatus {
   deadLetters?: Int64;
   changesEmitted?: Int64;
   outboxPending?: Int64;
+  parkedCustomers?: Int64;
+  parkedEvents?: Int64;
+  replayed?: Int64;
 }
 export interface StatusResponse {
   mode?: string;

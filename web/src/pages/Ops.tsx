@@ -100,6 +100,7 @@ function ProjectionView(props: { p: ProjectionStatus; cols: Column<PartitionStat
           [t('ops.eventsApplied'), formatInt(p.eventsApplied)],
           [t('ops.noops'), formatInt(p.noops)],
           [t('ops.deadLetters'), formatInt(p.deadLetters), `ops-projection-${p.name}-dead-letters`],
+          [t('ops.parked'), `${formatInt(p.parkedCustomers)} (${formatInt(p.parkedEvents)})`],
           [t('ops.changesEmitted'), formatInt(p.changesEmitted)],
           [t('ops.outboxPending'), formatInt(p.outboxPending)],
           [t('ops.noopsByReason'), (p.noopsByReason ?? []).map((r) => `${r.reason}: ${formatInt(r.count)}`).join(' · ') || '—'],

@@ -20,7 +20,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -37,6 +39,8 @@
 #include "custops/projection/projection.h"
 #include "custops/projection/token.h"
 #include "custops/store/store.h"
+#include "custops/v1/changes.pb.h"
+#include "custops/v1/events.pb.h"
 
 namespace custops::projection {
 
@@ -85,6 +89,43 @@ struct PartitionProgress {
   Offset restore_target;
 };
 
+// A customer whose records one partition holds back (docs/operations.md
+// "Dead letters"): its dead-lettered record (the head) and every later record
+// of it, in log order, until a replay applies them.
+struct ParkedCustomer {
+  std::string customer_id;
+  Partition partition;
+  int64_t events = 0;  // the head included
+  Offset head;         // the head's offset on the source topic
+  std::string reason;  // why the head could not be applied
+};
+
+// What ProjectionRuntime::ReplayParked replays.
+struct ReplayOptions {
+  // Only this customer's records; "" = every parked customer.
+  std::string customer_id;
+  // Records tried per call; the call stops there with `more`.
+  int64_t max_events = 20'000;
+  // Drop each head unapplied (the no-op "dead_letter_discarded") and apply
+  // the records behind it: for a record no fix will make valid.
+  bool discard_heads = false;
+  // Parked customers listed in the result.
+  size_t list_limit = 100;
+};
+
+// What ProjectionRuntime::ReplayParked did.
+struct ReplayResult {
+  int64_t customers_released = 0;  // nothing parked any more
+  int64_t events_replayed = 0;     // records taken out of parking
+  // What is still parked in the partitions replayed (of the one customer
+  // when one was named): totals and the first `list_limit` customers.
+  int64_t customers_parked = 0;
+  int64_t events_parked = 0;
+  std::vector<ParkedCustomer> parked;
+  bool more = false;  // stopped at max_events
+  std::vector<Partition> not_owned;
+};
+
 struct RuntimeStats {
   int64_t events_applied = 0;
   int64_t noops = 0;
@@ -92,6 +133,11 @@ struct RuntimeStats {
   int64_t dead_letters = 0;
   int64_t changes_emitted = 0;
   int64_t outbox_pending = 0;
+  // Parking over the owned partitions: customers held back, records held
+  // (heads included), and records re-applied by replays since the state began.
+  int64_t parked_customers = 0;
+  int64_t parked_events = 0;
+  int64_t replayed = 0;
   // Batches committed since start and the time spent applying them (read,
   // decode, apply, commit), for an apply-latency rate in Prometheus.
   int64_t batches = 0;
@@ -149,6 +195,18 @@ class ProjectionRuntime {
   // message says which).
   absl::Status CheckServing(Partition p) const;
 
+  // Per-customer parking (docs/operations.md "Dead letters"). When a record
+  // of customer C goes to dead letters, it and every later record of C in
+  // this projection are parked (kept in the state store, not applied) while
+  // other customers flow on. ReplayParked re-applies them in log order (see
+  // ReplayOptions), for the owned partitions; a head that fails again stays
+  // parked with its new reason. It takes each partition like a batch does,
+  // one chunk (restore_batch records, one commit) at a time. Thread-safe.
+  absl::StatusOr<ReplayResult> ReplayParked(const ReplayOptions& options);
+  // The parked customers of the owned partitions, in partition then id
+  // order; at most `limit`.
+  std::vector<ParkedCustomer> Parked(size_t limit) const;
+
   RuntimeStats Stats() const;
   // The next offset to apply of every partition (everything below is
   // committed). Cheap: no log access.
@@ -160,6 +218,7 @@ class ProjectionRuntime {
   const std::string& topic() const { return options_.topic; }
 
  private:
+  friend struct BatchCounts;
   ProjectionRuntime(log::EventLog& log, std::unique_ptr<Projection> projection,
                     const RuntimeOptions& options, std::unique_ptr<store::Store> store,
                     int partitions);
@@ -167,6 +226,20 @@ class ProjectionRuntime {
   // One batch of one partition; returns the records consumed. Nothing (0)
   // when the partition is not owned.
   absl::StatusOr<int64_t> ApplyBatch(Partition p);
+  // Decodes, upcasts, validates, dedups and applies one record into `txn`,
+  // counting it in `counts`. Returns the dead-letter reason when it cannot be
+  // applied, nullopt when it was applied or counted as a no-op; an error only
+  // when the store fails.
+  absl::StatusOr<std::optional<std::string>> ApplyRecord(Partition p, const log::LogRecord& r,
+                                                         absl::Time now, Txn& txn,
+                                                         struct BatchCounts& counts);
+  v1::DeadLetter DeadLetter(Partition p, const log::LogRecord& r, std::string reason) const;
+  // One chunk of a replay of partition `p` (claimed): at most
+  // min(budget, restore_batch) records, committed in one batch. Skips and
+  // adds to `tried` the customers whose head failed again. True when no
+  // customer of the request is left untried in the partition.
+  absl::StatusOr<bool> ReplayChunk(Partition p, const ReplayOptions& options, int64_t& budget,
+                                   std::set<std::string, std::less<>>& tried, ReplayResult& result);
   // Claims `p` for a batch or tick if owned; Release ends the claim.
   bool Claim(Partition p);
   void Release();
@@ -197,12 +270,23 @@ class ProjectionRuntime {
   store::ColumnFamily meta_cf_;
   store::ColumnFamily dedup_cf_;
   store::ColumnFamily outbox_cf_;
+  store::ColumnFamily parked_cf_;
 
   mutable absl::Mutex mu_;
   std::vector<Offset> applied_ ABSL_GUARDED_BY(mu_);
   std::vector<uint64_t> next_seq_ ABSL_GUARDED_BY(mu_);
   // The committed counters of each partition (written with every commit).
   std::vector<internal::PartitionStats> partition_stats_ ABSL_GUARDED_BY(mu_);
+  // Per partition: the parked customers as committed (the store's parked
+  // column family is the truth; this is its summary, rebuilt by Restore).
+  // Changed only by the claimant of the partition, at commit.
+  struct ParkState {
+    int64_t events = 0;
+    int64_t head = 0;
+    std::string reason;
+  };
+  using ParkedMap = std::map<std::string, ParkState, std::less<>>;
+  std::vector<ParkedMap> parked_ ABSL_GUARDED_BY(mu_);
   RuntimeStats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_tick_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
@@ -218,6 +302,11 @@ class ProjectionRuntime {
   int busy_ ABSL_GUARDED_BY(mu_) = -1;
   std::vector<absl::Time> restore_started_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> restore_from_ ABSL_GUARDED_BY(mu_);
+
+  // ApplyRecord's scratch, used by the claimant of a partition only.
+  v1::Event scratch_event_;
+  std::string scratch_upcast_;
+  std::string scratch_dedup_key_;
 
   std::atomic<bool> running_{false};
   std::thread apply_thread_;

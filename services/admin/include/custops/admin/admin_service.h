@@ -29,10 +29,16 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
 absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
     log::EventLog& log, const v1::ListDeadLettersRequest& request, int64_t max_scanned = 10'000);
 
+// Re-applies parked records (custops.v1.Admin/ReplayDeadLetters) of the
+// named runtime, after checking the request.
+absl::StatusOr<v1::ReplayDeadLettersResponse> ReplayDeadLetters(
+    const std::vector<projection::ProjectionRuntime*>& runtimes,
+    const v1::ReplayDeadLettersRequest& request);
+
 class AdminService {
  public:
   // All references must outlive the service.
-  AdminService(log::EventLog& log, std::vector<const projection::ProjectionRuntime*> runtimes,
+  AdminService(log::EventLog& log, std::vector<projection::ProjectionRuntime*> runtimes,
                std::string mode, OwnersFn owners = {})
       : log_(log),
         runtimes_(std::move(runtimes)),
@@ -40,13 +46,13 @@ class AdminService {
         owners_(std::move(owners)) {}
 
   // Adds custops.v1.Admin's methods to `table`: Status needs the reader
-  // role, ListDeadLetters the admin role and no region scope; both run on
-  // the worker pool (they ask the log).
+  // role, ListDeadLetters and ReplayDeadLetters the admin role and no region
+  // scope; all run on the worker pool (they ask the log or apply records).
   void Register(rpc::MethodTable& table);
 
  private:
   log::EventLog& log_;
-  std::vector<const projection::ProjectionRuntime*> runtimes_;
+  std::vector<projection::ProjectionRuntime*> runtimes_;
   std::string mode_;
   OwnersFn owners_;
 };

@@ -165,6 +165,11 @@ class Client {
   absl::Status ListDeadLetters(v1::ListDeadLettersRequest request, const PageOptions& options,
                                std::ostream& out, std::ostream& err,
                                const OutputOptions& output = {});
+  // `dead-letters replay` [table]: Admin.ReplayDeadLetters, called again
+  // while the server says `more` (unless `once`); the counts are summed and
+  // what is still parked comes from the last call.
+  absl::Status ReplayDeadLetters(const v1::ReplayDeadLettersRequest& request, bool once,
+                                 std::ostream& out, const OutputOptions& output = {});
 
   // `value get` [table]: Value.GetValue.
   absl::Status GetValue(const v1::GetValueRequest& request, std::ostream& out,

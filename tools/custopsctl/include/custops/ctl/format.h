@@ -73,6 +73,8 @@ std::string FormatStatus(const v1::StatusResponse& status);
 // `dead-letters`: one row per dead letter (where it is, the projection, the
 // reason, its source record and key).
 std::string FormatDeadLetters(const v1::ListDeadLettersResponse& page);
+// What a replay released and what is still parked (`dead-letters replay`).
+std::string FormatReplay(const v1::ReplayDeadLettersResponse& replay);
 
 // GetCustomer as tables: the profile and state as label / field / value
 // rows, then the stage history, open opportunities and contacts.

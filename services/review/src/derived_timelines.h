@@ -1,70 +1,37 @@
-// Derived timelines (docs/review.md "Derived timelines"): what the domain
-// rules make of a customer's stored facts up to a horizon, as pieces
-// (internal.ReviewDerived: kind, [from, to), value; to == 0 while open) that
-// the applier counts into slices and snapshot deltas. Pure functions of the
-// stored customer and the rules: no store access, no clock. Each appends its
-// pieces to `out` and lowers `next` to the first instant after the horizon
-// at which its answer can change (kForever: none).
-//
-//   std::vector<internal::ReviewDerived> pieces;
-//   int64_t next = kForever;
-//   LifecyclePieces(customer, horizon, rules.lifecycle, pieces, next);
-//
-// Also the other readings of the stored facts the applier hands to the
-// domain: a complaint's steps and the customer's next contact due.
+// The derived timelines as the review applier uses them: the pure rules are
+// the domain's (custops/domain/derived_timelines.h, docs/review.md "Derived
+// timelines"); this names them in custops::review and reads the negative-asset
+// rules (value window, cost to serve) from ReviewRules.
 #ifndef CUSTOPS_REVIEW_SRC_DERIVED_TIMELINES_H_
 #define CUSTOPS_REVIEW_SRC_DERIVED_TIMELINES_H_
 
 #include <cstdint>
-#include <limits>
-#include <optional>
 #include <vector>
 
-#include "custops/domain/complaint_sla.h"
-#include "custops/domain/lifecycle.h"
-#include "custops/domain/worklist.h"
+#include "custops/domain/derived_timelines.h"
 #include "custops/internal/review_state.pb.h"
 #include "custops/review/review_projection.h"
-#include "custops/v1/lifecycle_types.pb.h"
 
 namespace custops::review {
 
-// Derived piece kinds (internal::ReviewDerived).
-inline constexpr int kPieceLost = 'l';
-inline constexpr int kPieceWinBack = 'w';
-inline constexpr int kPieceCustomer = 'c';
-inline constexpr int kPieceIntent = 'i';
-inline constexpr int kPieceNegative = 'n';
-inline constexpr int kPieceOverdue = 'o';
+using domain::ContactDueOf;
+using domain::kForever;
+using domain::kPieceCustomer;
+using domain::kPieceIntent;
+using domain::kPieceLost;
+using domain::kPieceNegative;
+using domain::kPieceOverdue;
+using domain::kPieceWinBack;
+using domain::LifecyclePieces;
+using domain::OverduePieces;
+using domain::StepsOf;
 
-// "Never": no further change.
-inline constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
-
-// Lifecycle: losses, win-backs and the CUSTOMER / INTENT stage intervals of
-// domain::Classify's history at the horizon. Returns the stage at the horizon.
-v1::LifecycleStage LifecyclePieces(const internal::ReviewCustomer& c, int64_t horizon,
-                                   const domain::LifecycleRules& rules,
-                                   std::vector<internal::ReviewDerived>& out, int64_t& next);
-
-// Negative asset (value rules): scored (a purchase at or before T) and
-// margin - cost to serve over (T - window, T] below zero.
-void NegativePieces(const internal::ReviewCustomer& c, int64_t horizon, const ReviewRules& rules,
-                    std::vector<internal::ReviewDerived>& out, int64_t& next);
-
-// Overdue receivables per contract: at T, max(0, amount - paid) of a
-// contract not terminated at T with T > payment due (the worklist's
-// PaymentOverdue at T), amounts and payments as known at T.
-void OverduePieces(const internal::ReviewCustomer& c, int64_t horizon,
-                   std::vector<internal::ReviewDerived>& out, int64_t& next);
-
-// The complaint's steps as the SLA rules take them.
-std::vector<domain::ComplaintStepAt> StepsOf(const internal::ReviewComplaint& c);
-
-// The customer's next contact due by the cadence rules, from the lifecycle
-// stage at the last derivation (the open CUSTOMER or INTENT piece) and the
-// last visit; nullopt when the stage has no cadence (PROSPECT / LOST).
-std::optional<domain::ContactDue> ContactDueOf(const internal::ReviewCustomer& c,
-                                               const domain::CadenceRules& rules);
+// domain::NegativePieces with the review's value window and cost-to-serve rules.
+inline void NegativePieces(const internal::ReviewCustomer& c, int64_t horizon,
+                           const ReviewRules& rules, std::vector<internal::ReviewDerived>& out,
+                           int64_t& next) {
+  domain::NegativePieces(c, horizon, rules.value_window, rules.cost, out, next);
+}
 
 }  // namespace custops::review
 

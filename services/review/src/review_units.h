@@ -2,7 +2,7 @@
 // microseconds since the Unix epoch (the *_micros fields of
 // internal/review_state.proto), amounts and counts as int64 units summed
 // saturating (a sum that would overflow sticks at INT64_MAX / INT64_MIN).
-// Shared by the slice codec, the derived timelines and the applier.
+// Shared by the slice codec and the applier.
 #ifndef CUSTOPS_REVIEW_SRC_REVIEW_UNITS_H_
 #define CUSTOPS_REVIEW_SRC_REVIEW_UNITS_H_
 

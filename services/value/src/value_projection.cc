@@ -150,7 +150,7 @@ absl::StatusOr<Population> ValueQueries::Build(absl::Time as_of,
     }
     RETURN_IF_ERROR(it->status());
   }
-  return std::move(builder).Finish(model, deadline);
+  return FinishBefore(std::move(builder), model, deadline);
 }
 
 // One population computation at a time: holds `computing_`, waited for

@@ -1,19 +1,33 @@
-// Derived timelines: the domain rules over a customer's stored facts, as
-// pieces (derived_timelines.h).
-#include "derived_timelines.h"
+// Derived timelines: the domain rules over a customer's stored review facts,
+// as pieces (custops/domain/derived_timelines.h).
+#include "custops/domain/derived_timelines.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
-#include "custops/domain/value.h"
-#include "review_units.h"
+#include "google/protobuf/timestamp.pb.h"
 
-namespace custops::review {
+namespace custops::domain {
 namespace {
 
-domain::ComplaintStep StepOf(int kind) { return static_cast<domain::ComplaintStep>(kind); }
+// How the review state stores instants and amounts (as the review's
+// review_units.h): instants as int64 microseconds since the Unix epoch,
+// amounts summed saturating.
+int64_t Micros(const google::protobuf::Timestamp& t) {
+  return absl::ToUnixMicros(absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos()));
+}
+absl::Time FromMicros(int64_t m) { return absl::FromUnixMicros(m); }
+
+// a + b, clamped to the int64 range.
+int64_t Saturating(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
+ComplaintStep StepOf(int kind) { return static_cast<ComplaintStep>(kind); }
 
 int64_t AddMicros(int64_t a, int64_t b) {
   int64_t r;
@@ -32,8 +46,8 @@ internal::ReviewDerived Piece(int kind, int64_t from, int64_t to, int64_t value)
 
 }  // namespace
 
-std::vector<domain::ComplaintStepAt> StepsOf(const internal::ReviewComplaint& c) {
-  std::vector<domain::ComplaintStepAt> steps;
+std::vector<ComplaintStepAt> StepsOf(const internal::ReviewComplaint& c) {
+  std::vector<ComplaintStepAt> steps;
   for (int i = 0; i < c.step_kinds_size() && i < c.step_micros_size(); ++i) {
     steps.push_back({.step = StepOf(c.step_kinds(i)), .at = FromMicros(c.step_micros(i))});
   }
@@ -42,8 +56,8 @@ std::vector<domain::ComplaintStepAt> StepsOf(const internal::ReviewComplaint& c)
 
 // The lifecycle stage at the last derivation and since when (the open
 // CUSTOMER or INTENT piece); PROSPECT / LOST have no cadence.
-std::optional<domain::ContactDue> ContactDueOf(const internal::ReviewCustomer& c,
-                                               const domain::CadenceRules& rules) {
+std::optional<ContactDue> ContactDueOf(const internal::ReviewCustomer& c,
+                                       const CadenceRules& rules) {
   v1::LifecycleStage stage = v1::LIFECYCLE_STAGE_PROSPECT;
   int64_t since = 0;
   for (const auto& p : c.derived()) {
@@ -60,15 +74,15 @@ std::optional<domain::ContactDue> ContactDueOf(const internal::ReviewCustomer& c
   if (c.last_visit_micros() != 0) last_visit = FromMicros(c.last_visit_micros());
   // Tier comes later from the value projection: untiered customers are held
   // to IRON's cadence (docs/review.md).
-  return domain::NextContactDue(stage, std::nullopt, last_visit, FromMicros(since), rules);
+  return NextContactDue(stage, std::nullopt, last_visit, FromMicros(since), rules);
 }
 
 // Lifecycle: losses, win-backs and the CUSTOMER / INTENT stage intervals of
-// domain::Classify's history at the horizon. Returns the stage at the horizon.
+// Classify's history at the horizon. Returns the stage at the horizon.
 v1::LifecycleStage LifecyclePieces(const internal::ReviewCustomer& c, int64_t horizon,
-                                   const domain::LifecycleRules& rules,
+                                   const LifecycleRules& rules,
                                    std::vector<internal::ReviewDerived>& out, int64_t& next) {
-  const domain::LifecycleResult lr = domain::Classify(c.lifecycle(), FromMicros(horizon), rules);
+  const LifecycleResult lr = Classify(c.lifecycle(), FromMicros(horizon), rules);
   if (lr.next_change_at) next = std::min(next, absl::ToUnixMicros(*lr.next_change_at));
   int open_kind = 0;
   int64_t open_from = 0;
@@ -95,11 +109,12 @@ v1::LifecycleStage LifecyclePieces(const internal::ReviewCustomer& c, int64_t ho
 // margin - cost to serve over (T - window, T] below zero. A fact at t counts
 // for T in [t, t + window), so the status only changes at a fact's t or
 // t + window.
-void NegativePieces(const internal::ReviewCustomer& c, int64_t horizon, const ReviewRules& rules,
-                    std::vector<internal::ReviewDerived>& out, int64_t& next) {
+void NegativePieces(const internal::ReviewCustomer& c, int64_t horizon, absl::Duration value_window,
+                    const CostToServeRules& cost, std::vector<internal::ReviewDerived>& out,
+                    int64_t& next) {
   const internal::ReviewTierFacts& tf = c.tier_facts();
   if (!tf.takes_part() || tf.purchase_micros_size() == 0) return;
-  const int64_t window = absl::ToInt64Microseconds(rules.value_window);
+  const int64_t window = absl::ToInt64Microseconds(value_window);
   // (t, what): what = -1 margin (index into purchases), 0 visit, 1 service,
   // 2.. complaint severity + 2.
   struct Fact {
@@ -116,7 +131,7 @@ void NegativePieces(const internal::ReviewCustomer& c, int64_t horizon, const Re
     facts.push_back({k.filed_micros(), 2 + k.severity(), 0});
     for (int i = 0; i < k.step_kinds_size() && i < k.step_micros_size(); ++i) {
       const auto step = StepOf(k.step_kinds(i));
-      if (step == domain::ComplaintStep::kResponded || step == domain::ComplaintStep::kResolved) {
+      if (step == ComplaintStep::kResponded || step == ComplaintStep::kResolved) {
         facts.push_back({k.step_micros(i), 1, 0});
       }
     }
@@ -131,7 +146,7 @@ void NegativePieces(const internal::ReviewCustomer& c, int64_t horizon, const Re
   breaks.erase(std::unique(breaks.begin(), breaks.end()), breaks.end());
   const int64_t first_purchase = tf.purchase_micros(0);
   __int128 margin = 0;
-  domain::ServiceActivity activity;
+  ServiceActivity activity;
   auto count = [&](const Fact& f, int sign) {
     switch (f.what) {
       case -1:
@@ -173,8 +188,7 @@ void NegativePieces(const internal::ReviewCustomer& c, int64_t horizon, const Re
                             : margin < INT64_MIN ? INT64_MIN
                                                  : static_cast<int64_t>(margin);
     const bool now_negative =
-        b >= first_purchase &&
-        domain::ComputeContribution(clamped, activity, rules.cost).negative_asset;
+        b >= first_purchase && ComputeContribution(clamped, activity, cost).negative_asset;
     if (now_negative == negative) continue;
     if (negative) out.push_back(Piece(kPieceNegative, since, b, 1));
     negative = now_negative;
@@ -222,4 +236,4 @@ void OverduePieces(const internal::ReviewCustomer& c, int64_t horizon,
   }
 }
 
-}  // namespace custops::review
+}  // namespace custops::domain

@@ -13,11 +13,15 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <deque>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <variant>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "custops/app/app.h"
@@ -46,60 +50,51 @@ std::string FindConsole() {
 
 int main(int argc, char** argv) {
   using custops::app::Config;
+  using custops::app::ConfigAccessor;
+  using custops::app::ConfigFlagStyle;
+  using custops::app::ConfigKey;
   CLI::App cli{"custops: event-sourced customer operations (客户经营平台), all in one process"};
   std::string config_path;
   bool print_config = false;
-  std::optional<std::string> listen, metrics_listen, data_dir, fixed_clock, log_level;
-  std::optional<std::string> log_kind, kafka_bootstrap, roles, advertise;
-  std::optional<std::string> tls_cert, tls_key, tls_client_ca, jwt_secret, jwt_public_key;
-  std::optional<std::string> console_dir, console_dev_token_file;
-  bool insecure = false;
-  std::optional<int> partitions, demo_customers, kafka_poll_ms;
-  std::optional<bool> sync, demo;
   cli.add_option("--config", config_path, "TOML configuration file");
   cli.add_flag("--print-config", print_config, "Print the effective configuration and exit");
-  cli.add_option("--listen", listen, "gRPC address host:port (default 127.0.0.1:50051)");
-  cli.add_option("--http-listen,--metrics-listen", metrics_listen,
-                 "HTTP address host:port for /metrics, /healthz, /readyz; empty disables "
-                 "(default 127.0.0.1:9464)");
-  cli.add_option("--tls-cert", tls_cert, "PEM certificate chain: TLS on gRPC and HTTP");
-  cli.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
-  cli.add_option("--tls-client-ca", tls_client_ca,
-                 "PEM CA: require client certificates it signed (mutual TLS)");
-  cli.add_option("--jwt-hs256-secret-file", jwt_secret,
-                 "Bearer JWT auth with this HS256 shared secret (docs/security.md)");
-  cli.add_option("--jwt-public-key-file", jwt_public_key,
-                 "Bearer JWT auth with this PEM public key (RS256 or ES256)");
-  cli.add_option("--console-dir", console_dir,
-                 "The ops console's built files (scripts/build-web.sh), served at / on the HTTP "
-                 "listener (default: found beside the binary)");
-  cli.add_option("--console-dev-token-file", console_dev_token_file,
-                 "A token the console offers loopback clients (development)");
-  cli.add_flag("--insecure", insecure,
-               "Allow a non-loopback listen address without TLS and token auth");
-  cli.add_option("--data-dir", data_dir, "Data directory (default ./data)");
-  cli.add_option("--partitions", partitions,
-                 "Partitions per topic for a new data dir (default 12)");
-  cli.add_option("--sync", sync, "fsync every append: true|false (default true)");
-  cli.add_option("--demo", demo, "Load the demo population: true|false")
-      ->expected(0, 1)
-      ->default_str("true");
-  cli.add_option("--demo-customers", demo_customers, "Demo population size (default 3000)");
-  cli.add_option("--fixed-clock", fixed_clock,
-                 "Run on a fixed instant (RFC 3339) instead of the system clock");
-  cli.add_option("--log-level", log_level, "trace|debug|info|warn|error");
-  cli.add_option("--log", log_kind, "Event log: embedded|kafka (default embedded)");
-  cli.add_option("--kafka-bootstrap,--brokers", kafka_bootstrap,
-                 "Kafka bootstrap servers host:port[,...] (implies --log kafka)");
-  cli.add_option("--kafka-poll-interval-ms", kafka_poll_ms,
-                 "How often to look for appends by other processes (default 100)");
-  std::vector<std::string> kafka_properties;
-  cli.add_option("--kafka-property", kafka_properties,
-                 "A librdkafka property NAME=VALUE for every Kafka client (repeatable)");
-  cli.add_option("--roles", roles,
-                 "Services to run: all, or some of ingest,commands,lifecycle,admin (default all)");
-  cli.add_option("--advertise", advertise,
-                 "gRPC address other instances reach this one on (default: --listen)");
+  // The configuration keys' flags come from the key table (config.h).
+  struct KeyFlag {
+    const ConfigKey* key;
+    std::optional<std::string> text;  // a string key
+    std::optional<int> number;        // an integer key
+    std::optional<bool> boolean;      // a bool key
+    bool on = false;                  // a bool key's kSwitch flag
+    std::vector<std::string> items;   // kRepeated: NAME=VALUE
+    bool given() const { return text || number || boolean || on || !items.empty(); }
+  };
+  std::deque<KeyFlag> key_flags;  // CLI11 holds references to the members
+  for (const ConfigKey& key : custops::app::ConfigKeys()) {
+    if (key.flag.empty()) continue;
+    KeyFlag& flag = key_flags.emplace_back(KeyFlag{.key = &key});
+    const std::string names(key.flag);
+    const std::string help = custops::app::ConfigFlagHelp(key);
+    switch (key.flag_style) {
+      case ConfigFlagStyle::kValue:
+        if (std::holds_alternative<ConfigAccessor<std::string>>(key.field)) {
+          cli.add_option(names, flag.text, help);
+        } else if (std::holds_alternative<ConfigAccessor<int64_t>>(key.field)) {
+          cli.add_option(names, flag.number, help);
+        } else {
+          cli.add_option(names, flag.boolean, help);
+        }
+        break;
+      case ConfigFlagStyle::kOptionalValue:
+        cli.add_option(names, flag.boolean, help)->expected(0, 1)->default_str("true");
+        break;
+      case ConfigFlagStyle::kSwitch:
+        cli.add_flag(names, flag.on, help);
+        break;
+      case ConfigFlagStyle::kRepeated:
+        cli.add_option(names, flag.items, help);
+        break;
+    }
+  }
   CLI11_PARSE(cli, argc, argv);
 
   Config config;
@@ -111,38 +106,30 @@ int main(int argc, char** argv) {
     }
     config = *loaded;
   }
-  if (listen) config.listen = *listen;
-  if (metrics_listen) config.metrics_listen = *metrics_listen;
-  if (data_dir) config.data_dir = *data_dir;
-  if (partitions) config.partitions = *partitions;
-  if (sync) config.sync = *sync;
-  if (demo) config.demo = *demo;
-  if (demo_customers) config.demo_customers = *demo_customers;
-  if (fixed_clock) config.fixed_clock = *fixed_clock;
-  if (log_level) config.log_level = *log_level;
-  if (kafka_bootstrap) {
-    config.kafka_bootstrap = *kafka_bootstrap;
-    config.log = "kafka";
+  // Flags override the file. What a flag implies goes first, so that the
+  // other key's own flag wins (--kafka-bootstrap with --log embedded).
+  for (const KeyFlag& flag : key_flags) {
+    if (!flag.given() || flag.key->flag_implies_key.empty()) continue;
+    std::get<ConfigAccessor<std::string>>(
+        custops::app::FindConfigKey(flag.key->flag_implies_key)->field)
+        .set(config, std::string(flag.key->flag_implies_value));
   }
-  if (log_kind) config.log = *log_kind;
-  if (roles) config.roles = *roles;
-  if (kafka_poll_ms) config.kafka_poll_interval_ms = *kafka_poll_ms;
-  if (advertise) config.advertise = *advertise;
-  if (tls_cert) config.tls_cert_file = *tls_cert;
-  if (tls_key) config.tls_key_file = *tls_key;
-  if (tls_client_ca) config.tls_client_ca_file = *tls_client_ca;
-  if (jwt_secret) config.jwt_hs256_secret_file = *jwt_secret;
-  if (jwt_public_key) config.jwt_public_key_file = *jwt_public_key;
-  if (insecure) config.insecure = true;
-  if (console_dir) config.console_dir = *console_dir;
-  if (console_dev_token_file) config.console_dev_token_file = *console_dev_token_file;
-  for (const std::string& property : kafka_properties) {
-    const size_t eq = property.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::cerr << "custops: --kafka-property: expected NAME=VALUE, got \"" << property << "\"\n";
-      return 2;
+  for (const KeyFlag& flag : key_flags) {
+    const custops::app::ConfigField& field = flag.key->field;
+    if (flag.text) std::get<ConfigAccessor<std::string>>(field).set(config, *flag.text);
+    if (flag.number) std::get<ConfigAccessor<int64_t>>(field).set(config, *flag.number);
+    if (flag.boolean) std::get<ConfigAccessor<bool>>(field).set(config, *flag.boolean);
+    if (flag.on) std::get<ConfigAccessor<bool>>(field).set(config, true);
+    for (const std::string& item : flag.items) {
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "custops: " << flag.key->flag << ": expected NAME=VALUE, got \"" << item
+                  << "\"\n";
+        return 2;
+      }
+      (config.*std::get<custops::app::ConfigProperties>(field).member)[item.substr(0, eq)] =
+          item.substr(eq + 1);
     }
-    config.kafka_properties[property.substr(0, eq)] = property.substr(eq + 1);
   }
   if (absl::Status s = custops::app::Validate(config); !s.ok()) {
     std::cerr << "custops: " << s.message() << "\n";

@@ -1,10 +1,16 @@
 #include "custops/app/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <functional>
+#include <iterator>
 #include <map>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -15,101 +21,56 @@
 namespace custops::app {
 namespace {
 
-int64_t Days(absl::Duration d) { return absl::ToInt64Hours(d) / 24; }
+using Limits = ConfigLimits;
+using Style = ConfigFlagStyle;
 
-// One setter per known key; unknown keys are errors so typos are not ignored.
-using Setter = std::function<absl::Status(const toml::node&, Config&)>;
+// ---- Accessors ----
 
-template <typename T>
-absl::StatusOr<T> As(const toml::node& node, const std::string& key) {
-  if (std::optional<T> v = node.value<T>()) return *v;
-  return absl::InvalidArgumentError(absl::StrCat(key, ": wrong type"));
+// The field at the end of a path of pointers to members: At<&Config::value,
+// &value::ValueRules::abc>(c) is c.value.abc (const when `c` is).
+template <auto First, auto... Rest, typename C>
+constexpr auto& At(C& c) {
+  if constexpr (sizeof...(Rest) == 0) {
+    return c.*First;
+  } else {
+    return At<Rest...>(c.*First);
+  }
 }
 
-Setter String(std::string Config::*field, const std::string& key) {
-  return [field, key](const toml::node& n, Config& c) -> absl::Status {
-    auto v = As<std::string>(n, key);
-    if (!v.ok()) return v.status();
-    c.*field = *v;
-    return absl::OkStatus();
-  };
+// A string, bool or integer field as a key of that type.
+template <auto... Path>
+constexpr auto Member() {
+  using T = std::remove_cvref_t<decltype(At<Path...>(std::declval<Config&>()))>;
+  if constexpr (std::is_same_v<T, std::string>) {
+    return ConfigAccessor<std::string>{
+        .get = [](const Config& c) { return At<Path...>(c); },
+        .set = [](Config& c, std::string v) { At<Path...>(c) = std::move(v); }};
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return ConfigAccessor<bool>{.get = [](const Config& c) { return At<Path...>(c); },
+                                .set = [](Config& c, bool v) { At<Path...>(c) = v; }};
+  } else {
+    static_assert(std::is_integral_v<T>, "a key is a string, a bool or an integer");
+    return ConfigAccessor<int64_t>{
+        .get = [](const Config& c) { return static_cast<int64_t>(At<Path...>(c)); },
+        .set = [](Config& c, int64_t v) { At<Path...>(c) = static_cast<T>(v); }};
+  }
 }
 
-template <typename T>
-Setter Int(T Config::*field, const std::string& key) {
-  return [field, key](const toml::node& n, Config& c) -> absl::Status {
-    auto v = As<int64_t>(n, key);
-    if (!v.ok()) return v.status();
-    c.*field = static_cast<T>(*v);
-    return absl::OkStatus();
-  };
+// absl::Duration fields as whole days, hours or seconds.
+template <auto... Path>
+constexpr ConfigAccessor<int64_t> Days() {
+  return {.get = [](const Config& c) { return absl::ToInt64Hours(At<Path...>(c)) / 24; },
+          .set = [](Config& c, int64_t days) { At<Path...>(c) = absl::Hours(24 * days); }};
 }
-
-Setter Bool(bool Config::*field, const std::string& key) {
-  return [field, key](const toml::node& n, Config& c) -> absl::Status {
-    auto v = As<bool>(n, key);
-    if (!v.ok()) return v.status();
-    c.*field = *v;
-    return absl::OkStatus();
-  };
+template <auto... Path>
+constexpr ConfigAccessor<int64_t> Hours() {
+  return {.get = [](const Config& c) { return absl::ToInt64Hours(At<Path...>(c)); },
+          .set = [](Config& c, int64_t hours) { At<Path...>(c) = absl::Hours(hours); }};
 }
-
-Setter RuleDays(absl::Duration domain::LifecycleRules::*field, const std::string& key) {
-  return [field, key](const toml::node& n, Config& c) -> absl::Status {
-    auto v = As<int64_t>(n, key);
-    if (!v.ok()) return v.status();
-    if (*v < 1 || *v > 36500) return absl::InvalidArgumentError(absl::StrCat(key, ": 1..36500"));
-    c.lifecycle.*field = absl::Hours(24 * *v);
-    return absl::OkStatus();
-  };
-}
-
-Setter RuleInt(int64_t domain::LifecycleRules::*field, const std::string& key) {
-  return [field, key](const toml::node& n, Config& c) -> absl::Status {
-    auto v = As<int64_t>(n, key);
-    if (!v.ok()) return v.status();
-    if (*v < 0) return absl::InvalidArgumentError(absl::StrCat(key, ": must not be negative"));
-    c.lifecycle.*field = *v;
-    return absl::OkStatus();
-  };
-}
-
-Setter CommandDays(absl::Duration domain::CommandRules::*field, const std::string& key) {
-  return [field, key](const toml::node& n, Config& c) -> absl::Status {
-    auto v = As<int64_t>(n, key);
-    if (!v.ok()) return v.status();
-    if (*v < 0 || *v > 36500) return absl::InvalidArgumentError(absl::StrCat(key, ": 0..36500"));
-    c.commands.*field = absl::Hours(24 * *v);
-    return absl::OkStatus();
-  };
-}
-
-std::map<std::string, Setter> BaseSetters();
-
-// [value] integer keys: a range and where the value goes.
-Setter ValueInt(const std::string& key, int64_t lo, int64_t hi,
-                std::function<void(value::ValueRules&, int64_t)> set) {
-  return [key, lo, hi, set](const toml::node& n, Config& c) -> absl::Status {
-    auto v = As<int64_t>(n, key);
-    if (!v.ok()) return v.status();
-    if (*v < lo || *v > hi) {
-      return absl::InvalidArgumentError(absl::StrCat(key, ": ", lo, "..", hi));
-    }
-    set(c.value, *v);
-    return absl::OkStatus();
-  };
-}
-
-Setter ReviewInt(int64_t ReviewConfig::*field, const std::string& key, int64_t lo, int64_t hi) {
-  return [field, key, lo, hi](const toml::node& n, Config& c) -> absl::Status {
-    auto v = As<int64_t>(n, key);
-    if (!v.ok()) return v.status();
-    if (*v < lo || *v > hi) {
-      return absl::InvalidArgumentError(absl::StrCat(key, ": ", lo, "..", hi));
-    }
-    c.review.*field = *v;
-    return absl::OkStatus();
-  };
+template <auto... Path>
+constexpr ConfigAccessor<int64_t> Seconds() {
+  return {.get = [](const Config& c) { return absl::ToInt64Seconds(At<Path...>(c)); },
+          .set = [](Config& c, int64_t seconds) { At<Path...>(c) = absl::Seconds(seconds); }};
 }
 
 // (1 + monthly)^12 - 1 in whole percent, and back.
@@ -120,296 +81,68 @@ double MonthlyRate(int64_t annual_percent) {
   return std::pow(1 + static_cast<double>(annual_percent) / 100, 1.0 / 12) - 1;
 }
 
-void AddValueSetters(std::map<std::string, Setter>& s) {
-  using V = value::ValueRules;
-  constexpr int64_t kMaxUnits = int64_t{1} << 50;
-  s["value.window_days"] = ValueInt("value.window_days", 1, 36500,
-                                    [](V& v, int64_t x) { v.rfm.window = absl::Hours(24 * x); });
-  s["value.abc_a_percent"] =
-      ValueInt("value.abc_a_percent", 1, 100, [](V& v, int64_t x) { v.abc.a_percent = x; });
-  s["value.abc_b_percent"] =
-      ValueInt("value.abc_b_percent", 1, 100, [](V& v, int64_t x) { v.abc.b_percent = x; });
-  s["value.tier_diamond_percent"] =
-      ValueInt("value.tier_diamond_percent", 0, 100,
-               [](V& v, int64_t x) { v.tiers.diamond_cum_percent = x; });
-  s["value.tier_platinum_percent"] =
-      ValueInt("value.tier_platinum_percent", 0, 100,
-               [](V& v, int64_t x) { v.tiers.platinum_cum_percent = x; });
-  s["value.tier_gold_percent"] = ValueInt("value.tier_gold_percent", 0, 100,
-                                          [](V& v, int64_t x) { v.tiers.gold_cum_percent = x; });
-  s["value.tier_silver_percent"] = ValueInt(
-      "value.tier_silver_percent", 0, 100, [](V& v, int64_t x) { v.tiers.silver_cum_percent = x; });
-  s["value.prospect_big_pipeline_units"] =
-      ValueInt("value.prospect_big_pipeline_units", 0, kMaxUnits,
-               [](V& v, int64_t x) { v.prospects.big_pipeline_units = x; });
-  s["value.visit_cost_units"] = ValueInt("value.visit_cost_units", 0, kMaxUnits,
-                                         [](V& v, int64_t x) { v.cost.visit_cost_units = x; });
-  s["value.complaint_low_units"] =
-      ValueInt("value.complaint_low_units", 0, kMaxUnits,
-               [](V& v, int64_t x) { v.cost.complaint_low_units = x; });
-  s["value.complaint_medium_units"] =
-      ValueInt("value.complaint_medium_units", 0, kMaxUnits,
-               [](V& v, int64_t x) { v.cost.complaint_medium_units = x; });
-  s["value.complaint_high_units"] =
-      ValueInt("value.complaint_high_units", 0, kMaxUnits,
-               [](V& v, int64_t x) { v.cost.complaint_high_units = x; });
-  s["value.complaint_critical_units"] =
-      ValueInt("value.complaint_critical_units", 0, kMaxUnits,
-               [](V& v, int64_t x) { v.cost.complaint_critical_units = x; });
-  s["value.service_event_units"] =
-      ValueInt("value.service_event_units", 0, kMaxUnits,
-               [](V& v, int64_t x) { v.cost.service_event_units = x; });
-  s["value.loyalty_approving_purchases"] =
-      ValueInt("value.loyalty_approving_purchases", 1, 1000,
-               [](V& v, int64_t x) { v.loyalty.approving_purchases = x; });
-  s["value.loyalty_advocate_nps"] =
-      ValueInt("value.loyalty_advocate_nps", 0, 10,
-               [](V& v, int64_t x) { v.loyalty.advocate_nps = static_cast<int32_t>(x); });
-  s["value.loyalty_loyal_renewals"] =
-      ValueInt("value.loyalty_loyal_renewals", 1, 1000,
-               [](V& v, int64_t x) { v.loyalty.loyal_renewals = x; });
-  s["value.loyalty_dependent_days"] =
-      ValueInt("value.loyalty_dependent_days", 1, 36500,
-               [](V& v, int64_t x) { v.loyalty.dependent_tenure = absl::Hours(24 * x); });
-  s["value.clv_horizon_months"] = ValueInt("value.clv_horizon_months", 1, 600, [](V& v, int64_t x) {
-    v.clv.horizon_months = static_cast<int>(x);
-  });
-  s["value.clv_annual_discount_percent"] =
-      ValueInt("value.clv_annual_discount_percent", 0, 1000,
-               [](V& v, int64_t x) { v.clv.monthly_discount_rate = MonthlyRate(x); });
-  s["value.clv_refit_hours"] = ValueInt("value.clv_refit_hours", 1, 24 * 3650,
-                                        [](V& v, int64_t x) { v.refit_interval = absl::Hours(x); });
-  s["value.clv_refit_population_change_percent"] =
-      ValueInt("value.clv_refit_population_change_percent", 0, 1000,
-               [](V& v, int64_t x) { v.refit_population_change_percent = x; });
-  s["value.snapshot_max_staleness_seconds"] =
-      ValueInt("value.snapshot_max_staleness_seconds", 0, 86400,
-               [](V& v, int64_t x) { v.snapshot_max_staleness = absl::Seconds(x); });
+// value.clv_annual_discount_percent: the monthly rate as an annual percent.
+constexpr ConfigAccessor<int64_t> AnnualDiscountPercent() {
+  return {.get = [](const Config& c) { return AnnualPercent(c.value.clv.monthly_discount_rate); },
+          .set = [](Config& c,
+                    int64_t percent) { c.value.clv.monthly_discount_rate = MonthlyRate(percent); }};
 }
 
-domain::FindingRule* FindRule(Config& c, const std::string& id) {
-  for (domain::FindingRule& r : c.review.findings.rules) {
-    if (r.id == id) return &r;
-  }
-  return nullptr;
-}
+// ---- Limits ----
 
-std::string RatioText(const domain::Ratio& r) {
-  return absl::StrCat(r.numerator(), "/", r.denominator());
-}
+constexpr int64_t kMaxUnits = int64_t{1} << 50;
 
-// review.finding_<id>_threshold / _severity for every default rule.
-void AddFindingSetters(std::map<std::string, Setter>& s) {
-  for (const domain::FindingRule& rule : domain::DefaultFindingRules()) {
-    const std::string id = rule.id;
-    const std::string tkey = absl::StrCat("review.finding_", id, "_threshold");
-    s[tkey] = [id, tkey](const toml::node& n, Config& c) -> absl::Status {
-      std::optional<domain::Ratio> ratio;
-      if (std::optional<int64_t> i = n.value<int64_t>()) {
-        ratio = domain::Ratio::Integer(*i);
-      } else if (std::optional<std::string> text = n.value<std::string>()) {
-        std::vector<std::string> parts = absl::StrSplit(*text, '/');
-        int64_t num = 0, den = 0;
-        if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &num) &&
-            absl::SimpleAtoi(parts[1], &den)) {
-          ratio = domain::Ratio::Of(num, den);
-        }
-      }
-      if (!ratio) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(tkey, ": an integer or \"numerator/denominator\" (denominator not 0)"));
-      }
-      FindRule(c, id)->threshold = *ratio;
-      return absl::OkStatus();
-    };
-    const std::string skey = absl::StrCat("review.finding_", id, "_severity");
-    s[skey] = [id, skey](const toml::node& n, Config& c) -> absl::Status {
-      auto v = As<std::string>(n, skey);
-      if (!v.ok()) return v.status();
-      v1::Severity severity;
-      if (!v1::Severity_Parse(absl::StrCat("SEVERITY_", *v), &severity) ||
-          severity == v1::SEVERITY_UNSPECIFIED) {
-        return absl::InvalidArgumentError(absl::StrCat(skey, ": LOW, MEDIUM, HIGH or CRITICAL"));
-      }
-      FindRule(c, id)->severity = severity;
-      return absl::OkStatus();
-    };
-  }
-}
-
-std::map<std::string, Setter> Setters() {
-  std::map<std::string, Setter> s = BaseSetters();
-  AddValueSetters(s);
-  AddFindingSetters(s);
-  return s;
-}
-
-std::map<std::string, Setter> BaseSetters() {
-  using R = domain::LifecycleRules;
+// Checked by Validate.
+constexpr Limits Range(int64_t lo, int64_t hi) {
   return {
-      {"server.listen", String(&Config::listen, "server.listen")},
-      {"server.metrics_listen", String(&Config::metrics_listen, "server.metrics_listen")},
-      {"server.http_listen", String(&Config::metrics_listen, "server.http_listen")},
-      {"server.max_request_bytes", Int(&Config::max_request_bytes, "server.max_request_bytes")},
-      {"server.max_wait_ms", Int(&Config::max_wait_ms, "server.max_wait_ms")},
-      {"server.max_streams_per_client",
-       Int(&Config::max_streams_per_client, "server.max_streams_per_client")},
-      {"server.max_waits_per_client",
-       Int(&Config::max_waits_per_client, "server.max_waits_per_client")},
-      {"server.workers", Int(&Config::workers, "server.workers")},
-      {"server.insecure", Bool(&Config::insecure, "server.insecure")},
-      {"server.console_dir", String(&Config::console_dir, "server.console_dir")},
-      {"server.console_dev_token_file",
-       String(&Config::console_dev_token_file, "server.console_dev_token_file")},
-      {"tls.cert_file", String(&Config::tls_cert_file, "tls.cert_file")},
-      {"tls.key_file", String(&Config::tls_key_file, "tls.key_file")},
-      {"tls.client_ca_file", String(&Config::tls_client_ca_file, "tls.client_ca_file")},
-      {"auth.jwt_hs256_secret_file",
-       String(&Config::jwt_hs256_secret_file, "auth.jwt_hs256_secret_file")},
-      {"auth.jwt_public_key_file",
-       String(&Config::jwt_public_key_file, "auth.jwt_public_key_file")},
-      {"auth.issuer", String(&Config::jwt_issuer, "auth.issuer")},
-      {"auth.audience", String(&Config::jwt_audience, "auth.audience")},
-      {"auth.cache_entries", Int(&Config::jwt_cache_entries, "auth.cache_entries")},
-      {"server.max_events_per_request",
-       Int(&Config::max_events_per_request, "server.max_events_per_request")},
-      {"server.max_message_bytes", Int(&Config::max_message_bytes, "server.max_message_bytes")},
-      {"storage.data_dir", String(&Config::data_dir, "storage.data_dir")},
-      {"storage.partitions", Int(&Config::partitions, "storage.partitions")},
-      {"storage.sync", Bool(&Config::sync, "storage.sync")},
-      {"storage.log", String(&Config::log, "storage.log")},
-      {"kafka.bootstrap", String(&Config::kafka_bootstrap, "kafka.bootstrap")},
-      {"kafka.group_prefix", String(&Config::kafka_group_prefix, "kafka.group_prefix")},
-      {"kafka.session_timeout_ms",
-       Int(&Config::kafka_session_timeout_ms, "kafka.session_timeout_ms")},
-      {"kafka.poll_interval_ms", Int(&Config::kafka_poll_interval_ms, "kafka.poll_interval_ms")},
-      {"kafka.properties",
-       [](const toml::node& n, Config& c) -> absl::Status {
-         const toml::table* t = n.as_table();
-         if (t == nullptr) {
-           return absl::InvalidArgumentError(
-               "kafka.properties: expected a table of librdkafka properties");
-         }
-         for (const auto& [name, value] : *t) {
-           const std::string key = absl::StrCat("kafka.properties.", std::string(name.str()));
-           std::string text;
-           if (value.is_string()) {
-             text = *value.value<std::string>();
-           } else if (value.is_boolean()) {
-             text = *value.value<bool>() ? "true" : "false";
-           } else if (value.is_integer()) {
-             text = absl::StrCat(*value.value<int64_t>());
-           } else {
-             return absl::InvalidArgumentError(
-                 absl::StrCat(key, ": wrong type (a string, integer or boolean)"));
-           }
-           c.kafka_properties[std::string(name.str())] = text;
-         }
-         return absl::OkStatus();
-       }},
-      {"server.roles", String(&Config::roles, "server.roles")},
-      {"server.advertise", String(&Config::advertise, "server.advertise")},
-      {"domain.currency", String(&Config::currency, "domain.currency")},
-      {"domain.time_zone", String(&Config::time_zone, "domain.time_zone")},
-      {"domain.fixed_clock", String(&Config::fixed_clock, "domain.fixed_clock")},
-      {"demo.load", Bool(&Config::demo, "demo.load")},
-      {"demo.customers", Int(&Config::demo_customers, "demo.customers")},
-      {"demo.seed", Int(&Config::demo_seed, "demo.seed")},
-      {"log.level", String(&Config::log_level, "log.level")},
-      {"lifecycle.new_period_days", RuleDays(&R::new_period, "lifecycle.new_period_days")},
-      {"lifecycle.dormant_lead_days", RuleDays(&R::dormant_lead, "lifecycle.dormant_lead_days")},
-      {"lifecycle.lost_silence_days", RuleDays(&R::lost_silence, "lifecycle.lost_silence_days")},
-      {"lifecycle.revenue_window_days",
-       RuleDays(&R::revenue_window, "lifecycle.revenue_window_days")},
-      {"lifecycle.min_decline_silence_days",
-       RuleDays(&R::min_decline_silence, "lifecycle.min_decline_silence_days")},
-      {"lifecycle.default_median_gap_days",
-       RuleDays(&R::default_median_gap, "lifecycle.default_median_gap_days")},
-      {"lifecycle.dormant_risk_silence_days",
-       RuleDays(&R::dormant_risk_silence, "lifecycle.dormant_risk_silence_days")},
-      {"lifecycle.growth_permille", RuleInt(&R::growth_permille, "lifecycle.growth_permille")},
-      {"lifecycle.decline_permille", RuleInt(&R::decline_permille, "lifecycle.decline_permille")},
-      {"lifecycle.man_budget_threshold_units",
-       RuleInt(&R::man_budget_threshold_units, "lifecycle.man_budget_threshold_units")},
-      {"commands.reject_overpayment",
-       [](const toml::node& n, Config& c) -> absl::Status {
-         auto v = As<bool>(n, "commands.reject_overpayment");
-         if (!v.ok()) return v.status();
-         c.commands.reject_overpayment = *v;
-         return absl::OkStatus();
-       }},
-      {"commands.opportunity_reopen_window_days",
-       CommandDays(&domain::CommandRules::opportunity_reopen_window,
-                   "commands.opportunity_reopen_window_days")},
-      {"commands.payment_terms_days",
-       CommandDays(&domain::CommandRules::default_payment_terms, "commands.payment_terms_days")},
-      {"review.top_customers_percent",
-       ReviewInt(&ReviewConfig::top_customers_percent, "review.top_customers_percent", 1, 100)},
-      {"review.sla_near_percent",
-       ReviewInt(&ReviewConfig::sla_near_percent, "review.sla_near_percent", 0, 100)},
-      {"review.birthday_days",
-       ReviewInt(&ReviewConfig::birthday_days, "review.birthday_days", 0, 366)},
-      {"review.contract_ending_days",
-       ReviewInt(&ReviewConfig::contract_ending_days, "review.contract_ending_days", 0, 36500)},
-      {"review.declining_days",
-       ReviewInt(&ReviewConfig::declining_days, "review.declining_days", 0, 36500)},
-      {"review.tier_dimension",
-       [](const toml::node& n, Config& c) -> absl::Status {
-         auto v = As<bool>(n, "review.tier_dimension");
-         if (!v.ok()) return v.status();
-         c.review.tier_dimension = *v;
-         return absl::OkStatus();
-       }},
-  };
+      .when = Limits::When::kOnValidate, .wording = Limits::Wording::kRange, .lo = lo, .hi = hi};
+}
+constexpr Limits AtLeast(int64_t lo) {
+  return {.when = Limits::When::kOnValidate, .wording = Limits::Wording::kAtLeast, .lo = lo};
+}
+constexpr Limits NotNegative() {
+  return {.when = Limits::When::kOnValidate, .wording = Limits::Wording::kNotNegative, .lo = 0};
+}
+// Checked by LoadConfigFile instead.
+constexpr Limits OnLoad(Limits limits) {
+  limits.when = Limits::When::kOnLoad;
+  return limits;
 }
 
-}  // namespace
-
-absl::StatusOr<Config> LoadConfigFile(const std::string& path, Config base) {
-  if (!std::filesystem::exists(path)) {
-    return absl::NotFoundError(absl::StrCat("config file ", path, " does not exist"));
-  }
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream where;
-    where << e.source().begin;
-    return absl::InvalidArgumentError(
-        absl::StrCat("config ", path, " ", where.str(), ": ", std::string(e.description())));
-  }
-  const std::map<std::string, Setter> setters = Setters();
-  for (const auto& [section, node] : table) {
-    const toml::table* inner = node.as_table();
-    if (inner == nullptr) {
+absl::Status CheckLimits(const ConfigKey& key, int64_t v) {
+  const Limits& l = key.limits;
+  if (v >= l.lo && v <= l.hi) return absl::OkStatus();
+  switch (l.wording) {
+    case Limits::Wording::kRange:
       return absl::InvalidArgumentError(
-          absl::StrCat(std::string(section.str()), ": expected a [section]"));
-    }
-    for (const auto& [name, value] : *inner) {
-      const std::string key =
-          absl::StrCat(std::string(section.str()), ".", std::string(name.str()));
-      auto it = setters.find(key);
-      if (it == setters.end())
-        return absl::InvalidArgumentError(absl::StrCat(key, ": unknown key"));
-      if (absl::Status s = it->second(value, base); !s.ok()) return s;
-    }
+          absl::StrCat(std::string(key.name), ": ", l.lo, "..", l.hi));
+    case Limits::Wording::kAtLeast:
+      return absl::InvalidArgumentError(absl::StrCat(std::string(key.name), ": at least ", l.lo));
+    case Limits::Wording::kNotNegative:
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(key.name), ": must not be negative"));
   }
-  return base;
+  return absl::InvalidArgumentError(absl::StrCat(std::string(key.name), ": out of range"));
 }
 
-absl::Status Validate(const Config& c) {
-  if (c.listen.empty()) return absl::InvalidArgumentError("server.listen: required");
-  if (c.data_dir.empty()) return absl::InvalidArgumentError("storage.data_dir: required");
-  if (c.partitions < 1 || c.partitions > 1024) {
-    return absl::InvalidArgumentError("storage.partitions: 1..1024");
-  }
+// ---- The checks of Validate beyond limits and `required` ----
+
+absl::Status CheckCurrency(const Config& c) {
   if (c.currency.size() != 3) {
     return absl::InvalidArgumentError("domain.currency: an ISO 4217 code such as CNY");
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTimeZone(const Config& c) {
   absl::TimeZone tz;
   if (!absl::LoadTimeZone(c.time_zone, &tz)) {
     return absl::InvalidArgumentError(absl::StrCat("domain.time_zone: unknown zone ", c.time_zone));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFixedClock(const Config& c) {
   if (!c.fixed_clock.empty()) {
     absl::Time t;
     std::string err;
@@ -418,44 +151,54 @@ absl::Status Validate(const Config& c) {
           absl::StrCat("domain.fixed_clock: not RFC 3339 (", err, ")"));
     }
   }
-  if (c.max_events_per_request < 1 || c.max_events_per_request > 100'000) {
-    return absl::InvalidArgumentError("server.max_events_per_request: 1..100000");
-  }
-  if (c.max_message_bytes < 4096) {
-    return absl::InvalidArgumentError("server.max_message_bytes: at least 4096");
-  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRequestBytes(const Config& c) {
   if (c.max_request_bytes < 4096 || c.max_request_bytes > c.max_message_bytes) {
     return absl::InvalidArgumentError(
         "server.max_request_bytes: at least 4096 and at most server.max_message_bytes");
   }
-  if (c.max_wait_ms < 1) return absl::InvalidArgumentError("server.max_wait_ms: at least 1");
-  if (c.max_streams_per_client < 1) {
-    return absl::InvalidArgumentError("server.max_streams_per_client: at least 1");
-  }
-  if (c.max_waits_per_client < 1) {
-    return absl::InvalidArgumentError("server.max_waits_per_client: at least 1");
-  }
-  if (c.workers < 1 || c.workers > 256) return absl::InvalidArgumentError("server.workers: 1..256");
-  if (c.jwt_cache_entries < 0) return absl::InvalidArgumentError("auth.cache_entries: at least 0");
+  return absl::OkStatus();
+}
+
+absl::Status CheckTlsPair(const Config& c) {
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return absl::InvalidArgumentError("tls.cert_file and tls.key_file: set both or neither");
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTlsClientCa(const Config& c) {
   if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
     return absl::InvalidArgumentError("tls.client_ca_file: needs tls.cert_file and tls.key_file");
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckJwtKeys(const Config& c) {
   if (!c.jwt_hs256_secret_file.empty() && !c.jwt_public_key_file.empty()) {
     return absl::InvalidArgumentError(
         "auth.jwt_hs256_secret_file and auth.jwt_public_key_file: set one, not both");
   }
-  if (c.demo_customers < 1 || c.demo_customers > 1'000'000) {
-    return absl::InvalidArgumentError("demo.customers: 1..1000000");
-  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAbc(const Config& c) {
   if (c.value.abc.a_percent > c.value.abc.b_percent) {
     return absl::InvalidArgumentError("value.abc_a_percent: must not exceed value.abc_b_percent");
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFindings(const Config& c) {
   if (absl::Status s = domain::ValidateFindingRules(c.review.findings); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("review.finding_*: ", s.message()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTiers(const Config& c) {
   const domain::TierRules& t = c.value.tiers;
   if (t.diamond_cum_percent > t.platinum_cum_percent ||
       t.platinum_cum_percent > t.gold_cum_percent || t.gold_cum_percent > t.silver_cum_percent) {
@@ -463,20 +206,24 @@ absl::Status Validate(const Config& c) {
         "value.tier_diamond_percent: tier bounds must be cumulative (diamond <= platinum <= gold "
         "<= silver)");
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckLog(const Config& c) {
   if (c.log != "embedded" && c.log != "kafka") {
     return absl::InvalidArgumentError("storage.log: embedded or kafka");
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckKafkaBootstrap(const Config& c) {
   if (c.log == "kafka" && c.kafka_bootstrap.empty()) {
     return absl::InvalidArgumentError("kafka.bootstrap: required with storage.log = \"kafka\"");
   }
-  if (c.kafka_group_prefix.empty())
-    return absl::InvalidArgumentError("kafka.group_prefix: required");
-  if (c.kafka_session_timeout_ms < 1000 || c.kafka_session_timeout_ms > 600'000) {
-    return absl::InvalidArgumentError("kafka.session_timeout_ms: 1000..600000");
-  }
-  if (c.kafka_poll_interval_ms < 1 || c.kafka_poll_interval_ms > 60'000) {
-    return absl::InvalidArgumentError("kafka.poll_interval_ms: 1..60000");
-  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRoles(const Config& c) {
   static const char* kRoles[] = {"all",   "ingest", "commands", "lifecycle",
                                  "value", "review", "admin"};
   if (c.roles.empty()) return absl::InvalidArgumentError("server.roles: at least one role");
@@ -494,6 +241,10 @@ absl::Status Validate(const Config& c) {
         "server.roles: on the embedded log include ingest or commands (or use storage.log = "
         "\"kafka\")");
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckLogLevel(const Config& c) {
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
   if (std::find(std::begin(kLevels), std::end(kLevels), c.log_level) == std::end(kLevels)) {
     return absl::InvalidArgumentError("log.level: one of trace, debug, info, warn, error");
@@ -501,120 +252,630 @@ absl::Status Validate(const Config& c) {
   return absl::OkStatus();
 }
 
-static toml::table ReviewTable(const ReviewConfig& r) {
-  toml::table t{{"top_customers_percent", r.top_customers_percent},
-                {"sla_near_percent", r.sla_near_percent},
-                {"birthday_days", r.birthday_days},
-                {"contract_ending_days", r.contract_ending_days},
-                {"declining_days", r.declining_days},
-                {"tier_dimension", r.tier_dimension}};
-  for (const domain::FindingRule& rule : r.findings.rules) {
-    std::string severity = v1::Severity_Name(rule.severity);
-    if (severity.starts_with("SEVERITY_")) severity = severity.substr(9);
-    t.insert(absl::StrCat("finding_", rule.id, "_threshold"), RatioText(rule.threshold));
-    t.insert(absl::StrCat("finding_", rule.id, "_severity"), severity);
-  }
-  return t;
+// ---- The key table ----
+
+// Stands for the rule id in the names of the finding keys.
+constexpr std::string_view kRuleId = "<id>";
+
+using R = domain::LifecycleRules;
+using K = domain::CommandRules;
+using V = value::ValueRules;
+
+// Every key once: its dotted TOML name; its field (Member<path to the field>,
+// or Days/Hours/Seconds for an absl::Duration); its limits (Range, AtLeast,
+// NotNegative: checked by Validate, or by LoadConfigFile when OnLoad, as
+// each key always was); `required` and `check` for the rest of Validate; its
+// flag. Its default is the initializer in Config (config.h).
+//
+// In the order Validate checks the keys, which decides which of several
+// wrong keys it names. Loading and printing do not depend on the order (TOML
+// tables are sorted); --help lists the flags in it.
+constexpr ConfigKey kKeys[] = {
+    {.name = "server.listen",
+     .field = Member<&Config::listen>(),
+     .required = true,
+     .flag = "--listen",
+     .help = "gRPC address host:port",
+     .help_shows_default = true},
+    {.name = "server.http_listen",
+     .field = Member<&Config::metrics_listen>(),
+     .flag = "--http-listen,--metrics-listen",
+     .help = "HTTP address host:port for /metrics, /healthz, /readyz; empty disables",
+     .help_shows_default = true},
+    {.name = "server.metrics_listen", .field = Member<&Config::metrics_listen>(), .printed = false},
+    {.name = "storage.data_dir",
+     .field = Member<&Config::data_dir>(),
+     .required = true,
+     .flag = "--data-dir",
+     .help = "Data directory",
+     .help_shows_default = true},
+    {.name = "storage.partitions",
+     .field = Member<&Config::partitions>(),
+     .limits = Range(1, 1024),
+     .flag = "--partitions",
+     .help = "Partitions per topic for a new data dir",
+     .help_shows_default = true},
+    {.name = "storage.sync",
+     .field = Member<&Config::sync>(),
+     .flag = "--sync",
+     .help = "fsync every append: true|false",
+     .help_shows_default = true},
+    {.name = "domain.currency", .field = Member<&Config::currency>(), .check = CheckCurrency},
+    {.name = "domain.time_zone", .field = Member<&Config::time_zone>(), .check = CheckTimeZone},
+    {.name = "domain.fixed_clock",
+     .field = Member<&Config::fixed_clock>(),
+     .check = CheckFixedClock,
+     .flag = "--fixed-clock",
+     .help = "Run on a fixed instant (RFC 3339) instead of the system clock"},
+    {.name = "server.max_events_per_request",
+     .field = Member<&Config::max_events_per_request>(),
+     .limits = Range(1, 100'000)},
+    {.name = "server.max_message_bytes",
+     .field = Member<&Config::max_message_bytes>(),
+     .limits = AtLeast(4096)},
+    {.name = "server.max_request_bytes",
+     .field = Member<&Config::max_request_bytes>(),
+     .check = CheckRequestBytes},
+    {.name = "server.max_wait_ms", .field = Member<&Config::max_wait_ms>(), .limits = AtLeast(1)},
+    {.name = "server.max_streams_per_client",
+     .field = Member<&Config::max_streams_per_client>(),
+     .limits = AtLeast(1)},
+    {.name = "server.max_waits_per_client",
+     .field = Member<&Config::max_waits_per_client>(),
+     .limits = AtLeast(1)},
+    {.name = "server.workers", .field = Member<&Config::workers>(), .limits = Range(1, 256)},
+    {.name = "server.insecure",
+     .field = Member<&Config::insecure>(),
+     .flag = "--insecure",
+     .flag_style = Style::kSwitch,
+     .help = "Allow a non-loopback listen address without TLS and token auth"},
+    {.name = "server.console_dir",
+     .field = Member<&Config::console_dir>(),
+     .flag = "--console-dir",
+     .help = "The ops console's built files (scripts/build-web.sh), served at / on the HTTP "
+             "listener (default: found beside the binary)"},
+    {.name = "server.console_dev_token_file",
+     .field = Member<&Config::console_dev_token_file>(),
+     .flag = "--console-dev-token-file",
+     .help = "A token the console offers loopback clients (development)"},
+    {.name = "auth.cache_entries",
+     .field = Member<&Config::jwt_cache_entries>(),
+     .limits = AtLeast(0)},
+    {.name = "tls.cert_file",
+     .field = Member<&Config::tls_cert_file>(),
+     .check = CheckTlsPair,
+     .flag = "--tls-cert",
+     .help = "PEM certificate chain: TLS on gRPC and HTTP"},
+    {.name = "tls.key_file",
+     .field = Member<&Config::tls_key_file>(),
+     .flag = "--tls-key",
+     .help = "PEM private key of --tls-cert"},
+    {.name = "tls.client_ca_file",
+     .field = Member<&Config::tls_client_ca_file>(),
+     .check = CheckTlsClientCa,
+     .flag = "--tls-client-ca",
+     .help = "PEM CA: require client certificates it signed (mutual TLS)"},
+    {.name = "auth.jwt_hs256_secret_file",
+     .field = Member<&Config::jwt_hs256_secret_file>(),
+     .check = CheckJwtKeys,
+     .flag = "--jwt-hs256-secret-file",
+     .help = "Bearer JWT auth with this HS256 shared secret (docs/security.md)"},
+    {.name = "auth.jwt_public_key_file",
+     .field = Member<&Config::jwt_public_key_file>(),
+     .flag = "--jwt-public-key-file",
+     .help = "Bearer JWT auth with this PEM public key (RS256 or ES256)"},
+    {.name = "auth.issuer", .field = Member<&Config::jwt_issuer>()},
+    {.name = "auth.audience", .field = Member<&Config::jwt_audience>()},
+    {.name = "demo.load",
+     .field = Member<&Config::demo>(),
+     .flag = "--demo",
+     .flag_style = Style::kOptionalValue,
+     .help = "Load the demo population: true|false"},
+    {.name = "demo.customers",
+     .field = Member<&Config::demo_customers>(),
+     .limits = Range(1, 1'000'000),
+     .flag = "--demo-customers",
+     .help = "Demo population size",
+     .help_shows_default = true},
+    {.name = "demo.seed", .field = Member<&Config::demo_seed>()},
+    {.name = "value.window_days",
+     .field = Days<&Config::value, &V::rfm, &domain::RfmRules::window>(),
+     .limits = OnLoad(Range(1, 36500))},
+    {.name = "value.abc_a_percent",
+     .field = Member<&Config::value, &V::abc, &domain::AbcRules::a_percent>(),
+     .limits = OnLoad(Range(1, 100)),
+     .check = CheckAbc},
+    {.name = "value.abc_b_percent",
+     .field = Member<&Config::value, &V::abc, &domain::AbcRules::b_percent>(),
+     .limits = OnLoad(Range(1, 100))},
+    // The findings are checked between the ABC and the tier bounds of [value].
+    {.name = "review.finding_<id>_threshold",
+     .field = ConfigFindingPart::kThreshold,
+     .check = CheckFindings},
+    {.name = "review.finding_<id>_severity", .field = ConfigFindingPart::kSeverity},
+    {.name = "value.tier_diamond_percent",
+     .field = Member<&Config::value, &V::tiers, &domain::TierRules::diamond_cum_percent>(),
+     .limits = OnLoad(Range(0, 100)),
+     .check = CheckTiers},
+    {.name = "value.tier_platinum_percent",
+     .field = Member<&Config::value, &V::tiers, &domain::TierRules::platinum_cum_percent>(),
+     .limits = OnLoad(Range(0, 100))},
+    {.name = "value.tier_gold_percent",
+     .field = Member<&Config::value, &V::tiers, &domain::TierRules::gold_cum_percent>(),
+     .limits = OnLoad(Range(0, 100))},
+    {.name = "value.tier_silver_percent",
+     .field = Member<&Config::value, &V::tiers, &domain::TierRules::silver_cum_percent>(),
+     .limits = OnLoad(Range(0, 100))},
+    {.name = "value.prospect_big_pipeline_units",
+     .field = Member<&Config::value, &V::prospects, &domain::ProspectRules::big_pipeline_units>(),
+     .limits = OnLoad(Range(0, kMaxUnits))},
+    {.name = "value.visit_cost_units",
+     .field = Member<&Config::value, &V::cost, &domain::CostToServeRules::visit_cost_units>(),
+     .limits = OnLoad(Range(0, kMaxUnits))},
+    {.name = "value.complaint_low_units",
+     .field = Member<&Config::value, &V::cost, &domain::CostToServeRules::complaint_low_units>(),
+     .limits = OnLoad(Range(0, kMaxUnits))},
+    {.name = "value.complaint_medium_units",
+     .field = Member<&Config::value, &V::cost, &domain::CostToServeRules::complaint_medium_units>(),
+     .limits = OnLoad(Range(0, kMaxUnits))},
+    {.name = "value.complaint_high_units",
+     .field = Member<&Config::value, &V::cost, &domain::CostToServeRules::complaint_high_units>(),
+     .limits = OnLoad(Range(0, kMaxUnits))},
+    {.name = "value.complaint_critical_units",
+     .field =
+         Member<&Config::value, &V::cost, &domain::CostToServeRules::complaint_critical_units>(),
+     .limits = OnLoad(Range(0, kMaxUnits))},
+    {.name = "value.service_event_units",
+     .field = Member<&Config::value, &V::cost, &domain::CostToServeRules::service_event_units>(),
+     .limits = OnLoad(Range(0, kMaxUnits))},
+    {.name = "value.loyalty_approving_purchases",
+     .field = Member<&Config::value, &V::loyalty, &domain::LoyaltyRules::approving_purchases>(),
+     .limits = OnLoad(Range(1, 1000))},
+    {.name = "value.loyalty_advocate_nps",
+     .field = Member<&Config::value, &V::loyalty, &domain::LoyaltyRules::advocate_nps>(),
+     .limits = OnLoad(Range(0, 10))},
+    {.name = "value.loyalty_loyal_renewals",
+     .field = Member<&Config::value, &V::loyalty, &domain::LoyaltyRules::loyal_renewals>(),
+     .limits = OnLoad(Range(1, 1000))},
+    {.name = "value.loyalty_dependent_days",
+     .field = Days<&Config::value, &V::loyalty, &domain::LoyaltyRules::dependent_tenure>(),
+     .limits = OnLoad(Range(1, 36500))},
+    {.name = "value.clv_horizon_months",
+     .field = Member<&Config::value, &V::clv, &domain::ClvOptions::horizon_months>(),
+     .limits = OnLoad(Range(1, 600))},
+    {.name = "value.clv_annual_discount_percent",
+     .field = AnnualDiscountPercent(),
+     .limits = OnLoad(Range(0, 1000))},
+    {.name = "value.clv_refit_hours",
+     .field = Hours<&Config::value, &V::refit_interval>(),
+     .limits = OnLoad(Range(1, 24 * 3650))},
+    {.name = "value.clv_refit_population_change_percent",
+     .field = Member<&Config::value, &V::refit_population_change_percent>(),
+     .limits = OnLoad(Range(0, 1000))},
+    {.name = "value.snapshot_max_staleness_seconds",
+     .field = Seconds<&Config::value, &V::snapshot_max_staleness>(),
+     .limits = OnLoad(Range(0, 86400))},
+    {.name = "review.top_customers_percent",
+     .field = Member<&Config::review, &ReviewConfig::top_customers_percent>(),
+     .limits = OnLoad(Range(1, 100))},
+    {.name = "review.sla_near_percent",
+     .field = Member<&Config::review, &ReviewConfig::sla_near_percent>(),
+     .limits = OnLoad(Range(0, 100))},
+    {.name = "review.birthday_days",
+     .field = Member<&Config::review, &ReviewConfig::birthday_days>(),
+     .limits = OnLoad(Range(0, 366))},
+    {.name = "review.contract_ending_days",
+     .field = Member<&Config::review, &ReviewConfig::contract_ending_days>(),
+     .limits = OnLoad(Range(0, 36500))},
+    {.name = "review.declining_days",
+     .field = Member<&Config::review, &ReviewConfig::declining_days>(),
+     .limits = OnLoad(Range(0, 36500))},
+    {.name = "review.tier_dimension",
+     .field = Member<&Config::review, &ReviewConfig::tier_dimension>()},
+    {.name = "lifecycle.new_period_days",
+     .field = Days<&Config::lifecycle, &R::new_period>(),
+     .limits = OnLoad(Range(1, 36500))},
+    {.name = "lifecycle.dormant_lead_days",
+     .field = Days<&Config::lifecycle, &R::dormant_lead>(),
+     .limits = OnLoad(Range(1, 36500))},
+    {.name = "lifecycle.lost_silence_days",
+     .field = Days<&Config::lifecycle, &R::lost_silence>(),
+     .limits = OnLoad(Range(1, 36500))},
+    {.name = "lifecycle.revenue_window_days",
+     .field = Days<&Config::lifecycle, &R::revenue_window>(),
+     .limits = OnLoad(Range(1, 36500))},
+    {.name = "lifecycle.growth_permille",
+     .field = Member<&Config::lifecycle, &R::growth_permille>(),
+     .limits = OnLoad(NotNegative())},
+    {.name = "lifecycle.decline_permille",
+     .field = Member<&Config::lifecycle, &R::decline_permille>(),
+     .limits = OnLoad(NotNegative())},
+    {.name = "lifecycle.min_decline_silence_days",
+     .field = Days<&Config::lifecycle, &R::min_decline_silence>(),
+     .limits = OnLoad(Range(1, 36500))},
+    {.name = "lifecycle.default_median_gap_days",
+     .field = Days<&Config::lifecycle, &R::default_median_gap>(),
+     .limits = OnLoad(Range(1, 36500))},
+    {.name = "lifecycle.dormant_risk_silence_days",
+     .field = Days<&Config::lifecycle, &R::dormant_risk_silence>(),
+     .limits = OnLoad(Range(1, 36500))},
+    {.name = "lifecycle.man_budget_threshold_units",
+     .field = Member<&Config::lifecycle, &R::man_budget_threshold_units>(),
+     .limits = OnLoad(NotNegative())},
+    {.name = "commands.reject_overpayment",
+     .field = Member<&Config::commands, &K::reject_overpayment>()},
+    {.name = "commands.opportunity_reopen_window_days",
+     .field = Days<&Config::commands, &K::opportunity_reopen_window>(),
+     .limits = OnLoad(Range(0, 36500))},
+    {.name = "commands.payment_terms_days",
+     .field = Days<&Config::commands, &K::default_payment_terms>(),
+     .limits = OnLoad(Range(0, 36500))},
+    {.name = "storage.log",
+     .field = Member<&Config::log>(),
+     .check = CheckLog,
+     .flag = "--log",
+     .help = "Event log: embedded|kafka",
+     .help_shows_default = true},
+    {.name = "kafka.bootstrap",
+     .field = Member<&Config::kafka_bootstrap>(),
+     .check = CheckKafkaBootstrap,
+     .flag = "--kafka-bootstrap,--brokers",
+     .help = "Kafka bootstrap servers host:port[,...] (implies --log kafka)",
+     .flag_implies_key = "storage.log",
+     .flag_implies_value = "kafka"},
+    {.name = "kafka.group_prefix",
+     .field = Member<&Config::kafka_group_prefix>(),
+     .required = true},
+    {.name = "kafka.session_timeout_ms",
+     .field = Member<&Config::kafka_session_timeout_ms>(),
+     .limits = Range(1000, 600'000)},
+    {.name = "kafka.poll_interval_ms",
+     .field = Member<&Config::kafka_poll_interval_ms>(),
+     .limits = Range(1, 60'000),
+     .flag = "--kafka-poll-interval-ms",
+     .help = "How often to look for appends by other processes",
+     .help_shows_default = true},
+    {.name = "kafka.properties",
+     .field = ConfigProperties{.member = &Config::kafka_properties},
+     .flag = "--kafka-property",
+     .flag_style = Style::kRepeated,
+     .help = "A librdkafka property NAME=VALUE for every Kafka client (repeatable)"},
+    {.name = "server.roles",
+     .field = Member<&Config::roles>(),
+     .check = CheckRoles,
+     .flag = "--roles",
+     .help = "Services to run: all, or some of ingest,commands,lifecycle,admin",
+     .help_shows_default = true},
+    {.name = "server.advertise",
+     .field = Member<&Config::advertise>(),
+     .flag = "--advertise",
+     .help = "gRPC address other instances reach this one on (default: --listen)"},
+    {.name = "log.level",
+     .field = Member<&Config::log_level>(),
+     .check = CheckLogLevel,
+     .flag = "--log-level",
+     .help = "trace|debug|info|warn|error"},
+};
+
+template <typename T>
+constexpr bool Is(const ConfigKey& key) {
+  return std::holds_alternative<T>(key.field);
 }
 
+// What the code reading the table relies on.
+constexpr bool TableIsConsistent() {
+  for (const ConfigKey& key : kKeys) {
+    if (key.name.find('.') == std::string_view::npos) return false;
+    if (key.limits.when != Limits::When::kNever && !Is<ConfigAccessor<int64_t>>(key)) return false;
+    if (key.required && !Is<ConfigAccessor<std::string>>(key)) return false;
+    if (Is<ConfigFindingPart>(key) != (key.name.find(kRuleId) != std::string_view::npos)) {
+      return false;
+    }
+    if (key.flag.empty() != key.help.empty()) return false;
+    if (!key.flag.empty()) {
+      const bool scalar = Is<ConfigAccessor<std::string>>(key) ||
+                          Is<ConfigAccessor<int64_t>>(key) || Is<ConfigAccessor<bool>>(key);
+      switch (key.flag_style) {
+        case Style::kValue:
+          if (!scalar) return false;
+          break;
+        case Style::kOptionalValue:
+        case Style::kSwitch:
+          if (!Is<ConfigAccessor<bool>>(key)) return false;
+          break;
+        case Style::kRepeated:
+          if (!Is<ConfigProperties>(key)) return false;
+          break;
+      }
+    }
+    if (!key.flag_implies_key.empty()) {
+      bool found = false;
+      for (const ConfigKey& other : kKeys) {
+        found = found || (other.name == key.flag_implies_key && !other.flag.empty() &&
+                          Is<ConfigAccessor<std::string>>(other));
+      }
+      if (!found) return false;
+    }
+    int same_name = 0;
+    for (const ConfigKey& other : kKeys) same_name += other.name == key.name ? 1 : 0;
+    if (same_name != 1) return false;
+  }
+  return true;
+}
+static_assert(TableIsConsistent());
+
+// ---- Loading ----
+
+template <typename T>
+absl::StatusOr<T> As(const toml::node& node, const std::string& key) {
+  if (std::optional<T> v = node.value<T>()) return *v;
+  return absl::InvalidArgumentError(absl::StrCat(key, ": wrong type"));
+}
+
+// The ids of the default finding rules: the finding keys a file may set.
+const std::set<std::string>& FindingIds() {
+  static const auto* ids = [] {
+    auto* ids = new std::set<std::string>();
+    for (const domain::FindingRule& rule : domain::DefaultFindingRules()) ids->insert(rule.id);
+    return ids;
+  }();
+  return *ids;
+}
+
+// A name in a file: its key, and the rule id of a finding key.
+struct Resolved {
+  const ConfigKey* key = nullptr;
+  std::string rule_id;
+};
+
+std::optional<Resolved> Resolve(std::string_view name) {
+  for (const ConfigKey& key : kKeys) {
+    const size_t at = key.name.find(kRuleId);
+    if (at == std::string_view::npos) {
+      if (key.name == name) return Resolved{.key = &key};
+      continue;
+    }
+    const std::string_view prefix = key.name.substr(0, at);
+    const std::string_view suffix = key.name.substr(at + kRuleId.size());
+    if (name.size() > prefix.size() + suffix.size() && name.starts_with(prefix) &&
+        name.ends_with(suffix)) {
+      std::string id(name.substr(prefix.size(), name.size() - prefix.size() - suffix.size()));
+      if (FindingIds().contains(id)) return Resolved{.key = &key, .rule_id = std::move(id)};
+    }
+  }
+  return std::nullopt;
+}
+
+domain::FindingRule* FindRule(Config& c, const std::string& id) {
+  for (domain::FindingRule& r : c.review.findings.rules) {
+    if (r.id == id) return &r;
+  }
+  return nullptr;
+}
+
+std::string RatioText(const domain::Ratio& r) {
+  return absl::StrCat(r.numerator(), "/", r.denominator());
+}
+
+absl::Status LoadProperties(const ConfigKey& key, const toml::node& n,
+                            std::map<std::string, std::string>& properties) {
+  const toml::table* t = n.as_table();
+  if (t == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(key.name), ": expected a table of librdkafka properties"));
+  }
+  for (const auto& [name, value] : *t) {
+    const std::string property = absl::StrCat(std::string(key.name), ".", std::string(name.str()));
+    std::string text;
+    if (value.is_string()) {
+      text = *value.value<std::string>();
+    } else if (value.is_boolean()) {
+      text = *value.value<bool>() ? "true" : "false";
+    } else if (value.is_integer()) {
+      text = absl::StrCat(*value.value<int64_t>());
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(property, ": wrong type (a string, integer or boolean)"));
+    }
+    properties[std::string(name.str())] = text;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadFindingPart(ConfigFindingPart part, const std::string& name,
+                             domain::FindingRule& rule, const toml::node& n) {
+  switch (part) {
+    case ConfigFindingPart::kThreshold: {
+      std::optional<domain::Ratio> ratio;
+      if (std::optional<int64_t> i = n.value<int64_t>()) {
+        ratio = domain::Ratio::Integer(*i);
+      } else if (std::optional<std::string> text = n.value<std::string>()) {
+        std::vector<std::string> parts = absl::StrSplit(*text, '/');
+        int64_t num = 0, den = 0;
+        if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &num) &&
+            absl::SimpleAtoi(parts[1], &den)) {
+          ratio = domain::Ratio::Of(num, den);
+        }
+      }
+      if (!ratio) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, ": an integer or \"numerator/denominator\" (denominator not 0)"));
+      }
+      rule.threshold = *ratio;
+      return absl::OkStatus();
+    }
+    case ConfigFindingPart::kSeverity: {
+      auto v = As<std::string>(n, name);
+      if (!v.ok()) return v.status();
+      v1::Severity severity;
+      if (!v1::Severity_Parse(absl::StrCat("SEVERITY_", *v), &severity) ||
+          severity == v1::SEVERITY_UNSPECIFIED) {
+        return absl::InvalidArgumentError(absl::StrCat(name, ": LOW, MEDIUM, HIGH or CRITICAL"));
+      }
+      rule.severity = severity;
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(name, ": unknown key"));
+}
+
+// Sets the key `name` resolved to from its value `n` in a file.
+absl::Status Load(const Resolved& resolved, const std::string& name, const toml::node& n,
+                  Config& c) {
+  const ConfigKey& key = *resolved.key;
+  if (const auto* a = std::get_if<ConfigAccessor<std::string>>(&key.field)) {
+    absl::StatusOr<std::string> v = As<std::string>(n, name);
+    if (!v.ok()) return v.status();
+    a->set(c, *std::move(v));
+  } else if (const auto* a = std::get_if<ConfigAccessor<int64_t>>(&key.field)) {
+    absl::StatusOr<int64_t> v = As<int64_t>(n, name);
+    if (!v.ok()) return v.status();
+    if (key.limits.when == Limits::When::kOnLoad) {
+      if (absl::Status s = CheckLimits(key, *v); !s.ok()) return s;
+    }
+    a->set(c, *v);
+  } else if (const auto* a = std::get_if<ConfigAccessor<bool>>(&key.field)) {
+    absl::StatusOr<bool> v = As<bool>(n, name);
+    if (!v.ok()) return v.status();
+    a->set(c, *v);
+  } else if (const auto* p = std::get_if<ConfigProperties>(&key.field)) {
+    return LoadProperties(key, n, c.*p->member);
+  } else if (const auto* part = std::get_if<ConfigFindingPart>(&key.field)) {
+    domain::FindingRule* rule = FindRule(c, resolved.rule_id);
+    if (rule == nullptr) return absl::InvalidArgumentError(absl::StrCat(name, ": unknown key"));
+    return LoadFindingPart(*part, name, *rule, n);
+  }
+  return absl::OkStatus();
+}
+
+// ---- Printing ----
+
 // Whether a librdkafka property holds a secret (shown as <redacted>).
-static bool SecretProperty(const std::string& name) {
+bool SecretProperty(const std::string& name) {
   return name.find("password") != std::string::npos || name.find("secret") != std::string::npos ||
          name == "ssl.key.pem" || name == "ssl_key" || name == "sasl.oauthbearer.config" ||
          name == "ssl.keystore.password";
 }
 
-static toml::table KafkaProperties(const Config& c) {
+toml::table Redacted(const std::map<std::string, std::string>& properties) {
   toml::table t;
-  for (const auto& [name, value] : c.kafka_properties) {
+  for (const auto& [name, value] : properties) {
     t.insert(name, SecretProperty(name) ? std::string("<redacted>") : value);
   }
   return t;
 }
 
+// `[name]` of `root`, added if missing.
+toml::table& Section(toml::table& root, std::string_view name) {
+  return *root.insert(name, toml::table{}).first->second.as_table();
+}
+
+// Adds the key to its section of `root` as --print-config shows it.
+void Print(const ConfigKey& key, const Config& c, toml::table& root) {
+  const size_t dot = key.name.find('.');
+  toml::table& section = Section(root, key.name.substr(0, dot));
+  const std::string_view leaf = key.name.substr(dot + 1);
+  if (const auto* a = std::get_if<ConfigAccessor<std::string>>(&key.field)) {
+    section.insert(leaf, a->get(c));
+  } else if (const auto* a = std::get_if<ConfigAccessor<int64_t>>(&key.field)) {
+    section.insert(leaf, a->get(c));
+  } else if (const auto* a = std::get_if<ConfigAccessor<bool>>(&key.field)) {
+    section.insert(leaf, a->get(c));
+  } else if (const auto* p = std::get_if<ConfigProperties>(&key.field)) {
+    section.insert(leaf, Redacted(c.*p->member));
+  } else if (const auto* part = std::get_if<ConfigFindingPart>(&key.field)) {
+    const size_t at = leaf.find(kRuleId);
+    for (const domain::FindingRule& rule : c.review.findings.rules) {
+      const std::string name = absl::StrCat(std::string(leaf.substr(0, at)), rule.id,
+                                            std::string(leaf.substr(at + kRuleId.size())));
+      if (*part == ConfigFindingPart::kThreshold) {
+        section.insert(name, RatioText(rule.threshold));
+      } else {
+        std::string severity = v1::Severity_Name(rule.severity);
+        if (severity.starts_with("SEVERITY_")) severity = severity.substr(9);
+        section.insert(name, severity);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::span<const ConfigKey> ConfigKeys() { return kKeys; }
+
+const ConfigKey* FindConfigKey(std::string_view name) {
+  for (const ConfigKey& key : kKeys) {
+    if (key.name == name) return &key;
+  }
+  std::optional<Resolved> resolved = Resolve(name);
+  return resolved ? resolved->key : nullptr;
+}
+
+std::string ConfigFlagHelp(const ConfigKey& key) {
+  if (!key.help_shows_default) return std::string(key.help);
+  const Config defaults = Config();
+  std::string value;
+  if (const auto* a = std::get_if<ConfigAccessor<std::string>>(&key.field)) {
+    value = a->get(defaults);
+  } else if (const auto* a = std::get_if<ConfigAccessor<int64_t>>(&key.field)) {
+    value = absl::StrCat(a->get(defaults));
+  } else if (const auto* a = std::get_if<ConfigAccessor<bool>>(&key.field)) {
+    value = a->get(defaults) ? "true" : "false";
+  }
+  return absl::StrCat(std::string(key.help), " (default ", value, ")");
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path, Config base) {
+  if (!std::filesystem::exists(path)) {
+    return absl::NotFoundError(absl::StrCat("config file ", path, " does not exist"));
+  }
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream where;
+    where << e.source().begin;
+    return absl::InvalidArgumentError(
+        absl::StrCat("config ", path, " ", where.str(), ": ", std::string(e.description())));
+  }
+  for (const auto& [section, node] : table) {
+    const toml::table* inner = node.as_table();
+    if (inner == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(section.str()), ": expected a [section]"));
+    }
+    for (const auto& [name, value] : *inner) {
+      const std::string key =
+          absl::StrCat(std::string(section.str()), ".", std::string(name.str()));
+      std::optional<Resolved> resolved = Resolve(key);
+      if (!resolved) return absl::InvalidArgumentError(absl::StrCat(key, ": unknown key"));
+      if (absl::Status s = Load(*resolved, key, value, base); !s.ok()) return s;
+    }
+  }
+  return base;
+}
+
+absl::Status Validate(const Config& c) {
+  for (const ConfigKey& key : kKeys) {
+    if (key.limits.when == Limits::When::kOnValidate) {
+      const int64_t v = std::get<ConfigAccessor<int64_t>>(key.field).get(c);
+      if (absl::Status s = CheckLimits(key, v); !s.ok()) return s;
+    }
+    if (key.required && std::get<ConfigAccessor<std::string>>(key.field).get(c).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(std::string(key.name), ": required"));
+    }
+    if (key.check != nullptr) {
+      if (absl::Status s = key.check(c); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string ToToml(const Config& c) {
-  const domain::LifecycleRules& r = c.lifecycle;
-  toml::table t{
-      {"server", toml::table{{"listen", c.listen},
-                             {"roles", c.roles},
-                             {"advertise", c.advertise},
-                             {"http_listen", c.metrics_listen},
-                             {"max_events_per_request", c.max_events_per_request},
-                             {"max_message_bytes", c.max_message_bytes},
-                             {"max_request_bytes", c.max_request_bytes},
-                             {"max_wait_ms", c.max_wait_ms},
-                             {"max_streams_per_client", c.max_streams_per_client},
-                             {"max_waits_per_client", c.max_waits_per_client},
-                             {"workers", c.workers},
-                             {"insecure", c.insecure},
-                             {"console_dir", c.console_dir},
-                             {"console_dev_token_file", c.console_dev_token_file}}},
-      {"tls", toml::table{{"cert_file", c.tls_cert_file},
-                          {"key_file", c.tls_key_file},
-                          {"client_ca_file", c.tls_client_ca_file}}},
-      {"auth", toml::table{{"jwt_hs256_secret_file", c.jwt_hs256_secret_file},
-                           {"jwt_public_key_file", c.jwt_public_key_file},
-                           {"issuer", c.jwt_issuer},
-                           {"audience", c.jwt_audience},
-                           {"cache_entries", c.jwt_cache_entries}}},
-      {"storage", toml::table{{"data_dir", c.data_dir},
-                              {"partitions", c.partitions},
-                              {"sync", c.sync},
-                              {"log", c.log}}},
-      {"kafka", toml::table{{"bootstrap", c.kafka_bootstrap},
-                            {"group_prefix", c.kafka_group_prefix},
-                            {"session_timeout_ms", c.kafka_session_timeout_ms},
-                            {"poll_interval_ms", c.kafka_poll_interval_ms},
-                            {"properties", KafkaProperties(c)}}},
-      {"domain",
-       toml::table{
-           {"currency", c.currency}, {"time_zone", c.time_zone}, {"fixed_clock", c.fixed_clock}}},
-      {"lifecycle", toml::table{{"new_period_days", Days(r.new_period)},
-                                {"dormant_lead_days", Days(r.dormant_lead)},
-                                {"lost_silence_days", Days(r.lost_silence)},
-                                {"revenue_window_days", Days(r.revenue_window)},
-                                {"growth_permille", r.growth_permille},
-                                {"decline_permille", r.decline_permille},
-                                {"min_decline_silence_days", Days(r.min_decline_silence)},
-                                {"default_median_gap_days", Days(r.default_median_gap)},
-                                {"dormant_risk_silence_days", Days(r.dormant_risk_silence)},
-                                {"man_budget_threshold_units", r.man_budget_threshold_units}}},
-      {"commands",
-       toml::table{{"reject_overpayment", c.commands.reject_overpayment},
-                   {"opportunity_reopen_window_days", Days(c.commands.opportunity_reopen_window)},
-                   {"payment_terms_days", Days(c.commands.default_payment_terms)}}},
-      {"value",
-       toml::table{
-           {"window_days", Days(c.value.rfm.window)},
-           {"abc_a_percent", c.value.abc.a_percent},
-           {"abc_b_percent", c.value.abc.b_percent},
-           {"tier_diamond_percent", c.value.tiers.diamond_cum_percent},
-           {"tier_platinum_percent", c.value.tiers.platinum_cum_percent},
-           {"tier_gold_percent", c.value.tiers.gold_cum_percent},
-           {"tier_silver_percent", c.value.tiers.silver_cum_percent},
-           {"prospect_big_pipeline_units", c.value.prospects.big_pipeline_units},
-           {"visit_cost_units", c.value.cost.visit_cost_units},
-           {"complaint_low_units", c.value.cost.complaint_low_units},
-           {"complaint_medium_units", c.value.cost.complaint_medium_units},
-           {"complaint_high_units", c.value.cost.complaint_high_units},
-           {"complaint_critical_units", c.value.cost.complaint_critical_units},
-           {"service_event_units", c.value.cost.service_event_units},
-           {"loyalty_approving_purchases", c.value.loyalty.approving_purchases},
-           {"loyalty_advocate_nps", c.value.loyalty.advocate_nps},
-           {"loyalty_loyal_renewals", c.value.loyalty.loyal_renewals},
-           {"loyalty_dependent_days", Days(c.value.loyalty.dependent_tenure)},
-           {"clv_horizon_months", c.value.clv.horizon_months},
-           {"clv_annual_discount_percent", AnnualPercent(c.value.clv.monthly_discount_rate)},
-           {"clv_refit_hours", absl::ToInt64Hours(c.value.refit_interval)},
-           {"clv_refit_population_change_percent", c.value.refit_population_change_percent},
-           {"snapshot_max_staleness_seconds",
-            absl::ToInt64Seconds(c.value.snapshot_max_staleness)}}},
-      {"demo", toml::table{{"load", c.demo},
-                           {"customers", c.demo_customers},
-                           {"seed", static_cast<int64_t>(c.demo_seed)}}},
-      {"log", toml::table{{"level", c.log_level}}},
-      {"review", ReviewTable(c.review)},
-  };
+  toml::table t;
+  for (const ConfigKey& key : kKeys) {
+    if (key.printed) Print(key, c, t);
+  }
   std::ostringstream out;
   out << t << "\n";
   return out.str();

@@ -3,14 +3,22 @@
 //
 //   ASSIGN_OR_RETURN(Config config, LoadConfigFile("custops.toml"));
 //   std::cout << ToToml(config);
+//
+// Every key has one entry in the key table (ConfigKeys(), below): its TOML
+// name, its field in Config, its limits and its flag. Loading, Validate,
+// ToToml and custops's flags all read that table.
 #ifndef CUSTOPS_APP_CONFIG_H_
 #define CUSTOPS_APP_CONFIG_H_
 
 #include <cstdint>
+#include <limits>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "custops/domain/aggregates.h"
 #include "custops/domain/lifecycle.h"
@@ -166,6 +174,86 @@ std::string ToToml(const Config& config);
 
 // Whether `config.roles` includes `role` ("all" includes every role).
 bool HasRole(const Config& config, std::string_view role);
+
+// The key table, after RocksDB's options type map: one ConfigKey per key.
+// A key's default is the initializer of its field in Config above.
+
+// A key's value in Config, as the file and --print-config write it. `get`
+// reads it; `set` stores a value that has passed the key's load limits.
+// Keys in days, hours or seconds convert here.
+template <typename T>
+struct ConfigAccessor {
+  T (*get)(const Config&) = nullptr;
+  void (*set)(Config&, T) = nullptr;
+};
+
+// A table of NAME = VALUE texts (kafka.properties).
+struct ConfigProperties {
+  std::map<std::string, std::string> Config::*member = nullptr;
+};
+
+// One key per rule of review.findings, the rule id in place of "<id>" in
+// the key's name: its threshold (an integer or "numerator/denominator") or
+// its severity (LOW, MEDIUM, HIGH, CRITICAL).
+enum class ConfigFindingPart { kThreshold, kSeverity };
+
+using ConfigField = std::variant<ConfigAccessor<std::string>, ConfigAccessor<int64_t>,
+                                 ConfigAccessor<bool>, ConfigProperties, ConfigFindingPart>;
+
+// An integer key's limits, lo..hi inclusive, and its error when outside:
+// "<key>: <lo>..<hi>", "<key>: at least <lo>" or "<key>: must not be negative".
+struct ConfigLimits {
+  // LoadConfigFile refuses the file, or Validate refuses the Config.
+  enum class When { kNever, kOnLoad, kOnValidate };
+  enum class Wording { kRange, kAtLeast, kNotNegative };
+  When when = When::kNever;
+  Wording wording = Wording::kRange;
+  int64_t lo = std::numeric_limits<int64_t>::min();
+  int64_t hi = std::numeric_limits<int64_t>::max();
+};
+
+// How a key's command-line flag takes its value.
+enum class ConfigFlagStyle {
+  kValue,          // --name VALUE
+  kOptionalValue,  // --name [true|false]; a bare --name is true (a bool key)
+  kSwitch,         // --name turns a bool key on; without it the key keeps its value
+  kRepeated,       // --name NAME=VALUE, repeatable (a ConfigProperties key)
+};
+
+struct ConfigKey {
+  // Dotted TOML name: "storage.partitions" is `partitions` under [storage].
+  std::string_view name;
+  ConfigField field;
+  ConfigLimits limits;
+  // A string key that must not be empty (Validate: "<name>: required").
+  bool required = false;
+  // The rest of Validate for this key (formats, keys it must agree with).
+  absl::Status (*check)(const Config&) = nullptr;
+  // False for an older name that loads but is not printed.
+  bool printed = true;
+  // The command-line flag's names for CLI11 ("--http-listen,--metrics-listen");
+  // empty: the key has no flag.
+  std::string_view flag;
+  ConfigFlagStyle flag_style = ConfigFlagStyle::kValue;
+  std::string_view help;
+  // Whether ConfigFlagHelp appends " (default <the default>)".
+  bool help_shows_default = false;
+  // Another string key the flag sets too, unless that key's own flag is
+  // given: --kafka-bootstrap implies --log kafka.
+  std::string_view flag_implies_key;
+  std::string_view flag_implies_value;
+};
+
+// Every key, in the order Validate checks them.
+std::span<const ConfigKey> ConfigKeys();
+
+// The key named `name`, or nullptr. A finding key answers to its table name
+// ("review.finding_<id>_threshold") and to each default rule's
+// ("review.finding_churn_up_threshold").
+const ConfigKey* FindConfigKey(std::string_view name);
+
+// The flag's help: `help`, then " (default X)" when help_shows_default.
+std::string ConfigFlagHelp(const ConfigKey& key);
 
 }  // namespace custops::app
 

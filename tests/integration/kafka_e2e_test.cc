@@ -23,6 +23,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -351,9 +352,10 @@ void KafkaE2ETest::CompareValueAndReview(testing::ServerProcess& embedded,
   }
 }
 
-// Every derived change on Kafka carries an id (projection, partition,
-// sequence): none may be there twice (a repeated effect) and none may be
-// missing below the highest of its partition (a lost one).
+// Every derived change on Kafka carries an id: value's and review's
+// (projection, partition, sequence) none may be there twice (a repeated
+// effect) and none may be missing below the highest of its partition (a lost
+// one); lifecycle's name the move, and each customer's form one chain.
 void KafkaE2ETest::CheckChangeIds(testing::ServerProcess& embedded) {
   absl::StatusOr<std::unique_ptr<log::EventLog>> log =
       log::KafkaEventLog::Open({.bootstrap_servers = bootstrap_});
@@ -362,6 +364,8 @@ void KafkaE2ETest::CheckChangeIds(testing::ServerProcess& embedded) {
   std::map<std::string, int64_t> duplicates;
   // Value's changes by partition and sequence, for the chains below.
   std::map<int, std::map<int64_t, v1::StateChange>> value_changes;
+  std::set<std::string> lifecycle_ids;
+  std::map<int, std::vector<v1::StateChange>> lifecycle_changes;  // in topic order
   int64_t records = 0;
   for (int p = 0; p < kPartitions; ++p) {
     absl::StatusOr<Offset> end = (*log)->EndOffset(log::kStateChanges, Partition(p));
@@ -375,6 +379,14 @@ void KafkaE2ETest::CheckChangeIds(testing::ServerProcess& embedded) {
       for (const log::LogRecord& r : *batch) {
         v1::StateChange change;
         ASSERT_TRUE(change.ParseFromString(r.value));
+        if (absl::StartsWith(change.change_id(), "lifecycle/")) {
+          // Lifecycle names a change by the move (docs/lifecycle.md "Stage
+          // changes"): checked by id and by each customer's chain below.
+          if (!lifecycle_ids.insert(change.change_id()).second) ++duplicates["lifecycle"];
+          lifecycle_changes[p].push_back(std::move(change));
+          ++records;
+          continue;
+        }
         std::vector<std::string> parts = absl::StrSplit(change.change_id(), '/');
         ASSERT_EQ(parts.size(), 3u) << change.change_id();
         int partition = -1;
@@ -418,9 +430,35 @@ void KafkaE2ETest::CheckChangeIds(testing::ServerProcess& embedded) {
   std::cout << "value: " << value_links << " tier/segment changes of " << announced.size()
             << " customers, each customer's one unbroken chain" << std::endl;
   EXPECT_GT(value_links, 0);
+  // Lifecycle's stage changes: per customer one chain in event time, across
+  // the partition moves and the failover (a repeated move would break it,
+  // and so would a lost one).
+  std::map<std::string, std::pair<int, int>> stage_of;  // customer -> (stage, sub-stage)
+  std::map<std::string, int64_t> at_of;
+  int64_t lifecycle_links = 0;
+  for (const auto& [partition, changes] : lifecycle_changes) {
+    for (const v1::StateChange& c : changes) {
+      const v1::StageChanged& sc = c.stage_changed();
+      auto [it, fresh] = stage_of.try_emplace(c.customer_id(), 0, 0);
+      EXPECT_EQ(std::make_pair(static_cast<int>(sc.from()), static_cast<int>(sc.from_sub_stage())),
+                it->second)
+          << c.customer_id() << " " << c.change_id();
+      it->second = {sc.to(), sc.to_sub_stage()};
+      const int64_t at = absl::ToUnixMicros(absl::FromUnixSeconds(c.at().seconds()) +
+                                            absl::Nanoseconds(c.at().nanos()));
+      if (!fresh) {
+        EXPECT_GE(at, at_of[c.customer_id()]) << c.change_id();
+      }
+      at_of[c.customer_id()] = at;
+      ++lifecycle_links;
+    }
+  }
+  std::cout << "lifecycle: " << lifecycle_links << " stage changes of " << stage_of.size()
+            << " customers, each customer's one chain in event time" << std::endl;
+  EXPECT_GT(lifecycle_links, 0);
   const v1::StatusResponse status = Status(embedded);
   for (const v1::ProjectionStatus& ps : status.projections()) {
-    int64_t ids = 0;
+    int64_t ids = ps.name() == "lifecycle" ? static_cast<int64_t>(lifecycle_ids.size()) : 0;
     for (const auto& [partition, set] : seqs[ps.name()]) {
       ids += static_cast<int64_t>(set.size());
       EXPECT_EQ(*set.rbegin() + 1, static_cast<int64_t>(set.size()))

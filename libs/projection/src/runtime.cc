@@ -703,7 +703,10 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
   auto next_id = [&] { return absl::StrCat(name, "/", p.value(), "/", seq); };
   int64_t changes = 0;
   for (v1::StateChange& change : txn.emitted()) {
-    std::string id = next_id();
+    // A projection may name a change by its content (Txn::Emit); the outbox
+    // sequence still orders it.
+    std::string id =
+        change.change_id().empty() ? next_id() : absl::StrCat(name, "/", change.change_id());
     change.set_change_id(id);
     change.set_projection(name);
     std::string key = change.customer_id().empty() ? change.scope() : change.customer_id();
@@ -873,6 +876,9 @@ void ProjectionRuntime::ApplyLoop() {
   absl::Duration backoff = absl::Milliseconds(50);
   while (running_) {
     int64_t consumed = 0;
+    // A partition whose batch came back full is behind the log: no tick
+    // until it has caught up (below).
+    bool behind = false;
     absl::Status error;
     for (int i = 0; i < partitions_ && running_; ++i) {
       absl::StatusOr<int64_t> n = ApplyBatch(Partition(i));
@@ -881,6 +887,7 @@ void ProjectionRuntime::ApplyLoop() {
         break;
       }
       consumed += *n;
+      behind |= *n >= static_cast<int64_t>(options_.max_batch);
     }
     bool tick_due;
     bool restoring = false;
@@ -902,7 +909,10 @@ void ProjectionRuntime::ApplyLoop() {
     if (applied_untick_since_ && absl::Now() - *applied_untick_since_ >= options_.tick_interval) {
       tick_due = true;
     }
-    if (error.ok() && tick_due && !restoring) {
+    // Nor while catching up: a time-driven move announced before the
+    // customer's next event in the log was applied would be one a live run
+    // never made (docs/lifecycle.md "Stage changes").
+    if (error.ok() && tick_due && !restoring && !behind) {
       error = TickAll();
       if (error.ok()) applied_untick_since_.reset();
     }

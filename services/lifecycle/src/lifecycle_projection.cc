@@ -118,21 +118,26 @@ absl::StatusOr<int> PageSize(int requested) {
   return std::min(requested, 1000);
 }
 
-void EmitStageChange(projection::Txn& txn, const std::string& customer_id, int old_stage,
-                     int old_sub, const domain::LifecycleSummary& summary, absl::Time now) {
+// One StageChanged for one move of `customer_id`'s stage. Its id (after the
+// runtime's "lifecycle/" prefix) is made of what the move is, not of when it
+// was derived: a re-derivation of the same move (a rebuild, another
+// instance restoring the partition) is recognised as already published, a
+// different move never shares its id.
+void EmitStageChange(projection::Txn& txn, Partition p, const std::string& customer_id,
+                     const v1::StageTransition& move) {
   v1::StateChange change;
   change.set_customer_id(customer_id);
+  *change.mutable_at() = move.at();
   v1::StageChanged* sc = change.mutable_stage_changed();
-  sc->set_from(static_cast<v1::LifecycleStage>(old_stage));
-  sc->set_to(static_cast<v1::LifecycleStage>(summary.stage));
-  sc->set_from_sub_stage(static_cast<v1::SubStage>(old_sub));
-  sc->set_to_sub_stage(static_cast<v1::SubStage>(summary.sub_stage));
-  if (summary.last_transition) {
-    sc->set_reason(summary.last_transition->reason());
-    *change.mutable_at() = summary.last_transition->at();
-  } else {
-    *change.mutable_at() = event::ToProto(now);
-  }
+  sc->set_from(move.from());
+  sc->set_to(move.to());
+  sc->set_from_sub_stage(move.from_sub_stage());
+  sc->set_to_sub_stage(move.to_sub_stage());
+  sc->set_reason(move.reason());
+  change.set_change_id(
+      absl::StrCat(p.value(), "/", customer_id, "/", Micros(move.at()), "/",
+                   static_cast<int>(move.from()), ".", static_cast<int>(move.from_sub_stage()), "-",
+                   static_cast<int>(move.to()), ".", static_cast<int>(move.to_sub_stage())));
   txn.Emit(std::move(change));
 }
 
@@ -204,7 +209,13 @@ absl::Status LifecycleProjection::Apply(const projection::ApplyContext& ctx, con
                                         projection::Txn& txn) {
   ASSIGN_OR_RETURN(internal::CustomerFacts * facts, Load(txn, ctx.partition, event.customer_id()));
   RETURN_IF_ERROR(domain::Evolve(*facts, event));
-  RETURN_IF_ERROR(Announce(txn, ctx.partition, event.customer_id(), *facts, ctx.now));
+  // At the event's instant, as a live run would have announced it (never
+  // past the clock, never before what was announced: a late event revises
+  // from there). The moves after it up to now are announced by Tick.
+  ASSIGN_OR_RETURN(Announced * announced, AnnouncedOf(txn, ctx.partition, event.customer_id()));
+  const absl::Time as_of = std::max(std::min(event::FromProto(event.occurred_at()), ctx.now),
+                                    absl::FromUnixMicros(announced->at_micros));
+  RETURN_IF_ERROR(AnnounceThrough(txn, ctx.partition, event.customer_id(), *facts, as_of));
   // A TimelineEntry is written as its position followed by the event's bytes
   // as they are in the log (field 2, length-delimited): no re-serialization.
   v1::TimelineEntry entry;
@@ -282,6 +293,7 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
                                           const internal::CustomerFacts& facts, absl::Time now,
                                           bool announce) {
   if (!domain::Exists(facts)) return absl::OkStatus();
+  if (announce) RETURN_IF_ERROR(AnnounceThrough(txn, p, customer_id, facts, now));
   const std::string key = CustomerKey(p, customer_id);
   std::optional<internal::LifecycleIndexEntry> old;
   ASSIGN_OR_RETURN(std::optional<std::string> stored, txn.Get(cf_.index, key));
@@ -290,7 +302,29 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
     if (!old->ParseFromString(*stored)) return absl::DataLossError("corrupt lifecycle index");
   }
   const domain::LifecycleSummary summary = domain::Summarize(facts, now, rules_);
-  const internal::LifecycleIndexEntry entry = IndexEntryOf(summary);
+  internal::LifecycleIndexEntry entry = IndexEntryOf(summary);
+  Announced announced;
+  if (auto it = announced_.find(customer_id); it != announced_.end()) {
+    announced = it->second;
+  } else if (old) {
+    announced = {.stage = old->announced_stage(),
+                 .sub_stage = old->announced_sub_stage(),
+                 .transitions = old->announced_transitions(),
+                 .at_micros = old->announced_at_micros()};
+  }
+  entry.set_announced_transitions(announced.transitions);
+  entry.set_announced_at_micros(announced.at_micros);
+  entry.set_announced_stage(announced.stage);
+  entry.set_announced_sub_stage(announced.sub_stage);
+  // Moves between the customer's last event and now that were not announced
+  // yet are due at once: the next tick announces them. Not at Flush: in a
+  // catch-up the customer's next event may still be ahead in the log, and
+  // the moves it prevents must never be announced.
+  const int64_t last_at = summary.last_transition ? Micros(summary.last_transition->at()) : 0;
+  if (summary.stage != announced.stage || summary.sub_stage != announced.sub_stage ||
+      last_at != announced.at_micros) {
+    entry.set_due_micros(absl::ToUnixMicros(now));
+  }
   const std::string serialized = entry.SerializeAsString();
   if (old && old->SerializeAsString() == serialized) return absl::OkStatus();
   txn.Put(cf_.index, key, serialized);
@@ -322,35 +356,72 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
     if (old) add_counts(*old, -1);
     add_counts(entry, +1);
   }
-
-  if (announce) {
-    EmitStageChange(txn, customer_id, old ? old->stage() : v1::LIFECYCLE_STAGE_UNSPECIFIED,
-                    old ? old->sub_stage() : v1::SUB_STAGE_UNSPECIFIED, summary, now);
-  }
   return absl::OkStatus();
 }
 
-absl::Status LifecycleProjection::Announce(projection::Txn& txn, Partition p,
-                                           const std::string& customer_id,
-                                           const internal::CustomerFacts& facts, absl::Time now) {
-  if (!domain::Exists(facts)) return absl::OkStatus();
+absl::StatusOr<LifecycleProjection::Announced*> LifecycleProjection::AnnouncedOf(
+    projection::Txn& txn, Partition p, const std::string& customer_id) {
   auto it = announced_.find(customer_id);
-  if (it == announced_.end()) {
-    std::pair<int, int> stored{v1::LIFECYCLE_STAGE_UNSPECIFIED, v1::SUB_STAGE_UNSPECIFIED};
-    ASSIGN_OR_RETURN(std::optional<std::string> value,
-                     txn.Get(cf_.index, CustomerKey(p, customer_id)));
-    if (value) {
-      internal::LifecycleIndexEntry old;
-      if (!old.ParseFromString(*value)) return absl::DataLossError("corrupt lifecycle index");
-      stored = {old.stage(), old.sub_stage()};
-    }
-    it = announced_.emplace(customer_id, stored).first;
+  if (it != announced_.end()) return &it->second;
+  Announced announced;
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   txn.Get(cf_.index, CustomerKey(p, customer_id)));
+  if (value) {
+    internal::LifecycleIndexEntry old;
+    if (!old.ParseFromString(*value)) return absl::DataLossError("corrupt lifecycle index");
+    announced = {.stage = old.announced_stage(),
+                 .sub_stage = old.announced_sub_stage(),
+                 .transitions = old.announced_transitions(),
+                 .at_micros = old.announced_at_micros()};
   }
-  const domain::LifecycleSummary summary = domain::Summarize(facts, now, rules_);
-  const std::pair<int, int> current{summary.stage, summary.sub_stage};
-  if (current == it->second) return absl::OkStatus();
-  EmitStageChange(txn, customer_id, it->second.first, it->second.second, summary, now);
-  it->second = current;
+  return &announced_.emplace(customer_id, announced).first->second;
+}
+
+absl::Status LifecycleProjection::AnnounceThrough(projection::Txn& txn, Partition p,
+                                                  const std::string& customer_id,
+                                                  const internal::CustomerFacts& facts,
+                                                  absl::Time as_of) {
+  if (!domain::Exists(facts)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Announced * announced, AnnouncedOf(txn, p, customer_id));
+  // Most events move nothing: one sweep tells (the latest entry is the one
+  // announced last), without building the history.
+  const domain::LifecycleSummary summary = domain::Summarize(facts, as_of, rules_);
+  const int64_t last_at = summary.last_transition ? Micros(summary.last_transition->at()) : 0;
+  if (summary.stage == announced->stage && summary.sub_stage == announced->sub_stage &&
+      last_at == announced->at_micros) {
+    return absl::OkStatus();
+  }
+  const domain::LifecycleResult result = domain::Classify(facts, as_of, rules_);
+  const std::vector<v1::StageTransition>& history = result.history;
+  const size_t told = static_cast<size_t>(std::max(0, announced->transitions));
+  size_t first;
+  if (told <= history.size() &&
+      (told == 0 || Micros(history[told - 1].at()) == announced->at_micros)) {
+    first = told;  // the history grew after what was told: the new entries
+  } else {
+    // A late event revised the history: what lies after the last instant told.
+    first = 0;
+    while (first < history.size() && Micros(history[first].at()) <= announced->at_micros) {
+      ++first;
+    }
+  }
+  for (size_t i = first; i < history.size(); ++i) EmitStageChange(txn, p, customer_id, history[i]);
+  if (first == history.size() &&
+      (result.stage != announced->stage || result.sub_stage != announced->sub_stage)) {
+    // The revision moved the stage at an instant already told: say so once.
+    v1::StageTransition correction;
+    *correction.mutable_at() = event::ToProto(as_of);
+    correction.set_from(static_cast<v1::LifecycleStage>(announced->stage));
+    correction.set_from_sub_stage(static_cast<v1::SubStage>(announced->sub_stage));
+    correction.set_to(result.stage);
+    correction.set_to_sub_stage(result.sub_stage);
+    correction.set_reason(history.empty() ? "" : history.back().reason());
+    EmitStageChange(txn, p, customer_id, correction);
+  }
+  announced->stage = result.stage;
+  announced->sub_stage = result.sub_stage;
+  announced->transitions = static_cast<int32_t>(history.size());
+  announced->at_micros = history.empty() ? 0 : Micros(history.back().at());
   return absl::OkStatus();
 }
 
@@ -380,6 +451,7 @@ absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now, proj
     RETURN_IF_ERROR(Reindex(txn, partition, id, *facts, now, /*announce=*/true));
   }
   dirty_.clear();  // Tick changes no facts.
+  announced_.clear();
   absl::Status status = FlushCounts(txn);
   count_deltas_.clear();
   return status;

@@ -3,11 +3,13 @@
 // emission, paging, and replay determinism across batch sizes.
 #include "custops/lifecycle/lifecycle_projection.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "custops/event/time.h"
 #include "custops/event/upcast.h"
 #include "custops/log/embedded_event_log.h"
@@ -433,6 +435,118 @@ TEST_F(LifecycleProjectionTest, ChangesDoNotDependOnBatchBoundaries) {
   EXPECT_GT(whole.size(), 40u);  // more than one per customer
   EXPECT_EQ(changes_with_batch(1), whole);
   EXPECT_EQ(changes_with_batch(7), whole);
+}
+
+// A derived change is a fact about the log (docs/lifecycle.md "Stage
+// changes"): the stage changes of a live run, where events arrive as they
+// happen and the ticker runs every day, equal those of a catch-up of the same
+// log long after — every move, time-driven ones at their due instant, with
+// its own from-stage and reason, under the same ids.
+TEST_F(LifecycleProjectionTest, ACatchUpAnnouncesTheChangesALiveRunDid) {
+  Events ev;
+  const absl::Time start = kT0 - Days(900);
+  for (int i = 0; i < 24; ++i) {
+    const std::string c = absl::StrCat("c", i);
+    const absl::Time t = start + Days(3 * i);
+    ev.Register(c, t, i % 2 ? "East" : "West");
+    if (i % 2 == 0) ev.InterestedVisit(c, t + Days(20 + i));
+    if (i % 3 == 0) ev.Contract(c, t + Days(40 + i), 1000 + i);
+    if (i % 4 == 0) ev.Contract(c, t + Days(200 + 5 * i), 9000 + i);  // growth or a lapse
+    if (i % 6 == 0) ev.Contract(c, t + Days(600), 500);               // a win-back
+    if (i % 5 == 0) ev.InterestedVisit(c, t + Days(450));             // a late visit
+  }
+  std::vector<v1::Event> by_time = ev.all();
+  std::stable_sort(by_time.begin(), by_time.end(), [](const v1::Event& a, const v1::Event& b) {
+    return event::FromProto(a.occurred_at()) < event::FromProto(b.occurred_at());
+  });
+  const absl::Time end = kT0;
+
+  // Per customer, each change's id and content, in the order published.
+  auto changes_of = [&](log::EventLog& log) {
+    std::map<std::string, std::vector<std::string>> out;
+    for (int p = 0; p < 4; ++p) {
+      const std::vector<log::LogRecord> records =
+          log.Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
+      for (const auto& r : records) {
+        v1::StateChange c;
+        EXPECT_TRUE(c.ParseFromString(r.value));
+        const v1::StageChanged& s = c.stage_changed();
+        out[c.customer_id()].push_back(
+            absl::StrCat(c.change_id(), " ", absl::FormatTime(event::FromProto(c.at())), " ",
+                         v1::LifecycleStage_Name(s.from()), ".", s.from_sub_stage(), "->",
+                         v1::LifecycleStage_Name(s.to()), ".", s.to_sub_stage(), " ", s.reason()));
+      }
+    }
+    return out;
+  };
+  auto open = [&](const std::string& name, base::SimulatedClock& clock) {
+    std::unique_ptr<log::EventLog> log =
+        log::EmbeddedEventLog::Open(
+            {.path = (dir_ / (name + "-log")).string(), .sync = false, .clock = &clock})
+            .value();
+    for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
+      EXPECT_TRUE(log->CreateTopic(topic, 4).ok());
+    }
+    return log;
+  };
+  auto append = [](log::EventLog& log, const std::vector<v1::Event>& events) {
+    std::vector<log::Record> records;
+    for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
+    EXPECT_TRUE(log.Append(log::kCustomerEvents, records, {}).ok());
+  };
+
+  // Live: day by day, the day's events arrive, then the ticker runs.
+  base::SimulatedClock live_clock{start};
+  std::unique_ptr<log::EventLog> live_log = open("live", live_clock);
+  std::map<std::string, std::vector<std::string>> live;
+  {
+    auto rt = projection::ProjectionRuntime::Open(
+                  *live_log, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
+                  {.path = (dir_ / "live-state").string(), .clock = &live_clock})
+                  .value();
+    size_t next = 0;
+    for (absl::Time day = start; day <= end; day += Days(1)) {
+      live_clock.Set(day);
+      std::vector<v1::Event> arrived;
+      while (next < by_time.size() && event::FromProto(by_time[next].occurred_at()) <= day) {
+        arrived.push_back(by_time[next++]);
+      }
+      if (!arrived.empty()) append(*live_log, arrived);
+      ASSERT_TRUE(rt->CatchUp().ok());
+    }
+    ASSERT_EQ(next, by_time.size());
+  }
+  live = changes_of(*live_log);
+
+  // Catch-up: the same log read at the end, in small batches.
+  base::SimulatedClock late_clock{end};
+  std::unique_ptr<log::EventLog> late_log = open("late", late_clock);
+  append(*late_log, by_time);
+  {
+    auto rt = projection::ProjectionRuntime::Open(
+                  *late_log, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
+                  {.path = (dir_ / "late-state").string(), .max_batch = 7, .clock = &late_clock})
+                  .value();
+    ASSERT_TRUE(rt->CatchUp().ok());
+  }
+  const std::map<std::string, std::vector<std::string>> late = changes_of(*late_log);
+
+  ASSERT_EQ(live.size(), 24u);
+  size_t moves = 0;
+  std::set<std::string> reasons;
+  for (const auto& [customer, changes] : live) {
+    moves += changes.size();
+    for (const std::string& c : changes) reasons.insert(c.substr(c.rfind(' ') + 1));
+    EXPECT_EQ(late.count(customer) ? late.at(customer) : std::vector<std::string>(), changes)
+        << customer;
+  }
+  EXPECT_EQ(late.size(), live.size());
+  // Enough happened to mean something: several moves per customer, among
+  // them time-driven ones (silence) and win-backs.
+  EXPECT_GT(moves, 24u * 3);
+  EXPECT_GE(reasons.size(), 5u) << absl::StrJoin(reasons, ",");
+  ASSERT_TRUE(live_log->Close().ok());
+  ASSERT_TRUE(late_log->Close().ok());
 }
 
 }  // namespace

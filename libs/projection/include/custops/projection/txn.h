@@ -36,8 +36,10 @@ class Txn {
   void PutUnread(store::ColumnFamily cf, std::string_view key, std::string_view value);
 
   // Queues a derived change for `custops.state-changes.v1`, published after
-  // commit through the outbox. The runtime fills change_id
-  // ("<projection>/<partition>/<sequence>") and projection.
+  // commit through the outbox. The runtime fills projection, and change_id:
+  // "<projection>/<partition>/<sequence>", or "<projection>/<id>" when the
+  // projection set change_id to an id made of the change's content (one a
+  // re-derivation of the same change reproduces; the log drops repeats).
   void Emit(v1::StateChange change) { emitted_.push_back(std::move(change)); }
 
   // For the runtime.

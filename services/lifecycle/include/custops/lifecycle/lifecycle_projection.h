@@ -47,13 +47,29 @@ class LifecycleProjection final : public projection::Projection {
  private:
   absl::StatusOr<internal::CustomerFacts*> Load(projection::Txn& txn, Partition p,
                                                 const std::string& customer_id);
+  // Rewrites the customer's index entry as of `now`, after announcing its
+  // moves up to `now` when `announce` (Tick).
   absl::Status Reindex(projection::Txn& txn, Partition p, const std::string& customer_id,
                        const internal::CustomerFacts& facts, absl::Time now, bool announce);
   absl::Status FlushCounts(projection::Txn& txn);
-  // Emits a StageChanged for each event that moves the customer's stage, so
-  // the changes (and their ids) do not depend on batch boundaries.
-  absl::Status Announce(projection::Txn& txn, Partition p, const std::string& customer_id,
-                        const internal::CustomerFacts& facts, absl::Time now);
+  // What subscribers have been told of a customer's stage: the stage, and
+  // the entries of its stage history announced (how many, the last one's
+  // instant).
+  struct Announced {
+    int stage = 0;
+    int sub_stage = 0;
+    int32_t transitions = 0;
+    int64_t at_micros = 0;
+  };
+  absl::StatusOr<Announced*> AnnouncedOf(projection::Txn& txn, Partition p,
+                                         const std::string& customer_id);
+  // Emits a StageChanged for each entry of the customer's stage history at
+  // or before `as_of` not announced yet, in order, each with its own instant,
+  // from-stage and reason (docs/lifecycle.md "Stage changes"): the changes
+  // are a function of the log, whatever the batches, the clock of the
+  // catch-up or the instance.
+  absl::Status AnnounceThrough(projection::Txn& txn, Partition p, const std::string& customer_id,
+                               const internal::CustomerFacts& facts, absl::Time as_of);
 
   domain::LifecycleRules rules_;
   store::Store* store_ = nullptr;
@@ -64,8 +80,9 @@ class LifecycleProjection final : public projection::Projection {
   absl::flat_hash_map<std::string, internal::CustomerFacts> dirty_;
   // Summary-count changes of the batch in flight, by count key.
   absl::flat_hash_map<std::string, int64_t> count_deltas_;
-  // Stage and sub-stage last announced per customer in the batch in flight.
-  absl::flat_hash_map<std::string, std::pair<int, int>> announced_;
+  // What was announced per customer in the batch in flight (written to
+  // the index entry at Flush or Tick).
+  absl::flat_hash_map<std::string, Announced> announced_;
 };
 
 // Read side over the projection's store. Thread-safe; `store` must outlive it.

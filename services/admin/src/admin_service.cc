@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,10 @@ absl::Status ParseDeadLetterToken(absl::string_view token, int partitions, int* 
   };
   if (!absl::ConsumePrefix(&token, kDeadLetterToken)) return bad();
   std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
+  // Digits only: SimpleAtoi alone would take " 3" or "+3", not tokens of ours.
+  for (absl::string_view part : parts) {
+    if (part.empty() || !std::all_of(part.begin(), part.end(), absl::ascii_isdigit)) return bad();
+  }
   if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], partition) ||
       !absl::SimpleAtoi(parts[1], offset) || *partition < 0 || *partition >= partitions ||
       *offset < 0) {
@@ -130,7 +135,7 @@ absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
         std::min<int64_t>({500, max_scanned - scanned, ends[partition].value() - offset}));
     ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
                      log.Read(log::kDeadLetter, Partition(partition), Offset(offset), want));
-    if (records.empty()) {  // below the log start (retention): go on from there
+    if (records.empty()) {  // nothing readable there (retention): the partition is done
       ++partition;
       offset = 0;
       continue;

@@ -486,7 +486,7 @@ TEST_F(AdminTest, ListRefusesTokensItDidNotMakeNamingTheField) {
   AppendDeadLetter("lifecycle", CustomerIn(0));
   for (const char* token :
        {"x", "d1.", "d1.0", "d1.0.", "d1..0", "d1.0.0.0", "d1.a.0", "d1.0.b", "d1.-1.0", "d1.0.-1",
-        "d1.3.0" /* partition 3 of 3 */, "d2.0.0", "0.0", "D1.0.0"}) {
+        "d1.3.0" /* partition 3 of 3 */, "d2.0.0", "0.0", "D1.0.0", "d1. 0.0", "d1.+0.0"}) {
     SCOPED_TRACE(token);
     EXPECT_THAT(List(10, token),
                 StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("page_token: ")));

@@ -383,6 +383,17 @@ absl::Status LifecycleProjection::AnnounceThrough(projection::Txn& txn, Partitio
                                                   absl::Time as_of) {
   if (!domain::Exists(facts)) return absl::OkStatus();
   ASSIGN_OR_RETURN(Announced * announced, AnnouncedOf(txn, p, customer_id));
+  if (announced->transitions == 0 && announced->stage != v1::LIFECYCLE_STAGE_UNSPECIFIED) {
+    // An index entry from before announcements were recorded: its changes
+    // went out under the older ids; take the history up to here as told
+    // rather than announcing it again.
+    const domain::LifecycleResult told = domain::Classify(facts, as_of, rules_);
+    announced->stage = told.stage;
+    announced->sub_stage = told.sub_stage;
+    announced->transitions = static_cast<int32_t>(told.history.size());
+    announced->at_micros = told.history.empty() ? 0 : Micros(told.history.back().at());
+    return absl::OkStatus();
+  }
   // Most events move nothing: one sweep tells (the latest entry is the one
   // announced last), without building the history.
   const domain::LifecycleSummary summary = domain::Summarize(facts, as_of, rules_);

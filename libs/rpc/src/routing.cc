@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "custops/rpc/status.h"
 
 namespace custops::rpc {
 
@@ -105,8 +106,7 @@ void ForwardRaw(ChannelCache& channels, const Call& call, const std::string& add
                      &f->request, &f->response, [f](grpc::Status s) {
                        std::unique_ptr<Flight> owned(f);
                        if (!s.ok()) {
-                         std::move(owned->done)(absl::Status(
-                             static_cast<absl::StatusCode>(s.error_code()), s.error_message()));
+                         std::move(owned->done)(FromGrpcStatus(s));
                          return;
                        }
                        std::move(owned->done)(BytesOf(owned->response));

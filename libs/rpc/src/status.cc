@@ -11,6 +11,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
 absl::Time CallDeadline(const grpc::ServerContextBase& context, absl::Duration max_wait) {
   const absl::Time cap = absl::Now() + max_wait;
   const auto deadline = context.deadline();

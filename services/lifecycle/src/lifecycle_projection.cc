@@ -5,17 +5,22 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "custops/base/status_macros.h"
 #include "custops/event/time.h"
 #include "custops/log/partitioner.h"
+#include "custops/rpc/page_token.h"
 #include "custops/store/keys.h"
 #include "custops/v1/changes.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace custops::lifecycle {
 namespace {
+
+using google::protobuf::internal::WireFormatLite;
 
 constexpr v1::Dimension kCountedDimensions[] = {v1::DIMENSION_ALL,      v1::DIMENSION_REGION,
                                                 v1::DIMENSION_INDUSTRY, v1::DIMENSION_OWNER,
@@ -58,10 +63,6 @@ std::string CountKey(Partition p, v1::Dimension dim, std::string_view value, int
   return key;
 }
 
-int64_t Micros(const google::protobuf::Timestamp& t) {
-  return absl::ToUnixMicros(event::FromProto(t));
-}
-
 v1::CustomerSummary SummaryFromEntry(std::string_view customer_id,
                                      const internal::LifecycleIndexEntry& e) {
   v1::CustomerSummary s;
@@ -98,26 +99,6 @@ bool InScope(const std::vector<std::string>* regions, const std::string& region)
 constexpr std::string_view kListTokenPrefix = "l1.";
 constexpr std::string_view kTimelineTokenPrefix = "t1.";
 
-std::string EncodePageToken(std::string_view prefix, std::string_view last) {
-  return absl::StrCat(std::string(prefix), absl::WebSafeBase64Escape(std::string(last)));
-}
-
-absl::StatusOr<std::string> DecodePageToken(std::string_view prefix, std::string_view token) {
-  std::string out;
-  if (token.empty()) return out;
-  if (token.size() > 4096 || !token.starts_with(prefix) ||
-      !absl::WebSafeBase64Unescape(std::string(token.substr(prefix.size())), &out)) {
-    return absl::InvalidArgumentError("page_token: not a token from this list");
-  }
-  return out;
-}
-
-absl::StatusOr<int> PageSize(int requested) {
-  if (requested < 0) return absl::InvalidArgumentError("page_size: must not be negative");
-  if (requested == 0) return 100;
-  return std::min(requested, 1000);
-}
-
 // One StageChanged for one move of `customer_id`'s stage. Its id (after the
 // runtime's "lifecycle/" prefix) is made of what the move is, not of when it
 // was derived: a re-derivation of the same move (a rebuild, another
@@ -135,7 +116,7 @@ void EmitStageChange(projection::Txn& txn, Partition p, const std::string& custo
   sc->set_to_sub_stage(move.to_sub_stage());
   sc->set_reason(move.reason());
   change.set_change_id(
-      absl::StrCat(p.value(), "/", customer_id, "/", Micros(move.at()), "/",
+      absl::StrCat(p.value(), "/", customer_id, "/", event::ToUnixMicros(move.at()), "/",
                    static_cast<int>(move.from()), ".", static_cast<int>(move.from_sub_stage()), "-",
                    static_cast<int>(move.to()), ".", static_cast<int>(move.to_sub_stage())));
   txn.Emit(std::move(change));
@@ -228,19 +209,16 @@ absl::Status LifecycleProjection::Apply(const projection::ApplyContext& ctx, con
     *entry.mutable_event() = event;
     value = entry.SerializeAsString();
   } else {
-    value.push_back(static_cast<char>((v1::TimelineEntry::kEventFieldNumber << 3) | 2));
-    for (uint64_t n = ctx.raw_value.size();; n >>= 7) {
-      if (n < 0x80) {
-        value.push_back(static_cast<char>(n));
-        break;
-      }
-      value.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    }
-    value.append(ctx.raw_value);
+    google::protobuf::io::StringOutputStream stream(&value);  // appends
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.WriteTag(WireFormatLite::MakeTag(v1::TimelineEntry::kEventFieldNumber,
+                                         WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    out.WriteVarint64(ctx.raw_value.size());
+    out.WriteRaw(ctx.raw_value.data(), static_cast<int>(ctx.raw_value.size()));
   }
   std::string key = PartitionKey(ctx.partition);
   store::AppendId(key, event.customer_id());
-  store::AppendI64(key, Micros(event.occurred_at()));
+  store::AppendI64(key, event::ToUnixMicros(event.occurred_at()));
   key.append(event.event_id());
   txn.Put(cf_.timeline, key, value);
   return absl::OkStatus();
@@ -320,7 +298,8 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
   // yet are due at once: the next tick announces them. Not at Flush: in a
   // catch-up the customer's next event may still be ahead in the log, and
   // the moves it prevents must never be announced.
-  const int64_t last_at = summary.last_transition ? Micros(summary.last_transition->at()) : 0;
+  const int64_t last_at =
+      summary.last_transition ? event::ToUnixMicros(summary.last_transition->at()) : 0;
   if (summary.stage != announced.stage || summary.sub_stage != announced.sub_stage ||
       last_at != announced.at_micros) {
     entry.set_due_micros(absl::ToUnixMicros(now));
@@ -391,13 +370,14 @@ absl::Status LifecycleProjection::AnnounceThrough(projection::Txn& txn, Partitio
     announced->stage = told.stage;
     announced->sub_stage = told.sub_stage;
     announced->transitions = static_cast<int32_t>(told.history.size());
-    announced->at_micros = told.history.empty() ? 0 : Micros(told.history.back().at());
+    announced->at_micros = told.history.empty() ? 0 : event::ToUnixMicros(told.history.back().at());
     return absl::OkStatus();
   }
   // Most events move nothing: one sweep tells (the latest entry is the one
   // announced last), without building the history.
   const domain::LifecycleSummary summary = domain::Summarize(facts, as_of, rules_);
-  const int64_t last_at = summary.last_transition ? Micros(summary.last_transition->at()) : 0;
+  const int64_t last_at =
+      summary.last_transition ? event::ToUnixMicros(summary.last_transition->at()) : 0;
   if (summary.stage == announced->stage && summary.sub_stage == announced->sub_stage &&
       last_at == announced->at_micros) {
     return absl::OkStatus();
@@ -407,12 +387,13 @@ absl::Status LifecycleProjection::AnnounceThrough(projection::Txn& txn, Partitio
   const size_t told = static_cast<size_t>(std::max(0, announced->transitions));
   size_t first;
   if (told <= history.size() &&
-      (told == 0 || Micros(history[told - 1].at()) == announced->at_micros)) {
+      (told == 0 || event::ToUnixMicros(history[told - 1].at()) == announced->at_micros)) {
     first = told;  // the history grew after what was told: the new entries
   } else {
     // A late event revised the history: what lies after the last instant told.
     first = 0;
-    while (first < history.size() && Micros(history[first].at()) <= announced->at_micros) {
+    while (first < history.size() &&
+           event::ToUnixMicros(history[first].at()) <= announced->at_micros) {
       ++first;
     }
   }
@@ -432,7 +413,7 @@ absl::Status LifecycleProjection::AnnounceThrough(projection::Txn& txn, Partitio
   announced->stage = result.stage;
   announced->sub_stage = result.sub_stage;
   announced->transitions = static_cast<int32_t>(history.size());
-  announced->at_micros = history.empty() ? 0 : Micros(history.back().at());
+  announced->at_micros = history.empty() ? 0 : event::ToUnixMicros(history.back().at());
   return absl::OkStatus();
 }
 
@@ -523,8 +504,8 @@ absl::Status LifecycleQueries::CheckScope(const std::string& customer_id,
 absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
     const v1::ListCustomersRequest& request, absl::Time as_of, bool use_index,
     const std::vector<Partition>* only, const std::vector<std::string>* regions) const {
-  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(kListTokenPrefix, request.page_token()));
+  ASSIGN_OR_RETURN(int page_size, rpc::PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after, rpc::DecodePageToken(kListTokenPrefix, request.page_token()));
   const v1::CustomerFilter& filter = request.filter();
   // Each stream yields customer ids in order; the page is the k-way merge.
   std::map<std::string, v1::CustomerSummary> found;
@@ -596,7 +577,7 @@ absl::StatusOr<v1::ListCustomersResponse> LifecycleQueries::ListCustomers(
   for (auto& [id, summary] : found) {
     if (response.customers_size() == page_size) {
       response.set_next_page_token(
-          EncodePageToken(kListTokenPrefix, response.customers().rbegin()->customer_id()));
+          rpc::EncodePageToken(kListTokenPrefix, response.customers().rbegin()->customer_id()));
       break;
     }
     *response.add_customers() = std::move(summary);
@@ -707,7 +688,7 @@ v1::StageSummaryResponse MergeStageSummaries(std::vector<v1::StageSummaryRespons
 
 absl::StatusOr<v1::ListCustomersResponse> MergeCustomerLists(
     const v1::ListCustomersRequest& request, std::vector<v1::ListCustomersResponse> parts) {
-  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(int page_size, rpc::PageSize(request.page_size()));
   // Each part is the first page of its partitions after the token; the first
   // page_size of their union is the first page of all. There is more when the
   // union overflows the page or a part had more of its own.
@@ -730,15 +711,16 @@ absl::StatusOr<v1::ListCustomersResponse> MergeCustomerLists(
   }
   if (more && response.customers_size() > 0) {
     response.set_next_page_token(
-        EncodePageToken(kListTokenPrefix, response.customers().rbegin()->customer_id()));
+        rpc::EncodePageToken(kListTokenPrefix, response.customers().rbegin()->customer_id()));
   }
   return response;
 }
 
 absl::StatusOr<v1::TimelineResponse> LifecycleQueries::Timeline(
     const v1::TimelineRequest& request) const {
-  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(kTimelineTokenPrefix, request.page_token()));
+  ASSIGN_OR_RETURN(int page_size, rpc::PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after,
+                   rpc::DecodePageToken(kTimelineTokenPrefix, request.page_token()));
   ASSIGN_OR_RETURN(internal::CustomerFacts facts, LoadFacts(request.customer_id()));
   (void)facts;
   const Partition p = log::PartitionForKey(request.customer_id(), partitions_);
@@ -755,8 +737,8 @@ absl::StatusOr<v1::TimelineResponse> LifecycleQueries::Timeline(
   std::string last_key;
   for (; it->Valid(); it->Next()) {
     if (response.entries_size() == page_size) {
-      response.set_next_page_token(
-          EncodePageToken(kTimelineTokenPrefix, std::string_view(last_key).substr(prefix.size())));
+      response.set_next_page_token(rpc::EncodePageToken(
+          kTimelineTokenPrefix, std::string_view(last_key).substr(prefix.size())));
       break;
     }
     last_key = it->key();

@@ -9,9 +9,11 @@
 
 #include "applier.h"
 #include "attribution.h"
+#include "custops/base/saturating.h"
 #include "custops/base/status_macros.h"
 #include "custops/domain/complaint_sla.h"
 #include "custops/domain/review.h"
+#include "custops/event/time.h"
 #include "derived_timelines.h"
 #include "review_units.h"
 
@@ -190,7 +192,7 @@ absl::Status Applier::OnOpportunityStageChanged(const std::string& id, internal:
       RETURN_IF_ERROR(b_.ForEach(at, deal, [cycle](SliceState& sl, const std::string&) {
         sl.acc.opportunities_won += 1;
         if (cycle >= 0) {
-          sl.acc.won_cycle_seconds = Saturating(sl.acc.won_cycle_seconds, cycle);
+          sl.acc.won_cycle_seconds = base::SaturatingAdd(sl.acc.won_cycle_seconds, cycle);
           sl.acc.won_with_cycle += 1;
         }
       }));
@@ -202,7 +204,7 @@ absl::Status Applier::OnOpportunityStageChanged(const std::string& id, internal:
         sl.acc.opportunities_lost += 1;
         sl.lost_by_competitor[competitor] += 1;
         sl.lost_amount_by_competitor[competitor] =
-            Saturating(sl.lost_amount_by_competitor[competitor], amount);
+            base::SaturatingAdd(sl.lost_amount_by_competitor[competitor], amount);
         if (status.ok()) {
           status = b_.FirstSeen(kSubjectLostOpportunity, suffix, s.opportunity_id()).status();
         }
@@ -224,8 +226,9 @@ absl::Status Applier::OnQuoteIssued(internal::ReviewCustomer& c, int64_t t,
   RETURN_IF_ERROR(b_.ForEach(at, DealDims(c, t, actor, ""), [&](SliceState& s, const std::string&) {
     s.acc.quotes += 1;
     if (q.list_amount().units() > 0) {
-      s.acc.quoted_units = Saturating(s.acc.quoted_units, q.amount().units());
-      s.acc.quoted_list_units = Saturating(s.acc.quoted_list_units, q.list_amount().units());
+      s.acc.quoted_units = base::SaturatingAdd(s.acc.quoted_units, q.amount().units());
+      s.acc.quoted_list_units =
+          base::SaturatingAdd(s.acc.quoted_list_units, q.list_amount().units());
     }
   }));
   if (c.intent_micros() == 0 || t < c.intent_micros()) c.set_intent_micros(t);
@@ -238,10 +241,10 @@ absl::Status Applier::OnContractSigned(const std::string& id, internal::ReviewCu
   internal::ReviewContract* k = c.add_contracts();
   k->set_contract_id(s.contract_id());
   k->set_signed_micros(t);
-  k->set_end_micros(s.has_end() ? Micros(s.end()) : 0);
-  const int64_t start = s.has_start() ? Micros(s.start()) : t;
+  k->set_end_micros(s.has_end() ? event::ToUnixMicros(s.end()) : 0);
+  const int64_t start = s.has_start() ? event::ToUnixMicros(s.start()) : t;
   k->set_payment_due_micros(s.has_payment_due()
-                                ? Micros(s.payment_due())
+                                ? event::ToUnixMicros(s.payment_due())
                                 : start + absl::ToInt64Microseconds(absl::Hours(24 * 30)));
   k->set_amount_units(s.amount().units());
   k->set_signed_amount_units(s.amount().units());
@@ -254,8 +257,8 @@ absl::Status Applier::OnContractRenewed(const std::string& id, internal::ReviewC
                                         const v1::ContractRenewed& r) {
   for (auto& k : *c.mutable_contracts()) {
     if (k.contract_id() == r.contract_id() && r.has_new_end()) {
-      k.set_end_micros(Micros(r.new_end()));
-      k.set_amount_units(Saturating(k.amount_units(), r.amount().units()));
+      k.set_end_micros(event::ToUnixMicros(r.new_end()));
+      k.set_amount_units(base::SaturatingAdd(k.amount_units(), r.amount().units()));
       k.add_renewal_micros(t);
       k.add_renewal_units(r.amount().units());
     }
@@ -324,11 +327,11 @@ absl::Status Applier::OnPaymentReceived(internal::ReviewCustomer& c, int64_t t,
                                         const std::string& actor, const v1::PaymentReceived& p) {
   const absl::Time at = FromMicros(t);
   RETURN_IF_ERROR(b_.ForEach(at, DealDims(c, t, actor, ""), [&](SliceState& s, const std::string&) {
-    s.acc.payments_units = Saturating(s.acc.payments_units, p.amount().units());
+    s.acc.payments_units = base::SaturatingAdd(s.acc.payments_units, p.amount().units());
   }));
   for (auto& k : *c.mutable_contracts()) {
     if (k.contract_id() == p.contract_id()) {
-      k.set_paid_units(Saturating(k.paid_units(), p.amount().units()));
+      k.set_paid_units(base::SaturatingAdd(k.paid_units(), p.amount().units()));
       k.add_payment_micros(t);
       k.add_payment_units(p.amount().units());
     }

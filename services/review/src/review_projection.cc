@@ -17,6 +17,7 @@
 #include "custops/base/status_macros.h"
 #include "custops/domain/activity.h"
 #include "custops/domain/lifecycle.h"
+#include "custops/event/time.h"
 #include "custops/store/keys.h"
 #include "review_batch.h"
 #include "review_units.h"
@@ -53,7 +54,7 @@ absl::Status Applier::Apply(const projection::ApplyContext& ctx, const v1::Event
   ASSIGN_OR_RETURN(internal::ReviewCustomer * cp, b_.Customer(id));
   internal::ReviewCustomer& c = *cp;
   if (c.customer_id().empty()) c.set_customer_id(id);
-  const int64_t t = Micros(e.occurred_at());
+  const int64_t t = event::ToUnixMicros(e.occurred_at());
   const absl::Time at = FromMicros(t);
   const std::string& actor = e.actor_id();
 

@@ -7,14 +7,15 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "custops/base/saturating.h"
 #include "custops/base/status_macros.h"
 #include "custops/domain/complaint_sla.h"
 #include "custops/event/time.h"
 #include "custops/log/partitioner.h"
 #include "custops/review/review_projection.h"
+#include "custops/rpc/page_token.h"
 #include "custops/store/keys.h"
 
 namespace custops::review {
@@ -31,10 +32,7 @@ int64_t WindowMargin(const internal::ReviewTierFacts& f, int64_t window_start, i
   int64_t margin = 0;
   for (int i = 0; i < f.purchase_micros_size() && i < f.margin_units_size(); ++i) {
     const int64_t t = f.purchase_micros(i);
-    if (t > window_start && t <= as_of &&
-        __builtin_add_overflow(margin, f.margin_units(i), &margin)) {
-      margin = f.margin_units(i) > 0 ? INT64_MAX : INT64_MIN;
-    }
+    if (t > window_start && t <= as_of) margin = base::SaturatingAdd(margin, f.margin_units(i));
   }
   return margin;
 }
@@ -114,22 +112,6 @@ constexpr std::string_view kFunnelToken = "f1.";
 constexpr std::string_view kWorklistToken = "w1.";
 constexpr std::string_view kCompareToken = "r1.";
 
-absl::StatusOr<std::string> DecodePageToken(std::string_view prefix, const std::string& token) {
-  std::string out;
-  if (token.empty()) return out;
-  if (token.size() > 4096 || !token.starts_with(prefix) ||
-      !absl::WebSafeBase64Unescape(token.substr(prefix.size()), &out)) {
-    return absl::InvalidArgumentError("page_token: not a token from this list");
-  }
-  return out;
-}
-
-absl::StatusOr<int> PageSize(int requested) {
-  if (requested < 0) return absl::InvalidArgumentError("page_size: must not be negative");
-  if (requested == 0) return 100;
-  return std::min(requested, 1000);
-}
-
 absl::StatusOr<v1::Dimension> CheckDimension(v1::Dimension dim, const std::string& value,
                                              bool value_required) {
   if (!v1::Dimension_IsValid(dim)) return absl::InvalidArgumentError("dimension: unknown value");
@@ -183,7 +165,7 @@ std::optional<int64_t> SumIfAllDeclared(const std::vector<std::optional<int64_t>
   int64_t sum = 0;
   for (const std::optional<int64_t>& f : figures) {
     if (!f) return std::nullopt;
-    if (__builtin_add_overflow(sum, *f, &sum)) sum = *f > 0 ? INT64_MAX : INT64_MIN;
+    sum = base::SaturatingAdd(sum, *f);
   }
   return sum;
 }
@@ -204,17 +186,6 @@ absl::StatusOr<std::optional<std::vector<std::string>>> MergedRegions(
 
 int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
 
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
-  return r;
-}
-int64_t SaturatingSub(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
-  return r;
-}
-
 // A contract as known at as_of: the signed amount plus the renewals by then,
 // the payments by then, terminated by then (the receivable of Worklist and
 // CustomerActivity; the projection's overdue-receivables snapshot follows
@@ -228,12 +199,12 @@ ContractAt ContractAsOf(const internal::ReviewContract& k, int64_t as_of) {
   ContractAt at{.amount_units = k.signed_amount_units(), .paid_units = 0, .terminated = false};
   for (int i = 0; i < k.renewal_micros_size() && i < k.renewal_units_size(); ++i) {
     if (k.renewal_micros(i) <= as_of) {
-      at.amount_units = SaturatingAdd(at.amount_units, k.renewal_units(i));
+      at.amount_units = base::SaturatingAdd(at.amount_units, k.renewal_units(i));
     }
   }
   for (int i = 0; i < k.payment_micros_size() && i < k.payment_units_size(); ++i) {
     if (k.payment_micros(i) <= as_of) {
-      at.paid_units = SaturatingAdd(at.paid_units, k.payment_units(i));
+      at.paid_units = base::SaturatingAdd(at.paid_units, k.payment_units(i));
     }
   }
   at.terminated = k.terminated_micros() != 0 && k.terminated_micros() <= as_of;
@@ -606,7 +577,7 @@ domain::ReviewMetrics ReviewQueries::MetricsOf(const domain::ReportingPeriod& pe
       targets.push_back(org_->Target(key, v1::DIMENSION_REGION, region));
       markets.push_back(org_->MarketSize(key, v1::DIMENSION_REGION, region));
       const int64_t r = org_->MarketingSpend(key, v1::DIMENSION_REGION, region);
-      if (__builtin_add_overflow(spend, r, &spend)) spend = r > 0 ? INT64_MAX : INT64_MIN;
+      spend = base::SaturatingAdd(spend, r);
     }
     s.acc.target_units = SumIfAllDeclared(targets);
     s.acc.marketing_spend_units = spend;
@@ -819,8 +790,8 @@ absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(
   ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period().start(), "period.start"));
   ASSIGN_OR_RETURN(domain::ReportingPeriod period,
                    domain::PeriodFromRequest(request.period().granularity(), start, rules_.zone));
-  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(kFunnelToken, request.page_token()));
+  ASSIGN_OR_RETURN(int page_size, rpc::PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after, rpc::DecodePageToken(kFunnelToken, request.page_token()));
   const std::string key = period.Key();
 
   std::vector<std::string> values;
@@ -833,8 +804,7 @@ absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(
   response.set_period_key(key);
   if (static_cast<int>(values.size()) > page_size) {
     values.resize(page_size);
-    response.set_next_page_token(
-        absl::StrCat(std::string(kFunnelToken), absl::WebSafeBase64Escape(values.back())));
+    response.set_next_page_token(rpc::EncodePageToken(kFunnelToken, values.back()));
   }
   for (const std::string& value : values) {
     ASSIGN_OR_RETURN(std::vector<Gathered> gathered,
@@ -954,8 +924,8 @@ absl::StatusOr<v1::CompareReviewResponse> ReviewQueries::CompareReview(
   ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period_start(), "period_start"));
   ASSIGN_OR_RETURN(domain::ReportingPeriod period,
                    domain::PeriodFromRequest(request.granularity(), start, rules_.zone));
-  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(kCompareToken, request.page_token()));
+  ASSIGN_OR_RETURN(int page_size, rpc::PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after, rpc::DecodePageToken(kCompareToken, request.page_token()));
   std::optional<std::vector<std::string>> only;
   if (regions != nullptr) {
     only = *regions;
@@ -968,8 +938,7 @@ absl::StatusOr<v1::CompareReviewResponse> ReviewQueries::CompareReview(
   response.set_dimension(dim);
   if (static_cast<int>(values.size()) > page_size) {
     values.resize(page_size);
-    response.set_next_page_token(
-        absl::StrCat(std::string(kCompareToken), absl::WebSafeBase64Escape(values.back())));
+    response.set_next_page_token(rpc::EncodePageToken(kCompareToken, values.back()));
   }
   // Each row as GetReview (without history, findings and actions): the
   // period, 环比 and 同比 from one snapshot scan per value and partition.
@@ -1054,11 +1023,12 @@ domain::WorklistCustomer ReviewQueries::WorklistInput(const std::string& id,
     if (k.end_micros() == 0 || k.signed_micros() > as_of_micros) continue;
     // Amount, payments and termination as known at as_of.
     const ContractAt at = ContractAsOf(k, as_of_micros);
-    w.contracts.push_back({.contract_id = k.contract_id(),
-                           .end = absl::FromUnixMicros(k.end_micros()),
-                           .terminated = at.terminated,
-                           .payment_due = absl::FromUnixMicros(k.payment_due_micros()),
-                           .outstanding_units = SaturatingSub(at.amount_units, at.paid_units)});
+    w.contracts.push_back(
+        {.contract_id = k.contract_id(),
+         .end = absl::FromUnixMicros(k.end_micros()),
+         .terminated = at.terminated,
+         .payment_due = absl::FromUnixMicros(k.payment_due_micros()),
+         .outstanding_units = base::SaturatingSub(at.amount_units, at.paid_units)});
   }
   for (const auto& k : c.complaints()) {
     w.complaints.push_back({.complaint_id = k.complaint_id(),
@@ -1108,8 +1078,8 @@ absl::StatusOr<v1::WorklistResponse> ReviewQueries::Worklist(const v1::WorklistR
   if (request.owner_id().empty() == request.region().empty()) {
     return absl::InvalidArgumentError("owner_id, region: exactly one is required");
   }
-  ASSIGN_OR_RETURN(int page_size, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(std::string after, DecodePageToken(kWorklistToken, request.page_token()));
+  ASSIGN_OR_RETURN(int page_size, rpc::PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after, rpc::DecodePageToken(kWorklistToken, request.page_token()));
   const bool by_owner = !request.owner_id().empty();
   const std::string& value = by_owner ? request.owner_id() : request.region();
   if (value.size() > 128) return absl::InvalidArgumentError("owner_id/region: at most 128 bytes");
@@ -1135,8 +1105,7 @@ absl::StatusOr<v1::WorklistResponse> ReviewQueries::Worklist(const v1::WorklistR
   v1::WorklistResponse response;
   if (static_cast<int>(customers.size()) > page_size) {
     customers.resize(page_size);
-    response.set_next_page_token(absl::StrCat(std::string(kWorklistToken),
-                                              absl::WebSafeBase64Escape(customers.back().first)));
+    response.set_next_page_token(rpc::EncodePageToken(kWorklistToken, customers.back().first));
   }
   for (const auto& [id, p] : customers) {
     ASSIGN_OR_RETURN(std::optional<internal::ReviewCustomer> c, LoadCustomer(p, id));
@@ -1243,7 +1212,7 @@ absl::StatusOr<v1::CustomerActivityResponse> ReviewQueries::CustomerActivity(
   });
   for (const internal::ReviewContract* k : contracts) {
     const ContractAt at = ContractAsOf(*k, as_of_micros);
-    const int64_t owed = SaturatingSub(at.amount_units, at.paid_units);
+    const int64_t owed = base::SaturatingSub(at.amount_units, at.paid_units);
     const absl::Time due = absl::FromUnixMicros(k->payment_due_micros());
     v1::Receivable* r = response.add_receivables();
     r->set_contract_id(k->contract_id());

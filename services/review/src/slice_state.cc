@@ -9,8 +9,11 @@
 #include <iterator>
 #include <string>
 
+#include "custops/base/saturating.h"
 #include "custops/review/review_projection.h"
-#include "review_units.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace custops::review {
 namespace {
@@ -63,7 +66,7 @@ void MergeInto(SliceState& into, const SliceState& other) {
   }
   for (const auto& [c, n] : other.lost_by_competitor) into.lost_by_competitor[c] += n;
   for (const auto& [c, n] : other.lost_amount_by_competitor) {
-    into.lost_amount_by_competitor[c] = Saturating(into.lost_amount_by_competitor[c], n);
+    into.lost_amount_by_competitor[c] = base::SaturatingAdd(into.lost_amount_by_competitor[c], n);
   }
 }
 
@@ -101,52 +104,34 @@ SliceState FromProto(const internal::ReviewSlice& p) {
   return s;
 }
 
-// Protobuf wire format of ReviewSlice, written directly (the reader parses it
-// as internal.ReviewSlice): ToProto + SerializeAsString built a message with
-// three protobuf maps per slice and serialized them in hash order; this
-// writes the same fields, maps in key order, without the message.
+// Protobuf wire format of ReviewSlice, written directly with protobuf's own
+// writer (the reader parses it as internal.ReviewSlice): ToProto +
+// SerializeAsString built a message with three protobuf maps per slice and
+// serialized them in hash order; this writes the same fields, maps in key
+// order, without the message.
 namespace {
 
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-void PutTag(std::string& out, int field, int wire_type) {
-  PutVarint(out, static_cast<uint64_t>(field) << 3 | static_cast<uint64_t>(wire_type));
-}
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedOutputStream;
+
 // A packed repeated int64 (nothing when empty).
 template <typename Range>
-void PutPacked(std::string& out, int field, const Range& values) {
+void PutPacked(CodedOutputStream& out, int field, const Range& values) {
   size_t size = 0;
-  for (int64_t v : values) size += VarintSize(static_cast<uint64_t>(v));
+  for (int64_t v : values) size += WireFormatLite::Int64Size(v);
   if (size == 0) return;
-  PutTag(out, field, 2);
-  PutVarint(out, size);
-  for (int64_t v : values) PutVarint(out, static_cast<uint64_t>(v));
+  WireFormatLite::WriteTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, &out);
+  out.WriteVarint64(size);
+  for (int64_t v : values) WireFormatLite::WriteInt64NoTag(v, &out);
 }
 // map<string, int64>: one entry message (key = 1, value = 2) per element.
-void PutMap(std::string& out, int field, const auto& map) {
+void PutMap(CodedOutputStream& out, int field, const auto& map) {
   for (const auto& [key, value] : map) {
-    const size_t size =
-        1 + VarintSize(key.size()) + key.size() + 1 + VarintSize(static_cast<uint64_t>(value));
-    PutTag(out, field, 2);
-    PutVarint(out, size);
-    PutTag(out, 1, 2);
-    PutVarint(out, key.size());
-    out.append(key);
-    PutTag(out, 2, 0);
-    PutVarint(out, static_cast<uint64_t>(value));
+    const size_t size = 1 + WireFormatLite::StringSize(key) + 1 + WireFormatLite::Int64Size(value);
+    WireFormatLite::WriteTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, &out);
+    out.WriteVarint64(size);
+    WireFormatLite::WriteString(1, key, &out);
+    WireFormatLite::WriteInt64(2, value, &out);
   }
 }
 
@@ -154,16 +139,18 @@ void PutMap(std::string& out, int field, const auto& map) {
 
 void EncodeSlice(const SliceState& s, std::string& out) {
   out.clear();
+  google::protobuf::io::StringOutputStream stream(&out);
+  CodedOutputStream coded(&stream);  // trims `out` to what was written when destroyed
   std::array<int64_t, std::size(kCounters)> counters;
   for (size_t i = 0; i < std::size(kCounters); ++i) counters[i] = s.acc.*kCounters[i];
-  PutPacked(out, 1, counters);
-  PutPacked(out, 2, s.acc.response_seconds);
-  PutPacked(out, 3, s.acc.resolution_seconds);
-  PutMap(out, 4, s.acc.revenue_by_customer);
-  PutPacked(out, 5, s.entered);
-  PutPacked(out, 6, s.advanced);
-  PutMap(out, 7, s.lost_by_competitor);
-  PutMap(out, 8, s.lost_amount_by_competitor);
+  PutPacked(coded, 1, counters);
+  PutPacked(coded, 2, s.acc.response_seconds);
+  PutPacked(coded, 3, s.acc.resolution_seconds);
+  PutMap(coded, 4, s.acc.revenue_by_customer);
+  PutPacked(coded, 5, s.entered);
+  PutPacked(coded, 6, s.advanced);
+  PutMap(coded, 7, s.lost_by_competitor);
+  PutMap(coded, 8, s.lost_amount_by_competitor);
 }
 
 void AddDeltaInto(internal::ReviewDelta& into, const internal::ReviewDelta& d) {
@@ -172,7 +159,7 @@ void AddDeltaInto(internal::ReviewDelta& into, const internal::ReviewDelta& d) {
   into.set_customers(into.customers() + d.customers());
   into.set_intent(into.intent() + d.intent());
   into.set_negative_assets(into.negative_assets() + d.negative_assets());
-  into.set_overdue_units(Saturating(into.overdue_units(), d.overdue_units()));
+  into.set_overdue_units(base::SaturatingAdd(into.overdue_units(), d.overdue_units()));
 }
 
 bool DeltaIsZero(const internal::ReviewDelta& d) {

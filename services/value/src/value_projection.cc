@@ -4,11 +4,11 @@
 #include <map>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "custops/base/status_macros.h"
 #include "custops/event/time.h"
 #include "custops/log/partitioner.h"
+#include "custops/rpc/page_token.h"
 #include "custops/store/keys.h"
 #include "custops/v1/changes.pb.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -305,17 +305,8 @@ absl::StatusOr<v1::ValueView> ValueQueries::GetValue(const std::string& customer
 absl::StatusOr<v1::ListValueCustomersResponse> ValueQueries::ListCustomers(
     const v1::ListValueCustomersRequest& request, std::optional<absl::Time> as_of,
     const std::vector<int64_t>& min, absl::Time deadline, const std::vector<std::string>* regions) {
-  if (request.page_size() < 0) {
-    return absl::InvalidArgumentError("page_size: must not be negative");
-  }
-  const int page_size = request.page_size() == 0 ? 100 : std::min(request.page_size(), 1000);
-  std::string after;
-  const std::string& token = request.page_token();
-  if (!token.empty() &&
-      (token.size() > 4096 || !token.starts_with(kListTokenPrefix) ||
-       !absl::WebSafeBase64Unescape(token.substr(kListTokenPrefix.size()), &after))) {
-    return absl::InvalidArgumentError("page_token: not a token from this list");
-  }
+  ASSIGN_OR_RETURN(int page_size, rpc::PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(std::string after, rpc::DecodePageToken(kListTokenPrefix, request.page_token()));
   ASSIGN_OR_RETURN(std::shared_ptr<const Population> pop, Select(as_of, min, deadline));
   const v1::ValueFilter& f = request.filter();
   v1::ListValueCustomersResponse response;
@@ -343,8 +334,7 @@ absl::StatusOr<v1::ListValueCustomersResponse> ValueQueries::ListCustomers(
     if (!f.owner_id().empty() && f.owner_id() != c.owner_id) continue;
     if (response.customers_size() == page_size) {
       response.set_next_page_token(
-          absl::StrCat(std::string(kListTokenPrefix),
-                       absl::WebSafeBase64Escape(response.customers().rbegin()->customer_id())));
+          rpc::EncodePageToken(kListTokenPrefix, response.customers().rbegin()->customer_id()));
       break;
     }
     v1::ValueSummary* s = response.add_customers();

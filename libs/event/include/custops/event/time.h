@@ -24,6 +24,13 @@ inline google::protobuf::Timestamp ToProto(absl::Time t) {
   return ts;
 }
 
+// `t` as int64 microseconds since the Unix epoch: absl::ToUnixMicros of
+// FromProto(t), sub-microsecond nanos rounded toward -infinity. How the
+// projections store an instant in their keys and state.
+inline int64_t ToUnixMicros(const google::protobuf::Timestamp& t) {
+  return absl::ToUnixMicros(FromProto(t));
+}
+
 // The one Timestamp check of every request path (commands, queries, raw
 // Append): seconds within 0001-01-01..9999-12-31T23:59:59 and nanos within
 // 0..999999999. INVALID_ARGUMENT naming `field` ("as_of", "occurred_at.nanos").

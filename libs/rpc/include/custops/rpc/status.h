@@ -1,4 +1,4 @@
-// The one mapping from absl::Status to grpc::Status, and deadlines.
+// The one mapping between absl::Status and grpc::Status, and deadlines.
 #ifndef CUSTOPS_RPC_STATUS_H_
 #define CUSTOPS_RPC_STATUS_H_
 
@@ -11,6 +11,9 @@ namespace custops::rpc {
 
 // Same code, same message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The reverse: same code, same message (an OK status carries no message).
+absl::Status FromGrpcStatus(const grpc::Status& status);
 
 // The call's deadline, capped at now + `max_wait` (a call without a deadline
 // waits at most that long for a consistency token).

@@ -15,12 +15,16 @@
 
 #include "cdnow_data.h"
 #include "custops/domain/value.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::domain {
 namespace {
 
+using ::custops::testing::StatusIs;
 using testing::FindCdnowDir;
+using ::testing::HasSubstr;
 using testing::kCdnowObservationEnd;
 using testing::ReadCdnowCsv;
 using testing::ReadCdnowSample;
@@ -411,13 +415,15 @@ TEST(ClvPredictionTest, DiscountedClvProperties) {
   EXPECT_LT(*PredictedClvUnits(kPublishedBg, gg, c, {.horizon_months = 6}), *clv);
   // Out-of-range options and undefined spend are errors, not garbage money.
   constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
-  EXPECT_EQ(PredictedClvUnits(kPublishedBg, gg, c, {.horizon_months = -1}).status().code(),
-            kInvalid);
-  EXPECT_EQ(PredictedClvUnits(kPublishedBg, gg, c, {.monthly_discount_rate = -1}).status().code(),
-            kInvalid);
-  EXPECT_EQ(PredictedClvUnits(kPublishedBg, gg, c, {.periods_per_month = 0}).status().code(),
-            kInvalid);
-  EXPECT_EQ(PredictedClvUnits(kPublishedBg, {6, 0.9, 1545}, c, base).status().code(), kInvalid);
+  EXPECT_THAT(PredictedClvUnits(kPublishedBg, gg, c, {.horizon_months = -1}),
+              StatusIs(kInvalid, HasSubstr("horizon_months >= 0")));
+  EXPECT_THAT(PredictedClvUnits(kPublishedBg, gg, c, {.monthly_discount_rate = -1}),
+              StatusIs(kInvalid, HasSubstr("monthly_discount_rate > -1")));
+  EXPECT_THAT(PredictedClvUnits(kPublishedBg, gg, c, {.periods_per_month = 0}),
+              StatusIs(kInvalid, HasSubstr("periods_per_month > 0")));
+  // q <= 1: no finite expected spend.
+  EXPECT_THAT(PredictedClvUnits(kPublishedBg, {6, 0.9, 1545}, c, base),
+              StatusIs(kInvalid, HasSubstr("CLV not representable")));
 }
 
 // ---------------------------------------------------------------------------
@@ -451,19 +457,23 @@ TEST(ClvFitTest, FitsAreBitIdenticalAcrossRunsAndInputOrders) {
 }
 
 TEST(ClvFitTest, RejectsRowsTheModelCannotHave) {
-  EXPECT_EQ(FitBgNbd({}, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(FitBgNbd({}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BG/NBD: no rows")));
   for (const LifetimesSummary& bad :
        {Row(-1, 0, 5), Row(1.5, 1, 5), Row(2, 6, 5), Row(0, 1, 5), Row(2, -1, 5),
         Row(std::nan(""), 0, 5), Row(1, 1, INFINITY)}) {
     absl::StatusOr<BgNbdFit> fit = FitBgNbd({Row(1, 2, 5), bad}, {});
-    EXPECT_EQ(fit.status().code(), absl::StatusCode::kInvalidArgument)
+    EXPECT_THAT(fit, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BG/NBD row 1: ")))
         << bad.frequency << " " << bad.recency << " " << bad.t;
   }
-  EXPECT_FALSE(BgNbdLogLikelihood({0, 1, 1, 1}, {Row(1, 2, 5)}).ok());
+  EXPECT_THAT(BgNbdLogLikelihood({0, 1, 1, 1}, {Row(1, 2, 5)}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("BG/NBD parameters must be finite and > 0")));
   // Gamma-Gamma uses repeat buyers with a positive mean; net credits are
   // skipped and counted; nothing usable is an error.
-  EXPECT_EQ(FitGammaGamma({Row(0, 0, 5, 0), Row(2, 3, 5, -10)}, {}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(FitGammaGamma({Row(0, 0, 5, 0), Row(2, 3, 5, -10)}, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no row with frequency > 0 and monetary value > 0")));
   std::vector<LifetimesSummary> rows;
   for (int i = 1; i <= 200; ++i) rows.push_back(Row(1 + i % 7, 3, 5, 10 + (i * 37) % 90));
   rows.push_back(Row(2, 3, 5, -10));

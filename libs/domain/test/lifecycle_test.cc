@@ -20,6 +20,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
@@ -27,6 +29,7 @@
 namespace custops::domain {
 namespace {
 
+using ::custops::testing::StatusIs;
 using internal::CustomerFacts;
 using v1::LifecycleStage;
 using v1::SubStage;
@@ -1079,8 +1082,7 @@ TEST(EvolveTest, Errors) {
     CustomerFacts facts = s.Facts();
     const std::string before = Bytes(facts);
     absl::Status status = Evolve(facts, c.event());
-    EXPECT_EQ(status.code(), c.code) << status;
-    EXPECT_EQ(status.message(), c.message);
+    EXPECT_THAT(status, StatusIs(c.code, c.message));
     EXPECT_EQ(Bytes(facts), before) << "an error must change nothing";
   }
 }
@@ -1116,10 +1118,10 @@ TEST(EvolveTest, ExistsOnlyAfterRegistration) {
   EXPECT_FALSE(Exists(facts));
   Stream s;
   s.Pay(D(1));
-  ASSERT_TRUE(Evolve(facts, s.events()[0]).ok());
+  ASSERT_OK(Evolve(facts, s.events()[0]));
   EXPECT_FALSE(Exists(facts));
   s.Register(D(0));
-  ASSERT_TRUE(Evolve(facts, s.events()[1]).ok());
+  ASSERT_OK(Evolve(facts, s.events()[1]));
   EXPECT_TRUE(Exists(facts));
   EXPECT_EQ(facts.registered_at_us(), absl::ToUnixMicros(D(0)));
 }

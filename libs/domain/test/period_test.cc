@@ -5,12 +5,18 @@
 #include <ctime>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::domain {
 namespace {
+
+using ::custops::testing::StatusIs;
+using ::testing::HasSubstr;
 
 absl::TimeZone Shanghai() { return *LoadReportingZone(kDefaultReportingZone); }
 
@@ -23,9 +29,10 @@ absl::Time Utc(int y, int m, int d, int hh, int mm, int ss) {
 }
 
 TEST(PeriodTest, LoadsZones) {
-  EXPECT_TRUE(LoadReportingZone("Asia/Shanghai").ok());
-  EXPECT_TRUE(LoadReportingZone("UTC").ok());
-  EXPECT_EQ(LoadReportingZone("Mars/Olympus_Mons").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_OK(LoadReportingZone("Asia/Shanghai"));
+  EXPECT_OK(LoadReportingZone("UTC"));
+  EXPECT_THAT(LoadReportingZone("Mars/Olympus_Mons"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("\"Mars/Olympus_Mons\"")));
 }
 
 TEST(PeriodTest, GranularityValidity) {
@@ -35,9 +42,8 @@ TEST(PeriodTest, GranularityValidity) {
                             v1::GRANULARITY_QUARTER, v1::GRANULARITY_YEAR}) {
     EXPECT_TRUE(IsReportingGranularity(g)) << g;
   }
-  EXPECT_EQ(
-      PeriodFromRequest(v1::GRANULARITY_UNSPECIFIED, absl::UnixEpoch(), Shanghai()).status().code(),
-      absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(PeriodFromRequest(v1::GRANULARITY_UNSPECIFIED, absl::UnixEpoch(), Shanghai()),
+              StatusIs(absl::StatusCode::kInvalidArgument, "granularity 0 is not a reporting one"));
   absl::StatusOr<ReportingPeriod> p =
       PeriodFromRequest(v1::GRANULARITY_MONTH, Local(2024, 5, 17, 9, 0, 0, Shanghai()), Shanghai());
   ASSERT_TRUE(p.ok());
@@ -187,10 +193,11 @@ TEST(PeriodTest, BadKeys) {
   for (const char* key :
        {"", "24", "2024-", "2024-13", "2024-00", "2024-Q0", "2024-Q5", "2024-W00", "2021-W53",
         "2023-02-29", "2024-02-30", "2024-1-01", "2024-01-01x", "abcd", "2024-W5", "2024/01"}) {
-    EXPECT_EQ(ParsePeriodKey(key).status().code(), absl::StatusCode::kInvalidArgument) << key;
+    EXPECT_THAT(ParsePeriodKey(key), StatusIs(absl::StatusCode::kInvalidArgument,
+                                              absl::StrCat("invalid period key \"", key, "\"")));
   }
-  EXPECT_TRUE(ParsePeriodKey("2020-W53").ok());
-  EXPECT_TRUE(ParsePeriodKey("2024-02-29").ok());
+  EXPECT_OK(ParsePeriodKey("2020-W53"));
+  EXPECT_OK(ParsePeriodKey("2024-02-29"));
 }
 
 TEST(PeriodTest, PreviousIsTheChainBase) {

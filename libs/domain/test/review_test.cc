@@ -11,10 +11,17 @@
 
 #include "absl/time/time.h"
 #include "custops/domain/ratio.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::domain {
 namespace {
+
+using ::custops::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::EndsWith;
+using ::testing::StartsWith;
 
 Ratio R(int64_t n, int64_t d = 1) { return *Ratio::Of(n, d); }
 
@@ -547,12 +554,14 @@ TEST(FindingsTest, OrderSeverityAndCustomRules) {
 }
 
 TEST(FindingsTest, ValidateRules) {
-  EXPECT_TRUE(ValidateFindingRules(FindingRules{}).ok());
-  const auto invalid = [](FindingRule rule) {
+  EXPECT_OK(ValidateFindingRules(FindingRules{}));
+  // The default rules and `rule`.
+  const auto validate = [](FindingRule rule) {
     FindingRules rules;
     rules.rules.push_back(rule);
-    return ValidateFindingRules(rules).code() == absl::StatusCode::kInvalidArgument;
+    return ValidateFindingRules(rules);
   };
+  constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
   const FindingRule ok{"x",
                        MetricId::kVisits,
                        FindingCondition::kBelow,
@@ -560,26 +569,28 @@ TEST(FindingsTest, ValidateRules) {
                        R(1),
                        v1::SEVERITY_LOW,
                        false};
-  EXPECT_FALSE(invalid(ok));
+  EXPECT_OK(validate(ok));
   FindingRule r = ok;
   r.id = "";
-  EXPECT_TRUE(invalid(r));
+  EXPECT_THAT(validate(r), StatusIs(kInvalid, "finding rule with an empty id"));
   r = ok;
   r.id = "churn_up";  // repeats a default
-  EXPECT_TRUE(invalid(r));
+  EXPECT_THAT(validate(r), StatusIs(kInvalid, "finding rule churn_up is repeated"));
   r = ok;
   r.baseline = FindingBaseline::kPrevious;
-  EXPECT_TRUE(invalid(r));
+  EXPECT_THAT(validate(r), StatusIs(kInvalid, AllOf(StartsWith("finding rule x: condition "),
+                                                    EndsWith(" takes no baseline"))));
   r = ok;
   r.condition = FindingCondition::kRelativeRise;
-  EXPECT_TRUE(invalid(r));  // no baseline
+  EXPECT_THAT(validate(r), StatusIs(kInvalid, AllOf(StartsWith("finding rule x: condition "),
+                                                    EndsWith(" needs a baseline"))));
   r.baseline = FindingBaseline::kYearAgo;
-  EXPECT_FALSE(invalid(r));
+  EXPECT_OK(validate(r));
   r.threshold = R(-1, 10);
-  EXPECT_TRUE(invalid(r));
+  EXPECT_THAT(validate(r), StatusIs(kInvalid, "finding rule x: a relative threshold must be >= 0"));
   r = ok;
   r.severity = v1::SEVERITY_UNSPECIFIED;
-  EXPECT_TRUE(invalid(r));
+  EXPECT_THAT(validate(r), StatusIs(kInvalid, "finding rule x: no severity"));
 }
 
 }  // namespace

@@ -5,12 +5,16 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "custops/event/validate.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::event {
 namespace {
+
+using ::custops::testing::StatusIs;
+using ::testing::StartsWith;
 
 v1::Event Registered(const std::string& region, uint32_t version = 0) {
   v1::Event e;
@@ -40,15 +44,17 @@ TEST(UpcastTest, VersionOneRegionWithCityIsSplit) {
   v1::Event e = Registered(" 华东 / 上海 ");  // unset version: 1
   EXPECT_EQ(SchemaVersionOf(e), 1u);
   absl::StatusOr<bool> changed = Upcast(e);
-  ASSERT_TRUE(changed.ok()) << changed.status();
+  ASSERT_OK(changed);
   EXPECT_TRUE(*changed);
   EXPECT_EQ(e.customer_registered().region(), "华东");
   EXPECT_EQ(e.customer_registered().city(), "上海");
   EXPECT_EQ(e.schema_version(), kSchemaVersion);
-  EXPECT_TRUE(ValidateEvent(e, {}).ok()) << ValidateEvent(e, {});
+  EXPECT_OK(ValidateEvent(e, {}));
   // Without the upcaster the same record is refused: '/' is not a region.
   const v1::Event raw = Registered("华东/上海");
-  EXPECT_EQ(ValidateEvent(raw, {}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ValidateEvent(raw, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       StartsWith("event.customer_registered.region: may not contain '/'")));
 }
 
 TEST(UpcastTest, AProfileUpdateIsSplitAndAnExplicitCityWins) {
@@ -57,13 +63,13 @@ TEST(UpcastTest, AProfileUpdateIsSplitAndAnExplicitCityWins) {
   auto* u = e.mutable_customer_profile_updated();
   u->set_region("华北/天津");
   u->set_city("北京");
-  ASSERT_TRUE(Upcast(e).ok());
+  ASSERT_OK(Upcast(e));
   EXPECT_EQ(e.customer_profile_updated().region(), "华北");
   EXPECT_EQ(e.customer_profile_updated().city(), "北京");
 
   v1::Event only_owner;  // no region: untouched, city stays unset
   only_owner.mutable_customer_profile_updated()->set_owner_id("rep-1");
-  ASSERT_TRUE(Upcast(only_owner).ok());
+  ASSERT_OK(Upcast(only_owner));
   EXPECT_FALSE(only_owner.customer_profile_updated().has_region());
   EXPECT_FALSE(only_owner.customer_profile_updated().has_city());
 }
@@ -73,7 +79,7 @@ TEST(UpcastTest, OtherEventsOnlyGetTheStamp) {
   v1::Event want = e;
   want.set_schema_version(kSchemaVersion);
   absl::StatusOr<bool> changed = Upcast(e);
-  ASSERT_TRUE(changed.ok());
+  ASSERT_OK(changed);
   EXPECT_TRUE(*changed);  // the stamp
   EXPECT_EQ(e.SerializeAsString(), want.SerializeAsString());
 }
@@ -83,7 +89,7 @@ TEST(UpcastTest, TheCurrentVersionIsLeftAsItIs) {
   v1::Event e = Registered("华东/上海", kSchemaVersion);
   const std::string before = e.SerializeAsString();
   absl::StatusOr<bool> changed = Upcast(e);
-  ASSERT_TRUE(changed.ok());
+  ASSERT_OK(changed);
   EXPECT_FALSE(*changed);
   EXPECT_EQ(e.SerializeAsString(), before);
 }
@@ -91,19 +97,19 @@ TEST(UpcastTest, TheCurrentVersionIsLeftAsItIs) {
 TEST(UpcastTest, UpcastingIsIdempotentAndDeterministic) {
   v1::Event a = Registered("华南/广州");
   v1::Event b = a;
-  ASSERT_TRUE(Upcast(a).ok());
-  ASSERT_TRUE(Upcast(b).ok());
+  ASSERT_OK(Upcast(a));
+  ASSERT_OK(Upcast(b));
   EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString());
   const std::string once = a.SerializeAsString();
-  ASSERT_TRUE(Upcast(a).ok());
+  ASSERT_OK(Upcast(a));
   EXPECT_EQ(a.SerializeAsString(), once);
 }
 
 TEST(UpcastTest, AVersionFromTheFutureIsInvalidArgumentNamingTheField) {
   v1::Event e = Registered("华东", kSchemaVersion + 1);
   absl::StatusOr<bool> changed = Upcast(e);
-  EXPECT_EQ(changed.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StartsWith(changed.status().message(), "schema_version: ")) << changed.status();
+  EXPECT_THAT(changed,
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("schema_version: ")));
 }
 
 }  // namespace

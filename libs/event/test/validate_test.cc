@@ -11,6 +11,8 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "custops/event/upcast.h"
+#include "custops/testing/money.h"
+#include "custops/testing/status_matchers.h"
 #include "custops/v1/events.pb.h"
 #include "custops/v1/ingest.pb.h"
 #include "gmock/gmock.h"
@@ -22,8 +24,13 @@
 namespace custops::event {
 namespace {
 
+using ::custops::testing::Cny;
+using ::custops::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+
+constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
 
 using Case = v1::Event::PayloadCase;
 using OrgCase = v1::OrgEvent::PayloadCase;
@@ -42,13 +49,6 @@ google::protobuf::Timestamp Seconds(int64_t seconds, int32_t nanos = 0) {
   ts.set_seconds(seconds);
   ts.set_nanos(nanos);
   return ts;
-}
-
-v1::Money Cny(int64_t units) {
-  v1::Money money;
-  money.set_units(units);
-  money.set_currency("CNY");
-  return money;
 }
 
 v1::Money Usd(int64_t units) {
@@ -306,9 +306,7 @@ std::vector<const google::protobuf::FieldDescriptor*> PayloadFields(
 
 // Asserts INVALID_ARGUMENT whose message is "<path>: ..." containing `what`.
 void ExpectInvalid(const absl::Status& status, const std::string& path, const std::string& what) {
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
-  EXPECT_THAT(std::string(status.message()), StartsWith(path + ": "));
-  EXPECT_THAT(std::string(status.message()), HasSubstr(what));
+  EXPECT_THAT(status, StatusIs(kInvalid, AllOf(StartsWith(path + ": "), HasSubstr(what))));
 }
 
 // ---- baselines -----------------------------------------------------------
@@ -320,7 +318,7 @@ TEST(ValidateEventTest, EveryPayloadTypeHasAValidBaseline) {
     SCOPED_TRACE(field->name());
     const v1::Event event = ValidEvent(static_cast<Case>(field->number()));
     ASSERT_EQ(event.payload_case(), field->number()) << "no baseline for " << field->name();
-    EXPECT_TRUE(ValidateEvent(event, {}).ok()) << ValidateEvent(event, {});
+    EXPECT_OK(ValidateEvent(event, {}));
   }
 }
 
@@ -331,7 +329,7 @@ TEST(ValidateOrgEventTest, EveryPayloadTypeHasAValidBaseline) {
     SCOPED_TRACE(field->name());
     const v1::OrgEvent event = ValidOrgEvent(static_cast<OrgCase>(field->number()));
     ASSERT_EQ(event.payload_case(), field->number()) << "no baseline for " << field->name();
-    EXPECT_TRUE(ValidateOrgEvent(event, {}).ok()) << ValidateOrgEvent(event, {});
+    EXPECT_OK(ValidateOrgEvent(event, {}));
   }
 }
 
@@ -782,7 +780,7 @@ class EventMutationTest : public ::testing::TestWithParam<Mutation> {};
 TEST_P(EventMutationTest, IsRejectedNamingTheField) {
   const Mutation& m = GetParam();
   v1::Event event = ValidEvent(m.base);
-  ASSERT_TRUE(ValidateEvent(event, {}).ok()) << "baseline must be valid";
+  ASSERT_OK(ValidateEvent(event, {})) << "baseline must be valid";
   m.mutate(event);
   ExpectInvalid(ValidateEvent(event, {}), "event." + m.path, m.what);
 }
@@ -951,7 +949,7 @@ TEST_P(EventBoundaryTest, StaysValid) {
   v1::Event event = ValidEvent(m.base);
   m.mutate(event);
   const absl::Status status = ValidateEvent(event, {});
-  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_OK(status);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, EventBoundaryTest, ::testing::ValuesIn(EventBoundariesThatPass()),
@@ -962,13 +960,14 @@ INSTANTIATE_TEST_SUITE_P(All, EventBoundaryTest, ::testing::ValuesIn(EventBounda
 TEST(ValidateEventTest, MessageIsExactlyPathColonExplanation) {
   v1::Event event = ValidEvent(Case::kContractSigned);
   *event.mutable_contract_signed()->mutable_amount() = Usd(100);
-  const absl::Status status = ValidateEvent(event, {}, "events[3]");
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), "events[3].contract_signed.amount.currency: must be CNY, got USD");
+  EXPECT_THAT(
+      ValidateEvent(event, {}, "events[3]"),
+      StatusIs(kInvalid, "events[3].contract_signed.amount.currency: must be CNY, got USD"));
 
   event = ValidEvent(Case::kQuoteAccepted);
   event.clear_event_id();
-  EXPECT_EQ(ValidateEvent(event, {}, "events[0]").message(), "events[0].event_id: required");
+  EXPECT_THAT(ValidateEvent(event, {}, "events[0]"),
+              StatusIs(kInvalid, "events[0].event_id: required"));
 }
 
 TEST(ValidateEventTest, MissingPayloadListsEveryPayloadType) {
@@ -981,7 +980,7 @@ TEST(ValidateEventTest, MissingPayloadListsEveryPayloadType) {
     first = false;
   }
   expected += ")";
-  EXPECT_EQ(ValidateEvent(event, {}).message(), expected);
+  EXPECT_THAT(ValidateEvent(event, {}), StatusIs(kInvalid, expected));
 }
 
 TEST(ValidateEventTest, PayloadFromANewerSchemaIsRejectedWithAHint) {
@@ -1001,7 +1000,7 @@ TEST(ValidateEventTest, UnknownFieldsSurviveASerializationRoundTrip) {
   v1::Event parsed;
   ASSERT_TRUE(parsed.ParseFromString(wire));
   ASSERT_FALSE(parsed.GetReflection()->GetUnknownFields(parsed).empty());
-  EXPECT_TRUE(ValidateEvent(parsed, {}).ok()) << ValidateEvent(parsed, {});
+  EXPECT_OK(ValidateEvent(parsed, {}));
 }
 
 TEST(ValidateEventTest, ReportsTheFirstBadFieldInEnvelopeOrder) {
@@ -1017,7 +1016,7 @@ TEST(ValidateEventTest, HonoursTheConfiguredCurrency) {
   ExpectInvalid(ValidateEvent(event, usd), "event.payment_received.amount.currency",
                 "must be USD, got CNY");
   *event.mutable_payment_received()->mutable_amount() = Usd(10);
-  EXPECT_TRUE(ValidateEvent(event, usd).ok());
+  EXPECT_OK(ValidateEvent(event, usd));
 }
 
 TEST(ValidateEventTest, HonoursTheConfiguredLimits) {
@@ -1025,7 +1024,7 @@ TEST(ValidateEventTest, HonoursTheConfiguredLimits) {
   v1::Event event = ValidEvent(Case::kVisitLogged);
   event.set_event_id("12345678");
   event.mutable_visit_logged()->set_note(std::string(16, 'n'));
-  EXPECT_TRUE(ValidateEvent(event, small).ok()) << ValidateEvent(event, small);
+  EXPECT_OK(ValidateEvent(event, small));
 
   event.set_event_id("123456789");
   ExpectInvalid(ValidateEvent(event, small), "event.event_id", "at most 8 bytes, got 9");
@@ -1056,46 +1055,44 @@ v1::AppendRequest RequestOf(int n) {
 }
 
 TEST(ValidateAppendRequestTest, RejectsAnEmptyRequest) {
-  const absl::Status status = ValidateAppendRequest(v1::AppendRequest(), {});
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), "events: at least one event required");
+  EXPECT_THAT(ValidateAppendRequest(v1::AppendRequest(), {}),
+              StatusIs(kInvalid, "events: at least one event required"));
 }
 
 TEST(ValidateAppendRequestTest, AcceptsExactlyTheMaximum) {
   const absl::Status status = ValidateAppendRequest(RequestOf(1000), {});
-  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_OK(status);
 }
 
 TEST(ValidateAppendRequestTest, RejectsOneOverTheMaximum) {
-  const absl::Status status = ValidateAppendRequest(RequestOf(1001), {});
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), "events: at most 1000 events per request, got 1001");
+  EXPECT_THAT(ValidateAppendRequest(RequestOf(1001), {}),
+              StatusIs(kInvalid, "events: at most 1000 events per request, got 1001"));
 }
 
 TEST(ValidateAppendRequestTest, HonoursAConfiguredMaximum) {
   const ValidationOptions options{.max_events_per_request = 3};
-  EXPECT_TRUE(ValidateAppendRequest(RequestOf(3), options).ok());
-  EXPECT_EQ(ValidateAppendRequest(RequestOf(4), options).message(),
-            "events: at most 3 events per request, got 4");
+  EXPECT_OK(ValidateAppendRequest(RequestOf(3), options));
+  EXPECT_THAT(ValidateAppendRequest(RequestOf(4), options),
+              StatusIs(kInvalid, "events: at most 3 events per request, got 4"));
 }
 
 TEST(ValidateAppendRequestTest, SizeIsCheckedBeforeTheEvents) {
   v1::AppendRequest request = RequestOf(1001);
   request.mutable_events(0)->clear_event_id();
-  EXPECT_THAT(std::string(ValidateAppendRequest(request, {}).message()),
-              StartsWith("events: at most 1000"));
+  EXPECT_THAT(ValidateAppendRequest(request, {}),
+              StatusIs(kInvalid, StartsWith("events: at most 1000")));
 }
 
 TEST(ValidateAppendRequestTest, NamesTheIndexOfTheFirstBadEvent) {
   v1::AppendRequest request = RequestOf(5);
   *request.mutable_events(3)->mutable_visit_logged()->mutable_visit_id() = "";
   request.mutable_events(4)->clear_occurred_at();
-  EXPECT_EQ(ValidateAppendRequest(request, {}).message(),
-            "events[3].visit_logged.visit_id: required");
+  EXPECT_THAT(ValidateAppendRequest(request, {}),
+              StatusIs(kInvalid, "events[3].visit_logged.visit_id: required"));
 
   request.mutable_events(0)->set_customer_id(kId129);
-  EXPECT_EQ(ValidateAppendRequest(request, {}).message(),
-            "events[0].customer_id: must be at most 128 bytes, got 129");
+  EXPECT_THAT(ValidateAppendRequest(request, {}),
+              StatusIs(kInvalid, "events[0].customer_id: must be at most 128 bytes, got 129"));
 }
 
 TEST(ValidateAppendRequestTest, ChecksTheLastEventToo) {
@@ -1305,7 +1302,7 @@ class OrgEventMutationTest : public ::testing::TestWithParam<OrgMutation> {};
 TEST_P(OrgEventMutationTest, IsRejectedNamingTheField) {
   const OrgMutation& m = GetParam();
   v1::OrgEvent event = ValidOrgEvent(m.base);
-  ASSERT_TRUE(ValidateOrgEvent(event, {}).ok()) << "baseline must be valid";
+  ASSERT_OK(ValidateOrgEvent(event, {})) << "baseline must be valid";
   m.mutate(event);
   ExpectInvalid(ValidateOrgEvent(event, {}), "event." + m.path, m.what);
 }
@@ -1371,7 +1368,7 @@ TEST_P(OrgEventBoundaryTest, StaysValid) {
   v1::OrgEvent event = ValidOrgEvent(m.base);
   m.mutate(event);
   const absl::Status status = ValidateOrgEvent(event, {});
-  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_OK(status);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, OrgEventBoundaryTest, ::testing::ValuesIn(OrgBoundariesThatPass()),
@@ -1388,24 +1385,22 @@ v1::AppendOrgRequest OrgRequestOf(int n) {
 }
 
 TEST(ValidateAppendOrgRequestTest, RejectsAnEmptyRequest) {
-  const absl::Status status = ValidateAppendOrgRequest(v1::AppendOrgRequest(), {});
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), "events: at least one event required");
+  EXPECT_THAT(ValidateAppendOrgRequest(v1::AppendOrgRequest(), {}),
+              StatusIs(kInvalid, "events: at least one event required"));
 }
 
 TEST(ValidateAppendOrgRequestTest, AcceptsExactlyTheMaximumAndNoMore) {
-  EXPECT_TRUE(ValidateAppendOrgRequest(OrgRequestOf(1000), {}).ok());
-  const absl::Status status = ValidateAppendOrgRequest(OrgRequestOf(1001), {});
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), "events: at most 1000 events per request, got 1001");
+  EXPECT_OK(ValidateAppendOrgRequest(OrgRequestOf(1000), {}));
+  EXPECT_THAT(ValidateAppendOrgRequest(OrgRequestOf(1001), {}),
+              StatusIs(kInvalid, "events: at most 1000 events per request, got 1001"));
 }
 
 TEST(ValidateAppendOrgRequestTest, NamesTheIndexOfTheFirstBadEvent) {
   v1::AppendOrgRequest request = OrgRequestOf(4);
   request.mutable_events(2)->mutable_target_set()->set_metric("");
   request.mutable_events(3)->clear_scope();
-  EXPECT_EQ(ValidateAppendOrgRequest(request, {}).message(),
-            "events[2].target_set.metric: required");
+  EXPECT_THAT(ValidateAppendOrgRequest(request, {}),
+              StatusIs(kInvalid, "events[2].target_set.metric: required"));
 }
 
 }  // namespace

@@ -25,8 +25,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "custops/log/partitioner.h"
+#include "custops/testing/status_matchers.h"
 #include "gmock/gmock.h"
-#include "status_testing.h"
 
 namespace custops::log::testing {
 
@@ -74,6 +74,7 @@ void EventLogConformanceTest::Reopen() {
 
 namespace {
 
+using ::custops::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -234,46 +235,46 @@ TEST_P(EventLogConformanceTest, ReadAtTheEndIsEmptyAndPastItOutOfRange) {
   ASSERT_OK_AND_ASSIGN(std::vector<LogRecord> empty_topic,
                        log_->Read(topic, Partition(1), Offset(0), 10));
   EXPECT_THAT(empty_topic, IsEmpty());
-  EXPECT_EQ(STATUS_CODE(log_->Read(topic, Partition(1), Offset(1), 10)),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(log_->Read(topic, Partition(1), Offset(1), 10),
+              StatusIs(absl::StatusCode::kOutOfRange));
 
   ASSERT_OK_AND_ASSIGN(std::vector<AppendResult> results,
                        log_->Append(topic, {Rec("x", "1"), Rec("x", "2"), Rec("x", "3")}, {}));
   const Partition p = results[0].partition;
   ASSERT_OK_AND_ASSIGN(std::vector<LogRecord> at_end, log_->Read(topic, p, Offset(3), 10));
   EXPECT_THAT(at_end, IsEmpty());
-  EXPECT_EQ(STATUS_CODE(log_->Read(topic, p, Offset(4), 10)), absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(STATUS_CODE(log_->Read(topic, p, Offset(1000), 10)), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(log_->Read(topic, p, Offset(4), 10), StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(log_->Read(topic, p, Offset(1000), 10), StatusIs(absl::StatusCode::kOutOfRange));
 }
 
 TEST_P(EventLogConformanceTest, UnknownTopicsAndPartitionsAreRejected) {
   const std::string missing = TopicName("missing");
-  EXPECT_EQ(STATUS_CODE(log_->PartitionCount(missing)), absl::StatusCode::kNotFound);
-  EXPECT_EQ(STATUS_CODE(log_->Append(missing, {Rec("k", "v")}, {})), absl::StatusCode::kNotFound);
-  EXPECT_EQ(STATUS_CODE(log_->Read(missing, Partition(0), Offset(0), 1)),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(STATUS_CODE(log_->EndOffset(missing, Partition(0))), absl::StatusCode::kNotFound);
+  EXPECT_THAT(log_->PartitionCount(missing), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(log_->Append(missing, {Rec("k", "v")}, {}), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(log_->Read(missing, Partition(0), Offset(0), 1),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(log_->EndOffset(missing, Partition(0)), StatusIs(absl::StatusCode::kNotFound));
 
   const std::string topic = TopicName("three");
   ASSERT_OK(log_->CreateTopic(topic, 3));
   for (int bad : {-1, 3, 100}) {
-    EXPECT_EQ(STATUS_CODE(log_->Read(topic, Partition(bad), Offset(0), 1)),
-              absl::StatusCode::kInvalidArgument)
+    EXPECT_THAT(log_->Read(topic, Partition(bad), Offset(0), 1),
+                StatusIs(absl::StatusCode::kInvalidArgument))
         << bad;
-    EXPECT_EQ(STATUS_CODE(log_->EndOffset(topic, Partition(bad))),
-              absl::StatusCode::kInvalidArgument)
+    EXPECT_THAT(log_->EndOffset(topic, Partition(bad)),
+                StatusIs(absl::StatusCode::kInvalidArgument))
         << bad;
   }
 }
 
 TEST_P(EventLogConformanceTest, CreateTopicIsIdempotentForTheSameCount) {
   const std::string topic = TopicName("create");
-  EXPECT_EQ(STATUS_CODE(log_->PartitionCount(topic)), absl::StatusCode::kNotFound);
+  EXPECT_THAT(log_->PartitionCount(topic), StatusIs(absl::StatusCode::kNotFound));
   ASSERT_OK(log_->CreateTopic(topic, 4));
   ASSERT_OK(log_->Append(topic, {Rec("k", "v")}, {}));
   EXPECT_OK(log_->CreateTopic(topic, 4));
-  EXPECT_EQ(STATUS_CODE(log_->CreateTopic(topic, 5)), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(STATUS_CODE(log_->CreateTopic(topic, 1)), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(log_->CreateTopic(topic, 5), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(log_->CreateTopic(topic, 1), StatusIs(absl::StatusCode::kFailedPrecondition));
   ASSERT_OK_AND_ASSIGN(int count, log_->PartitionCount(topic));
   EXPECT_EQ(count, 4);
   // Re-creating did not reset the topic.
@@ -281,11 +282,11 @@ TEST_P(EventLogConformanceTest, CreateTopicIsIdempotentForTheSameCount) {
   ASSERT_OK_AND_ASSIGN(Offset end, log_->EndOffset(topic, p));
   EXPECT_EQ(end, Offset(1));
 
-  EXPECT_EQ(STATUS_CODE(log_->CreateTopic(TopicName("zero"), 0)),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(STATUS_CODE(log_->CreateTopic(TopicName("negative"), -3)),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(STATUS_CODE(log_->PartitionCount(TopicName("zero"))), absl::StatusCode::kNotFound);
+  EXPECT_THAT(log_->CreateTopic(TopicName("zero"), 0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(log_->CreateTopic(TopicName("negative"), -3),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(log_->PartitionCount(TopicName("zero")), StatusIs(absl::StatusCode::kNotFound));
 
   const std::string other = TopicName("other");
   ASSERT_OK(log_->CreateTopic(other, 7));
@@ -422,7 +423,7 @@ TEST_P(EventLogConformanceTest, EverythingSurvivesReopen) {
     EXPECT_EQ(single_count, 1);
     ASSERT_OK_AND_ASSIGN(int empty_count, log_->PartitionCount(TopicName("durable-empty")));
     EXPECT_EQ(empty_count, 5);
-    EXPECT_EQ(STATUS_CODE(log_->CreateTopic(keyed, 4)), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(log_->CreateTopic(keyed, 4), StatusIs(absl::StatusCode::kFailedPrecondition));
 
     size_t seen = 0;
     for (int p = 0; p < 3; ++p) {
@@ -694,8 +695,7 @@ TEST_P(EventLogConformanceTest, EndOffsetsGivesEveryPartitionsEnd) {
     ASSERT_OK_AND_ASSIGN(Offset one, log_->EndOffset(topic, Partition(p)));
     EXPECT_EQ(one, ends[p]) << "partition " << p;
   }
-  EXPECT_EQ(log_->EndOffsets(TopicName("no-such-topic")).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_THAT(log_->EndOffsets(TopicName("no-such-topic")), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_P(EventLogConformanceTest, ReaderFollowsPartitionsLikeRead) {
@@ -726,7 +726,7 @@ TEST_P(EventLogConformanceTest, ReaderFollowsPartitionsLikeRead) {
   absl::StatusOr<std::vector<LogRecord>> at_end = reader->Read(p, Offset(40), 16);
   ASSERT_OK(at_end);
   EXPECT_THAT(*at_end, IsEmpty());
-  EXPECT_EQ(reader->Read(p, Offset(41), 16).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(reader->Read(p, Offset(41), 16), StatusIs(absl::StatusCode::kOutOfRange));
 
   // A record appended later is read at once (the end is not a stale view).
   ASSERT_OK(log_->Append(topic, {Rec("same-key", "late")}, {}));
@@ -753,8 +753,8 @@ TEST_P(EventLogConformanceTest, ReaderFollowsPartitionsLikeRead) {
   absl::StatusOr<std::vector<LogRecord>> empty = reader->Read(other, Offset(0), 10);
   ASSERT_OK(empty);
   EXPECT_THAT(*empty, IsEmpty());
-  EXPECT_EQ(reader->Read(Partition(3), Offset(0), 10).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(reader->Read(Partition(3), Offset(0), 10),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_P(EventLogConformanceTest, ReaderWaitWakesOnAppendAndTimesOut) {
@@ -837,12 +837,12 @@ TEST_P(EventLogConformanceTest, CallsAfterCloseFailWithFailedPrecondition) {
   ASSERT_OK(log_->Append(topic, {Rec("k", "v")}, {}));
   ASSERT_OK(log_->Close());
   constexpr auto kFailed = absl::StatusCode::kFailedPrecondition;
-  EXPECT_EQ(STATUS_CODE(log_->Append(topic, {Rec("k", "v")}, {})), kFailed);
-  EXPECT_EQ(STATUS_CODE(log_->Read(topic, Partition(0), Offset(0), 1)), kFailed);
-  EXPECT_EQ(STATUS_CODE(log_->EndOffset(topic, Partition(0))), kFailed);
-  EXPECT_EQ(STATUS_CODE(log_->PartitionCount(topic)), kFailed);
-  EXPECT_EQ(STATUS_CODE(log_->CreateTopic(TopicName("late"), 1)), kFailed);
-  EXPECT_EQ(STATUS_CODE(log_->Close()), kFailed);
+  EXPECT_THAT(log_->Append(topic, {Rec("k", "v")}, {}), StatusIs(kFailed));
+  EXPECT_THAT(log_->Read(topic, Partition(0), Offset(0), 1), StatusIs(kFailed));
+  EXPECT_THAT(log_->EndOffset(topic, Partition(0)), StatusIs(kFailed));
+  EXPECT_THAT(log_->PartitionCount(topic), StatusIs(kFailed));
+  EXPECT_THAT(log_->CreateTopic(TopicName("late"), 1), StatusIs(kFailed));
+  EXPECT_THAT(log_->Close(), StatusIs(kFailed));
 }
 
 }  // namespace

@@ -34,11 +34,15 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "custops/log/embedded_event_log.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "status_testing.h"
 
 namespace custops::log {
 namespace {
+
+using ::custops::testing::StatusIs;
+using ::testing::HasSubstr;
 
 constexpr std::string_view kTopic = "crash";
 constexpr int kPartitions = 4;
@@ -203,7 +207,8 @@ class EmbeddedEventLogCrashTest : public ::testing::Test {
       // error, not a crash.
       absl::StatusOr<std::unique_ptr<EventLog>> locked =
           EmbeddedEventLog::Open({.path = path_, .sync = false});
-      EXPECT_EQ(STATUS_CODE(locked), absl::StatusCode::kUnavailable) << locked.status();
+      EXPECT_THAT(locked,
+                  StatusIs(absl::StatusCode::kUnavailable, HasSubstr("opening event log at")));
     }
     const absl::Time kill_at = absl::Now() + run_for;
     while (open && started && absl::Now() < kill_at) {

@@ -21,12 +21,17 @@
 #include "absl/time/time.h"
 #include "custops/base/clock.h"
 #include "custops/log/partitioner.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
-#include "status_testing.h"
 
 namespace custops::log {
 namespace {
+
+using ::custops::testing::StatusIs;
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
 
 class EmbeddedEventLogTest : public ::testing::Test {
  protected:
@@ -49,7 +54,8 @@ class EmbeddedEventLogTest : public ::testing::Test {
 };
 
 TEST_F(EmbeddedEventLogTest, OpenRequiresAPath) {
-  EXPECT_EQ(STATUS_CODE(EmbeddedEventLog::Open({})), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(EmbeddedEventLog::Open({}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("path is empty")));
 }
 
 TEST_F(EmbeddedEventLogTest, OpenOfAFileIsAnErrorNotACrash) {
@@ -57,13 +63,15 @@ TEST_F(EmbeddedEventLogTest, OpenOfAFileIsAnErrorNotACrash) {
   std::ofstream(file) << "x";
   absl::StatusOr<std::unique_ptr<EventLog>> log =
       EmbeddedEventLog::Open({.path = file, .sync = false});
-  EXPECT_FALSE(log.ok());
+  // INTERNAL or UNAVAILABLE, as Open documents for storage errors.
+  EXPECT_THAT(log, StatusIs(AnyOf(absl::StatusCode::kInternal, absl::StatusCode::kUnavailable),
+                            HasSubstr("opening event log at " + file)));
 }
 
 TEST_F(EmbeddedEventLogTest, ASecondOpenOfTheSamePathIsUnavailable) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> first, EmbeddedEventLog::Open(Options()));
   absl::StatusOr<std::unique_ptr<EventLog>> second = EmbeddedEventLog::Open(Options());
-  EXPECT_EQ(STATUS_CODE(second), absl::StatusCode::kUnavailable) << second.status();
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("opening event log at")));
   ASSERT_OK(first->Close());
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> third, EmbeddedEventLog::Open(Options()));
   EXPECT_OK(third->Close());
@@ -79,15 +87,17 @@ TEST_F(EmbeddedEventLogTest, TopicNamesFollowKafkasRule) {
        {std::string(), std::string("."), std::string(".."), std::string("has space"),
         std::string("slash/name"), std::string("uml\xc3\xa4ut"), std::string(250, 'x'),
         std::string("nul\0", 4)}) {
-    EXPECT_EQ(STATUS_CODE(log->CreateTopic(bad, 1)), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(log->CreateTopic(bad, 1),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid topic name")))
+        << bad;
   }
 }
 
 TEST_F(EmbeddedEventLogTest, PartitionCountIsBounded) {
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> log, EmbeddedEventLog::Open(Options()));
-    EXPECT_EQ(STATUS_CODE(log->CreateTopic("too-many", kMaxEmbeddedPartitions + 1)),
-              absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(log->CreateTopic("too-many", kMaxEmbeddedPartitions + 1),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("partition count 10001")));
     ASSERT_OK(log->CreateTopic("wide", kMaxEmbeddedPartitions));
     ASSERT_OK(log->Append("wide", {Record{.key = "k", .value = "v"}}, {}));
     ASSERT_OK(log->Close());
@@ -106,8 +116,8 @@ TEST_F(EmbeddedEventLogTest, PartitionCountIsBounded) {
 TEST_F(EmbeddedEventLogTest, ReadRejectsANegativeOffset) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventLog> log, EmbeddedEventLog::Open(Options()));
   ASSERT_OK(log->CreateTopic("t", 1));
-  EXPECT_EQ(STATUS_CODE(log->Read("t", Partition(0), Offset(-1), 10)),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(log->Read("t", Partition(0), Offset(-1), 10),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("negative offset -1")));
 }
 
 TEST_F(EmbeddedEventLogTest, TopicsDoNotShareOffsetsOrRecords) {
@@ -252,7 +262,8 @@ TEST_F(EmbeddedEventLogTest, AnUnknownFormatIsRefused) {
     }
     ASSERT_TRUE(db->Close().ok());
   }
-  EXPECT_EQ(STATUS_CODE(EmbeddedEventLog::Open(Options())), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(EmbeddedEventLog::Open(Options()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("has format 999")));
 }
 
 // Group commit: concurrent appenders sharing a commit group, many of them

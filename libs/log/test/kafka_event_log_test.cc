@@ -14,12 +14,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kafka_testing.h"
-#include "status_testing.h"
 
 namespace custops::log::testing {
 namespace {
+
+using ::custops::testing::StatusIs;
+using ::testing::HasSubstr;
 
 class KafkaEventLogTest : public ::testing::Test {
  protected:
@@ -145,8 +149,9 @@ TEST_F(KafkaEventLogTest, IdempotencyKeyTravelsInAHeaderOtherClientsCanRead) {
 TEST_F(KafkaEventLogTest, OpenFailsWhenNoBrokerAnswers) {
   absl::StatusOr<std::unique_ptr<EventLog>> log = KafkaEventLog::Open(
       {.bootstrap_servers = "127.0.0.1:1", .request_timeout = absl::Milliseconds(500)});
-  EXPECT_EQ(STATUS_CODE(log), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(STATUS_CODE(KafkaEventLog::Open({})), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(log, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(KafkaEventLog::Open({}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bootstrap_servers")));
 }
 
 }  // namespace

@@ -20,11 +20,13 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "custops/log/kafka_event_log.h"
+#include "custops/testing/status_matchers.h"
 #include "gtest/gtest.h"
-#include "status_testing.h"
 
 namespace custops::log::testing {
 namespace {
+
+using ::custops::testing::StatusIs;
 
 constexpr char kTopic[] = "mock-events";
 constexpr int32_t kBroker = 1;
@@ -94,7 +96,7 @@ TEST_F(KafkaMockTest, BrokerDownFailsWithUnavailableAfterTheDeadline) {
   absl::StatusOr<std::vector<AppendResult>> plain =
       log->Append(kTopic, {{.key = "c", .value = "lost-and-reported"}}, {});
   const absl::Duration plain_took = absl::Now() - plain_start;
-  EXPECT_EQ(STATUS_CODE(plain), absl::StatusCode::kUnavailable) << plain.status();
+  EXPECT_THAT(plain, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_GE(plain_took, absl::Milliseconds(1000));
   EXPECT_LT(plain_took, absl::Seconds(5));
 
@@ -103,7 +105,7 @@ TEST_F(KafkaMockTest, BrokerDownFailsWithUnavailableAfterTheDeadline) {
   absl::StatusOr<std::vector<AppendResult>> failed =
       log->Append(kTopic, {{.key = "c", .value = "during", .idempotency_key = "e2"}}, {});
   const absl::Duration took = absl::Now() - start;
-  EXPECT_EQ(STATUS_CODE(failed), absl::StatusCode::kUnavailable) << failed.status();
+  EXPECT_THAT(failed, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_GE(took, absl::Milliseconds(1000));  // it waited for the deadline...
   EXPECT_LT(took, absl::Seconds(5));          // ...and not much longer
 
@@ -204,7 +206,7 @@ void ReadUpTo(const Source& source, Partition partition, int64_t end, size_t bat
     absl::StatusOr<std::vector<LogRecord>> records =
         source.Read(partition, Offset(next), std::min<size_t>(batch, end - next));
     if (!records.ok()) {
-      ASSERT_EQ(records.status().code(), absl::StatusCode::kUnavailable) << records.status();
+      ASSERT_THAT(records, StatusIs(absl::StatusCode::kUnavailable));
       ++retries;
       continue;
     }
@@ -432,7 +434,7 @@ TEST_F(KafkaMockLeaderTest, ReadIsBoundedWhileTheOldLeaderIsDown) {
     EXPECT_EQ(Values(*during),
               std::vector<std::string>(expected[0].begin() + 4, expected[0].end()));
   } else {
-    EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable) << during.status();
+    EXPECT_THAT(during, StatusIs(absl::StatusCode::kUnavailable));
   }
 
   // Once the old leader is back the reader resumes where it was.

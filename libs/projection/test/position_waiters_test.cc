@@ -3,10 +3,14 @@
 #include <atomic>
 
 #include "absl/synchronization/notification.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::projection {
 namespace {
+
+using ::custops::testing::StatusIs;
 
 TEST(PositionWaitersTest, UpdateCompletesOnlyReachedWaiters) {
   base::TimerQueue timers;
@@ -17,14 +21,14 @@ TEST(PositionWaitersTest, UpdateCompletesOnlyReachedWaiters) {
   waiters.Add({5, 9}, far, absl::DeadlineExceededError("late"),
               [&](absl::Status s) { second = s; });
   waiters.Update({4, 100}, {});
-  EXPECT_EQ(first.code(), absl::StatusCode::kUnknown);
+  EXPECT_THAT(first, StatusIs(absl::StatusCode::kUnknown, "not called"));
   waiters.Update({5, 3}, {});
-  EXPECT_EQ(first.code(), absl::StatusCode::kOk);
-  EXPECT_EQ(second.code(), absl::StatusCode::kUnknown);
+  EXPECT_OK(first);
+  EXPECT_THAT(second, StatusIs(absl::StatusCode::kUnknown, "not called"));
   EXPECT_EQ(waiters.pending(), 1u);
   // Partition 1 is owned elsewhere: not this instance's business.
   waiters.Update({5, 3}, {true, false});
-  EXPECT_EQ(second.code(), absl::StatusCode::kOk);
+  EXPECT_OK(second);
   EXPECT_EQ(waiters.pending(), 0u);
   EXPECT_EQ(timers.pending(), 0u);  // their deadlines were cancelled
 }
@@ -42,7 +46,7 @@ TEST(PositionWaitersTest, DeadlineGivesTheTimeoutStatusOnce) {
                 done.Notify();
               });
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  EXPECT_EQ(got.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(got, StatusIs(absl::StatusCode::kDeadlineExceeded, "late"));  // the one given
   waiters.Update({10}, {});  // too late: already completed
   EXPECT_EQ(calls.load(), 1);
   EXPECT_EQ(waiters.pending(), 0u);

@@ -6,17 +6,22 @@
 #include <set>
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "custops/event/time.h"
 #include "custops/log/embedded_event_log.h"
 #include "custops/log/partitioner.h"
 #include "custops/store/keys.h"
+#include "custops/testing/status_matchers.h"
 #include "custops/v1/changes.pb.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::projection {
 namespace {
+
+using ::custops::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 // Counts events per customer and keeps the order of their ids; "noop-*" ids
 // are impossible, "boom-*" and the ids in `poisoned` fail (a bug that a new
@@ -102,14 +107,14 @@ class RuntimeTest : public ::testing::Test {
   void TearDown() override {
     runtime_.reset();
     if (log_) {
-      ASSERT_TRUE(log_->Close().ok());
+      ASSERT_OK(log_->Close());
     }
     std::filesystem::remove_all(dir_);
   }
   void OpenLog() {
     log_ = log::EmbeddedEventLog::Open({.path = (dir_ / "log").string(), .sync = false}).value();
     for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
-      ASSERT_TRUE(log_->CreateTopic(topic, 4).ok());
+      ASSERT_OK(log_->CreateTopic(topic, 4));
     }
   }
   void OpenRuntime(bool own_all = true, std::string state = "state") {
@@ -118,13 +123,13 @@ class RuntimeTest : public ::testing::Test {
     projection_ = p.get();
     auto rt = ProjectionRuntime::Open(*log_, std::move(p),
                                       {.path = (dir_ / state).string(), .own_all = own_all});
-    ASSERT_TRUE(rt.ok()) << rt.status();
+    ASSERT_OK(rt);
     runtime_ = std::move(*rt);
   }
   void AppendEvents(const std::vector<v1::Event>& events) {
     std::vector<log::Record> records;
     for (const v1::Event& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_TRUE(log_->Append(log::kCustomerEvents, records, {}).ok());
+    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
   }
   uint64_t Count(const std::string& customer) {
     auto v = runtime_->store().Get(runtime_->store().Family("counts"), customer).value();
@@ -158,8 +163,7 @@ TEST_F(RuntimeTest, AppliesCountsNoopsAndDeadLetters) {
   AppendEvents({Visit("e1", "alice"), Visit("e2", "alice"), Visit("e3", "bob"),
                 Visit("e1", "alice") /* same id again */, Visit("noop-1", "bob"),
                 Visit("boom-1", "carol")});
-  ASSERT_TRUE(
-      log_->Append(log::kCustomerEvents, {{.key = "dave", .value = "\xff garbage"}}, {}).ok());
+  ASSERT_OK(log_->Append(log::kCustomerEvents, {{.key = "dave", .value = "\xff garbage"}}, {}));
   ASSERT_EQ(runtime_->CatchUp().value(), 7);
   EXPECT_EQ(Count("alice"), 2u);
   EXPECT_EQ(Count("bob"), 1u);
@@ -200,11 +204,10 @@ TEST_F(RuntimeTest, InvalidEventsAreDeadLetteredWithTheFieldAndKeyMismatchesToo)
   v1::Event bad = Visit("e1", "alice");
   bad.mutable_visit_logged()->clear_visit_id();
   v1::Event wrong_key = Visit("e2", "alice");
-  ASSERT_TRUE(log_->Append(log::kCustomerEvents,
-                           {{.key = "alice", .value = bad.SerializeAsString()},
-                            {.key = "mallory", .value = wrong_key.SerializeAsString()}},
-                           {})
-                  .ok());
+  ASSERT_OK(log_->Append(log::kCustomerEvents,
+                         {{.key = "alice", .value = bad.SerializeAsString()},
+                          {.key = "mallory", .value = wrong_key.SerializeAsString()}},
+                         {}));
   ASSERT_EQ(runtime_->CatchUp().value(), 2);
   EXPECT_EQ(runtime_->Stats().dead_letters, 2);
   std::vector<std::string> reasons;
@@ -250,26 +253,29 @@ TEST_F(RuntimeTest, WaitAppliedHonoursTokensAndDeadlines) {
   token.set_topic(std::string(log::kCustomerEvents));
   token.mutable_next_offsets()->Resize(4, 0);
   token.set_next_offsets(log::PartitionForKey("alice", 4).value(), end->value());
-  EXPECT_EQ(runtime_->WaitApplied(token, absl::Now() + absl::Milliseconds(50)).code(),
-            absl::StatusCode::kDeadlineExceeded);
-  ASSERT_TRUE(runtime_->Start().ok());
-  EXPECT_TRUE(runtime_->WaitApplied(token, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_THAT(runtime_->WaitApplied(token, absl::Now() + absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded,
+                       "consistency_token: write not applied before the deadline"));
+  ASSERT_OK(runtime_->Start());
+  EXPECT_OK(runtime_->WaitApplied(token, absl::Now() + absl::Seconds(10)));
   EXPECT_EQ(Count("alice"), 1u);
-  ASSERT_TRUE(runtime_->Stop().ok());
+  ASSERT_OK(runtime_->Stop());
   PositionSet other = token;
   other.set_topic("elsewhere");
-  EXPECT_EQ(runtime_->WaitApplied(other, absl::Now()).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(runtime_->WaitApplied(other, absl::Now()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       StartsWith("consistency_token: for topic elsewhere, not ")));
 }
 
 TEST_F(RuntimeTest, BackgroundThreadsApplyAndPublishAsEventsArrive) {
   OpenRuntime();
-  ASSERT_TRUE(runtime_->Start().ok());
+  ASSERT_OK(runtime_->Start());
   for (int i = 0; i < 50; ++i) AppendEvents({Visit(absl::StrCat("e", i), "zed")});
   absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (ReadAll(log::kStateChanges).size() < 25 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  ASSERT_TRUE(runtime_->Stop().ok());
+  ASSERT_OK(runtime_->Stop());
   EXPECT_EQ(Count("zed"), 50u);
   EXPECT_EQ(ReadAll(log::kStateChanges).size(), 25u);
   EXPECT_GT(projection_->ticks, 0);
@@ -286,22 +292,22 @@ TEST_F(RuntimeTest, OwnsOnlyAssignedPartitionsAndResumesAfterRevoke) {
   ASSERT_NE(pa, pb);
   AppendEvents({Visit("e1", "alice"), Visit("e2", "alice"), Visit("e3", "bob")});
   EXPECT_EQ(runtime_->CatchUp().value(), 0);  // owns nothing yet
-  EXPECT_EQ(runtime_->CheckServing(pa).code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(runtime_->CheckServing(pa),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("is not owned by this instance")));
 
-  ASSERT_TRUE(runtime_->Assign({pa}).ok());
+  ASSERT_OK(runtime_->Assign({pa}));
   RuntimeStats stats = runtime_->Stats();
   EXPECT_TRUE(stats.partitions[pa.value()].owned);
   EXPECT_TRUE(stats.partitions[pa.value()].restoring);
   EXPECT_EQ(stats.partitions[pa.value()].restore_target, Offset(2));
   EXPECT_FALSE(stats.partitions[pb.value()].owned);
-  const absl::Status restoring = runtime_->CheckServing(pa);
-  EXPECT_EQ(restoring.code(), absl::StatusCode::kUnavailable);
-  EXPECT_TRUE(absl::StrContains(restoring.message(), "restoring")) << restoring;
+  EXPECT_THAT(runtime_->CheckServing(pa),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(" is restoring (")));
 
   EXPECT_EQ(runtime_->CatchUp().value(), 2);  // alice's partition only
   EXPECT_EQ(Count("alice"), 2u);
   EXPECT_EQ(Count("bob"), 0u);
-  EXPECT_TRUE(runtime_->CheckServing(pa).ok());
+  EXPECT_OK(runtime_->CheckServing(pa));
   EXPECT_FALSE(runtime_->Stats().partitions[pa.value()].restoring);
 
   // A token naming bob's unowned partition does not wait for it.
@@ -310,16 +316,17 @@ TEST_F(RuntimeTest, OwnsOnlyAssignedPartitionsAndResumesAfterRevoke) {
   token.mutable_next_offsets()->Resize(4, 0);
   token.set_next_offsets(pb.value(), 1);
   token.set_next_offsets(pa.value(), 2);
-  EXPECT_TRUE(runtime_->WaitApplied(token, absl::Now()).ok());
+  EXPECT_OK(runtime_->WaitApplied(token, absl::Now()));
 
   runtime_->Revoke({pa});
   AppendEvents({Visit("e4", "alice")});
   EXPECT_EQ(runtime_->CatchUp().value(), 0);
   EXPECT_EQ(Count("alice"), 2u);
-  EXPECT_EQ(runtime_->CheckServing(pa).code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(runtime_->CheckServing(pa),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("is not owned by this instance")));
 
   // Back again (and bob's too): resumes from the stored offset, no repeats.
-  ASSERT_TRUE(runtime_->Assign({pa, pb}).ok());
+  ASSERT_OK(runtime_->Assign({pa, pb}));
   EXPECT_EQ(runtime_->CatchUp().value(), 2);
   EXPECT_EQ(Count("alice"), 3u);
   EXPECT_EQ(Count("bob"), 1u);
@@ -339,8 +346,8 @@ TEST_F(RuntimeTest, RevokeStopsApplyingWhileRunning) {
     if (log::PartitionForKey(id, 4) != pa) other = id;
   }
   const Partition pb = log::PartitionForKey(other, 4);
-  ASSERT_TRUE(runtime_->Assign({pa, pb}).ok());
-  ASSERT_TRUE(runtime_->Start().ok());
+  ASSERT_OK(runtime_->Assign({pa, pb}));
+  ASSERT_OK(runtime_->Start());
   for (int i = 0; i < 200; ++i) AppendEvents({Visit(absl::StrCat("e", i), "alice")});
   runtime_->Revoke({pa});
   const Offset applied = runtime_->Stats().partitions[pa.value()].applied;
@@ -354,7 +361,7 @@ TEST_F(RuntimeTest, RevokeStopsApplyingWhileRunning) {
   }
   EXPECT_EQ(runtime_->Stats().partitions[pa.value()].applied, applied);
   EXPECT_EQ(Count("alice"), count);
-  ASSERT_TRUE(runtime_->Stop().ok());
+  ASSERT_OK(runtime_->Stop());
 }
 
 // Ticks wait until no owned partition restores: over state that is behind,
@@ -368,7 +375,7 @@ TEST_F(RuntimeTest, NoTicksWhileAPartitionRestores) {
                                      .tick_interval = absl::Milliseconds(1),
                                      .own_all = false,
                                      .restore_batch = 10});
-  ASSERT_TRUE(rt.ok()) << rt.status();
+  ASSERT_OK(rt);
   runtime_ = std::move(*rt);
   const Partition pa = log::PartitionForKey("alice", 4);
   std::vector<v1::Event> events;
@@ -385,14 +392,14 @@ TEST_F(RuntimeTest, NoTicksWhileAPartitionRestores) {
     }
     ++ticks_after;
   };
-  ASSERT_TRUE(runtime_->Assign({pa}).ok());
-  ASSERT_TRUE(runtime_->Start().ok());
+  ASSERT_OK(runtime_->Assign({pa}));
+  ASSERT_OK(runtime_->Start());
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
   while ((runtime_->Stats().partitions[pa.value()].restoring || ticks_after == 0) &&
          absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  ASSERT_TRUE(runtime_->Stop().ok());
+  ASSERT_OK(runtime_->Stop());
   EXPECT_EQ(Count("alice"), 2000u);
   EXPECT_EQ(ticks_while_restoring, 0);
   EXPECT_GT(ticks_after, 0);  // ticking resumed once restored
@@ -402,10 +409,11 @@ TEST_F(RuntimeTest, AnUncommittedBatchIsAbandonedAndRetried) {
   OpenRuntime();
   AppendEvents({Visit("e1", "c1"), Visit("e2", "c1")});
   projection_->fail_flushes = 1;
-  EXPECT_FALSE(runtime_->CatchUp().ok());
+  // The projection's Flush error, as it returned it.
+  EXPECT_THAT(runtime_->CatchUp(), StatusIs(absl::StatusCode::kUnavailable, "flush failed"));
   EXPECT_EQ(projection_->abandoned, 1);
   EXPECT_EQ(Count("c1"), 0u);
-  ASSERT_TRUE(runtime_->CatchUp().ok());
+  ASSERT_OK(runtime_->CatchUp());
   EXPECT_EQ(projection_->abandoned, 1);
   EXPECT_EQ(Count("c1"), 2u);
   EXPECT_EQ(runtime_->Stats().events_applied, 2);
@@ -417,7 +425,7 @@ TEST_F(RuntimeTest, ADeadLetterParksOnlyThatCustomersLaterRecordsUntilAReplay) {
   AppendEvents({Visit("a1", "alice"), Visit("b1", "bob"), Visit("a2", "alice"),
                 Visit("a3", "alice"), Visit("b2", "bob"), Visit("a4", "alice")});
   // A record without a key has no customer to hold back: dead letter only.
-  ASSERT_TRUE(log_->Append(log::kCustomerEvents, {{.key = "", .value = "\xff"}}, {}).ok());
+  ASSERT_OK(log_->Append(log::kCustomerEvents, {{.key = "", .value = "\xff"}}, {}));
   ASSERT_EQ(runtime_->CatchUp().value(), 7);
   EXPECT_EQ(Order("alice"), "a1 ");
   EXPECT_EQ(Order("bob"), "b1 b2 ");
@@ -555,8 +563,7 @@ TEST_F(RuntimeTest, ReplayIsBoundedPerCallAndByCustomer) {
 
 TEST_F(RuntimeTest, AHeadNoFixCanMendIsDiscardedAndWhatWaitsBehindItApplied) {
   OpenRuntime();
-  ASSERT_TRUE(
-      log_->Append(log::kCustomerEvents, {{.key = "dave", .value = "\xff garbage"}}, {}).ok());
+  ASSERT_OK(log_->Append(log::kCustomerEvents, {{.key = "dave", .value = "\xff garbage"}}, {}));
   AppendEvents({Visit("d1", "dave"), Visit("d2", "dave")});
   ASSERT_EQ(runtime_->CatchUp().value(), 3);
   ReplayResult replay = runtime_->ReplayParked({}).value();
@@ -579,7 +586,7 @@ TEST_F(RuntimeTest, ReplayLeavesPartitionsItDoesNotOwnToTheirOwner) {
   poisoned_ = {"a1"};
   OpenRuntime(/*own_all=*/false);
   const Partition alice = log::PartitionForKey("alice", 4);
-  ASSERT_TRUE(runtime_->Assign({alice}).ok());
+  ASSERT_OK(runtime_->Assign({alice}));
   AppendEvents({Visit("a1", "alice"), Visit("a2", "alice")});
   ASSERT_EQ(runtime_->CatchUp().value(), 2);
   EXPECT_EQ(runtime_->Stats().parked_events, 2);
@@ -605,7 +612,7 @@ TEST(TxnTest, GetSeesTheBatchsOwnWritesOverTheStore) {
     store::Batch stored;
     stored.Put(a, "k1", "stored1");
     stored.Put(a, "k2", "stored2");
-    ASSERT_TRUE(store->Write(stored).ok());
+    ASSERT_OK(store->Write(stored));
 
     Txn txn(*store, Partition(0));
     EXPECT_EQ(txn.Get(a, "k1").value(), "stored1");
@@ -627,7 +634,7 @@ TEST(TxnTest, GetSeesTheBatchsOwnWritesOverTheStore) {
     EXPECT_DEATH((void)txn.Get(a, "cached"), "PutUnread");
     // Nothing reaches the store before the batch is written.
     EXPECT_EQ(store->Get(a, "k1").value(), "stored1");
-    ASSERT_TRUE(store->Write(txn.batch()).ok());
+    ASSERT_OK(store->Write(txn.batch()));
     EXPECT_EQ(store->Get(a, "k1").value(), "new1");
     EXPECT_EQ(store->Get(a, "k2").value(), std::nullopt);
     EXPECT_EQ(store->Get(a, "cached").value(), "value");
@@ -642,12 +649,12 @@ TEST(TokenTest, RoundTripsAndRejectsGarbageNamingTheField) {
   p.add_next_offsets(3);
   p.add_next_offsets(0);
   auto back = DecodeToken(EncodeToken(p), "consistency_token");
-  ASSERT_TRUE(back.ok());
+  ASSERT_OK(back);
   EXPECT_EQ(back->SerializeAsString(), p.SerializeAsString());
   for (std::string bad : {"", "c1.", "c1.!!!", "x1.AAAA", "c1.AAAA"}) {
     auto s = DecodeToken(bad, "consistency_token");
-    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_TRUE(absl::StartsWith(s.status().message(), "consistency_token:")) << bad;
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("consistency_token: ")))
+        << bad;
   }
 }
 

@@ -16,15 +16,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "custops/base/clock.h"
+#include "custops/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::rpc {
 namespace {
 
+using ::custops::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
+
+constexpr absl::StatusCode kUnauthenticated = absl::StatusCode::kUnauthenticated;
 
 constexpr char kSecret[] = "0123456789abcdef0123456789abcdef";
 constexpr char kIssuer[] = "custops-test";
@@ -113,14 +117,14 @@ class AuthTest : public ::testing::Test {
          .audience = kAudience,
          .cache_entries = cache_entries,
          .clock = &clock_});
-    EXPECT_TRUE(v.ok()) << v.status();
+    EXPECT_OK(v);
     return *std::move(v);
   }
 
   std::unique_ptr<TokenVerifier> PublicKeyVerifier(EVP_PKEY* key, const std::string& name) {
     absl::StatusOr<std::unique_ptr<TokenVerifier>> v = TokenVerifier::Create(
         {.public_key_file = WriteTemp(name, PemOf(key, false)), .clock = &clock_});
-    EXPECT_TRUE(v.ok()) << v.status();
+    EXPECT_OK(v);
     return *std::move(v);
   }
 
@@ -172,7 +176,7 @@ TEST_F(AuthTest, Hs256TokenGivesTheIdentity) {
   for (const std::string& header :
        {Bearer(token), absl::StrCat("bearer ", token), absl::StrCat("  BEARER   ", token, " ")}) {
     absl::StatusOr<Identity> who = verifier->Verify(header);
-    ASSERT_TRUE(who.ok()) << who.status();
+    ASSERT_OK(who);
     EXPECT_EQ(who->subject, "alice");
     EXPECT_TRUE(who->Has(Role::kReader));
     EXPECT_TRUE(who->Has(Role::kEmitter));
@@ -188,13 +192,13 @@ TEST_F(AuthTest, Hs256TokenGivesTheIdentity) {
 TEST_F(AuthTest, NoRolesAndNoRegions) {
   std::unique_ptr<TokenVerifier> verifier = Hs256Verifier();
   absl::StatusOr<Identity> who = verifier->Verify(Bearer(HandToken(kHs256Header, Claims(""))));
-  ASSERT_TRUE(who.ok()) << who.status();
+  ASSERT_OK(who);
   EXPECT_EQ(who->roles, 0);
   EXPECT_EQ(who->regions, std::nullopt);
   EXPECT_TRUE(who->SeesRegion("华东"));
 
   who = verifier->Verify(Bearer(HandToken(kHs256Header, Claims(R"("roles":[],"regions":[])"))));
-  ASSERT_TRUE(who.ok()) << who.status();
+  ASSERT_OK(who);
   EXPECT_EQ(who->roles, 0);
   EXPECT_EQ(who->regions, std::vector<std::string>{});
   EXPECT_FALSE(who->SeesRegion("华东"));
@@ -339,9 +343,10 @@ TEST_F(AuthTest, Hs256Table) {
     // A fresh verifier per case: no case is answered from another's cache.
     std::unique_ptr<TokenVerifier> verifier = Hs256Verifier();
     absl::StatusOr<Identity> who = verifier->Verify(c.authorization);
-    EXPECT_EQ(who.status().code(), c.code) << c.name << ": " << who.status();
-    if (c.code != kOk) {
-      EXPECT_EQ(who.status().message(), c.message) << c.name;
+    if (c.code == kOk) {
+      EXPECT_OK(who) << c.name;
+    } else {
+      EXPECT_THAT(who, StatusIs(c.code, c.message)) << c.name;
       EXPECT_THAT(std::string(who.status().message()), Not(HasSubstr(payload_segment))) << c.name;
     }
   }
@@ -354,40 +359,40 @@ TEST_F(AuthTest, MintHs256RoundTrips) {
   request.audience = kAudience;
   request.not_before = kNow - absl::Minutes(1);
   absl::StatusOr<std::string> token = MintHs256(kSecret, request);
-  ASSERT_TRUE(token.ok()) << token.status();
+  ASSERT_OK(token);
   absl::StatusOr<Identity> who = verifier->Verify(Bearer(*token));
-  ASSERT_TRUE(who.ok()) << who.status();
+  ASSERT_OK(who);
   EXPECT_EQ(who->subject, "svc-crm");
   EXPECT_EQ(who->roles, static_cast<uint8_t>(Role::kEmitter) | static_cast<uint8_t>(Role::kReader));
   EXPECT_EQ(who->regions, (std::vector<std::string>{"华东", "华北"}));
 
   // Without iss / aud the configured checks refuse it.
   absl::StatusOr<std::string> plain = MintHs256(kSecret, Request());
-  ASSERT_TRUE(plain.ok()) << plain.status();
-  EXPECT_EQ(verifier->Verify(Bearer(*plain)).status().message(), "wrong issuer");
+  ASSERT_OK(plain);
+  EXPECT_THAT(verifier->Verify(Bearer(*plain)), StatusIs(kUnauthenticated, "wrong issuer"));
 }
 
 TEST_F(AuthTest, MintRefusesBadRequests) {
   MintRequest unknown_role = Request();
   unknown_role.roles = {"reader", "superuser"};
-  absl::StatusOr<std::string> t = MintHs256(kSecret, unknown_role);
-  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(t.status().message()), HasSubstr("superuser"));
+  constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+  EXPECT_THAT(MintHs256(kSecret, unknown_role),
+              StatusIs(kInvalid, StartsWith("roles: unknown role 'superuser'")));
 
   MintRequest no_subject = Request();
   no_subject.subject.clear();
-  EXPECT_EQ(MintHs256(kSecret, no_subject).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MintHs256(kSecret, no_subject), StatusIs(kInvalid, "subject: required"));
 
   MintRequest no_expiry = Request();
   no_expiry.expires = absl::InfinitePast();
-  EXPECT_EQ(MintHs256(kSecret, no_expiry).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MintHs256(kSecret, no_expiry), StatusIs(kInvalid, "expires: required"));
 
-  EXPECT_EQ(MintHs256("", Request()).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MintWithPrivateKey("not a key", Request()).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MintHs256("", Request()), StatusIs(kInvalid, "secret: required"));
+  EXPECT_THAT(MintWithPrivateKey("not a key", Request()),
+              StatusIs(kInvalid, "private key: not an unencrypted PEM private key"));
   // A public key is not a private key.
-  EXPECT_EQ(MintWithPrivateKey(PemOf(Keys::Get().rsa.get(), false), Request()).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(MintWithPrivateKey(PemOf(Keys::Get().rsa.get(), false), Request()),
+              StatusIs(kInvalid, "private key: not an unencrypted PEM private key"));
 }
 
 TEST_F(AuthTest, Rs256AndEs256) {
@@ -396,17 +401,17 @@ TEST_F(AuthTest, Rs256AndEs256) {
   std::unique_ptr<TokenVerifier> es256 = PublicKeyVerifier(keys.ec.get(), "ec.pem");
 
   absl::StatusOr<std::string> rs_token = MintWithPrivateKey(PemOf(keys.rsa.get(), true), Request());
-  ASSERT_TRUE(rs_token.ok()) << rs_token.status();
+  ASSERT_OK(rs_token);
   EXPECT_THAT(*rs_token, StartsWith(B64(R"({"alg":"RS256","typ":"JWT"})")));
   absl::StatusOr<std::string> es_token = MintWithPrivateKey(PemOf(keys.ec.get(), true), Request());
-  ASSERT_TRUE(es_token.ok()) << es_token.status();
+  ASSERT_OK(es_token);
   EXPECT_THAT(*es_token, StartsWith(B64(R"({"alg":"ES256","typ":"JWT"})")));
 
   const std::vector<std::pair<TokenVerifier*, std::string>> good = {{rs256.get(), *rs_token},
                                                                     {es256.get(), *es_token}};
   for (const auto& [verifier, token] : good) {
     absl::StatusOr<Identity> who = verifier->Verify(Bearer(token));
-    ASSERT_TRUE(who.ok()) << who.status();
+    ASSERT_OK(who);
     EXPECT_EQ(who->subject, "svc-crm");
     EXPECT_TRUE(who->Has(Role::kEmitter));
     EXPECT_TRUE(who->SeesRegion("华北"));
@@ -414,24 +419,21 @@ TEST_F(AuthTest, Rs256AndEs256) {
   }
 
   // Each verifier takes only its key's algorithm.
-  absl::StatusOr<Identity> cross = es256->Verify(Bearer(*rs_token));
-  EXPECT_EQ(cross.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(cross.status().message(), "alg RS256 not accepted");
-  cross = rs256->Verify(Bearer(*es_token));
-  EXPECT_EQ(cross.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(cross.status().message(), "alg ES256 not accepted");
+  EXPECT_THAT(es256->Verify(Bearer(*rs_token)),
+              StatusIs(kUnauthenticated, "alg RS256 not accepted"));
+  EXPECT_THAT(rs256->Verify(Bearer(*es_token)),
+              StatusIs(kUnauthenticated, "alg ES256 not accepted"));
 
   // Signed by another RSA key.
   absl::StatusOr<std::string> forged =
       MintWithPrivateKey(PemOf(keys.rsa_other.get(), true), Request());
-  ASSERT_TRUE(forged.ok()) << forged.status();
-  cross = rs256->Verify(Bearer(*forged));
-  EXPECT_EQ(cross.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(cross.status().message(), "bad signature");
+  ASSERT_OK(forged);
+  EXPECT_THAT(rs256->Verify(Bearer(*forged)), StatusIs(kUnauthenticated, "bad signature"));
 
   // An HS256 verifier refuses both.
   std::unique_ptr<TokenVerifier> hs256 = Hs256Verifier();
-  EXPECT_EQ(hs256->Verify(Bearer(*rs_token)).status().message(), "alg RS256 not accepted");
+  EXPECT_THAT(hs256->Verify(Bearer(*rs_token)),
+              StatusIs(kUnauthenticated, "alg RS256 not accepted"));
 }
 
 // The classic confusion: the public key's PEM bytes are public, so an
@@ -446,15 +448,14 @@ TEST_F(AuthTest, Hs256SignedWithThePublicKeyIsRefused) {
         header,
         absl::StrCat(R"({"sub":"mallory","roles":["admin"],"exp":)", At(absl::Hours(1)), "}"),
         public_pem);
-    absl::StatusOr<Identity> who = rs256->Verify(Bearer(forged));
-    EXPECT_EQ(who.status().code(), absl::StatusCode::kUnauthenticated);
-    EXPECT_EQ(who.status().message(), "alg HS256 not accepted");
+    EXPECT_THAT(rs256->Verify(Bearer(forged)),
+                StatusIs(kUnauthenticated, "alg HS256 not accepted"));
   }
   // And alg none with an RSA verifier.
   const std::string none =
       absl::StrCat(B64(R"({"alg":"none","typ":"JWT"})"), ".",
                    B64(absl::StrCat(R"({"sub":"mallory","exp":)", At(absl::Hours(1)), "}")), ".");
-  EXPECT_EQ(rs256->Verify(Bearer(none)).status().message(), "alg none not accepted");
+  EXPECT_THAT(rs256->Verify(Bearer(none)), StatusIs(kUnauthenticated, "alg none not accepted"));
 }
 
 TEST_F(AuthTest, CacheAnswersUntilTheTokenExpires) {
@@ -464,22 +465,20 @@ TEST_F(AuthTest, CacheAnswersUntilTheTokenExpires) {
       absl::StrCat(R"({"sub":"alice","iss":")", kIssuer, R"(","aud":")", kAudience,
                    R"(","roles":["admin"],"regions":["华东"],"exp":)", At(absl::Minutes(5)), "}"));
   absl::StatusOr<Identity> first = verifier->Verify(Bearer(token));
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_OK(first);
   EXPECT_EQ(verifier->CachedTokens(), 1u);
   clock_.Advance(absl::Minutes(5));  // past exp, within the leeway
   absl::StatusOr<Identity> second = verifier->Verify(absl::StrCat("bearer ", token));
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_OK(second);
   EXPECT_EQ(*second, *first);
   EXPECT_EQ(verifier->CachedTokens(), 1u);
 
   clock_.Advance(absl::Seconds(30));  // exp + leeway
-  absl::StatusOr<Identity> expired = verifier->Verify(Bearer(token));
-  EXPECT_EQ(expired.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(expired.status().message(), "token expired");
+  EXPECT_THAT(verifier->Verify(Bearer(token)), StatusIs(kUnauthenticated, "token expired"));
   EXPECT_EQ(verifier->CachedTokens(), 0u);
 
   // Failures are not cached.
-  EXPECT_EQ(verifier->Verify(Bearer(token)).status().message(), "token expired");
+  EXPECT_THAT(verifier->Verify(Bearer(token)), StatusIs(kUnauthenticated, "token expired"));
   EXPECT_EQ(verifier->CachedTokens(), 0u);
 }
 
@@ -488,15 +487,15 @@ TEST_F(AuthTest, CacheIsBounded) {
   std::vector<std::string> tokens;
   for (int i = 0; i < 5; ++i) {
     tokens.push_back(HandToken(kHs256Header, Claims(absl::StrCat(R"("jti":")", i, R"(")"))));
-    ASSERT_TRUE(verifier->Verify(Bearer(tokens.back())).ok());
+    ASSERT_OK(verifier->Verify(Bearer(tokens.back())));
     EXPECT_LE(verifier->CachedTokens(), 2u);
   }
   EXPECT_EQ(verifier->CachedTokens(), 2u);
   // Evicted tokens are verified again, and still good.
-  for (const std::string& token : tokens) EXPECT_TRUE(verifier->Verify(Bearer(token)).ok());
+  for (const std::string& token : tokens) EXPECT_OK(verifier->Verify(Bearer(token)));
 
   std::unique_ptr<TokenVerifier> uncached = Hs256Verifier(/*cache_entries=*/0);
-  EXPECT_TRUE(uncached->Verify(Bearer(tokens[0])).ok());
+  EXPECT_OK(uncached->Verify(Bearer(tokens[0])));
   EXPECT_EQ(uncached->CachedTokens(), 0u);
 }
 
@@ -529,14 +528,14 @@ TEST_F(AuthTest, ConcurrentVerification) {
 TEST_F(AuthTest, SecretFileTrailingNewlineIsStripped) {
   const std::string path = WriteTemp("secret-crlf", "s3cret\r\n");
   absl::StatusOr<std::string> secret = ReadSecretFile(path);
-  ASSERT_TRUE(secret.ok()) << secret.status();
+  ASSERT_OK(secret);
   EXPECT_EQ(*secret, "s3cret");
   absl::StatusOr<std::unique_ptr<TokenVerifier>> verifier =
       TokenVerifier::Create({.hs256_secret_file = path, .clock = &clock_});
-  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  ASSERT_OK(verifier);
   absl::StatusOr<std::string> token = MintHs256("s3cret", Request());
-  ASSERT_TRUE(token.ok()) << token.status();
-  EXPECT_TRUE((*verifier)->Verify(Bearer(*token)).ok());
+  ASSERT_OK(token);
+  EXPECT_OK((*verifier)->Verify(Bearer(*token)));
 }
 
 TEST_F(AuthTest, CreateRefusesUnusableOptions) {
@@ -586,11 +585,10 @@ TEST_F(AuthTest, CreateRefusesUnusableOptions) {
   };
   for (const Bad& c : cases) {
     absl::StatusOr<std::unique_ptr<TokenVerifier>> v = TokenVerifier::Create(c.options);
-    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
-    EXPECT_THAT(std::string(v.status().message()), StartsWith(c.prefix)) << c.name;
+    EXPECT_THAT(v, StatusIs(absl::StatusCode::kInvalidArgument, StartsWith(c.prefix))) << c.name;
   }
-  EXPECT_TRUE(TokenVerifier::Create({.hs256_secret_file = secret_file}).ok());
-  EXPECT_TRUE(TokenVerifier::Create({.public_key_file = public_file}).ok());
+  EXPECT_OK(TokenVerifier::Create({.hs256_secret_file = secret_file}));
+  EXPECT_OK(TokenVerifier::Create({.public_key_file = public_file}));
 }
 
 }  // namespace

@@ -30,12 +30,14 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "custops/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::rpc {
 namespace {
 
+using ::custops::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -252,7 +254,7 @@ class Parked {
 
 std::unique_ptr<HttpServer> MustStart(HttpHandler handler, HttpServerOptions options = {}) {
   auto server = HttpServer::Start(options, std::move(handler));
-  EXPECT_TRUE(server.ok()) << server.status();
+  EXPECT_OK(server);
   return server.ok() ? *std::move(server) : nullptr;
 }
 
@@ -685,24 +687,26 @@ TEST(HttpServerTest, TakenPortIsUnavailable) {
   auto first = MustStart(handler);
   ASSERT_NE(first, nullptr);
   auto second = HttpServer::Start({.port = first->port()}, handler);
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+  EXPECT_THAT(second,
+              StatusIs(absl::StatusCode::kUnavailable,
+                       StartsWith(absl::StrCat("http listen on 127.0.0.1:", first->port(), ": "))));
 }
 
 TEST(HttpServerTest, BadOptionsAreInvalidArgument) {
   auto handler = [](const HttpRequest&, std::shared_ptr<HttpExchange> exchange) {
     exchange->Respond({});
   };
-  auto host = HttpServer::Start({.host = "localhost"}, handler);
-  EXPECT_EQ(host.status().code(), absl::StatusCode::kInvalidArgument);
-  auto threads = HttpServer::Start({.threads = 0}, handler);
-  EXPECT_EQ(threads.status().code(), absl::StatusCode::kInvalidArgument);
-  auto half = HttpServer::Start({.tls_cert_file = "/nonexistent/cert.pem"}, handler);
-  EXPECT_EQ(half.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(half.status().message()), HasSubstr("tls.key_file"));
-  auto missing = HttpServer::Start(
-      {.tls_cert_file = "/nonexistent/cert.pem", .tls_key_file = "/nonexistent/key.pem"}, handler);
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("tls.cert_file: cannot read"));
+  constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+  EXPECT_THAT(HttpServer::Start({.host = "localhost"}, handler),
+              StatusIs(kInvalid, "http address: not an IPv4 or IPv6 literal: localhost"));
+  EXPECT_THAT(HttpServer::Start({.threads = 0}, handler),
+              StatusIs(kInvalid, "http threads must be >= 1: 0"));
+  EXPECT_THAT(HttpServer::Start({.tls_cert_file = "/nonexistent/cert.pem"}, handler),
+              StatusIs(kInvalid, "tls.key_file: required when tls.cert_file is set"));
+  EXPECT_THAT(HttpServer::Start({.tls_cert_file = "/nonexistent/cert.pem",
+                                 .tls_key_file = "/nonexistent/key.pem"},
+                                handler),
+              StatusIs(kInvalid, StartsWith("tls.cert_file: cannot read /nonexistent/cert.pem: ")));
 }
 
 TEST(HttpServerTest, ServesIpv6Loopback) {
@@ -1008,22 +1012,18 @@ TEST_F(HttpsTest, BadTlsFilesAreInvalidArgumentNamingTheOption) {
   std::ofstream(File("garbage.pem")) << "not a certificate\n";
   auto cert = HttpServer::Start(
       {.tls_cert_file = File("garbage.pem"), .tls_key_file = File("server.key")}, handler);
-  EXPECT_EQ(cert.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(cert.status().message()), StartsWith("tls.cert_file: "));
+  EXPECT_THAT(cert, StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("tls.cert_file: ")));
   auto key = HttpServer::Start(
       {.tls_cert_file = File("server.pem"), .tls_key_file = File("garbage.pem")}, handler);
-  EXPECT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(key.status().message()), StartsWith("tls.key_file: "));
+  EXPECT_THAT(key, StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("tls.key_file: ")));
   auto mismatch = HttpServer::Start(
       {.tls_cert_file = File("server.pem"), .tls_key_file = File("client.key")}, handler);
-  EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(mismatch.status().message()), StartsWith("tls.key_file: "));
+  EXPECT_THAT(mismatch, StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("tls.key_file: ")));
   auto ca = HttpServer::Start({.tls_cert_file = File("server.pem"),
                                .tls_key_file = File("server.key"),
                                .tls_client_ca_file = File("garbage.pem")},
                               handler);
-  EXPECT_EQ(ca.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(ca.status().message()), StartsWith("tls.client_ca_file: "));
+  EXPECT_THAT(ca, StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("tls.client_ca_file: ")));
 }
 
 }  // namespace

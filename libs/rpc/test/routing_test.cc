@@ -6,10 +6,14 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::rpc {
 namespace {
+
+using ::custops::testing::StatusIs;
 
 TEST(OwnerDirectoryTest, CachesForTheTtlAndFetchesAgainWhenInvalidated) {
   std::atomic<int> fetches{0};
@@ -62,7 +66,7 @@ TEST(OwnerDirectoryTest, AFailedFetchKeepsNothingNew) {
         return absl::UnavailableError("broker down");
       },
       absl::Hours(1));
-  EXPECT_EQ(owners.Owners().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(owners.Owners(), StatusIs(absl::StatusCode::kUnavailable, "broker down"));
   EXPECT_FALSE(owners.Cached(absl::Hours(1)).has_value());
 }
 

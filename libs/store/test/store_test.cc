@@ -4,10 +4,17 @@
 #include <string>
 
 #include "custops/store/keys.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::store {
 namespace {
+
+using ::custops::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -24,12 +31,12 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, BatchIsAtomicAndFamiliesAreSeparate) {
   auto store = Store::Open(Options());
-  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_OK(store);
   Batch batch;
   batch.Put((*store)->Family("a"), "k", "in-a");
   batch.Put((*store)->Family("b"), "k", "in-b");
   EXPECT_EQ(batch.Count(), 2u);
-  ASSERT_TRUE((*store)->Write(batch).ok());
+  ASSERT_OK((*store)->Write(batch));
   EXPECT_EQ(*(*store)->Get((*store)->Family("a"), "k").value(), "in-a");
   EXPECT_EQ(*(*store)->Get((*store)->Family("b"), "k").value(), "in-b");
   EXPECT_FALSE((*store)->Get((*store)->Family("a"), "missing").value().has_value());
@@ -39,7 +46,7 @@ TEST_F(StoreTest, PrefixIterationStaysInsideThePrefix) {
   auto store = Store::Open(Options()).value();
   Batch batch;
   for (std::string k : {"p1/a", "p1/b", "p2/a", "p0/z"}) batch.Put(store->Family("a"), k, k);
-  ASSERT_TRUE(store->Write(batch).ok());
+  ASSERT_OK(store->Write(batch));
   auto it = store->NewIterator(store->Family("a"), "p1/");
   std::vector<std::string> keys;
   for (it->SeekToFirst(); it->Valid(); it->Next()) keys.emplace_back(it->key());
@@ -57,13 +64,16 @@ TEST_F(StoreTest, PersistsAcrossReopenAndRefusesASecondOpener) {
     auto store = Store::Open(Options()).value();
     Batch batch;
     batch.Put(store->Family("b"), "durable", "yes");
-    ASSERT_TRUE(store->Write(batch).ok());
+    ASSERT_OK(store->Write(batch));
     auto second = Store::Open(Options());
-    EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+    // RocksDB's LOCK file is held.
+    EXPECT_THAT(second, StatusIs(absl::StatusCode::kUnavailable,
+                                 AllOf(StartsWith("open "), HasSubstr("lock"))));
     Batch late;
     late.Put(store->Family("default"), "x", "y");
-    ASSERT_TRUE(store->Close().ok());
-    EXPECT_EQ(store->Write(late).code(), absl::StatusCode::kFailedPrecondition);
+    ASSERT_OK(store->Close());
+    EXPECT_THAT(store->Write(late),
+                StatusIs(absl::StatusCode::kFailedPrecondition, "store is closed"));
   }
   auto store = Store::Open(Options()).value();
   EXPECT_EQ(*store->Get(store->Family("b"), "durable").value(), "yes");

@@ -15,22 +15,22 @@
 #include "absl/strings/str_cat.h"
 #include "custops/event/time.h"
 #include "custops/log/embedded_event_log.h"
+#include "custops/testing/money.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::command {
 namespace {
 
-using absl::StatusCode;
+using ::absl::StatusCode;
+using ::custops::testing::Cny;
+using ::custops::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'750'000'000);
 constexpr absl::Duration kDay = absl::Hours(24);
-
-v1::Money Cny(int64_t units) {
-  v1::Money m;
-  m.set_units(units);
-  m.set_currency("CNY");
-  return m;
-}
 
 domain::RegisterCustomer Reg() {
   domain::RegisterCustomer r;
@@ -49,13 +49,13 @@ class CommandCoreTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     log_ = log::EmbeddedEventLog::Open({.path = (dir_ / "log").string(), .sync = false}).value();
-    ASSERT_TRUE(log_->CreateTopic(log::kCustomerEvents, 4).ok());
+    ASSERT_OK(log_->CreateTopic(log::kCustomerEvents, 4));
     ingestor_ = std::make_unique<ingest::Ingestor>(*log_, clock_, event::ValidationOptions{});
     StartCore();
   }
   void TearDown() override {
     core_.reset();
-    ASSERT_TRUE(log_->Close().ok());
+    ASSERT_OK(log_->Close());
     std::filesystem::remove_all(dir_);
   }
   void StartCore() {
@@ -79,7 +79,7 @@ class CommandCoreTest : public ::testing::Test {
     absl::StatusOr<v1::CommandResponse> r = Run(
         "issue-" + quote_id,
         domain::IssueQuote{.quote_id = quote_id, .amount = Cny(100), .valid_until = kT0 + kDay});
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_OK(r);
     return r.ok();
   }
 
@@ -115,7 +115,7 @@ TEST(CommandEventId, DeterministicAndDistinct) {
 
 TEST_F(CommandCoreTest, EmitsOneEventWithContextAndTheClockAsEventTime) {
   absl::StatusOr<v1::CommandResponse> r = Run("r1", Reg());
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_OK(r);
   EXPECT_FALSE(r->duplicate());
   EXPECT_EQ(r->event_id(), CommandEventId("C1", "r1"));
   EXPECT_FALSE(r->consistency_token().empty());
@@ -131,12 +131,12 @@ TEST_F(CommandCoreTest, EmitsOneEventWithContextAndTheClockAsEventTime) {
 }
 
 TEST_F(CommandCoreTest, SameRequestIdTwiceGivesOneEvent) {
-  ASSERT_TRUE(Run("r1", Reg()).ok());
+  ASSERT_OK(Run("r1", Reg()));
   absl::StatusOr<v1::CommandResponse> first = Run("r2", domain::MarkLost{"moved"});
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_OK(first);
   // The retry would be refused if decided again (already lost): it is not.
   absl::StatusOr<v1::CommandResponse> retry = Run("r2", domain::MarkLost{"moved"});
-  ASSERT_TRUE(retry.ok()) << retry.status();
+  ASSERT_OK(retry);
   EXPECT_TRUE(retry->duplicate());
   EXPECT_EQ(retry->event_id(), first->event_id());
   EXPECT_EQ(retry->position().SerializeAsString(), first->position().SerializeAsString());
@@ -145,21 +145,22 @@ TEST_F(CommandCoreTest, SameRequestIdTwiceGivesOneEvent) {
 }
 
 TEST_F(CommandCoreTest, RetryAfterARestartIsStillADuplicate) {
-  ASSERT_TRUE(Run("r1", Reg()).ok());
+  ASSERT_OK(Run("r1", Reg()));
   absl::StatusOr<v1::CommandResponse> first = Run("r2", domain::MarkLost{"moved"});
-  ASSERT_TRUE(first.ok());
+  ASSERT_OK(first);
   StartCore();  // the view is rebuilt from the log
   absl::StatusOr<v1::CommandResponse> retry = Run("r2", domain::MarkLost{"moved"});
-  ASSERT_TRUE(retry.ok()) << retry.status();
+  ASSERT_OK(retry);
   EXPECT_TRUE(retry->duplicate());
   EXPECT_EQ(retry->position().offset(), first->position().offset());
   // And the rebuilt view knows the state: a new request is refused.
-  EXPECT_EQ(Run("r3", domain::MarkLost{"again"}).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Run("r3", domain::MarkLost{"again"}),
+              StatusIs(StatusCode::kFailedPrecondition, HasSubstr("is already marked lost")));
   EXPECT_EQ(LogEvents().size(), 2u);
 }
 
 TEST_F(CommandCoreTest, TwoConcurrentAcceptsOfOneQuoteGiveOneAcceptance) {
-  ASSERT_TRUE(Run("reg", Reg()).ok());
+  ASSERT_OK(Run("reg", Reg()));
   constexpr int kQuotes = 40;
   for (int i = 0; i < kQuotes; ++i) {
     ASSERT_TRUE(Issue(absl::StrCat("Q", i)));
@@ -190,7 +191,7 @@ TEST_F(CommandCoreTest, TwoConcurrentAcceptsOfOneQuoteGiveOneAcceptance) {
 }
 
 TEST_F(CommandCoreTest, ConcurrentRetriesOfOneRequestEmitOnce) {
-  ASSERT_TRUE(Run("reg", Reg()).ok());
+  ASSERT_OK(Run("reg", Reg()));
   std::vector<std::thread> threads;
   std::vector<std::string> ids(8);
   for (int t = 0; t < 8; ++t) {
@@ -208,7 +209,7 @@ TEST_F(CommandCoreTest, ConcurrentRetriesOfOneRequestEmitOnce) {
 }
 
 TEST_F(CommandCoreTest, RawAppendsBeforeACommandAreSeen) {
-  ASSERT_TRUE(Run("reg", Reg()).ok());
+  ASSERT_OK(Run("reg", Reg()));
   ASSERT_TRUE(Issue("Q1"));
   // Another system accepts the quote through raw Append.
   v1::AppendRequest raw;
@@ -217,44 +218,39 @@ TEST_F(CommandCoreTest, RawAppendsBeforeACommandAreSeen) {
   e->set_customer_id("C1");
   *e->mutable_occurred_at() = event::ToProto(kT0);
   e->mutable_quote_accepted()->set_quote_id("Q1");
-  ASSERT_TRUE(ingestor_->Append(raw).ok());
+  ASSERT_OK(ingestor_->Append(raw));
   absl::StatusOr<v1::CommandResponse> r = Run("accept", domain::AcceptQuote{"Q1"});
-  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status();
-  EXPECT_NE(std::string(r.status().message()).find("ACCEPTED"), std::string::npos);
+  EXPECT_THAT(r, StatusIs(StatusCode::kFailedPrecondition, "quote Q1 is ACCEPTED, not ISSUED"));
 }
 
 TEST_F(CommandCoreTest, OccurredAtIsTheDecisionTime) {
-  ASSERT_TRUE(Run("reg", Reg()).ok());
+  ASSERT_OK(Run("reg", Reg()));
   ASSERT_TRUE(Issue("Q1"));
   // Accepting one microsecond after valid_until is refused (EXPIRED) ...
   absl::StatusOr<v1::CommandResponse> late =
       Run("late", domain::AcceptQuote{"Q1"}, "C1", kT0 + kDay + absl::Microseconds(1));
-  EXPECT_EQ(late.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(std::string(late.status().message()).find("EXPIRED"), std::string::npos);
+  EXPECT_THAT(late, StatusIs(StatusCode::kFailedPrecondition, StartsWith("quote Q1 is EXPIRED")));
   // ... exactly at valid_until it is allowed and the event carries that time.
   absl::StatusOr<v1::CommandResponse> on_time =
       Run("on-time", domain::AcceptQuote{"Q1"}, "C1", kT0 + kDay);
-  ASSERT_TRUE(on_time.ok()) << on_time.status();
+  ASSERT_OK(on_time);
   EXPECT_EQ(event::FromProto(LogEvents().back().occurred_at()), kT0 + kDay);
 }
 
 TEST_F(CommandCoreTest, RequestFieldErrorsNameTheField) {
-  absl::StatusOr<v1::CommandResponse> r = Run("", Reg());
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message(), "request_id is required");
-  r = Run("r1", Reg(), "");
-  EXPECT_EQ(r.status().message(), "customer_id is required");
-  r = Run("r1", Reg(), std::string(129, 'x'));
-  EXPECT_EQ(r.status().message(), "customer_id must be at most 128 bytes, got 129");
+  constexpr StatusCode kInvalid = StatusCode::kInvalidArgument;
+  EXPECT_THAT(Run("", Reg()), StatusIs(kInvalid, "request_id is required"));
+  EXPECT_THAT(Run("r1", Reg(), ""), StatusIs(kInvalid, "customer_id is required"));
+  EXPECT_THAT(Run("r1", Reg(), std::string(129, 'x')),
+              StatusIs(kInvalid, "customer_id must be at most 128 bytes, got 129"));
   // A text field over the event validation's limit is caught before the log.
   domain::RegisterCustomer long_name = Reg();
   long_name.profile.set_name(std::string(5000, 'n'));
-  r = Run("r2", long_name);
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(std::string(r.status().message()).find("name"), std::string::npos) << r.status();
+  EXPECT_THAT(Run("r2", long_name),
+              StatusIs(kInvalid, StartsWith("request.customer_registered.name: ")));
   // An unregistered customer: FAILED_PRECONDITION, nothing emitted.
-  r = Run("r3", domain::LogVisit{}, "C9");
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);  // visit_id first
+  EXPECT_THAT(Run("r3", domain::LogVisit{}, "C9"),
+              StatusIs(kInvalid, "visit_id is required"));  // visit_id first
   EXPECT_TRUE(LogEvents().empty());
   EXPECT_EQ(core_->stats().refused, 5);
 }
@@ -284,7 +280,8 @@ TEST_F(CommandCoreTest, CommandsForManyCustomersInParallel) {
 
 TEST_F(CommandCoreTest, StoppedCoreIsUnavailable) {
   core_->Stop();
-  EXPECT_EQ(Run("r1", Reg()).status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(Run("r1", Reg()),
+              StatusIs(StatusCode::kUnavailable, "the command service is stopping"));
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "custops/base/executor.h"
@@ -18,25 +17,24 @@
 #include "custops/review/review_projection.h"
 #include "custops/review/review_service.h"
 #include "custops/rpc/gateway.h"
+#include "custops/testing/money.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "review_store_fixture.h"
 
 namespace custops::review {
 namespace {
 
+using ::custops::testing::Cny;
+using ::custops::testing::StatusIs;
 using testing::At;
 using testing::Shanghai;
+using ::testing::StartsWith;
 using testing::TestCall;
 using Regions = std::vector<std::string>;
 
 absl::Duration Days(int n) { return absl::Hours(24 * n); }
-
-v1::Money Cny(int64_t units) {
-  v1::Money m;
-  m.set_units(units);
-  m.set_currency("CNY");
-  return m;
-}
 
 // Event ids are the prefix and a counter: distinct prefixes for builders
 // whose events go to one log (the projection drops a repeated event id).
@@ -130,8 +128,8 @@ class ReviewConsoleTest : public testing::ReviewStoreTest {
   void Append(const std::vector<v1::Event>& events) {
     std::vector<log::Record> records;
     for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_TRUE(log_->Append(log::kCustomerEvents, records, {}).ok());
-    ASSERT_TRUE(runtime_->CatchUp().ok());
+    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
+    ASSERT_OK(runtime_->CatchUp());
     ASSERT_EQ(runtime_->Stats().dead_letters, 0);
   }
 
@@ -191,7 +189,7 @@ class ReviewConsoleTest : public testing::ReviewStoreTest {
   }
   v1::ReviewReport Review(const v1::GetReviewRequest& req, const Regions* regions = nullptr) {
     absl::StatusOr<v1::ReviewReport> r = queries_->GetReview(req, regions);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_OK(r);
     return r.ok() ? *r : v1::ReviewReport();
   }
   v1::CompareReviewRequest CompareRequest(v1::Granularity g, absl::Time start, v1::Dimension dim,
@@ -351,12 +349,12 @@ TEST_F(ReviewConsoleTest, HistoryPeriodsOutOfRangeAreInvalid) {
   for (int n : {-1, 25, 1000}) {
     absl::StatusOr<v1::ReviewReport> r = queries_->GetReview(
         ReviewRequest(v1::GRANULARITY_MONTH, At(2024, 6, 1), v1::DIMENSION_ALL, "", n));
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << n;
-    EXPECT_TRUE(absl::StartsWith(r.status().message(), "history_periods:")) << r.status();
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument, "history_periods: 0 (none) to 24"))
+        << n;
   }
   absl::StatusOr<v1::ReviewReport> most = queries_->GetReview(
       ReviewRequest(v1::GRANULARITY_MONTH, At(2024, 6, 1), v1::DIMENSION_ALL, "", 24));
-  ASSERT_TRUE(most.ok()) << most.status();
+  ASSERT_OK(most);
   EXPECT_EQ(M(*most, "revenue").history_size(), 24);
 }
 
@@ -474,43 +472,45 @@ TEST_F(ReviewConsoleTest, CompareOfSomeRegionsListsThoseOnly) {
   const Regions none;
   EXPECT_EQ(queries_->CompareReview(req, &none).value().rows_size(), 0);
   req.set_dimension(v1::DIMENSION_OWNER);
-  EXPECT_EQ(queries_->CompareReview(req, &scope).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(queries_->CompareReview(req, &scope),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "dimension: a comparison of some regions is by region"));
 }
 
 TEST_F(ReviewConsoleTest, CompareRefusesWhatItCannotList) {
   Population();
+  constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
   for (int dim : {static_cast<int>(v1::DIMENSION_ALL), static_cast<int>(v1::DIMENSION_UNSPECIFIED),
                   static_cast<int>(v1::DIMENSION_KIND), 100, 77}) {
     absl::StatusOr<v1::CompareReviewResponse> r = queries_->CompareReview(
         CompareRequest(v1::GRANULARITY_MONTH, At(2024, 6, 5), static_cast<v1::Dimension>(dim)));
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << dim;
-    EXPECT_TRUE(absl::StartsWith(r.status().message(), "dimension:")) << r.status();
+    EXPECT_THAT(r,
+                StatusIs(kInvalid, StartsWith("dimension: CompareReview compares the values of")))
+        << dim;
   }
   v1::CompareReviewRequest req =
       CompareRequest(v1::GRANULARITY_UNSPECIFIED, At(2024, 6, 5), v1::DIMENSION_OWNER);
-  EXPECT_EQ(queries_->CompareReview(req).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(queries_->CompareReview(req),
+              StatusIs(kInvalid, "granularity 0 is not a reporting one"));
   req = CompareRequest(v1::GRANULARITY_MONTH, At(2024, 6, 5), v1::DIMENSION_OWNER, -1);
-  EXPECT_EQ(queries_->CompareReview(req).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(queries_->CompareReview(req), StatusIs(kInvalid, "page_size: must not be negative"));
   req.set_page_size(5000);  // at most 1000: capped, not refused
   EXPECT_EQ(queries_->CompareReview(req).value().rows_size(), 4);
   req.set_page_token("f1.b3duZXItYg");  // a Funnel token is not one of this list
-  absl::StatusOr<v1::CompareReviewResponse> token = queries_->CompareReview(req);
-  EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StartsWith(token.status().message(), "page_token:")) << token.status();
+  EXPECT_THAT(queries_->CompareReview(req),
+              StatusIs(kInvalid, "page_token: not a token from this list"));
   req.clear_page_token();
   req.mutable_period_start()->set_nanos(-1);
-  EXPECT_EQ(queries_->CompareReview(req).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(queries_->CompareReview(req),
+              StatusIs(kInvalid, "period_start: not a valid timestamp"));
   // Tier off: FAILED_PRECONDITION as GetReview.
   ReviewRules off = rules_;
   off.tier_dimension = false;
   ReviewQueries no_tier(runtime_->store(), 4, off, org_.get(), "CNY");
-  EXPECT_EQ(
-      no_tier
-          .CompareReview(CompareRequest(v1::GRANULARITY_MONTH, At(2024, 6, 5), v1::DIMENSION_TIER))
-          .status()
-          .code(),
-      absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(no_tier.CompareReview(
+                  CompareRequest(v1::GRANULARITY_MONTH, At(2024, 6, 5), v1::DIMENSION_TIER)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       "dimension: tier is off (review.tier_dimension = false)"));
 }
 
 // ---------------------------------------------------------------------------
@@ -715,23 +715,22 @@ TEST_F(CustomerActivityTest, ComplaintsReceivablesAndWorklistAtAsOf) {
 
 TEST_F(CustomerActivityTest, UnknownOrOutOfScopeIsNotFound) {
   Customers();
-  auto code = [&](const std::string& id, const Regions* regions = nullptr) {
+  auto status = [&](const std::string& id, const Regions* regions = nullptr) {
     return queries_->CustomerActivity(id, AsOf(), regions).status();
   };
-  EXPECT_EQ(code("nobody").code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(code("ghost").code(), absl::StatusCode::kNotFound);  // events, never registered
+  constexpr absl::StatusCode kNotFound = absl::StatusCode::kNotFound;
+  EXPECT_THAT(status("nobody"), StatusIs(kNotFound, "customer_id: no customer nobody"));
+  // Events, never registered.
+  EXPECT_THAT(status("ghost"), StatusIs(kNotFound, "customer_id: no customer ghost"));
   const Regions west = {"West"};
-  const absl::Status outside = code("c1", &west);
-  EXPECT_EQ(outside.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(outside.message(), "customer_id: no customer c1");
-  EXPECT_EQ(code("nobody", &west).message(), "customer_id: no customer nobody");
+  EXPECT_THAT(status("c1", &west), StatusIs(kNotFound, "customer_id: no customer c1"));
+  EXPECT_THAT(status("nobody", &west), StatusIs(kNotFound, "customer_id: no customer nobody"));
   const Regions east_west = {"East", "West"};
-  EXPECT_TRUE(code("c1", &east_west).ok());
-  EXPECT_TRUE(code("c2", &west).ok());
+  EXPECT_OK(status("c1", &east_west));
+  EXPECT_OK(status("c2", &west));
   for (const std::string& bad : {std::string(), std::string(129, 'x')}) {
-    const absl::Status s = code(bad);
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_TRUE(absl::StartsWith(s.message(), "customer_id:")) << s;
+    EXPECT_THAT(status(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument, "customer_id: required, 1-128 bytes"));
   }
 }
 
@@ -801,49 +800,54 @@ TEST_F(ReviewConsoleServiceTest, CompareOfARegionScopedToken) {
   Population();
   const rpc::Identity ew = Scoped(Regions{"East", "West"});
   absl::StatusOr<v1::CompareReviewResponse> regions = Compare(ew, v1::DIMENSION_REGION);
-  ASSERT_TRUE(regions.ok()) << regions.status();
+  ASSERT_OK(regions);
   std::vector<std::string> values;
   for (const v1::ReviewRow& row : regions->rows()) values.push_back(row.dimension_value());
   EXPECT_EQ(values, (std::vector<std::string>{"East", "West"}));  // not North
   // The same rows as an unscoped caller's.
   absl::StatusOr<v1::CompareReviewResponse> all =
       Compare(Scoped(std::nullopt), v1::DIMENSION_REGION);
-  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_OK(all);
   ASSERT_EQ(all->rows_size(), 3);
   EXPECT_EQ(regions->rows(0).SerializeAsString(), all->rows(0).SerializeAsString());
   EXPECT_EQ(regions->rows(1).SerializeAsString(), all->rows(2).SerializeAsString());
   for (v1::Dimension dim : {v1::DIMENSION_OWNER, v1::DIMENSION_INDUSTRY, v1::DIMENSION_CHANNEL,
                             v1::DIMENSION_PRODUCT, v1::DIMENSION_TIER}) {
-    EXPECT_EQ(Compare(ew, dim).status().code(), absl::StatusCode::kPermissionDenied) << dim;
-    EXPECT_TRUE(Compare(Scoped(std::nullopt), dim).ok()) << dim;
+    EXPECT_THAT(
+        Compare(ew, dim),
+        StatusIs(absl::StatusCode::kPermissionDenied,
+                 StartsWith("dimension: a region-scoped token compares by DIMENSION_REGION")))
+        << dim;
+    EXPECT_OK(Compare(Scoped(std::nullopt), dim)) << dim;
   }
   // Not comparable for anybody: INVALID_ARGUMENT, scoped or not.
-  EXPECT_EQ(Compare(ew, v1::DIMENSION_ALL).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Compare(Scoped(std::nullopt), v1::DIMENSION_ALL).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Compare(ew, v1::DIMENSION_ALL),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       StartsWith("dimension: CompareReview compares the values of")));
+  EXPECT_THAT(Compare(Scoped(std::nullopt), v1::DIMENSION_ALL),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       StartsWith("dimension: CompareReview compares the values of")));
   // A token without regions sees no rows.
   absl::StatusOr<v1::CompareReviewResponse> empty =
       Compare(Scoped(Regions{}), v1::DIMENSION_REGION);
-  ASSERT_TRUE(empty.ok()) << empty.status();
+  ASSERT_OK(empty);
   EXPECT_EQ(empty->rows_size(), 0);
   // A consistency token that is not one.
   v1::CompareReviewRequest req =
       CompareRequest(v1::GRANULARITY_MONTH, At(2024, 6, 5), v1::DIMENSION_REGION);
   req.set_consistency_token("garbage");
-  EXPECT_EQ(Invoke<v1::CompareReviewResponse>("custops.v1.Review/CompareReview",
-                                              Scoped(std::nullopt), req)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Invoke<v1::CompareReviewResponse>("custops.v1.Review/CompareReview",
+                                                Scoped(std::nullopt), req),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("consistency_token: ")));
   // GetReview's history through the front door.
   v1::GetReviewRequest history =
       ReviewRequest(v1::GRANULARITY_MONTH, At(2024, 6, 1), v1::DIMENSION_ALL, "", 25);
-  EXPECT_EQ(Invoke<v1::ReviewReport>("custops.v1.Review/GetReview", ew, history).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Invoke<v1::ReviewReport>("custops.v1.Review/GetReview", ew, history),
+              StatusIs(absl::StatusCode::kInvalidArgument, "history_periods: 0 (none) to 24"));
   history.set_history_periods(12);
   absl::StatusOr<v1::ReviewReport> merged =
       Invoke<v1::ReviewReport>("custops.v1.Review/GetReview", ew, history);
-  ASSERT_TRUE(merged.ok()) << merged.status();
+  ASSERT_OK(merged);
   const Regions scope = {"East", "West"};
   EXPECT_EQ(merged->SerializeAsString(), Review(history, &scope).SerializeAsString());
 }
@@ -855,30 +859,32 @@ TEST_F(ReviewConsoleServiceTest, CustomerActivityThroughTheService) {
   // as_of defaults to the service clock's now.
   clock_.Set(AsOf());
   absl::StatusOr<v1::CustomerActivityResponse> now = Activity(Scoped(std::nullopt), req);
-  ASSERT_TRUE(now.ok()) << now.status();
+  ASSERT_OK(now);
   EXPECT_EQ(now->SerializeAsString(),
             queries_->CustomerActivity("c1", AsOf()).value().SerializeAsString());
   *req.mutable_as_of() = event::ToProto(At(2024, 7, 2));
   absl::StatusOr<v1::CustomerActivityResponse> july = Activity(Scoped(std::nullopt), req);
-  ASSERT_TRUE(july.ok()) << july.status();
+  ASSERT_OK(july);
   EXPECT_EQ(july->complaints_size(), 6);
   // Region scope: outside is NOT_FOUND, as an unknown customer is.
-  EXPECT_EQ(Activity(Scoped(Regions{"West"}), req).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(Activity(Scoped(Regions{"East"}), req).ok());
+  EXPECT_THAT(Activity(Scoped(Regions{"West"}), req),
+              StatusIs(absl::StatusCode::kNotFound, "customer_id: no customer c1"));
+  EXPECT_OK(Activity(Scoped(Regions{"East"}), req));
   req.set_customer_id("nobody");
-  EXPECT_EQ(Activity(Scoped(std::nullopt), req).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(Activity(Scoped(std::nullopt), req),
+              StatusIs(absl::StatusCode::kNotFound, "customer_id: no customer nobody"));
   // Arguments.
   req.set_customer_id("");
-  EXPECT_EQ(Activity(Scoped(std::nullopt), req).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Activity(Scoped(std::nullopt), req),
+              StatusIs(absl::StatusCode::kInvalidArgument, "customer_id: required, 1-128 bytes"));
   req.set_customer_id(std::string(129, 'c'));
-  EXPECT_EQ(Activity(Scoped(std::nullopt), req).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Activity(Scoped(std::nullopt), req),
+              StatusIs(absl::StatusCode::kInvalidArgument, "customer_id: required, 1-128 bytes"));
   req.set_customer_id("c1");
   req.mutable_as_of()->set_nanos(-1);
-  absl::StatusOr<v1::CustomerActivityResponse> bad = Activity(Scoped(std::nullopt), req);
-  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StartsWith(bad.status().message(), "as_of")) << bad.status();
+  EXPECT_THAT(
+      Activity(Scoped(std::nullopt), req),
+      StatusIs(absl::StatusCode::kInvalidArgument, "as_of.nanos: must be 0..999999999, got -1"));
 }
 
 }  // namespace

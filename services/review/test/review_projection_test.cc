@@ -15,23 +15,21 @@
 #include "custops/projection/runtime.h"
 #include "custops/review/org_index.h"
 #include "custops/store/keys.h"
+#include "custops/testing/money.h"
+#include "custops/testing/status_matchers.h"
 #include "custops/v1/changes.pb.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "review_store_fixture.h"
 
 namespace custops::review {
 namespace {
 
+using ::custops::testing::Cny;
+using ::custops::testing::StatusIs;
 using testing::At;
 using testing::Shanghai;
 absl::Duration Days(int n) { return absl::Hours(24 * n); }
-
-v1::Money Cny(int64_t units) {
-  v1::Money m;
-  m.set_units(units);
-  m.set_currency("CNY");
-  return m;
-}
 
 class Events {
  public:
@@ -95,8 +93,8 @@ class ReviewProjectionTest : public testing::ReviewStoreTest {
   void Append(const std::vector<v1::Event>& events) {
     std::vector<log::Record> records;
     for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_TRUE(log_->Append(log::kCustomerEvents, records, {}).ok());
-    ASSERT_TRUE(runtime_->CatchUp().ok());
+    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
+    ASSERT_OK(runtime_->CatchUp());
     if (runtime_->Stats().dead_letters != 0) {
       for (int p = 0; p < 4; ++p) {
         // A named vector: a range-for over a temporary StatusOr's value dangles.
@@ -114,7 +112,7 @@ class ReviewProjectionTest : public testing::ReviewStoreTest {
     req.set_dimension(dim);
     req.set_dimension_value(value);
     auto r = queries_->GetReview(req);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_OK(r);
     return r.ok() ? *r : v1::ReviewReport();
   }
   static const v1::Metric& M(const v1::ReviewReport& r, const std::string& name) {
@@ -305,8 +303,8 @@ TEST_F(ReviewProjectionTest, SlaBreachIsCountedAtItsDueAndEmittedOnce) {
   Append(ev.Take());
   EXPECT_TRUE(Changes().empty());
   clock_.Set(At(2024, 4, 1, 3));
-  ASSERT_TRUE(runtime_->CatchUp().ok());
-  ASSERT_TRUE(runtime_->CatchUp().ok());
+  ASSERT_OK(runtime_->CatchUp());
+  ASSERT_OK(runtime_->CatchUp());
   int breaches = 0;
   for (const auto& c : Changes()) {
     if (!c.has_complaint_sla_breached()) continue;
@@ -348,10 +346,9 @@ TEST_F(ReviewProjectionTest, TargetsFromOrgEventsGiveAttainment) {
   ts->set_dimension_value("East");
   ts->set_metric("revenue");
   *ts->mutable_value()->mutable_money() = Cny(100'000);
-  ASSERT_TRUE(log_->Append(log::kOrgEvents,
-                           std::vector<log::Record>{{"region:East", t.SerializeAsString()}}, {})
-                  .ok());
-  ASSERT_TRUE(org_->CatchUp().ok());
+  ASSERT_OK(log_->Append(log::kOrgEvents,
+                         std::vector<log::Record>{{"region:East", t.SerializeAsString()}}, {}));
+  ASSERT_OK(org_->CatchUp());
   const v1::ReviewReport r =
       Review(v1::GRANULARITY_MONTH, At(2024, 3, 1), v1::DIMENSION_REGION, "East");
   EXPECT_EQ(M(r, "target").value().money().units(), 100'000);
@@ -386,8 +383,9 @@ TEST_F(ReviewProjectionTest, WorklistListsOverdueCustomersOfTheOwner) {
   }
   EXPECT_EQ(emitted, (std::set<std::string>{"c1", "c3"}));
   req.set_owner_id("");
-  EXPECT_EQ(queries_->Worklist(req, At(2024, 12, 31)).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      queries_->Worklist(req, At(2024, 12, 31)),
+      StatusIs(absl::StatusCode::kInvalidArgument, "owner_id, region: exactly one is required"));
 }
 
 // docs/lifecycle.md "Stages": a customer with no active contract and no activity
@@ -410,7 +408,7 @@ TEST_F(ReviewProjectionTest, SilenceMakesACustomerLostAsTheLifecycleSays) {
   // The ticker reaches 2024-02-01: c1 went silent at the contract's end,
   // 2024-01-10 12:00 (365 days after its purchase); c2 visited in December.
   clock_.Set(At(2024, 2, 1));
-  ASSERT_TRUE(runtime_->CatchUp().ok());
+  ASSERT_OK(runtime_->CatchUp());
   const v1::ReviewReport jan = Review(v1::GRANULARITY_MONTH, At(2024, 1, 1), v1::DIMENSION_ALL, "");
   EXPECT_EQ(M(jan, "lost_customers").value().count(), 1);
   EXPECT_EQ(M(jan, "churn_rate").value().ratio().numerator(), 1);
@@ -457,7 +455,7 @@ TEST_F(ReviewProjectionTest, SilenceMakesACustomerLostAsTheLifecycleSays) {
   };
   EXPECT_EQ(lost_in_november(), 0);  // now = 2024-07-01
   clock_.Set(At(2024, 12, 15));
-  ASSERT_TRUE(runtime_->CatchUp().ok());
+  ASSERT_OK(runtime_->CatchUp());
   EXPECT_EQ(lost_in_november(), 1);
 }
 
@@ -603,7 +601,11 @@ TEST_F(ReviewProjectionTest, TierIsTheTierAtThePeriodStart) {
   bad.set_granularity(v1::GRANULARITY_MONTH);
   bad.set_dimension(v1::DIMENSION_TIER);
   bad.set_dimension_value("GOLDEN");
-  EXPECT_EQ(queries_->GetReview(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      queries_->GetReview(bad),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "dimension_value: a tier, one of DIAMOND, PLATINUM, GOLD, SILVER, IRON, BIG, "
+               "SMALL"));
   // The funnel by tier lists every tier.
   v1::FunnelRequest fr;
   fr.mutable_period()->set_granularity(v1::GRANULARITY_QUARTER);
@@ -691,8 +693,8 @@ TEST_F(ReviewProjectionTest, AnswersDoNotDependOnBatchBoundaries) {
     Append({e});
   }
   clock_.Set(At(2025, 6, 1));
-  ASSERT_TRUE(runtime_->CatchUp().ok());
-  ASSERT_TRUE(runtime_->CatchUp().ok());
+  ASSERT_OK(runtime_->CatchUp());
+  ASSERT_OK(runtime_->CatchUp());
 
   auto reports = [&](const ReviewQueries& q) {
     std::vector<std::string> out;
@@ -720,9 +722,9 @@ TEST_F(ReviewProjectionTest, AnswersDoNotDependOnBatchBoundaries) {
   auto rt =
       projection::ProjectionRuntime::Open(*log_, std::make_unique<ReviewProjection>(rules_),
                                           {.path = (dir_ / "review2").string(), .clock = &clock_});
-  ASSERT_TRUE(rt.ok()) << rt.status();
-  ASSERT_TRUE((*rt)->CatchUp().ok());
-  ASSERT_TRUE((*rt)->CatchUp().ok());
+  ASSERT_OK(rt);
+  ASSERT_OK((*rt)->CatchUp());
+  ASSERT_OK((*rt)->CatchUp());
   ReviewQueries replayed((*rt)->store(), 4, rules_, org_.get(), "CNY");
   const std::vector<std::string> once = reports(replayed);
   ASSERT_EQ(incremental.size(), once.size());
@@ -762,8 +764,8 @@ TEST_F(ReviewProjectionTest, TierDimensionCanBeTurnedOff) {
   auto rt =
       projection::ProjectionRuntime::Open(*log_, std::make_unique<ReviewProjection>(off),
                                           {.path = (dir_ / "off").string(), .clock = &clock_});
-  ASSERT_TRUE(rt.ok()) << rt.status();
-  ASSERT_TRUE((*rt)->CatchUp().ok());
+  ASSERT_OK(rt);
+  ASSERT_OK((*rt)->CatchUp());
   EXPECT_EQ(count_customer_slices((*rt)->store()), 0);
   ReviewQueries queries((*rt)->store(), 4, off, nullptr, "CNY");
   v1::GetReviewRequest req;
@@ -771,7 +773,9 @@ TEST_F(ReviewProjectionTest, TierDimensionCanBeTurnedOff) {
   *req.mutable_period_start() = event::ToProto(At(2024, 1, 1));
   req.set_dimension(v1::DIMENSION_TIER);
   req.set_dimension_value("IRON");
-  EXPECT_EQ(queries.GetReview(req).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(queries.GetReview(req),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       "dimension: tier is off (review.tier_dimension = false)"));
   req.set_dimension(v1::DIMENSION_ALL);
   req.clear_dimension_value();
   EXPECT_EQ(M(queries.GetReview(req).value(), "revenue").value().money().units(), 10'000);

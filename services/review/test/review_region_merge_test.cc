@@ -25,22 +25,21 @@
 #include "custops/review/review_projection.h"
 #include "custops/review/review_service.h"
 #include "custops/rpc/gateway.h"
+#include "custops/testing/money.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "review_store_fixture.h"
 
 namespace custops::review {
 namespace {
 
+using ::custops::testing::Cny;
+using ::custops::testing::StatusIs;
 using testing::At;
 using testing::Shanghai;
+using ::testing::StartsWith;
 using testing::TestCall;
-
-v1::Money Cny(int64_t units) {
-  v1::Money m;
-  m.set_units(units);
-  m.set_currency("CNY");
-  return m;
-}
 
 class Events {
  public:
@@ -110,8 +109,8 @@ class RegionMergeTest : public testing::ReviewStoreTest {
   void Append(const std::vector<v1::Event>& events) {
     std::vector<log::Record> records;
     for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_TRUE(log_->Append(log::kCustomerEvents, records, {}).ok());
-    ASSERT_TRUE(runtime_->CatchUp().ok());
+    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
+    ASSERT_OK(runtime_->CatchUp());
     ASSERT_EQ(runtime_->Stats().dead_letters, 0);
   }
 
@@ -237,18 +236,18 @@ class RegionMergeTest : public testing::ReviewStoreTest {
   }
   v1::ReviewReport Review(v1::Dimension dim, const std::string& value) {
     auto r = queries_->GetReview(ReviewRequest(dim, value));
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_OK(r);
     return r.ok() ? *r : v1::ReviewReport();
   }
   v1::ReviewReport Merged(const Regions& regions, absl::Time start = At(2024, 3, 1)) {
     auto r = queries_->GetReview(ReviewRequest(v1::DIMENSION_ALL, "", start), &regions);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_OK(r);
     return r.ok() ? *r : v1::ReviewReport();
   }
   v1::FunnelSlice FunnelOf(v1::Dimension dim, const std::string& value,
                            const Regions* regions = nullptr) {
     auto r = queries_->Funnel(FunnelRequest(dim, value), regions);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_OK(r);
     if (!r.ok() || r->slices_size() != 1) {
       ADD_FAILURE() << "no single funnel slice";
       return v1::FunnelSlice();
@@ -481,14 +480,14 @@ TEST_F(RegionMergeTest, FunnelMergesTheRegionsRows) {
 TEST_F(RegionMergeTest, AMergeIsOnlyDimensionAll) {
   ThreeRegions();
   const Regions regions = {"East"};
-  EXPECT_EQ(
-      queries_->GetReview(ReviewRequest(v1::DIMENSION_REGION, "East"), &regions).status().code(),
-      absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(queries_->Funnel(FunnelRequest(v1::DIMENSION_OWNER, ""), &regions).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(queries_->GetReview(ReviewRequest(v1::DIMENSION_ALL, "East"), &regions).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(queries_->GetReview(ReviewRequest(v1::DIMENSION_UNSPECIFIED, ""), &regions).ok());
+  constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+  EXPECT_THAT(queries_->GetReview(ReviewRequest(v1::DIMENSION_REGION, "East"), &regions),
+              StatusIs(kInvalid, "dimension: a merge of regions answers DIMENSION_ALL"));
+  EXPECT_THAT(queries_->Funnel(FunnelRequest(v1::DIMENSION_OWNER, ""), &regions),
+              StatusIs(kInvalid, "dimension: a merge of regions answers DIMENSION_ALL"));
+  EXPECT_THAT(queries_->GetReview(ReviewRequest(v1::DIMENSION_ALL, "East"), &regions),
+              StatusIs(kInvalid, "dimension_value: must be empty for DIMENSION_ALL"));
+  EXPECT_OK(queries_->GetReview(ReviewRequest(v1::DIMENSION_UNSPECIFIED, ""), &regions));
 }
 
 // m1 moves from East to West on March 10 with visits and purchases on both
@@ -619,7 +618,7 @@ TEST_F(RegionMergeTest, RandomMoversAreCountedOnceInEveryMerge) {
       }
       SCOPED_TRACE(absl::StrCat(key, " ", absl::StrJoin(regions, "+")));
       absl::StatusOr<v1::ReviewReport> r = queries_->GetReview(req, &regions);
-      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_OK(r);
       EXPECT_EQ(r->period_key(), key);
       EXPECT_EQ(M(*r, "active_customers").value().count(), count(active, key, regions));
       const int64_t buyers = count(purchasing, key, regions);
@@ -634,7 +633,7 @@ TEST_F(RegionMergeTest, RandomMoversAreCountedOnceInEveryMerge) {
       }
       if (bits == 7) {
         absl::StatusOr<v1::ReviewReport> all = queries_->GetReview(req);
-        ASSERT_TRUE(all.ok()) << all.status();
+        ASSERT_OK(all);
         EXPECT_EQ(Metrics(*r), Metrics(*all));
         EXPECT_EQ(Findings(*r), Findings(*all));
       }
@@ -682,7 +681,11 @@ TEST(ScopedSliceTest, Decisions) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     absl::StatusOr<ScopedRead> read = ScopedSlice(Scoped(c.scope), c.dim, c.value);
-    EXPECT_EQ(read.status().code(), c.code) << read.status();
+    if (c.code != absl::StatusCode::kOk) {
+      EXPECT_THAT(read, StatusIs(c.code));
+      continue;
+    }
+    EXPECT_OK(read);
     if (!read.ok()) continue;
     EXPECT_EQ(read->dimension, c.want_dim);
     EXPECT_EQ(read->value, c.want_value);
@@ -737,32 +740,35 @@ TEST_F(ReviewServiceScopeTest, ATwoRegionTokensAllIsTheMergeOfItsRegions) {
   ThreeRegions();
   const rpc::Identity ew = Scoped(Regions{"East", "West"});
   absl::StatusOr<v1::ReviewReport> all = GetReview(ew, v1::DIMENSION_ALL, "");
-  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_OK(all);
   EXPECT_EQ(all->dimension(), v1::DIMENSION_ALL);
   EXPECT_EQ(all->dimension_value(), "");
   EXPECT_EQ(M(*all, "revenue").value().money().units(), 90'000);
   EXPECT_EQ(M(*all, "active_customers").value().count(), 4);
   EXPECT_EQ(all->SerializeAsString(), Merged({"East", "West"}).SerializeAsString());
   absl::StatusOr<v1::ReviewReport> unspecified = GetReview(ew, v1::DIMENSION_UNSPECIFIED, "");
-  ASSERT_TRUE(unspecified.ok()) << unspecified.status();
+  ASSERT_OK(unspecified);
   EXPECT_EQ(unspecified->SerializeAsString(), all->SerializeAsString());
 
   // A listed region as before; another one, another dimension denied.
   absl::StatusOr<v1::ReviewReport> west = GetReview(ew, v1::DIMENSION_REGION, "West");
-  ASSERT_TRUE(west.ok()) << west.status();
+  ASSERT_OK(west);
   EXPECT_EQ(west->SerializeAsString(), Review(v1::DIMENSION_REGION, "West").SerializeAsString());
-  EXPECT_EQ(GetReview(ew, v1::DIMENSION_REGION, "North").status().code(),
-            absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(GetReview(ew, v1::DIMENSION_OWNER, "owner-East").status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(GetReview(ew, v1::DIMENSION_REGION, "North"),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "dimension_value: region North is outside this token's regions"));
+  EXPECT_THAT(GetReview(ew, v1::DIMENSION_OWNER, "owner-East"),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       StartsWith("dimension: a region-scoped token reads the review by "
+                                  "DIMENSION_REGION")));
 
   // A one-region token's ALL has that region's metrics (as before).
   absl::StatusOr<v1::ReviewReport> one = GetReview(Scoped(Regions{"East"}), v1::DIMENSION_ALL, "");
-  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_OK(one);
   EXPECT_EQ(Metrics(*one), Metrics(Review(v1::DIMENSION_REGION, "East")));
   // Unscoped: ALL is ALL.
   absl::StatusOr<v1::ReviewReport> org = GetReview(Scoped(std::nullopt), v1::DIMENSION_ALL, "");
-  ASSERT_TRUE(org.ok()) << org.status();
+  ASSERT_OK(org);
   EXPECT_EQ(org->SerializeAsString(), Review(v1::DIMENSION_ALL, "").SerializeAsString());
 }
 
@@ -770,7 +776,7 @@ TEST_F(ReviewServiceScopeTest, FunnelOfATwoRegionToken) {
   ThreeRegions();
   const rpc::Identity ew = Scoped(Regions{"East", "West"});
   absl::StatusOr<v1::FunnelResponse> all = Funnel(ew, v1::DIMENSION_ALL, "");
-  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_OK(all);
   ASSERT_EQ(all->slices_size(), 1);
   const Regions regions = {"East", "West"};
   EXPECT_EQ(all->slices(0).SerializeAsString(),
@@ -778,12 +784,13 @@ TEST_F(ReviewServiceScopeTest, FunnelOfATwoRegionToken) {
   EXPECT_EQ(all->slices(0).won(), 2);
   // Every region: the scope's rows only.
   absl::StatusOr<v1::FunnelResponse> rows = Funnel(ew, v1::DIMENSION_REGION, "");
-  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_OK(rows);
   std::vector<std::string> values;
   for (const auto& s : rows->slices()) values.push_back(s.dimension_value());
   EXPECT_EQ(values, (std::vector<std::string>{"East", "West"}));
-  EXPECT_EQ(Funnel(ew, v1::DIMENSION_REGION, "North").status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(Funnel(ew, v1::DIMENSION_REGION, "North"),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "dimension_value: region North is outside this token's regions"));
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 #include "custops/log/embedded_event_log.h"
 #include "custops/projection/runtime.h"
 #include "custops/review/review_projection.h"
+#include "custops/testing/money.h"
+#include "custops/testing/status_matchers.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -24,16 +26,11 @@
 namespace custops::review {
 namespace {
 
+using ::custops::testing::Cny;
+
 constexpr int kPartitions = 3;
 const char* const kFamilies[] = {"rv_slice", "rv_delta",  "rv_seen", "rv_customer", "rv_opp",
                                  "rv_owner", "rv_region", "rv_due",  "rv_activity"};
-
-v1::Money Cny(int64_t units) {
-  v1::Money m;
-  m.set_units(units);
-  m.set_currency("CNY");
-  return m;
-}
 
 // A random but valid history of `customers` customers over two years,
 // interleaved by time, with ~5% of the events delivered late.
@@ -231,12 +228,12 @@ class ReviewReplayTest : public ::testing::Test {
                .value();
     for (auto topic :
          {log::kCustomerEvents, log::kOrgEvents, log::kStateChanges, log::kDeadLetter}) {
-      ASSERT_TRUE(log_->CreateTopic(topic, kPartitions).ok());
+      ASSERT_OK(log_->CreateTopic(topic, kPartitions));
     }
     rules_.zone = domain::LoadReportingZone("Asia/Shanghai").value();
   }
   void TearDown() override {
-    ASSERT_TRUE(log_->Close().ok());
+    ASSERT_OK(log_->Close());
     std::filesystem::remove_all(dir_);
   }
   void Append(const std::vector<v1::Event>& events, size_t from, size_t to) {
@@ -244,13 +241,13 @@ class ReviewReplayTest : public ::testing::Test {
     for (size_t i = from; i < to; ++i) {
       records.push_back({events[i].customer_id(), events[i].SerializeAsString()});
     }
-    ASSERT_TRUE(log_->Append(log::kCustomerEvents, records, {}).ok());
+    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
   }
   std::unique_ptr<projection::ProjectionRuntime> Open(const std::string& name, size_t max_batch) {
     auto rt = projection::ProjectionRuntime::Open(
         *log_, std::make_unique<ReviewProjection>(rules_),
         {.path = (dir_ / name).string(), .max_batch = max_batch, .clock = &clock_});
-    EXPECT_TRUE(rt.ok()) << rt.status();
+    EXPECT_OK(rt);
     return rt.ok() ? std::move(*rt) : nullptr;
   }
   // Every key and value of the review's column families.
@@ -302,21 +299,21 @@ TEST_F(ReviewReplayTest, StateIsTheSameWhateverTheBatchesAndRestarts) {
 
   // B: batches of one record; C: batches of 7, restarted twice.
   auto b = Open("b", 1);
-  ASSERT_TRUE(b->CatchUp().ok());
+  ASSERT_OK(b->CatchUp());
   auto c = Open("c", 7);
-  ASSERT_TRUE(c->CatchUp().ok());
+  ASSERT_OK(c->CatchUp());
   c.reset();
   c = Open("c", 7);
   Append(events, half, events.size());
-  ASSERT_TRUE(b->CatchUp().ok());
-  ASSERT_TRUE(c->CatchUp().ok());
+  ASSERT_OK(b->CatchUp());
+  ASSERT_OK(c->CatchUp());
   c.reset();
   c = Open("c", 7);
-  ASSERT_TRUE(c->CatchUp().ok());
+  ASSERT_OK(c->CatchUp());
 
   // A: everything in batches of 5000, from scratch.
   auto a = Open("a", 5000);
-  ASSERT_TRUE(a->CatchUp().ok());
+  ASSERT_OK(a->CatchUp());
   const projection::RuntimeStats stats = a->Stats();
   EXPECT_EQ(stats.dead_letters, 0);
   EXPECT_GT(stats.noops, 0);  // duplicates and impossible events

@@ -19,11 +19,16 @@
 #include "custops/event/time.h"
 #include "custops/log/embedded_event_log.h"
 #include "custops/projection/runtime.h"
+#include "custops/testing/status_matchers.h"
 #include "custops/v1/changes.pb.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::value {
 namespace {
+
+using ::custops::testing::StatusIs;
+using ::testing::HasSubstr;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);  // 2023-11-14
 absl::Duration Days(int n) { return absl::Hours(24 * n); }
@@ -86,12 +91,12 @@ class ValueProjectionTest : public ::testing::Test {
                {.path = (dir_ / "log").string(), .sync = false, .clock = &clock_})
                .value();
     for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
-      ASSERT_TRUE(log_->CreateTopic(topic, 4).ok());
+      ASSERT_OK(log_->CreateTopic(topic, 4));
     }
   }
   void TearDown() override {
     opened_.clear();
-    ASSERT_TRUE(log_->Close().ok());
+    ASSERT_OK(log_->Close());
     std::filesystem::remove_all(dir_);
   }
   Opened& Open(const std::string& name, size_t max_batch,
@@ -105,7 +110,7 @@ class ValueProjectionTest : public ::testing::Test {
          .tick_interval = tick_interval,
          .clock = &clock_,
          .own_all = own_all});
-    EXPECT_TRUE(rt.ok()) << rt.status();
+    EXPECT_OK(rt);
     o.runtime = std::move(*rt);
     projection::ProjectionRuntime* raw = o.runtime.get();
     o.queries->SetPositions([raw] { return raw->AppliedOffsets(); });
@@ -115,7 +120,7 @@ class ValueProjectionTest : public ::testing::Test {
   void Append(const std::vector<v1::Event>& events) {
     std::vector<log::Record> records;
     for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_TRUE(log_->Append(log::kCustomerEvents, records, {}).ok());
+    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
   }
   std::vector<v1::StateChange> Changes() {
     std::vector<v1::StateChange> out;
@@ -161,7 +166,7 @@ TEST_F(ValueProjectionTest, AnswersEqualTheDomainRulesOverTheSameFacts) {
   std::vector<v1::Event> all = ev.Take();
   Append(all);
   Opened& o = Open("state", 1000);
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
 
   // The rules evaluated independently over the events.
   std::map<std::string, domain::RfmInput> inputs;
@@ -190,7 +195,7 @@ TEST_F(ValueProjectionTest, AnswersEqualTheDomainRulesOverTheSameFacts) {
   ASSERT_EQ(scores.size(), 40u);
   for (const domain::RfmScore& s : scores) {
     auto v = o.queries->GetValue(s.customer_id, kT0, {});
-    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_OK(v);
     EXPECT_EQ(v->rfm().r_score(), s.r) << s.customer_id;
     EXPECT_EQ(v->rfm().f_score(), s.f) << s.customer_id;
     EXPECT_EQ(v->rfm().m_score(), s.m) << s.customer_id;
@@ -203,11 +208,13 @@ TEST_F(ValueProjectionTest, AnswersEqualTheDomainRulesOverTheSameFacts) {
   // The top margin customer is DIAMOND; prospects are SMALL; suppliers are out.
   EXPECT_EQ(o.queries->GetValue("c139", kT0, {})->tier(), v1::TIER_DIAMOND);
   auto prospect = o.queries->GetValue("prospect", kT0, {});
-  ASSERT_TRUE(prospect.ok());
+  ASSERT_OK(prospect);
   EXPECT_EQ(prospect->tier(), v1::TIER_SMALL);
   EXPECT_FALSE(prospect->has_rfm());
-  EXPECT_EQ(o.queries->GetValue("supplier", kT0, {}).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(o.queries->GetValue("nobody", kT0, {}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(o.queries->GetValue("supplier", kT0, {}),
+              StatusIs(absl::StatusCode::kNotFound, "customer_id: no customer supplier"));
+  EXPECT_THAT(o.queries->GetValue("nobody", kT0, {}),
+              StatusIs(absl::StatusCode::kNotFound, "customer_id: no customer nobody"));
 
   // TierSummary counts add up to the population; the list filter agrees.
   auto summary = o.queries->TierSummary(v1::DIMENSION_REGION, kT0, {}).value();
@@ -243,7 +250,7 @@ TEST_F(ValueProjectionTest, TierSegmentAndNegativeAssetChangesGoThroughTheOutbox
   AddPopulation(ev);
   Append(ev.Take());
   Opened& o = Open("state", 1000);
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
   std::vector<v1::StateChange> first = Changes();
   int tiers = 0;
   for (const auto& c : first) {
@@ -261,7 +268,7 @@ TEST_F(ValueProjectionTest, TierSegmentAndNegativeAssetChangesGoThroughTheOutbox
   ev.Contract("c100", clock_.Now() - absl::Seconds(1), 1'000'000'00, 0);
   for (int i = 0; i < 20; ++i) ev.Visit("c101", clock_.Now() - absl::Seconds(2));
   Append(ev.Take());
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
   std::vector<v1::StateChange> all = Changes();
   std::map<std::string, std::vector<v1::StateChange>> next;
   for (size_t i = 0; i < all.size(); ++i) {
@@ -289,7 +296,7 @@ TEST_F(ValueProjectionTest, TierSegmentAndNegativeAssetChangesGoThroughTheOutbox
 
   // Nothing changed: another tick publishes nothing.
   clock_.Advance(absl::Seconds(1));
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
   EXPECT_EQ(Changes().size(), all.size());
 
   // The negative-asset list has c101.
@@ -315,8 +322,8 @@ TEST_F(ValueProjectionTest, ANewLeaderContinuesFromWhatTheOldOnePublished) {
 
   // B opens first and falls behind: it leads for the first ticks only.
   Opened& b = Open("b", 1000, absl::Seconds(1), /*own_all=*/false);
-  ASSERT_TRUE(b.runtime->Assign(all).ok());
-  ASSERT_TRUE(b.runtime->CatchUp().ok());
+  ASSERT_OK(b.runtime->Assign(all));
+  ASSERT_OK(b.runtime->CatchUp());
   b.runtime->Revoke(all);
   const size_t published_by_b = Changes().size();
   ASSERT_GT(published_by_b, 40u);
@@ -324,30 +331,30 @@ TEST_F(ValueProjectionTest, ANewLeaderContinuesFromWhatTheOldOnePublished) {
   // A leads (its store starts empty) and announces a state B never sees:
   // c100 becomes DIAMOND, then c102 overtakes it.
   Opened& a = Open("a", 1000, absl::Seconds(1), /*own_all=*/false);
-  ASSERT_TRUE(a.runtime->Assign(all).ok());
-  ASSERT_TRUE(a.runtime->CatchUp().ok());
+  ASSERT_OK(a.runtime->Assign(all));
+  ASSERT_OK(a.runtime->CatchUp());
   clock_.Advance(absl::Minutes(1));
   ev.Contract("c100", clock_.Now() - absl::Seconds(1), 1'000'000'00, 0);
   Append(ev.Take());
-  ASSERT_TRUE(a.runtime->CatchUp().ok());
+  ASSERT_OK(a.runtime->CatchUp());
   clock_.Advance(absl::Minutes(1));
   ev.Contract("c102", clock_.Now() - absl::Seconds(1), 5'000'000'00, 0);
   for (int i = 0; i < 20; ++i) ev.Visit("c101", clock_.Now() - absl::Seconds(2));
   Append(ev.Take());
-  ASSERT_TRUE(a.runtime->CatchUp().ok());
+  ASSERT_OK(a.runtime->CatchUp());
   a.runtime->Revoke(all);  // A dies
   const size_t published_by_a = Changes().size() - published_by_b;
 
   // B leads again, from its old store. Nothing changed since A's last tick:
   // B announces nothing. Then c103 overtakes everyone: B announces that.
   clock_.Advance(absl::Minutes(1));
-  ASSERT_TRUE(b.runtime->Assign(all).ok());
-  ASSERT_TRUE(b.runtime->CatchUp().ok());
+  ASSERT_OK(b.runtime->Assign(all));
+  ASSERT_OK(b.runtime->CatchUp());
   EXPECT_EQ(Changes().size(), published_by_b + published_by_a);
   clock_.Advance(absl::Minutes(1));
   ev.Contract("c103", clock_.Now() - absl::Seconds(1), 9'000'000'00, 0);
   Append(ev.Take());
-  ASSERT_TRUE(b.runtime->CatchUp().ok());
+  ASSERT_OK(b.runtime->CatchUp());
 
   std::map<std::string, std::vector<v1::StateChange>> by_customer;
   std::map<int, std::set<int64_t>> ids;
@@ -383,7 +390,7 @@ TEST_F(ValueProjectionTest, ANewLeaderContinuesFromWhatTheOldOnePublished) {
       }
     }
     absl::StatusOr<v1::ValueView> now = b.queries->GetValue(id, std::nullopt, {});
-    ASSERT_TRUE(now.ok()) << id << " " << now.status();
+    ASSERT_OK(now) << id;
     EXPECT_EQ(now->tier(), tier) << id;
     EXPECT_EQ(now->segment(), segment) << id;
     EXPECT_EQ(now->negative_asset(), negative) << id;
@@ -396,13 +403,13 @@ TEST_F(ValueProjectionTest, NowSnapshotsCoverTheRequiredPositions) {
   AddPopulation(ev);
   Append(ev.Take());
   Opened& o = Open("state", 1000);
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
   auto before = o.queries->GetValue("c100", std::nullopt, {}).value();
   // The runtime is not ticked: a "now" read without positions may use the
   // old snapshot, a read that requires the new positions may not.
   ev.Contract("c100", kT0 - absl::Seconds(5), 7'00, 0);
   Append(ev.Take());
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
   auto after = o.queries->GetValue("c100", std::nullopt, Positions(*o.runtime)).value();
   EXPECT_EQ(after.rfm().frequency(), before.rfm().frequency() + 1);
   EXPECT_EQ(after.revenue().units(), before.revenue().units() + 7'00);
@@ -416,7 +423,7 @@ TEST_F(ValueProjectionTest, ForcedRefreshHonoursTheDeadline) {
   AddPopulation(ev);
   Append(ev.Take());
   Opened& o = Open("state", 1000);
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
   // A slow or blocked refresh: Positions() is read inside every refresh with
   // the computation lock held; when armed it sleeps or blocks once.
   std::atomic<int> mode{0};  // 0 plain, 1 sleep 300 ms, 2 block until released
@@ -440,24 +447,27 @@ TEST_F(ValueProjectionTest, ForcedRefreshHonoursTheDeadline) {
   // The deadline has passed: no refresh at all.
   absl::StatusOr<v1::ValueView> v =
       o.queries->GetValue("c100", std::nullopt, ahead, absl::Now() - absl::Seconds(1));
-  EXPECT_EQ(v.status().code(), absl::StatusCode::kDeadlineExceeded) << v.status();
+  EXPECT_THAT(v, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                          HasSubstr("population evaluation did not finish before")));
   EXPECT_EQ(o.queries->Latest(), latest);
 
   // The refresh cannot finish in time (it takes 300 ms, the caller has 100).
   mode = 1;
   absl::Time start = absl::Now();
   v = o.queries->GetValue("c100", std::nullopt, ahead, start + absl::Milliseconds(100));
-  EXPECT_EQ(v.status().code(), absl::StatusCode::kDeadlineExceeded) << v.status();
+  EXPECT_THAT(v, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                          HasSubstr("population evaluation did not finish before")));
   EXPECT_EQ(o.queries->Latest(), latest);
 
   // Another refresh holds the computation: waiting is bounded by the deadline.
   mode = 2;
-  std::thread other([&] { EXPECT_TRUE(o.queries->RefreshAt(kT0).ok()); });
+  std::thread other([&] { EXPECT_OK(o.queries->RefreshAt(kT0)); });
   entered.WaitForNotification();
   start = absl::Now();
   v = o.queries->GetValue("c100", std::nullopt, ahead, start + absl::Milliseconds(200));
   const absl::Duration waited = absl::Now() - start;
-  EXPECT_EQ(v.status().code(), absl::StatusCode::kDeadlineExceeded) << v.status();
+  EXPECT_THAT(v, StatusIs(absl::StatusCode::kDeadlineExceeded,
+                          "another population evaluation did not finish before the deadline"));
   EXPECT_GE(waited, absl::Milliseconds(190));
   EXPECT_LT(waited, absl::Seconds(10));
   release.Notify();
@@ -466,7 +476,7 @@ TEST_F(ValueProjectionTest, ForcedRefreshHonoursTheDeadline) {
 
   // With time enough, the same call refreshes and answers.
   v = o.queries->GetValue("c100", std::nullopt, ahead, absl::Now() + absl::Seconds(30));
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_OK(v);
   EXPECT_EQ(v->customer_id(), "c100");
 }
 
@@ -475,7 +485,7 @@ TEST_F(ValueProjectionTest, ForcedRefreshHonoursTheDeadline) {
 // because the runtime ticks after applying them (TicksOnApply).
 TEST_F(ValueProjectionTest, FixedClockStillPublishesChangesCausedByEvents) {
   Opened& o = Open("state", 1000, absl::Milliseconds(50));
-  ASSERT_TRUE(o.runtime->Start().ok());
+  ASSERT_OK(o.runtime->Start());
   // The start tick (its snapshot appears) has nothing to publish.
   for (const absl::Time give_up = absl::Now() + absl::Seconds(30); !o.queries->Latest();) {
     ASSERT_LT(absl::Now(), give_up) << "no start tick";
@@ -496,7 +506,7 @@ TEST_F(ValueProjectionTest, FixedClockStillPublishesChangesCausedByEvents) {
   EXPECT_EQ(tiers, 41);  // every customer's first tier, at the fixed instant
   for (const auto& c : Changes()) EXPECT_EQ(event::FromProto(c.at()), kT0);
   EXPECT_EQ(clock_.Now(), kT0);
-  ASSERT_TRUE(o.runtime->Stop().ok());
+  ASSERT_OK(o.runtime->Stop());
 }
 
 // Buyers r<from>..r<to - 1> drawn from the BG/NBD story (Poisson purchases,
@@ -532,7 +542,7 @@ TEST_F(ValueProjectionTest, ScheduledRefitIsPersistedAndOnDemandRefitReplacesIt)
   int64_t fitted_at;
   {
     Opened& o = Open("state", 1000);
-    ASSERT_TRUE(o.runtime->CatchUp().ok());
+    ASSERT_OK(o.runtime->CatchUp());
     std::optional<internal::ValueClvModel> m = o.queries->Model();
     ASSERT_TRUE(m.has_value());
     EXPECT_TRUE(m->bg_ok());
@@ -549,7 +559,7 @@ TEST_F(ValueProjectionTest, ScheduledRefitIsPersistedAndOnDemandRefitReplacesIt)
     EXPECT_LE(v.clv().p_alive(), 1);
     // Not due yet: a tick an hour later keeps the fit.
     clock_.Advance(absl::Hours(1));
-    ASSERT_TRUE(o.runtime->CatchUp().ok());
+    ASSERT_OK(o.runtime->CatchUp());
     EXPECT_EQ(o.queries->Model()->fitted_as_of_micros(), fitted_at);
     opened_.clear();
   }
@@ -559,11 +569,11 @@ TEST_F(ValueProjectionTest, ScheduledRefitIsPersistedAndOnDemandRefitReplacesIt)
     EXPECT_EQ(o.queries->Model()->fitted_as_of_micros(), fitted_at);
     // On demand.
     auto refit = o.queries->Refit(kT0 + Days(2));
-    ASSERT_TRUE(refit.ok()) << refit.status();
+    ASSERT_OK(refit);
     EXPECT_EQ(o.queries->Model()->fitted_as_of_micros(), absl::ToUnixMicros(kT0 + Days(2)));
     // Scheduled: a day after the last fit.
     clock_.Set(kT0 + Days(3) + absl::Hours(1));
-    ASSERT_TRUE(o.runtime->CatchUp().ok());
+    ASSERT_OK(o.runtime->CatchUp());
     EXPECT_EQ(o.queries->Model()->fitted_as_of_micros(), absl::ToUnixMicros(clock_.Now()));
   }
 }
@@ -578,7 +588,7 @@ TEST_F(ValueProjectionTest, APopulationThatMovedIsRefitWithoutWaitingForTheSched
   AddBuyers(ev, rng, 0, 200);
   Append(ev.Take());
   Opened& o = Open("state", 1000);
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
   ASSERT_TRUE(o.queries->Model().has_value());
   EXPECT_EQ(o.queries->Model()->customers(), 200);
   const int64_t repeat_before = o.queries->Model()->repeat_buyers();
@@ -586,7 +596,7 @@ TEST_F(ValueProjectionTest, APopulationThatMovedIsRefitWithoutWaitingForTheSched
   // +10 buyers: 5%, and repeat buyers move by at most 10 of ~100+: kept.
   AddBuyers(ev, rng, 200, 210);
   Append(ev.Take());
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
   ASSERT_EQ(o.queries->Latest()->scored, 210);
   const int64_t repeat_now = o.queries->Latest()->repeat_buyers;
   ASSERT_LE((repeat_now - repeat_before) * 100, 10 * repeat_before) << "the draw moved too far";
@@ -596,7 +606,7 @@ TEST_F(ValueProjectionTest, APopulationThatMovedIsRefitWithoutWaitingForTheSched
   // the "now" answers use that model.
   AddBuyers(ev, rng, 210, 235);
   Append(ev.Take());
-  ASSERT_TRUE(o.runtime->CatchUp().ok());
+  ASSERT_OK(o.runtime->CatchUp());
   std::optional<internal::ValueClvModel> m = o.queries->Model();
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->customers(), 235);
@@ -604,7 +614,7 @@ TEST_F(ValueProjectionTest, APopulationThatMovedIsRefitWithoutWaitingForTheSched
   EXPECT_EQ(o.queries->Latest()->model.customers(), 235);
   // The same fit as an explicit refit on the same population.
   absl::StatusOr<internal::ValueClvModel> again = o.queries->Refit(clock_.Now());
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_OK(again);
   EXPECT_EQ(again->r(), m->r());
   EXPECT_EQ(again->alpha(), m->alpha());
   EXPECT_EQ(again->p(), m->p());
@@ -641,8 +651,8 @@ TEST_F(ValueProjectionTest, ReplayIsByteIdenticalWhateverTheBatchSize) {
   Append(ev.Take());
   Opened& a = Open("a", 1);
   Opened& b = Open("b", 5000);
-  ASSERT_TRUE(a.runtime->CatchUp().ok());
-  ASSERT_TRUE(b.runtime->CatchUp().ok());
+  ASSERT_OK(a.runtime->CatchUp());
+  ASSERT_OK(b.runtime->CatchUp());
   for (const std::string id : {"c100", "c105", "c139", "prospect"}) {
     EXPECT_EQ(a.queries->GetValue(id, kT0, {})->SerializeAsString(),
               b.queries->GetValue(id, kT0, {})->SerializeAsString());
@@ -683,7 +693,7 @@ TEST(ValueEngineTest, PopulationEqualsTheDomainRulesInAnyOrder) {
     }
   }
   std::map<std::string, internal::ValueFacts> facts;
-  for (const auto& e : ev.Take()) ASSERT_TRUE(EvolveValue(facts[e.customer_id()], e).ok());
+  for (const auto& e : ev.Take()) ASSERT_OK(EvolveValue(facts[e.customer_id()], e));
   std::vector<CustomerFactsRef> refs;
   for (const auto& [id, f] : facts) refs.push_back({id, f});
   const ValueRules rules;
@@ -764,9 +774,9 @@ TEST(ValueEngineTest, EvolveIsOrderIndependent) {
   AddPopulation(ev);
   std::vector<v1::Event> events = ev.Take();
   std::map<std::string, internal::ValueFacts> forward, backward;
-  for (const auto& e : events) ASSERT_TRUE(EvolveValue(forward[e.customer_id()], e).ok());
+  for (const auto& e : events) ASSERT_OK(EvolveValue(forward[e.customer_id()], e));
   for (auto it = events.rbegin(); it != events.rend(); ++it) {
-    ASSERT_TRUE(EvolveValue(backward[it->customer_id()], *it).ok());
+    ASSERT_OK(EvolveValue(backward[it->customer_id()], *it));
   }
   for (const auto& [id, f] : forward) {
     EXPECT_EQ(f.SerializeAsString(), backward[id].SerializeAsString()) << id;
@@ -785,7 +795,7 @@ TEST(ValueEngineTest, CostToServeAndLoyaltyFromEvents) {
   ev.Add("x", kT0 - Days(7)).mutable_referral_made()->set_referred_customer_id("y");
   std::vector<CustomerFactsRef> refs(1);
   refs[0].customer_id = "x";
-  for (const auto& e : ev.Take()) ASSERT_TRUE(EvolveValue(refs[0].facts, e).ok());
+  for (const auto& e : ev.Take()) ASSERT_OK(EvolveValue(refs[0].facts, e));
   Population pop = ComputePopulation(refs, kT0, ValueRules(), nullptr);
   const CustomerValue* x = pop.Find("x");
   ASSERT_NE(x, nullptr);

@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "custops/testing/status_matchers.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
@@ -26,6 +27,7 @@
 namespace custops::ctl {
 namespace {
 
+using ::custops::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -238,7 +240,7 @@ TEST_F(ClientTest, AppendSendsBatchesAndCounts) {
   std::istringstream in(EventLines(1200) + EventLines(3, "dup"));
   std::ostringstream out;
   const absl::Status status = client_->Append(in, {.batch = 500}, out);
-  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_OK(status);
   EXPECT_THAT(ingest_.batches(), ElementsAre(500, 500, 203));
   EXPECT_EQ(out.str(), "appended: 1200\nduplicates: 3\nconsistency_token: token-3\n");
   EXPECT_EQ(ExitCode(status), 0);
@@ -248,7 +250,7 @@ TEST_F(ClientTest, AppendOrgUsesAppendOrg) {
   std::istringstream in(R"({"event_id":"o1","occurred_at":"2025-06-30T16:00:00Z","scope":"org"})"
                         "\n");
   std::ostringstream out;
-  ASSERT_TRUE(client_->AppendOrg(in, {}, out).ok());
+  ASSERT_OK(client_->AppendOrg(in, {}, out));
   EXPECT_EQ(out.str(), "appended: 1\nduplicates: 0\nconsistency_token: org-token\n");
 }
 
@@ -256,8 +258,8 @@ TEST_F(ClientTest, BadJsonLineSendsNothing) {
   std::istringstream in(EventLines(3) + "{not json}\n" + EventLines(2));
   std::ostringstream out;
   const absl::Status status = client_->Append(in, {}, out);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(status.message()), StartsWith("line 4: "));
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument,
+                               StartsWith("line 4: not a custops.v1.Event in JSON: ")));
   EXPECT_FALSE(IsServerError(status));
   EXPECT_EQ(ExitCode(status), 1);
   EXPECT_TRUE(ingest_.batches().empty());
@@ -270,7 +272,7 @@ TEST_F(ClientTest, ServerRejectionNamesTheInputLine) {
   std::istringstream in("# header\n" + EventLines(503) + EventLines(1, "bad") + EventLines(10));
   std::ostringstream out;
   const absl::Status status = client_->Append(in, {.batch = 500}, out);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_TRUE(IsServerError(status));
   EXPECT_EQ(ExitCode(status), 2);
   EXPECT_EQ(ErrorLine(status),
@@ -287,7 +289,7 @@ TEST_F(ClientTest, GetCustomerPrintsJsonAndSendsTheBearerToken) {
   std::ostringstream out;
   v1::GetCustomerRequest request;
   request.set_customer_id("C1");
-  ASSERT_TRUE(client->GetCustomer(request, out).ok());
+  ASSERT_OK(client->GetCustomer(request, out));
   EXPECT_EQ(out.str(), "{\n \"customer_id\": \"C1\",\n \"stage\": \"LIFECYCLE_STAGE_INTENT\"\n}\n");
   EXPECT_EQ(lifecycle_.authorization(), "Bearer s3cret");
 }
@@ -306,7 +308,7 @@ TEST_F(ClientTest, ListFollowsPagesWithAll) {
   request.mutable_filter()->set_region("华东");
   std::ostringstream out;
   std::ostringstream err;
-  ASSERT_TRUE(client_->ListCustomers(request, {.all = true}, out, err).ok());
+  ASSERT_OK(client_->ListCustomers(request, {.all = true}, out, err));
   EXPECT_EQ(out.str(),
             "{\"customer_id\":\"C1\",\"region\":\"华东\"}\n"
             "{\"customer_id\":\"C2\",\"region\":\"华东\"}\n"
@@ -319,7 +321,7 @@ TEST_F(ClientTest, ListFollowsPagesWithAll) {
 TEST_F(ClientTest, ListWithoutAllReportsTheNextPage) {
   std::ostringstream out;
   std::ostringstream err;
-  ASSERT_TRUE(client_->ListCustomers({}, {}, out, err).ok());
+  ASSERT_OK(client_->ListCustomers({}, {}, out, err));
   EXPECT_EQ(out.str(), "{\"customer_id\":\"C1\"}\n{\"customer_id\":\"C2\"}\n");
   EXPECT_EQ(err.str(), "more: --page-token 3 (or --all)\n");
 }
@@ -329,7 +331,7 @@ TEST_F(ClientTest, TailStopsAtTheLimit) {
   request.set_from("earliest");
   std::ostringstream out;
   const absl::Status status = client_->Tail(request, {.limit = 3}, out);
-  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_OK(status);
   EXPECT_EQ(out.str(),
             "{\"position\":{},\"event\":{\"event_id\":\"earliest-0\"},\"resume_token\":\"r0\"}\n"
             "{\"position\":{\"offset\":\"1\"},\"event\":{\"event_id\":\"earliest-1\"},"
@@ -344,13 +346,13 @@ TEST_F(ClientTest, TailEventsOnlyAndTimeoutEndsNormally) {
   std::unique_ptr<Client> client = Client::Connect(options);
   std::ostringstream out;
   const absl::Status status = client->Tail({}, {.events_only = true}, out);
-  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_OK(status);
   EXPECT_THAT(out.str(), StartsWith("{\"event_id\":\"-0\"}\n{\"event_id\":\"-1\"}\n"));
 }
 
 TEST_F(ClientTest, StatusPrintsTables) {
   std::ostringstream out;
-  ASSERT_TRUE(client_->ServerStatus(out).ok());
+  ASSERT_OK(client_->ServerStatus(out));
   EXPECT_THAT(out.str(), HasSubstr("mode: embedded\n"));
   EXPECT_THAT(out.str(), HasSubstr("\nlifecycle "));
 }
@@ -358,14 +360,14 @@ TEST_F(ClientTest, StatusPrintsTables) {
 TEST_F(ClientTest, UnimplementedServiceIsAServerError) {
   std::ostringstream out;
   const absl::Status status = client_->StageSummary({}, out);
-  EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnimplemented));
   EXPECT_EQ(ExitCode(status), 2);
 }
 
 TEST_F(ClientTest, ListAsOneJsonObjectMergesEveryPage) {
   std::ostringstream out;
   std::ostringstream err;
-  ASSERT_TRUE(client_->ListCustomers({}, {.all = true}, out, err, {.output = Output::kJson}).ok());
+  ASSERT_OK(client_->ListCustomers({}, {.all = true}, out, err, {.output = Output::kJson}));
   EXPECT_EQ(out.str(),
             "{\n \"customers\": [\n  {\n   \"customer_id\": \"C1\"\n  },\n  {\n   "
             "\"customer_id\": \"C2\"\n  },\n  {\n   \"customer_id\": \"C3\"\n  },\n  {\n   "
@@ -376,8 +378,8 @@ TEST_F(ClientTest, ListAsOneJsonObjectMergesEveryPage) {
 TEST_F(ClientTest, ListAsATableReportsTheNextPage) {
   std::ostringstream out;
   std::ostringstream err;
-  ASSERT_TRUE(
-      client_->ListCustomers({}, {}, out, err, {.output = Output::kTable, .lang = Lang::kEn}).ok());
+  ASSERT_OK(
+      client_->ListCustomers({}, {}, out, err, {.output = Output::kTable, .lang = Lang::kEn}));
   EXPECT_EQ(out.str(),
             "CUSTOMER  NAME  KIND  STAGE  REGION  INDUSTRY  OWNER  MAN  LAST ACTIVITY\n"
             "C1        —     —     —      —       —         —      —    —\n"
@@ -391,19 +393,19 @@ TEST_F(ClientTest, GetCustomerAsATable) {
   std::ostringstream out;
   v1::GetCustomerRequest request;
   request.set_customer_id("C1");
-  ASSERT_TRUE(client_->GetCustomer(request, out, {.output = Output::kTable}).ok());
+  ASSERT_OK(client_->GetCustomer(request, out, {.output = Output::kTable}));
   EXPECT_THAT(out.str(), StartsWith("客户 C1\n\n项目         字段                   值\n"
                                     "阶段         stage                  意向\n"));
 }
 
 TEST_F(ClientTest, SummaryAndStatusAsJson) {
   std::ostringstream out;
-  ASSERT_TRUE(client_->ServerStatus(out, {.output = Output::kJson}).ok());
+  ASSERT_OK(client_->ServerStatus(out, {.output = Output::kJson}));
   EXPECT_EQ(out.str(),
             "{\n \"mode\": \"embedded\",\n \"projections\": [\n  {\n   \"name\": "
             "\"lifecycle\"\n  }\n ]\n}\n");
   std::ostringstream line;
-  ASSERT_TRUE(client_->ServerStatus(line, {.output = Output::kJsonLines}).ok());
+  ASSERT_OK(client_->ServerStatus(line, {.output = Output::kJsonLines}));
   EXPECT_EQ(line.str(), "{\"mode\":\"embedded\",\"projections\":[{\"name\":\"lifecycle\"}]}\n");
 }
 
@@ -412,7 +414,7 @@ TEST_F(ClientTest, WorklistTableHasEveryPageWithAll) {
   request.set_region("华东");
   std::ostringstream out;
   std::ostringstream err;
-  ASSERT_TRUE(client_->Worklist(request, {.all = true}, out, err).ok());
+  ASSERT_OK(client_->Worklist(request, {.all = true}, out, err));
   EXPECT_EQ(out.str(),
             "客户  客户名称  负责人  区域  事项      对象  时间  紧急\n"
             "W1    —         —       华东  生日关怀  —     —     —\n"
@@ -424,8 +426,7 @@ TEST_F(ClientTest, WorklistTableHasEveryPageWithAll) {
             "共 5 项, 5 个客户\n");
   EXPECT_EQ(err.str(), "");
   std::ostringstream lines;
-  ASSERT_TRUE(
-      client_->Worklist(request, {.all = true}, lines, err, {.output = Output::kJsonLines}).ok());
+  ASSERT_OK(client_->Worklist(request, {.all = true}, lines, err, {.output = Output::kJsonLines}));
   const std::string jsonl = lines.str();
   EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 5);
   EXPECT_THAT(jsonl, StartsWith("{\"customer_id\":\"W1\",\"reason\":\"BIRTHDAY\""));
@@ -433,10 +434,10 @@ TEST_F(ClientTest, WorklistTableHasEveryPageWithAll) {
 
 TEST_F(ClientTest, ReviewReportAndTierSummaryDefaultToTables) {
   std::ostringstream out;
-  ASSERT_TRUE(client_->GetReview({}, out).ok());
+  ASSERT_OK(client_->GetReview({}, out));
   EXPECT_THAT(out.str(), HasSubstr("赢单率  win_rate  75.0%"));
   std::ostringstream tiers;
-  ASSERT_TRUE(client_->TierSummary({}, tiers, {.lang = Lang::kEn}).ok());
+  ASSERT_OK(client_->TierSummary({}, tiers, {.lang = Lang::kEn}));
   EXPECT_THAT(tiers.str(), HasSubstr("GOLD           3  100.0%  ¥1,234.56  ¥2,345.67"));
 }
 
@@ -448,7 +449,7 @@ TEST_F(ClientTest, RefitNeedsTheAdminRole) {
   ConnectionOptions options = Options();
   options.bearer_token = "admin";
   std::ostringstream json;
-  ASSERT_TRUE(Client::Connect(options)->RefitClv({}, json, {.output = Output::kJson}).ok());
+  ASSERT_OK(Client::Connect(options)->RefitClv({}, json, {.output = Output::kJson}));
   EXPECT_EQ(json.str(), "{\n \"customers\": \"10\"\n}\n");
 }
 
@@ -456,11 +457,13 @@ TEST(ParseOutputTest, Names) {
   EXPECT_EQ(*ParseOutput("table"), Output::kTable);
   EXPECT_EQ(*ParseOutput("JSON"), Output::kJson);
   EXPECT_EQ(*ParseOutput("jsonl"), Output::kJsonLines);
-  EXPECT_EQ(ParseOutput("yaml").status().message(),
-            "--output: unknown output 'yaml' (one of table, json, jsonl)");
+  EXPECT_THAT(ParseOutput("yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "--output: unknown output 'yaml' (one of table, json, jsonl)"));
   EXPECT_EQ(*ParseLang("en_US"), Lang::kEn);
   EXPECT_EQ(*ParseLang("zh-CN"), Lang::kZh);
-  EXPECT_FALSE(ParseLang("fr").ok());
+  EXPECT_THAT(ParseLang("fr"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "unknown language 'fr' (zh or en)"));
 }
 
 TEST(ClientConnectionTest, NoServerIsAConnectionError) {
@@ -471,7 +474,7 @@ TEST(ClientConnectionTest, NoServerIsAConnectionError) {
   std::unique_ptr<Client> client = Client::Connect(options);
   std::ostringstream out;
   const absl::Status status = client->ServerStatus(out);
-  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_FALSE(IsServerError(status));
   EXPECT_EQ(ExitCode(status), 1);
   EXPECT_THAT(ErrorLine(status), StartsWith("error: UNAVAILABLE: "));
@@ -483,7 +486,7 @@ TEST(ExitCodeTest, Codes) {
   EXPECT_EQ(ExitCode(FromGrpcStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "x"))), 2);
   EXPECT_EQ(ExitCode(FromGrpcStatus(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "x"))), 2);
   EXPECT_EQ(ExitCode(FromGrpcStatus(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "x"))), 1);
-  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+  EXPECT_OK(FromGrpcStatus(grpc::Status::OK));
 }
 
 TEST(EventIndexInErrorTest, Parses) {

@@ -1,20 +1,26 @@
 #include "custops/ctl/parse.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "custops/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::ctl {
 namespace {
 
+using ::custops::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
 
 TEST(ParseEnumTest, StageNamesWithOrWithoutPrefixInAnyCase) {
   for (const char* text : {"INTENT", "intent", "Intent", " intent ", "LIFECYCLE_STAGE_INTENT",
                            "lifecycle_stage_intent", "lifecycle-stage-intent"}) {
     absl::StatusOr<v1::LifecycleStage> stage = ParseLifecycleStage(text);
-    ASSERT_TRUE(stage.ok()) << text << ": " << stage.status();
+    ASSERT_OK(stage) << text;
     EXPECT_EQ(*stage, v1::LIFECYCLE_STAGE_INTENT) << text;
   }
   EXPECT_EQ(*ParseLifecycleStage("lost"), v1::LIFECYCLE_STAGE_LOST);
@@ -24,14 +30,14 @@ TEST(ParseEnumTest, StageNamesWithOrWithoutPrefixInAnyCase) {
 TEST(ParseEnumTest, UnknownAndUnspecifiedAreRejectedWithTheChoices) {
   for (const char* text : {"INTNT", "", "UNSPECIFIED", "LIFECYCLE_STAGE_UNSPECIFIED", "2",
                            "SUB_STAGE_NEW", "STAGE_INTENT"}) {
-    absl::StatusOr<v1::LifecycleStage> stage = ParseLifecycleStage(text);
-    ASSERT_FALSE(stage.ok()) << text;
-    EXPECT_EQ(stage.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(stage.status().message()),
-                HasSubstr("(one of PROSPECT, INTENT, CUSTOMER, LOST)"));
+    EXPECT_THAT(ParseLifecycleStage(text),
+                StatusIs(kInvalid, absl::StrCat("unknown stage '", text,
+                                                "' (one of PROSPECT, INTENT, CUSTOMER, LOST)")))
+        << text;
   }
-  EXPECT_EQ(ParseLifecycleStage("INTNT").status().message(),
-            "unknown stage 'INTNT' (one of PROSPECT, INTENT, CUSTOMER, LOST)");
+  EXPECT_THAT(
+      ParseLifecycleStage("INTNT"),
+      StatusIs(kInvalid, "unknown stage 'INTNT' (one of PROSPECT, INTENT, CUSTOMER, LOST)"));
 }
 
 TEST(ParseEnumTest, OtherEnums) {
@@ -41,10 +47,11 @@ TEST(ParseEnumTest, OtherEnums) {
   EXPECT_EQ(*ParseCustomerKind("CUSTOMER_KIND_COMPETITOR"), v1::CUSTOMER_KIND_COMPETITOR);
   EXPECT_EQ(*ParseDimension("REGION"), v1::DIMENSION_REGION);
   EXPECT_EQ(*ParseDimension("dimension_owner"), v1::DIMENSION_OWNER);
-  EXPECT_THAT(std::string(ParseDimension("planet").status().message()),
-              HasSubstr("unknown dimension 'planet' (one of ALL, REGION, INDUSTRY"));
-  EXPECT_THAT(std::string(ParseSubStage("old").status().message()),
-              HasSubstr("unknown sub-stage 'old'"));
+  EXPECT_THAT(ParseDimension("planet"),
+              StatusIs(kInvalid, StartsWith("unknown dimension 'planet' (one of ALL, REGION, "
+                                            "INDUSTRY")));
+  EXPECT_THAT(ParseSubStage("old"),
+              StatusIs(kInvalid, StartsWith("unknown sub-stage 'old' (one of")));
 }
 
 TEST(ParseEnumTest, ShortNames) {
@@ -68,10 +75,9 @@ TEST(Rfc3339Test, ParsesUtcOffsetsAndFractions) {
 TEST(Rfc3339Test, RejectsOtherForms) {
   for (const char* text : {"", "2025-06-30", "2025-06-30T16:00:00", "2025-06-30 16:00:00Z",
                            "2025-13-01T00:00:00Z", "yesterday", "1751299200"}) {
-    absl::StatusOr<absl::Time> t = ParseRfc3339(text);
-    ASSERT_FALSE(t.ok()) << text;
-    EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(t.status().message()), HasSubstr("is not an RFC 3339 time such as"));
+    EXPECT_THAT(ParseRfc3339(text),
+                StatusIs(kInvalid, HasSubstr("' is not an RFC 3339 time such as")))
+        << text;
   }
 }
 
@@ -101,13 +107,13 @@ TEST(ResolvePeriodTest, KeysGiveTheirGranularityAndAMiddleInstant) {
   };
   for (const Case& c : cases) {
     absl::StatusOr<ResolvedPeriod> p = ResolvePeriod({.period = c.key}, now);
-    ASSERT_TRUE(p.ok()) << c.key << ": " << p.status();
+    ASSERT_OK(p) << c.key;
     EXPECT_EQ(p->granularity, c.granularity) << c.key;
     EXPECT_EQ(FormatRfc3339(p->instant), c.instant) << c.key;
   }
   absl::StatusOr<ResolvedPeriod> utc =
       ResolvePeriod({.granularity = "month", .period = "2024-03", .zone = "UTC"}, now);
-  ASSERT_TRUE(utc.ok()) << utc.status();
+  ASSERT_OK(utc);
   EXPECT_EQ(FormatRfc3339(utc->instant), "2024-03-16T12:00:00Z");
 }
 
@@ -115,18 +121,18 @@ TEST(ResolvePeriodTest, InstantsAndNow) {
   const absl::Time now = Utc("2025-06-30T16:00:00Z");
   absl::StatusOr<ResolvedPeriod> p =
       ResolvePeriod({.granularity = "QUARTER", .period = "2024-04-01T00:00:00+08:00"}, now);
-  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_OK(p);
   EXPECT_EQ(p->granularity, v1::GRANULARITY_QUARTER);
   EXPECT_EQ(FormatRfc3339(p->instant), "2024-03-31T16:00:00Z");
   p = ResolvePeriod({.period = "2024-04-01T00:00:00Z"}, now);
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   EXPECT_EQ(p->granularity, v1::GRANULARITY_MONTH);  // the default
   p = ResolvePeriod({}, now);
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   EXPECT_EQ(p->granularity, v1::GRANULARITY_MONTH);
   EXPECT_EQ(p->instant, now);
   p = ResolvePeriod({.granularity = "week"}, now);
-  ASSERT_TRUE(p.ok());
+  ASSERT_OK(p);
   EXPECT_EQ(p->granularity, v1::GRANULARITY_WEEK);
 }
 
@@ -134,8 +140,7 @@ TEST(ResolvePeriodTest, ErrorsNameTheFlag) {
   const absl::Time now = Utc("2025-06-30T16:00:00Z");
   auto message = [&](PeriodArgs args) {
     absl::StatusOr<ResolvedPeriod> p = ResolvePeriod(args, now);
-    EXPECT_FALSE(p.ok());
-    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(p, StatusIs(kInvalid));
     return std::string(p.status().message());
   };
   EXPECT_EQ(message({.granularity = "quarter", .period = "2024-03"}),

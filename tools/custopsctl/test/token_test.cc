@@ -10,13 +10,15 @@
 #include "absl/time/time.h"
 #include "custops/base/clock.h"
 #include "custops/rpc/auth.h"
+#include "custops/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::ctl {
 namespace {
 
-using ::testing::HasSubstr;
+using ::custops::testing::StatusIs;
+using ::testing::StartsWith;
 
 const absl::Time kNow = absl::FromUnixSeconds(1750000000);
 
@@ -34,7 +36,7 @@ TEST(TokenTest, MintsWhatTheServerVerifies) {
                                   .audience = "custops",
                                   .leeway = absl::ZeroDuration(),
                                   .clock = &clock});
-  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  ASSERT_OK(verifier);
 
   absl::StatusOr<std::string> jwt =
       MintToken({.secret_file = SecretFile(),
@@ -45,9 +47,9 @@ TEST(TokenTest, MintsWhatTheServerVerifies) {
                  .issuer = "custops-dev",
                  .audience = "custops"},
                 kNow + absl::Milliseconds(700));
-  ASSERT_TRUE(jwt.ok()) << jwt.status();
+  ASSERT_OK(jwt);
   absl::StatusOr<rpc::Identity> who = (*verifier)->Verify(absl::StrCat("Bearer ", *jwt));
-  ASSERT_TRUE(who.ok()) << who.status();
+  ASSERT_OK(who);
   EXPECT_EQ(who->subject, "alice");
   EXPECT_TRUE(who->Has(rpc::Role::kReader));
   EXPECT_TRUE(who->Has(rpc::Role::kEmitter));
@@ -56,31 +58,29 @@ TEST(TokenTest, MintsWhatTheServerVerifies) {
 
   // Expires ttl after now (whole seconds).
   clock.Advance(absl::Minutes(90) - absl::Seconds(1));
-  EXPECT_TRUE((*verifier)->Verify(absl::StrCat("Bearer ", *jwt)).ok());
+  EXPECT_OK((*verifier)->Verify(absl::StrCat("Bearer ", *jwt)));
   clock.Advance(absl::Seconds(1));
-  absl::StatusOr<rpc::Identity> expired = (*verifier)->Verify(absl::StrCat("Bearer ", *jwt));
-  EXPECT_EQ(expired.status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(expired.status().message(), "token expired");
+  EXPECT_THAT((*verifier)->Verify(absl::StrCat("Bearer ", *jwt)),
+              StatusIs(absl::StatusCode::kUnauthenticated, "token expired"));
 }
 
 TEST(TokenTest, WithoutRegionsSeesEveryRegion) {
   base::SimulatedClock clock(kNow);
   absl::StatusOr<std::unique_ptr<rpc::TokenVerifier>> verifier =
       rpc::TokenVerifier::Create({.hs256_secret_file = SecretFile(), .clock = &clock});
-  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  ASSERT_OK(verifier);
   absl::StatusOr<std::string> jwt =
       MintToken({.secret_file = SecretFile(), .subject = "ops", .roles = {"admin"}}, kNow);
-  ASSERT_TRUE(jwt.ok()) << jwt.status();
+  ASSERT_OK(jwt);
   absl::StatusOr<rpc::Identity> who = (*verifier)->Verify(absl::StrCat("Bearer ", *jwt));
-  ASSERT_TRUE(who.ok()) << who.status();
+  ASSERT_OK(who);
   EXPECT_EQ(who->regions, std::nullopt);
   EXPECT_TRUE(who->Has(rpc::Role::kAdmin));
-  clock.Advance(absl::Hours(24));  // the default ttl
-  EXPECT_EQ((*verifier)->Verify(absl::StrCat("Bearer ", *jwt)).status().code(),
-            absl::StatusCode::kOk);  // within the 30 s leeway
+  clock.Advance(absl::Hours(24));                                 // the default ttl
+  EXPECT_OK((*verifier)->Verify(absl::StrCat("Bearer ", *jwt)));  // within the 30 s leeway
   clock.Advance(absl::Seconds(30));
-  EXPECT_EQ((*verifier)->Verify(absl::StrCat("Bearer ", *jwt)).status().code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT((*verifier)->Verify(absl::StrCat("Bearer ", *jwt)),
+              StatusIs(absl::StatusCode::kUnauthenticated, "token expired"));
 }
 
 TEST(TokenTest, BadArgumentsNameTheFlag) {
@@ -102,9 +102,8 @@ TEST(TokenTest, BadArgumentsNameTheFlag) {
       {{.secret_file = "", .subject = "a"}, "--secret-file: required"},
   };
   for (const Case& c : cases) {
-    absl::StatusOr<std::string> jwt = MintToken(c.args, kNow);
-    EXPECT_EQ(jwt.status().code(), absl::StatusCode::kInvalidArgument) << c.message;
-    EXPECT_THAT(std::string(jwt.status().message()), HasSubstr(c.message));
+    EXPECT_THAT(MintToken(c.args, kNow),
+                StatusIs(absl::StatusCode::kInvalidArgument, StartsWith(c.message)));
   }
 }
 

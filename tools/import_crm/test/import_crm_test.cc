@@ -4,10 +4,14 @@
 #include "custops/event/time.h"
 #include "custops/event/validate.h"
 #include "custops/import_crm/crm.h"
+#include "custops/testing/status_matchers.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace custops::import_crm {
 namespace {
+
+using ::custops::testing::StatusIs;
 
 CrmFiles Files() {
   CrmFiles f;
@@ -54,7 +58,7 @@ TEST(ImportCrmTest, MapsRowsReportsTheRestAndIsDeterministic) {
   const CrmImport again = MapCrm(Files(), options).value();
   ASSERT_EQ(plan.events.size(), again.events.size());
   for (size_t i = 0; i < plan.events.size(); ++i) {
-    EXPECT_TRUE(event::ValidateEvent(plan.events[i], {}).ok()) << plan.events[i].DebugString();
+    EXPECT_OK(event::ValidateEvent(plan.events[i], {})) << plan.events[i].DebugString();
     EXPECT_EQ(plan.events[i].event_id(), again.events[i].event_id());
   }
   // The won deal: opened and closed at noon, the contract at the close value.
@@ -73,7 +77,9 @@ TEST(ImportCrmTest, MapsRowsReportsTheRestAndIsDeterministic) {
 }
 
 TEST(ImportCrmTest, ARowWithTheWrongFieldCountIsAnError) {
-  EXPECT_EQ(ParseCsv("a,b\n1,2,3\n", "x.csv").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      ParseCsv("a,b\n1,2,3\n", "x.csv"),
+      StatusIs(absl::StatusCode::kInvalidArgument, "x.csv line 2: 3 fields, the header has 2"));
   EXPECT_EQ(ParseCsv("a,b\n\"1,5\",2\n", "x.csv").value().rows[0][0], "1,5");
 }
 

@@ -12,11 +12,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "custops/log/embedded_event_log.h"
+#include "custops/testing/events.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
 #include "custops/v1/value.grpc.pb.h"
-#include "events.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
 
@@ -329,7 +329,22 @@ TEST_F(BadInputTest, GarbageInTheLogGoesToDeadLettersAndParksOnlyItsCustomer) {
   ASSERT_TRUE(get("frank", &view).ok());
   EXPECT_EQ(view.purchase_count(), 1);
   EXPECT_EQ(get("eve", &view).error_code(), grpc::StatusCode::NOT_FOUND);
+  // The token above waited for lifecycle; value and review may still be
+  // applying: until every projection has read the whole log.
+  auto caught_up = [](const v1::StatusResponse& s) {
+    for (const v1::ProjectionStatus& p : s.projections()) {
+      for (const v1::PartitionStatus& part : p.partitions()) {
+        if (part.lag() != 0) return false;
+      }
+    }
+    return true;
+  };
   v1::StatusResponse status = Status();
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);
+       !caught_up(status) && absl::Now() < deadline; status = Status()) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(caught_up(status)) << status.DebugString();
   for (const v1::ProjectionStatus& p : status.projections()) {
     EXPECT_EQ(p.dead_letters(), 1) << p.name();
     EXPECT_EQ(p.parked_customers(), 1) << p.name();

@@ -18,10 +18,10 @@
 #include "custops/client/bulk.h"
 #include "custops/client/client.h"
 #include "custops/event/time.h"
+#include "custops/testing/events.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/review.grpc.pb.h"
 #include "custops/v1/value.grpc.pb.h"
-#include "events.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
 

@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "custops/testing/events.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
-#include "events.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"

@@ -12,10 +12,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "custops/testing/events.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
-#include "events.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
 

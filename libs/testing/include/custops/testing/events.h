@@ -1,7 +1,5 @@
-// Builders of valid custops.v1 events: the set tests/testing/events.h offers
-// the integration tests, with the same names, arguments and results, for
-// tests that link custops::testing. A translation unit includes one of the
-// two, not both (they share the namespace).
+// Builders of valid custops.v1 events for the unit and integration tests
+// (custops::testing).
 //
 //   v1::Event e = custops::testing::Signed("e3", "C1", at, /*units=*/1'000'000);
 #ifndef CUSTOPS_TESTING_EVENTS_H_

@@ -581,7 +581,9 @@ absl::StatusOr<bool> ProjectionRuntime::ReplayChunk(Partition p, const ReplayOpt
   }
   const std::string_view customer_id = options.customer_id;
   const ParkedMap before = *counts.parked;
-  const int64_t chunk = std::min<int64_t>(budget, static_cast<int64_t>(options_.restore_batch));
+  // At least one record per chunk, so that every chunk makes progress.
+  const int64_t chunk =
+      std::max<int64_t>(1, std::min<int64_t>(budget, static_cast<int64_t>(options_.restore_batch)));
   const absl::Time now = clock_.Now();
   Txn txn(*store_, p);
   Abandoner abandoner{projection_.get(), p};

@@ -265,6 +265,14 @@ TEST_F(GatewayTest, PendingWaitsHoldNoThreadAndAreLimitedPerClient) {
     ASSERT_TRUE(p->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
     EXPECT_EQ(p->status.error_code(), grpc::StatusCode::CANCELLED);
   }
+  // ...and the server releases every one of them (the gateway must outlive
+  // them: the fixture's timers would otherwise end them after it is gone).
+  const absl::Time released_by = absl::Now() + absl::Seconds(30);
+  while (gateway_->limits().InUse("127.0.0.1", ClientLimits::kWait) > 0 &&
+         absl::Now() < released_by) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(gateway_->limits().InUse("127.0.0.1", ClientLimits::kWait), 0);
 }
 
 TEST_F(GatewayTest, TokensAndRoles) {

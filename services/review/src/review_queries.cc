@@ -12,6 +12,7 @@
 #include "custops/base/saturating.h"
 #include "custops/base/status_macros.h"
 #include "custops/domain/complaint_sla.h"
+#include "custops/domain/derived_timelines.h"
 #include "custops/event/time.h"
 #include "custops/log/partitioner.h"
 #include "custops/review/review_projection.h"
@@ -209,15 +210,6 @@ ContractAt ContractAsOf(const internal::ReviewContract& k, int64_t as_of) {
   }
   at.terminated = k.terminated_micros() != 0 && k.terminated_micros() <= as_of;
   return at;
-}
-
-std::vector<domain::ComplaintStepAt> StepsOf(const internal::ReviewComplaint& k) {
-  std::vector<domain::ComplaintStepAt> steps;
-  for (int i = 0; i < k.step_kinds_size() && i < k.step_micros_size(); ++i) {
-    steps.push_back({.step = static_cast<domain::ComplaintStep>(k.step_kinds(i)),
-                     .at = absl::FromUnixMicros(k.step_micros(i))});
-  }
-  return steps;
 }
 
 absl::StatusOr<absl::Time> TimeOf(const google::protobuf::Timestamp& ts, std::string_view field) {
@@ -1034,7 +1026,7 @@ domain::WorklistCustomer ReviewQueries::WorklistInput(const std::string& id,
     w.complaints.push_back({.complaint_id = k.complaint_id(),
                             .severity = static_cast<v1::Severity>(k.severity()),
                             .filed_at = absl::FromUnixMicros(k.filed_micros()),
-                            .steps = StepsOf(k)});
+                            .steps = domain::StepsOf(k)});
   }
   for (const auto& k : c.contacts()) {
     domain::WorklistContact wc{.contact_id = k.contact_id(), .birthday = std::nullopt};
@@ -1168,8 +1160,9 @@ absl::StatusOr<v1::CustomerActivityResponse> ReviewQueries::CustomerActivity(
   for (const internal::ReviewComplaint& k : c->complaints()) {
     if (k.filed_micros() > as_of_micros) continue;
     const v1::Severity severity = static_cast<v1::Severity>(k.severity());
-    const domain::ComplaintSla sla = domain::EvaluateComplaintSla(
-        severity, absl::FromUnixMicros(k.filed_micros()), StepsOf(k), as_of, rules_.worklist.sla);
+    const domain::ComplaintSla sla =
+        domain::EvaluateComplaintSla(severity, absl::FromUnixMicros(k.filed_micros()),
+                                     domain::StepsOf(k), as_of, rules_.worklist.sla);
     const domain::SlaEpisode& episode = sla.current();
     Complaint& out = complaints.emplace_back(Complaint{sla.open, k.filed_micros(), {}});
     v1::ComplaintStatus& s = out.status;

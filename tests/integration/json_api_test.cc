@@ -375,9 +375,12 @@ TEST_F(JsonApiTest, EveryUnaryMethodAnswersAsOverGrpc) {
     SCOPED_TRACE(name);
     const bool query = queries.contains(name);
     const std::string json = query ? queries.at(name) : "{}";
-    // A query service's method must have a real request here.
+    // A query service's method must have a real request here. Rebuild
+    // starts work: its second call would answer a later moment of it, so
+    // the two transports are compared on a refusal (rebuild_test calls it).
     for (const char* service : {"Lifecycle/", "Value/", "Review/", "Admin/"}) {
-      if (absl::StrContains(name, service) && name != "custops.v1.Value/RefitClv") {
+      if (absl::StrContains(name, service) && name != "custops.v1.Value/RefitClv" &&
+          name != "custops.v1.Admin/Rebuild") {
         EXPECT_TRUE(query) << "no sample request for " << name;
       }
     }

@@ -1125,6 +1125,12 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
     s = admin_stub->ReplayDeadLetters(ctx().get(), replay, &replayed);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
         << b.name << ": " << s.error_message();
+    v1::RebuildRequest rebuild;
+    rebuild.set_projection("lifecycle");
+    v1::RebuildResponse rebuilding;
+    s = admin_stub->Rebuild(ctx().get(), rebuild, &rebuilding);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << b.name << ": " << s.error_message();
     v1::GetCustomerRequest get;
     get.set_customer_id("auth-customer");
     v1::CustomerView view;
@@ -1165,6 +1171,16 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
     s = admin_stub->ReplayDeadLetters(Ctx(admin).get(), replay, &replayed);
     EXPECT_TRUE(s.ok()) << s.error_message();
+    // A rebuild derives every region's state again: the same rule.
+    v1::RebuildRequest rebuild;
+    rebuild.set_projection("value");
+    v1::RebuildResponse rebuilding;
+    s = admin_stub->Rebuild(Ctx(scoped).get(), rebuild, &rebuilding);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    rebuild.set_projection("no-such");
+    s = admin_stub->Rebuild(Ctx(admin).get(), rebuild, &rebuilding);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_TRUE(absl::StartsWith(s.error_message(), "projection:")) << s.error_message();
   }
 
   // What each role may call.
@@ -1255,6 +1271,13 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
          v1::ReplayDeadLettersResponse replayed;
          return admin_stub->ReplayDeadLetters(Ctx(token).get(), replay, &replayed);
        }},
+      {"Admin/Rebuild",
+       [&](const std::string& token) {
+         v1::RebuildRequest rebuild;
+         rebuild.set_projection("value");
+         v1::RebuildResponse rebuilding;
+         return admin_stub->Rebuild(Ctx(token).get(), rebuild, &rebuilding);
+       }},
   };
   // Allowed methods per role (docs/security.md).
   const std::map<std::string, std::set<std::string>> allowed = {
@@ -1265,7 +1288,7 @@ TEST_F(SecurityAuthTest, AuthMatrix) {
       {"admin",
        {"EventIngest/Append", "Customers/RegisterCustomer", "Lifecycle/GetCustomer",
         "Value/GetValue", "Review/GetReview", "Subscriptions/Subscribe", "Admin/Status",
-        "Value/RefitClv", "Admin/ListDeadLetters", "Admin/ReplayDeadLetters"}},
+        "Value/RefitClv", "Admin/ListDeadLetters", "Admin/ReplayDeadLetters", "Admin/Rebuild"}},
       {"none", {}},
   };
   const std::map<std::string, std::string> tokens = {

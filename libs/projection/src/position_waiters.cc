@@ -20,7 +20,13 @@ PositionWaiters::~PositionWaiters() {
 void PositionWaiters::Add(std::vector<int64_t> targets, absl::Time deadline, absl::Status timeout,
                           Done done) {
   State& s = *state_;
-  absl::MutexLock lock(&s.mu);
+  absl::ReleasableMutexLock lock(&s.mu);
+  if (s.closed.has_value()) {
+    const absl::Status status = *s.closed;
+    lock.Release();
+    std::move(done)(status);
+    return;
+  }
   const uint64_t id = s.next_id++;
   Waiter& w = s.waiters[id];
   w.targets = std::move(targets);
@@ -69,6 +75,7 @@ void PositionWaiters::Close(const absl::Status& status) {
   std::vector<Done> all;
   {
     absl::MutexLock lock(&state_->mu);
+    state_->closed = status;
     for (auto& [id, w] : state_->waiters) {
       timers_.Cancel(w.timer);
       all.push_back(std::move(w.done));

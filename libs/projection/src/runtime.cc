@@ -123,8 +123,10 @@ absl::StatusOr<std::unique_ptr<ProjectionRuntime>> ProjectionRuntime::Open(
                                        std::string(kOutboxCf), std::string(kParkedCf)};
   for (std::string& f : projection->ColumnFamilies()) families.push_back(std::move(f));
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
-                   store::Store::Open(
-                       {.path = options.path, .column_families = families, .sync = options.sync}));
+                   store::Store::Open({.path = options.path,
+                                       .column_families = families,
+                                       .sync = options.sync,
+                                       .bulk = options.bulk}));
   RETURN_IF_ERROR(projection->Attach(*store, partitions));
   std::unique_ptr<ProjectionRuntime> rt(
       new ProjectionRuntime(log, std::move(projection), options, std::move(store), partitions));
@@ -229,7 +231,7 @@ void ProjectionRuntime::Release() {
   busy_ = -1;
 }
 
-absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
+absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
   if (!Claim(p)) {
     absl::MutexLock lock(&reader_mu_);
     reader_->Forget(p);  // stop fetching what another instance applies
@@ -245,7 +247,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p) {
   {
     absl::MutexLock lock(&mu_);
     from = applied_[p.value()];
-    restoring = restore_target_[p.value()] >= 0;
+    restoring = bulk || restore_target_[p.value()] >= 0;
     max_batch = restoring ? options_.restore_batch : options_.max_batch;
   }
   const absl::Time started = absl::Now();  // for the apply-latency metric only
@@ -465,8 +467,8 @@ absl::Status ProjectionRuntime::Reseed(Partition p) {
   }
   // What this instance derived but never published is superseded by the
   // seed (Tick re-derives it against what was published): its state changes
-  // are dropped; its dead letters (derived from events) are kept, renumbered
-  // after the published ids.
+  // are dropped; its dead letters (derived from events, named by their
+  // record) are kept, renumbered after the published ids.
   const std::string prefix = PartitionPrefix(p);
   uint64_t seq = next;
   std::vector<internal::OutboxEntry> kept;
@@ -481,7 +483,6 @@ absl::Status ProjectionRuntime::Reseed(Partition p) {
   }
   RETURN_IF_ERROR(it->status());
   for (internal::OutboxEntry& entry : kept) {
-    entry.set_id(absl::StrCat(id_prefix, seq));
     txn.batch().Put(outbox_cf_, OutboxKey(p, seq), entry.SerializeAsString());
     ++seq;
   }
@@ -716,7 +717,10 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
     ++changes;
   }
   for (const v1::DeadLetter& dl : counts.dead_letters) {
-    outbox(log::kDeadLetter, dl.key(), dl.SerializeAsString(), next_id());
+    // Named by its record: a re-derivation (a rebuild, a new owner) that
+    // dead-letters the same record again is recognised as published.
+    outbox(log::kDeadLetter, dl.key(), dl.SerializeAsString(),
+           absl::StrCat(name, "/", p.value(), "/dead/", dl.source_offset()));
   }
   // Counters are committed with the state so they stay exact across crashes.
   internal::PartitionStats stats;
@@ -856,6 +860,32 @@ absl::StatusOr<int64_t> ProjectionRuntime::CatchUp() {
   ASSIGN_OR_RETURN(int64_t published, PublishOutbox());
   (void)published;
   return total;
+}
+
+absl::StatusOr<int64_t> ProjectionRuntime::BulkPass(const std::function<bool()>& next) {
+  if (running_) return absl::FailedPreconditionError("runtime is running");
+  int64_t pass = 0;
+  for (int i = 0; i < partitions_; ++i) {
+    ASSIGN_OR_RETURN(int64_t n, ApplyBatch(Partition(i), /*bulk=*/true));
+    pass += n;
+    if (next && !next()) break;
+  }
+  return pass;
+}
+
+absl::Status ProjectionRuntime::FinishBulk() { return store_->SetBulk(false); }
+
+absl::Status ProjectionRuntime::ReseedOwned() {
+  if (running_) return absl::FailedPreconditionError("runtime is running");
+  if (!projection_->ReseedsFromPublished()) return absl::OkStatus();
+  for (int i = 0; i < partitions_; ++i) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!owned_[i]) continue;
+    }
+    RETURN_IF_ERROR(Reseed(Partition(i)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ProjectionRuntime::Start() {
@@ -999,9 +1029,7 @@ void ProjectionRuntime::NotifyApplied(const PositionSet& token, absl::Time deadl
   std::move(done)(absl::OkStatus());
 }
 
-void ProjectionRuntime::AbandonWaits() const {
-  waiters_.Close(absl::UnavailableError("shutting down: consistency-token wait abandoned"));
-}
+void ProjectionRuntime::AbandonWaits(const absl::Status& status) const { waiters_.Close(status); }
 
 void ProjectionRuntime::UpdateWaiters() {
   if (waiters_.pending() == 0) return;

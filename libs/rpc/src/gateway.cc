@@ -323,16 +323,19 @@ void MethodTable::Add(std::string name, Access access, UnaryHandler unary, Strea
   const pb::MethodDescriptor* descriptor = pb::DescriptorPool::generated_pool()->FindMethodByName(
       absl::StrCat(name.substr(0, name.find('/')), ".", name.substr(name.find('/') + 1)));
   CUSTOPS_CHECK(descriptor != nullptr) << "no such method in the generated pool: " << name;
-  const std::string service = ServiceOf(name);
+  Insert({.name = std::move(name),
+          .descriptor = descriptor,
+          .access = access,
+          .unary = std::move(unary),
+          .stream = std::move(stream)});
+}
+
+void MethodTable::Insert(MethodEntry entry) {
+  const std::string service = ServiceOf(entry.name);
   if (std::find(services_.begin(), services_.end(), service) == services_.end()) {
     services_.push_back(service);
   }
-  MethodEntry& e = methods_[name];
-  e.name = std::move(name);
-  e.descriptor = descriptor;
-  e.access = access;
-  e.unary = std::move(unary);
-  e.stream = std::move(stream);
+  methods_[entry.name] = std::move(entry);
 }
 
 void MethodTable::SetPrecheck(const std::string& name, Precheck precheck) {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "custops/base/check.h"
+#include "custops/base/status_macros.h"
 
 namespace custops::store {
 namespace {
@@ -77,6 +78,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // Without a WAL, only flushes that cover every family at once keep the
+  // families consistent after a crash (offsets beside the state).
+  db_options.atomic_flush = options.bulk;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   // Projections look up many keys that do not exist yet (dedup ids, new
@@ -114,12 +118,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path, descriptors, &handles, &raw);
   if (!s.ok()) return FromRocks(s, absl::StrCat("open ", options.path));
   return std::unique_ptr<Store>(new Store(std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
-                                          std::move(names), options.sync));
+                                          std::move(names), options.sync, options.bulk));
 }
 
 Store::Store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-             std::vector<std::string> names, bool sync)
-    : db_(std::move(db)), handles_(std::move(handles)), names_(std::move(names)), sync_(sync) {}
+             std::vector<std::string> names, bool sync, bool bulk)
+    : db_(std::move(db)),
+      handles_(std::move(handles)),
+      names_(std::move(names)),
+      sync_(sync),
+      bulk_(bulk) {}
 
 Store::~Store() { (void)Close(); }
 
@@ -145,8 +153,25 @@ absl::StatusOr<std::optional<std::string>> Store::Get(ColumnFamily family,
 absl::Status Store::Write(Batch& batch) {
   if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
   rocksdb::WriteOptions wo;
-  wo.sync = sync_;
+  if (bulk_.load()) {
+    wo.disableWAL = true;
+  } else {
+    wo.sync = sync_;
+  }
   return FromRocks(db_->Write(wo, batch.rep()), "write");
+}
+
+absl::Status Store::Flush() {
+  if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return FromRocks(db_->Flush(fo, handles_), "flush");
+}
+
+absl::Status Store::SetBulk(bool bulk) {
+  if (bulk_.load() && !bulk) RETURN_IF_ERROR(Flush());
+  bulk_.store(bulk);
+  return absl::OkStatus();
 }
 
 std::unique_ptr<Iterator> Store::NewIterator(ColumnFamily family, std::string_view prefix) const {

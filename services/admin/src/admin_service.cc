@@ -41,6 +41,18 @@ absl::Status ParseDeadLetterToken(absl::string_view token, int partitions, int* 
 
 }  // namespace
 
+absl::Status CheckProjectionName(const std::string& name) {
+  if (name.empty()) {
+    return absl::InvalidArgumentError("projection: required (lifecycle, value or review)");
+  }
+  if (name != "lifecycle" && name != "value" && name != "review") {
+    return absl::InvalidArgumentError(absl::StrCat("projection: \"",
+                                                   absl::CHexEscape(name.substr(0, 64)),
+                                                   "\" is not one of lifecycle, value, review"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::StatusResponse> BuildStatus(
     log::EventLog& log, const std::vector<const projection::ProjectionRuntime*>& runtimes,
     const std::string& mode, const OwnersFn& owners_fn) {
@@ -72,7 +84,9 @@ absl::StatusOr<v1::StatusResponse> BuildStatus(
     v1::ProjectionStatus* ps = response.add_projections();
     ps->set_name(std::string(rt->projection().Name()));
     ps->set_topic(rt->topic());
+    ps->set_state(v1::PROJECTION_STATE_READY);
     for (const projection::PartitionProgress& pp : stats.partitions) {
+      if (pp.owned && pp.restoring) ps->set_state(v1::PROJECTION_STATE_RESTORING);
       v1::PartitionStatus* s = ps->add_partitions();
       s->set_partition(pp.partition.value());
       s->set_log_end(pp.log_end.value());
@@ -171,15 +185,7 @@ absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
 absl::StatusOr<v1::ReplayDeadLettersResponse> ReplayDeadLetters(
     const std::vector<projection::ProjectionRuntime*>& runtimes,
     const v1::ReplayDeadLettersRequest& request) {
-  if (request.projection().empty()) {
-    return absl::InvalidArgumentError("projection: required (lifecycle, value or review)");
-  }
-  if (request.projection() != "lifecycle" && request.projection() != "value" &&
-      request.projection() != "review") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("projection: \"", absl::CHexEscape(request.projection().substr(0, 64)),
-                     "\" is not one of lifecycle, value, review"));
-  }
+  RETURN_IF_ERROR(CheckProjectionName(request.projection()));
   if (request.customer_id().size() > 128) {
     return absl::InvalidArgumentError("customer_id: at most 128 bytes");
   }
@@ -222,8 +228,19 @@ absl::StatusOr<v1::ReplayDeadLettersResponse> ReplayDeadLetters(
 void AdminService::Register(rpc::MethodTable& table) {
   table.Sync<v1::StatusRequest, v1::StatusResponse>(
       "custops.v1.Admin/Status", rpc::Access::kReader, /*offload=*/true,
-      [this](rpc::Call&, const v1::StatusRequest&) {
-        return BuildStatus(log_, {runtimes_.begin(), runtimes_.end()}, mode_, owners_);
+      [this](rpc::Call&, const v1::StatusRequest&) -> absl::StatusOr<v1::StatusResponse> {
+        const std::vector<std::shared_ptr<projection::ProjectionRuntime>> held =
+            projections_.runtimes();
+        std::vector<const projection::ProjectionRuntime*> runtimes;
+        for (const auto& rt : held) runtimes.push_back(rt.get());
+        ASSIGN_OR_RETURN(v1::StatusResponse response, BuildStatus(log_, runtimes, mode_, owners_));
+        for (v1::ProjectionStatus& ps : *response.mutable_projections()) {
+          std::optional<v1::RebuildProgress> rebuild = projections_.progress(ps.name());
+          if (!rebuild) continue;
+          if (rebuild->running()) ps.set_state(v1::PROJECTION_STATE_REBUILDING);
+          *ps.mutable_rebuild() = std::move(*rebuild);
+        }
+        return response;
       });
   table.Sync<v1::ListDeadLettersRequest, v1::ListDeadLettersResponse>(
       "custops.v1.Admin/ListDeadLetters", rpc::Access::kAdmin, /*offload=*/true,
@@ -244,7 +261,30 @@ void AdminService::Register(rpc::MethodTable& table) {
           return absl::PermissionDeniedError(
               "ReplayDeadLetters: a region-scoped token cannot replay every region's records");
         }
-        return ReplayDeadLetters(runtimes_, r);
+        const std::vector<std::shared_ptr<projection::ProjectionRuntime>> held =
+            projections_.runtimes();
+        std::vector<projection::ProjectionRuntime*> runtimes;
+        for (const auto& rt : held) runtimes.push_back(rt.get());
+        return ReplayDeadLetters(runtimes, r);
+      });
+  table.Sync<v1::RebuildRequest, v1::RebuildResponse>(
+      "custops.v1.Admin/Rebuild", rpc::Access::kAdmin, /*offload=*/true,
+      [this](rpc::Call& call, const v1::RebuildRequest& r) -> absl::StatusOr<v1::RebuildResponse> {
+        if (call.identity().regions) {
+          return absl::PermissionDeniedError(
+              "Rebuild: a region-scoped token cannot rebuild every region's state");
+        }
+        RETURN_IF_ERROR(CheckProjectionName(r.projection()));
+        absl::StatusOr<v1::RebuildProgress> progress = projections_.rebuild(r.projection());
+        if (absl::IsNotFound(progress.status())) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("projection: this instance does not run ", r.projection(),
+                           " (its roles leave it out); ask an instance that does"));
+        }
+        RETURN_IF_ERROR(progress.status());
+        v1::RebuildResponse response;
+        *response.mutable_progress() = std::move(*progress);
+        return response;
       });
 }
 

@@ -54,6 +54,7 @@
 #include "custops/value/value_projection.h"
 #include "custops/value/value_service.h"
 #include "custops/visits/visits_service.h"
+#include "projection_slot.h"
 
 namespace custops::app {
 
@@ -62,21 +63,20 @@ struct App::Impl {
   std::unique_ptr<base::Clock> owned_clock;
   const base::Clock* clock = nullptr;
   std::unique_ptr<log::EventLog> log;
-  std::unique_ptr<projection::ProjectionRuntime> lifecycle_runtime;
-  std::unique_ptr<lifecycle::LifecycleQueries> lifecycle_queries;
+  // The projections this instance runs, each the copy serving now and its
+  // rebuild (docs/operations.md "Rebuild").
+  std::unique_ptr<ProjectionSlot> lifecycle;
+  std::unique_ptr<ProjectionSlot> value;
+  std::unique_ptr<ProjectionSlot> review;
   std::unique_ptr<ingest::Ingestor> ingestor;
   std::unique_ptr<ingest::IngestService> ingest_service;
   std::unique_ptr<ingest::SubscriptionsService> subscriptions_service;
-  std::unique_ptr<lifecycle::LifecycleService> lifecycle_service;
   std::unique_ptr<admin::AdminService> admin_service;
   std::unique_ptr<command::CommandCore> command_core;
   std::unique_ptr<customers::CustomersService> customers_service;
   std::unique_ptr<visits::VisitsService> visits_service;
   std::unique_ptr<deals::DealsService> deals_service;
   std::unique_ptr<complaints::ComplaintsService> complaints_service;
-  std::unique_ptr<value::ValueQueries> value_queries;  // before value_runtime: outlives it
-  std::unique_ptr<projection::ProjectionRuntime> value_runtime;
-  std::unique_ptr<value::ValueService> value_service;
   // Kafka mode with the lifecycle role: the group that shares its partitions
   // and the routing of queries to their owners (docs/kafka.md).
   std::unique_ptr<log::KafkaGroupDirectory> group_directory;
@@ -87,14 +87,13 @@ struct App::Impl {
   absl::Notification stop_refresher;
   rpc::ChannelCache channels;
   std::unique_ptr<log::KafkaGroupMember> group_member;
-  std::unique_ptr<review::ReviewStack> review;
   // Kafka mode, value and review: one active instance each, elected through
   // a consumer group on log::kElectionTopic; the others are standbys and
   // forward the calls to it (docs/kafka.md).
   struct Singleton {
     std::string name;     // the projection's: "value", "review"
     std::string service;  // full gRPC service name
-    projection::ProjectionRuntime* runtime = nullptr;
+    ProjectionSlot* slot = nullptr;
     std::unique_ptr<rpc::OwnerDirectory> leader;  // [leader address]
     std::unique_ptr<log::KafkaGroupMember> member;
     std::atomic<bool> leading{false};
@@ -139,8 +138,10 @@ struct App::Impl {
   bool Ready() const;
   // Whether `service` ("" = all) can answer; nullopt when not served here.
   std::optional<bool> ServiceReady(const std::string& service) const;
-  // Whether the queries of `rt` (null: none) can answer here or by a peer.
-  bool RuntimeReady(const projection::ProjectionRuntime* rt) const;
+  // Whether the queries of `slot` (null: none) can answer here or by a peer.
+  bool SlotReady(const ProjectionSlot* slot) const;
+  // The projections this instance runs.
+  std::vector<ProjectionSlot*> Slots() const;
 };
 
 namespace {
@@ -251,29 +252,32 @@ absl::Status App::Impl::Open() {
                                                      .group_id = config.kafka_group_prefix,
                                                      .properties = KafkaProperties(config)}));
   }
+  const std::string root = config.data_dir + "/projections";
+  const CopyOptions copy_options{.own_all = !kafka, .clock = clock, .validation = validation};
   if (HasRole(config, "lifecycle")) {
-    ASSIGN_OR_RETURN(lifecycle_runtime,
-                     projection::ProjectionRuntime::Open(
-                         *log, std::make_unique<lifecycle::LifecycleProjection>(config.lifecycle),
-                         {.path = config.data_dir + "/projections/lifecycle",
-                          .validation = validation,
-                          .clock = clock,
-                          .own_all = !kafka}));
-    lifecycle_queries = std::make_unique<lifecycle::LifecycleQueries>(
-        lifecycle_runtime->store(), lifecycle_runtime->partitions(), config.lifecycle);
     lifecycle::Routing routing;
     if (kafka) {
+      ASSIGN_OR_RETURN(const int partitions, log->PartitionCount(log::kCustomerEvents));
       const std::string group = absl::StrCat(config.kafka_group_prefix, ".lifecycle");
       owners = std::make_unique<rpc::OwnerDirectory>(
-          [this, group] {
-            return group_directory->Owners(group, log::kCustomerEvents,
-                                           lifecycle_runtime->partitions());
+          [this, group, partitions] {
+            return group_directory->Owners(group, log::kCustomerEvents, partitions);
           },
           absl::Seconds(1));
       routing = {.owners = owners.get(), .channels = &channels, .self = self};
     }
-    lifecycle_service = std::make_unique<lifecycle::LifecycleService>(
-        *lifecycle_runtime, *lifecycle_queries, *clock, std::move(routing));
+    ASSIGN_OR_RETURN(lifecycle,
+                     ProjectionSlot::Open(
+                         {.name = "lifecycle",
+                          .root = root,
+                          .own_all = !kafka,
+                          .open = [this, copy_options, routing](const std::string& path, bool bulk)
+                              -> absl::StatusOr<std::unique_ptr<ProjectionCopy>> {
+                            CopyOptions o = copy_options;
+                            o.path = path;
+                            o.bulk = bulk;
+                            return LifecycleCopy::Open(*log, o, config.lifecycle, routing);
+                          }}));
   }
 
   if (HasRole(config, "value")) {
@@ -281,59 +285,65 @@ absl::Status App::Impl::Open() {
     // value instance owns every partition, the others stand by (docs/kafka.md).
     value::ValueRules value_rules = config.value;
     value_rules.currency = config.currency;
-    value_queries = std::make_unique<value::ValueQueries>(value_rules, *clock);
     ASSIGN_OR_RETURN(
-        value_runtime,
-        projection::ProjectionRuntime::Open(
-            *log, std::make_unique<value::ValueProjection>(value_rules, *value_queries),
-            {.path = config.data_dir + "/projections/value",
-             .validation = validation,
-             .clock = clock,
-             .own_all = !kafka}));
-    value_queries->SetPositions([rt = value_runtime.get()] { return rt->AppliedOffsets(); });
-    value_service = std::make_unique<value::ValueService>(*value_runtime, *value_queries, *clock);
+        value, ProjectionSlot::Open(
+                   {.name = "value",
+                    .root = root,
+                    .own_all = !kafka,
+                    .open = [this, copy_options, value_rules](const std::string& path, bool bulk)
+                        -> absl::StatusOr<std::unique_ptr<ProjectionCopy>> {
+                      CopyOptions o = copy_options;
+                      o.path = path;
+                      o.bulk = bulk;
+                      return ValueCopy::Open(*log, o, value_rules);
+                    }}));
   }
 
   if (HasRole(config, "review")) {
     // Periods x dimensions need every customer: on Kafka the elected review
     // instance owns every partition, the others stand by (docs/kafka.md).
-    ASSIGN_OR_RETURN(
-        review, review::ReviewStack::Open(
-                    *log, {.path = config.data_dir + "/projections/review",
-                           .time_zone = config.time_zone,
-                           .currency = config.currency,
-                           .top_customers_percent = config.review.top_customers_percent,
-                           .sla_near_percent = config.review.sla_near_percent,
-                           .birthday_days = config.review.birthday_days,
-                           .contract_ending_days = config.review.contract_ending_days,
-                           .configure =
-                               [cfg = &config](review::ReviewRules& r) {
-                                 r.findings = cfg->review.findings;
-                                 r.lifecycle = cfg->lifecycle;
-                                 r.value_window = cfg->value.rfm.window;
-                                 r.tiers = cfg->value.tiers;
-                                 r.prospects = cfg->value.prospects;
-                                 r.cost = cfg->value.cost;
-                                 r.declining_recent = absl::Hours(24 * cfg->review.declining_days);
-                                 r.tier_dimension = cfg->review.tier_dimension;
-                               },
-                           .validation = validation,
-                           .clock = clock,
-                           .own_all = !kafka}));
+    const review::ReviewStackOptions stack{
+        .time_zone = config.time_zone,
+        .currency = config.currency,
+        .top_customers_percent = config.review.top_customers_percent,
+        .sla_near_percent = config.review.sla_near_percent,
+        .birthday_days = config.review.birthday_days,
+        .contract_ending_days = config.review.contract_ending_days,
+        .configure = [cfg = &config](review::ReviewRules& r) {
+          r.findings = cfg->review.findings;
+          r.lifecycle = cfg->lifecycle;
+          r.value_window = cfg->value.rfm.window;
+          r.tiers = cfg->value.tiers;
+          r.prospects = cfg->value.prospects;
+          r.cost = cfg->value.cost;
+          r.declining_recent = absl::Hours(24 * cfg->review.declining_days);
+          r.tier_dimension = cfg->review.tier_dimension;
+        }};
+    ASSIGN_OR_RETURN(review,
+                     ProjectionSlot::Open(
+                         {.name = "review",
+                          .root = root,
+                          .own_all = !kafka,
+                          .open = [this, copy_options, stack](const std::string& path, bool bulk)
+                              -> absl::StatusOr<std::unique_ptr<ProjectionCopy>> {
+                            CopyOptions o = copy_options;
+                            o.path = path;
+                            o.bulk = bulk;
+                            return ReviewCopy::Open(*log, o, stack);
+                          }}));
   }
-  if (kafka && (value_service || review)) {
+  if (kafka && (value || review)) {
     // Value and review calls reach their handlers here when this instance
     // leads, and are forwarded to the leader otherwise.
-    for (auto [name, service, runtime] :
-         {std::tuple<const char*, const char*, projection::ProjectionRuntime*>{
-              "value", "custops.v1.Value", value_runtime.get()},
-          {"review", "custops.v1.Review", review ? &review->mutable_runtime() : nullptr}}) {
-      if (runtime == nullptr) continue;
+    for (auto [service, slot] :
+         {std::pair<const char*, ProjectionSlot*>{"custops.v1.Value", value.get()},
+          {"custops.v1.Review", review.get()}}) {
+      if (slot == nullptr) continue;
       auto s = std::make_unique<Singleton>();
-      s->name = name;
+      s->name = slot->name();
       s->service = service;
-      s->runtime = runtime;
-      const std::string group = absl::StrCat(config.kafka_group_prefix, ".", name);
+      s->slot = slot;
+      const std::string group = absl::StrCat(config.kafka_group_prefix, ".", s->name);
       s->leader = std::make_unique<rpc::OwnerDirectory>(
           [this, group] { return group_directory->Owners(group, log::kElectionTopic, 1); },
           absl::Seconds(1));
@@ -346,18 +356,15 @@ absl::Status App::Impl::Open() {
     ingest_service = std::make_unique<ingest::IngestService>(
         *ingestor, static_cast<size_t>(config.max_events_per_request));
     ingest::RegionLookup regions;
-    if (lifecycle_queries) {
-      regions = [q = lifecycle_queries.get()](const std::string& customer_id) {
-        return q->RegionOf(customer_id);
+    if (lifecycle) {
+      regions = [slot = lifecycle.get()](const std::string& customer_id) {
+        const std::shared_ptr<ProjectionCopy> copy = slot->Current();
+        return static_cast<const LifecycleCopy&>(*copy).queries().RegionOf(customer_id);
       };
     }
     subscriptions_service = std::make_unique<ingest::SubscriptionsService>(*log, regions);
   }
   if (HasRole(config, "admin")) {
-    std::vector<projection::ProjectionRuntime*> runtimes;
-    if (lifecycle_runtime) runtimes.push_back(lifecycle_runtime.get());
-    if (value_runtime) runtimes.push_back(value_runtime.get());
-    if (review) runtimes.push_back(&review->mutable_runtime());
     admin::OwnersFn owners_fn;
     if (kafka) {
       owners_fn = [this](std::string_view name) -> absl::StatusOr<std::vector<std::string>> {
@@ -366,14 +373,36 @@ absl::Status App::Impl::Open() {
           if (s->name != name) continue;
           ASSIGN_OR_RETURN(std::vector<std::string> leader, s->leader->Owners());
           // The leader owns every partition.
-          return std::vector<std::string>(s->runtime->partitions(),
+          return std::vector<std::string>(s->slot->Runtime()->partitions(),
                                           leader.empty() ? std::string() : leader[0]);
         }
         return std::vector<std::string>();
       };
     }
-    admin_service =
-        std::make_unique<admin::AdminService>(*log, runtimes, config.log, std::move(owners_fn));
+    admin::Projections projections{
+        .runtimes =
+            [this] {
+              std::vector<std::shared_ptr<projection::ProjectionRuntime>> runtimes;
+              for (ProjectionSlot* slot : Slots()) runtimes.push_back(slot->Runtime());
+              return runtimes;
+            },
+        .rebuild = [this](std::string_view name) -> absl::StatusOr<v1::RebuildProgress> {
+          for (ProjectionSlot* slot : Slots()) {
+            if (slot->name() != name) continue;
+            RETURN_IF_ERROR(slot->Rebuild());
+            return slot->Progress();
+          }
+          return absl::NotFoundError(
+              absl::StrCat("projection: ", std::string(name), " does not run in this instance"));
+        },
+        .progress = [this](std::string_view name) -> std::optional<v1::RebuildProgress> {
+          for (ProjectionSlot* slot : Slots()) {
+            if (slot->name() == name) return slot->Progress();
+          }
+          return std::nullopt;
+        }};
+    admin_service = std::make_unique<admin::AdminService>(*log, std::move(projections), config.log,
+                                                          std::move(owners_fn));
   }
   if (HasRole(config, "commands")) {
     domain::CommandRules command_rules = config.commands;
@@ -388,8 +417,8 @@ absl::Status App::Impl::Open() {
   }
 
   RETURN_IF_ERROR(StartServer());
-  if (lifecycle_runtime) RETURN_IF_ERROR(lifecycle_runtime->Start());
-  if (lifecycle_runtime && kafka) {
+  if (lifecycle) RETURN_IF_ERROR(lifecycle->Start());
+  if (lifecycle && kafka) {
     RETURN_IF_ERROR(JoinGroup());
     owners_refresher = std::thread([this] {
       do {
@@ -397,7 +426,7 @@ absl::Status App::Impl::Open() {
       } while (!stop_refresher.WaitForNotificationWithTimeout(absl::Milliseconds(500)));
     });
   }
-  if (value_runtime) RETURN_IF_ERROR(value_runtime->Start());
+  if (value) RETURN_IF_ERROR(value->Start());
   if (review) RETURN_IF_ERROR(review->Start());
   for (const auto& s : singletons) RETURN_IF_ERROR(Elect(*s));
 
@@ -465,14 +494,14 @@ absl::Status App::Impl::StartServer() {
   health->Register(methods);
   if (ingest_service) ingest_service->Register(methods);
   if (subscriptions_service) subscriptions_service->Register(methods);
-  if (lifecycle_service) lifecycle_service->Register(methods);
+  if (lifecycle) lifecycle->Register(methods);
   if (admin_service) admin_service->Register(methods);
   if (customers_service) customers_service->Register(methods);
   if (visits_service) visits_service->Register(methods);
   if (deals_service) deals_service->Register(methods);
   if (complaints_service) complaints_service->Register(methods);
-  if (value_service) value_service->Register(methods);
-  if (review) review->service().Register(methods);
+  if (value) value->Register(methods);
+  if (review) review->Register(methods);
   for (const auto& s : singletons) {
     Singleton* sp = s.get();
     methods.Route(s->service,
@@ -516,10 +545,19 @@ absl::Status App::Impl::StartServer() {
   return absl::OkStatus();
 }
 
-bool App::Impl::RuntimeReady(const projection::ProjectionRuntime* rt) const {
-  if (rt == nullptr) return true;
+std::vector<ProjectionSlot*> App::Impl::Slots() const {
+  std::vector<ProjectionSlot*> slots;
+  for (ProjectionSlot* slot : {lifecycle.get(), value.get(), review.get()}) {
+    if (slot != nullptr) slots.push_back(slot);
+  }
+  return slots;
+}
+
+bool App::Impl::SlotReady(const ProjectionSlot* slot) const {
+  if (slot == nullptr) return true;
+  const std::shared_ptr<projection::ProjectionRuntime> rt = slot->Runtime();
   for (const auto& s : singletons) {
-    if (s->runtime != rt) continue;
+    if (s->slot != slot) continue;
     // A standby is ready when it can forward; the leader when restored.
     return Standing(*s).first != rpc::SingletonState::kRestoring;
   }
@@ -547,8 +585,7 @@ bool App::Impl::RuntimeReady(const projection::ProjectionRuntime* rt) const {
 
 bool App::Impl::Ready() const {
   if (server == nullptr) return false;
-  return RuntimeReady(lifecycle_runtime.get()) && RuntimeReady(value_runtime.get()) &&
-         RuntimeReady(review ? &review->runtime() : nullptr);
+  return SlotReady(lifecycle.get()) && SlotReady(value.get()) && SlotReady(review.get());
 }
 
 std::optional<bool> App::Impl::ServiceReady(const std::string& service) const {
@@ -556,9 +593,9 @@ std::optional<bool> App::Impl::ServiceReady(const std::string& service) const {
   const std::vector<std::string> served = methods.Services();
   if (std::find(served.begin(), served.end(), service) == served.end()) return std::nullopt;
   if (server == nullptr) return false;
-  if (service == "custops.v1.Lifecycle") return RuntimeReady(lifecycle_runtime.get());
-  if (service == "custops.v1.Value") return RuntimeReady(value_runtime.get());
-  if (service == "custops.v1.Review") return RuntimeReady(review ? &review->runtime() : nullptr);
+  if (service == "custops.v1.Lifecycle") return SlotReady(lifecycle.get());
+  if (service == "custops.v1.Value") return SlotReady(value.get());
+  if (service == "custops.v1.Review") return SlotReady(review.get());
   return true;
 }
 
@@ -695,7 +732,7 @@ absl::Status App::Impl::OpenLog() {
 
 absl::Status App::Impl::JoinGroup() {
   const std::string self = Self();
-  projection::ProjectionRuntime* rt = lifecycle_runtime.get();
+  ProjectionSlot* slot = lifecycle.get();
   ASSIGN_OR_RETURN(group_member,
                    log::KafkaGroupMember::Join(
                        {.bootstrap_servers = config.kafka_bootstrap,
@@ -705,15 +742,15 @@ absl::Status App::Impl::JoinGroup() {
                         .session_timeout = absl::Milliseconds(config.kafka_session_timeout_ms),
                         .properties = KafkaProperties(config)},
                        {.on_assign =
-                            [this, rt](const std::vector<Partition>& ps) {
-                              if (absl::Status s = rt->Assign(ps); !s.ok()) {
+                            [this, slot](const std::vector<Partition>& ps) {
+                              if (absl::Status s = slot->Assign(ps); !s.ok()) {
                                 spdlog::warn("lifecycle: assign: {}", s.ToString());
                               }
                               owners->Invalidate();
                             },
                         .on_revoke =
-                            [this, rt](const std::vector<Partition>& ps) {
-                              rt->Revoke(ps);
+                            [this, slot](const std::vector<Partition>& ps) {
+                              slot->Revoke(ps);
                               owners->Invalidate();
                             }}));
   return absl::OkStatus();
@@ -722,7 +759,7 @@ absl::Status App::Impl::JoinGroup() {
 absl::Status App::Impl::Elect(Singleton& s) {
   const std::string self = Self();
   std::vector<Partition> all;
-  for (int p = 0; p < s.runtime->partitions(); ++p) all.push_back(Partition(p));
+  for (int p = 0; p < s.slot->Runtime()->partitions(); ++p) all.push_back(Partition(p));
   auto elected = [](const std::vector<Partition>& ps) {
     return std::find(ps.begin(), ps.end(), Partition(0)) != ps.end();
   };
@@ -739,7 +776,7 @@ absl::Status App::Impl::Elect(Singleton& s) {
                               if (!elected(ps)) return;
                               // Every partition restores from this instance's stored
                               // offsets; calls are refused (UNAVAILABLE) until it is done.
-                              if (absl::Status st = s.runtime->Assign(all); !st.ok()) {
+                              if (absl::Status st = s.slot->Assign(all); !st.ok()) {
                                 spdlog::warn("{}: assign: {}", s.name, st.ToString());
                               }
                               s.leading = true;
@@ -750,7 +787,7 @@ absl::Status App::Impl::Elect(Singleton& s) {
                             [&s, all, elected](const std::vector<Partition>& ps) {
                               if (!elected(ps)) return;
                               s.leading = false;
-                              s.runtime->Revoke(all);
+                              s.slot->Revoke(all);
                               s.leader->Invalidate();
                               spdlog::info("{}: no longer the leader", s.name);
                             }}));
@@ -759,8 +796,9 @@ absl::Status App::Impl::Elect(Singleton& s) {
 
 std::pair<rpc::SingletonState, std::string> App::Impl::Standing(const Singleton& s) const {
   if (!s.leading) return {rpc::SingletonState::kStandby, ""};
-  for (int p = 0; p < s.runtime->partitions(); ++p) {
-    if (absl::Status st = s.runtime->CheckServing(Partition(p)); !st.ok()) {
+  const std::shared_ptr<projection::ProjectionRuntime> rt = s.slot->Runtime();
+  for (int p = 0; p < rt->partitions(); ++p) {
+    if (absl::Status st = rt->CheckServing(Partition(p)); !st.ok()) {
       return {rpc::SingletonState::kRestoring,
               absl::StrCat(s.name, " leader: ", std::string(st.message()))};
     }
@@ -793,32 +831,42 @@ void App::Impl::RegisterMetrics() {
     w.Gauge("custops_command_view_customers", "Customers in the command services' view.", {},
             static_cast<double>(cs.customers));
     size_t waits = 0;
-    for (const projection::ProjectionRuntime* rt :
-         {static_cast<const projection::ProjectionRuntime*>(lifecycle_runtime.get()),
-          static_cast<const projection::ProjectionRuntime*>(value_runtime.get()),
-          review ? &review->runtime() : nullptr}) {
-      if (rt != nullptr) waits += rt->pending_waits();
-    }
+    for (ProjectionSlot* slot : Slots()) waits += slot->Runtime()->pending_waits();
     w.Gauge("custops_waits_pending", "Consistency-token waits pending (holding no thread).", {},
             static_cast<double>(waits));
-    if (value_runtime) {
-      const projection::RuntimeStats s = value_runtime->Stats();
+    if (value) {
+      const std::shared_ptr<ProjectionCopy> copy = value->Current();
+      const projection::RuntimeStats s = copy->runtime().Stats();
       int64_t lag = 0;
       for (const projection::PartitionProgress& p : s.partitions) {
         lag += std::max<int64_t>(0, p.log_end.value() - p.applied.value());
       }
       w.Gauge("custops_value_lag", "Records not yet applied by the value projection.", {},
               static_cast<double>(lag));
-      std::shared_ptr<const value::Population> pop = value_queries->Latest();
+      std::shared_ptr<const value::Population> pop =
+          static_cast<const ValueCopy&>(*copy).queries().Latest();
       w.Gauge("custops_value_snapshot_customers", "Customers in the latest value snapshot.", {},
               pop ? static_cast<double>(pop->customers.size()) : 0.0);
     }
-    for (const projection::ProjectionRuntime* rt :
-         {static_cast<const projection::ProjectionRuntime*>(lifecycle_runtime.get()),
-          static_cast<const projection::ProjectionRuntime*>(value_runtime.get()),
-          review ? &review->runtime() : nullptr}) {
-      if (rt == nullptr) continue;
+    for (ProjectionSlot* slot : Slots()) {
+      const std::shared_ptr<projection::ProjectionRuntime> rt = slot->Runtime();
       const std::string name(rt->projection().Name());
+      const v1::RebuildProgress rebuild = slot->Progress();
+      w.Gauge("custops_projection_generation",
+              "The serving copy's generation (+1 at each rebuild's swap).", {{"projection", name}},
+              static_cast<double>(rebuild.generation()));
+      w.Gauge("custops_rebuild_running", "1 while a rebuild builds a fresh copy.",
+              {{"projection", name}}, rebuild.running() ? 1.0 : 0.0);
+      if (rebuild.running()) {
+        w.Gauge("custops_rebuild_progress_ratio",
+                "Records the rebuilt copy has applied over what the serving copy has.",
+                {{"projection", name}},
+                rebuild.target() == 0 ? 1.0
+                                      : static_cast<double>(rebuild.applied()) /
+                                            static_cast<double>(rebuild.target()));
+        w.Gauge("custops_rebuild_eta_seconds", "Time left until the rebuilt copy catches up.",
+                {{"projection", name}}, static_cast<double>(rebuild.eta_seconds()));
+      }
       const projection::RuntimeStats s = rt->Stats();
       w.Counter("custops_events_applied_total", "Events applied by a projection.",
                 {{"projection", name}}, static_cast<double>(s.events_applied));
@@ -956,9 +1004,7 @@ void App::Shutdown() {
   if (i.http_server) i.http_server->Stop();
   // Pending consistency-token waits end now (UNAVAILABLE), so the server's
   // shutdown does not wait for their deadlines.
-  if (i.lifecycle_runtime) i.lifecycle_runtime->AbandonWaits();
-  if (i.value_runtime) i.value_runtime->AbandonWaits();
-  if (i.review) i.review->AbandonWaits();
+  for (ProjectionSlot* slot : i.Slots()) slot->AbandonWaits();
   spdlog::info("shutting down: subscriptions");
   if (i.subscriptions_service) i.subscriptions_service->Shutdown();
   spdlog::info("shutting down: grpc");
@@ -983,19 +1029,9 @@ void App::Shutdown() {
     }
   }
   spdlog::info("shutting down: projections");
-  if (i.lifecycle_runtime) {
-    if (absl::Status s = i.lifecycle_runtime->Stop(); !s.ok()) {
-      spdlog::error("stopping lifecycle projection: {}", s.ToString());
-    }
-  }
-  if (i.value_runtime) {
-    if (absl::Status s = i.value_runtime->Stop(); !s.ok()) {
-      spdlog::error("stopping value projection: {}", s.ToString());
-    }
-  }
-  if (i.review) {
-    if (absl::Status s = i.review->Stop(); !s.ok()) {
-      spdlog::error("stopping review projection: {}", s.ToString());
+  for (ProjectionSlot* slot : i.Slots()) {
+    if (absl::Status s = slot->Stop(); !s.ok()) {
+      spdlog::error("stopping {} projection: {}", slot->name(), s.ToString());
     }
   }
   spdlog::info("shutting down: log");
@@ -1003,8 +1039,8 @@ void App::Shutdown() {
   i.server.reset();
   // After the server: no handler runs any more; queued work finishes.
   i.gateway.reset();
-  i.lifecycle_runtime.reset();
-  i.value_runtime.reset();
+  i.lifecycle.reset();
+  i.value.reset();
   i.review.reset();
   i.command_core.reset();
   if (i.log) {

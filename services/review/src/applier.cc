@@ -55,6 +55,9 @@ void Applier::Cadence(const std::string& id, internal::ReviewCustomer& c) {
     if (c.last_visit_micros() != 0) {
       *d->mutable_last_visit_at() = event::ToProto(FromMicros(c.last_visit_micros()));
     }
+    // Named by the fact (docs/review.md "Derived changes"): a re-derivation
+    // (a rebuild) gives the same id, a different fact another.
+    change.set_change_id(absl::StrCat(b_.txn().partition().value(), "/overdue/", id, "/", at));
     b_.txn().Emit(std::move(change));
   }
   const int64_t next = (due && !due->overdue(now_)) ? at : 0;
@@ -105,6 +108,8 @@ absl::Status Applier::Sla(const std::string& id, internal::ReviewCustomer& c,
         change.mutable_source()->set_partition(ctx_->partition.value());
         change.mutable_source()->set_offset(ctx_->offset.value());
       }
+      change.set_change_id(absl::StrCat(b_.txn().partition().value(), "/sla/", id, "/",
+                                        cp.complaint_id(), "/", i, "/", name));
       b_.txn().Emit(std::move(change));
     }
   }

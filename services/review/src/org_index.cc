@@ -114,9 +114,7 @@ void OrgIndex::NotifyApplied(const projection::PositionSet& token, absl::Time de
   std::move(done)(absl::OkStatus());
 }
 
-void OrgIndex::AbandonWaits() const {
-  waiters_.Close(absl::UnavailableError("shutting down: consistency-token wait abandoned"));
-}
+void OrgIndex::AbandonWaits(const absl::Status& status) const { waiters_.Close(status); }
 
 void OrgIndex::Apply(const v1::OrgEvent& e) {
   absl::MutexLock lock(&mu_);

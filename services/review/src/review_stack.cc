@@ -29,11 +29,13 @@ absl::StatusOr<std::unique_ptr<ReviewStack>> ReviewStack::Open(log::EventLog& lo
   if (o.configure) o.configure(rules);
   RETURN_IF_ERROR(domain::ValidateFindingRules(rules.findings));
   auto impl = std::make_unique<Impl>();
-  ASSIGN_OR_RETURN(
-      impl->runtime,
-      projection::ProjectionRuntime::Open(
-          log, std::make_unique<ReviewProjection>(rules),
-          {.path = o.path, .validation = o.validation, .clock = o.clock, .own_all = o.own_all}));
+  ASSIGN_OR_RETURN(impl->runtime, projection::ProjectionRuntime::Open(
+                                      log, std::make_unique<ReviewProjection>(rules),
+                                      {.path = o.path,
+                                       .validation = o.validation,
+                                       .clock = o.clock,
+                                       .own_all = o.own_all,
+                                       .bulk = o.bulk}));
   ASSIGN_OR_RETURN(impl->org, OrgIndex::Open(log, zone));
   impl->queries = std::make_unique<ReviewQueries>(
       impl->runtime->store(), impl->runtime->partitions(), rules, impl->org.get(), o.currency);
@@ -47,10 +49,12 @@ ReviewStack::ReviewStack(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReviewStack::~ReviewStack() { (void)Stop(); }
 
 ReviewService& ReviewStack::service() { return *impl_->service; }
-void ReviewStack::AbandonWaits() {
-  impl_->runtime->AbandonWaits();
-  impl_->org->AbandonWaits();
+void ReviewStack::AbandonWaits(const absl::Status& status) {
+  impl_->runtime->AbandonWaits(status);
+  impl_->org->AbandonWaits(status);
 }
+absl::Status ReviewStack::CatchUpOrg() { return impl_->org->CatchUp(); }
+
 const projection::ProjectionRuntime& ReviewStack::runtime() const { return *impl_->runtime; }
 projection::ProjectionRuntime& ReviewStack::mutable_runtime() { return *impl_->runtime; }
 

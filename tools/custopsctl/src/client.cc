@@ -562,4 +562,59 @@ absl::Status Client::ReplayDeadLetters(const v1::ReplayDeadLettersRequest& reque
   return absl::OkStatus();
 }
 
+absl::Status Client::Rebuild(const std::string& projection, bool wait, std::ostream& out,
+                             std::ostream& err, bool tty, const OutputOptions& output,
+                             absl::Duration poll) {
+  v1::RebuildRequest request;
+  request.set_projection(projection);
+  v1::RebuildProgress progress;
+  {
+    grpc::ClientContext context;
+    Prepare(context, options_.timeout);
+    v1::RebuildResponse response;
+    const grpc::Status status = admin_->Rebuild(&context, request, &response);
+    if (!status.ok()) return Annotate(FromGrpcStatus(status));
+    progress = response.progress();
+  }
+  // Done once the generation moved on (swapped) or the rebuild stopped.
+  const int64_t from = progress.generation();
+  int shown = -10;
+  while (wait && progress.running()) {
+    absl::SleepFor(poll);
+    grpc::ClientContext context;
+    Prepare(context, options_.timeout);
+    v1::StatusResponse status;
+    if (const grpc::Status s = admin_->Status(&context, v1::StatusRequest(), &status); !s.ok()) {
+      return Annotate(FromGrpcStatus(s));
+    }
+    for (const v1::ProjectionStatus& p : status.projections()) {
+      if (p.name() == projection) progress = p.rebuild();
+    }
+    if (tty) {
+      err << "\r" << FormatRebuild(projection, progress) << "\x1b[K" << std::flush;
+    } else if (progress.running() && progress.percent() >= shown + 10) {
+      shown = progress.percent();
+      err << FormatRebuild(projection, progress) << '\n';
+    }
+  }
+  if (wait && tty) err << '\n';
+  switch (Resolve(output, Output::kTable)) {
+    case Output::kJson:
+      out << ToPrettyJson(progress);
+      break;
+    case Output::kJsonLines:
+      out << ToJsonLine(progress) << '\n';
+      break;
+    default:
+      out << FormatRebuild(projection, progress) << '\n';
+      break;
+  }
+  if (wait && !progress.running() && progress.generation() == from) {
+    return absl::AbortedError(
+        absl::StrCat("rebuild of ", projection, " stopped: ",
+                     progress.error().empty() ? std::string("no reason given") : progress.error()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace custops::ctl

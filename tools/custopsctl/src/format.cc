@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "custops/ctl/labels.h"
 #include "custops/ctl/numbers.h"
@@ -265,6 +266,33 @@ std::string FormatReplay(const v1::ReplayDeadLettersResponse& replay) {
   return out;
 }
 
+std::string ProgressBar(int percent, int width) {
+  percent = std::clamp(percent, 0, 100);
+  const int done = percent * width / 100;
+  return absl::StrCat("[", std::string(static_cast<size_t>(done), '#'),
+                      std::string(static_cast<size_t>(width - done), '.'), "] ",
+                      absl::StrFormat("%3d%%", percent));
+}
+
+std::string FormatRebuild(const std::string& projection, const v1::RebuildProgress& p) {
+  if (p.running()) {
+    return absl::StrCat(
+        projection, ": rebuilding generation ", p.generation() + 1, ": ",
+        ProgressBar(p.percent(), 20), " ", p.applied(), " of ", p.target(), " records, ",
+        p.records_per_second(), " records/s, ETA ",
+        p.eta_seconds() < 0 ? std::string("?") : absl::StrCat(p.eta_seconds(), " s"));
+  }
+  if (!p.error().empty()) {
+    return absl::StrCat(projection, ": rebuild failed: ", p.error());
+  }
+  std::string out = absl::StrCat(projection, ": generation ", p.generation(), " serves");
+  if (p.has_started_at() && p.has_finished_at()) {
+    absl::StrAppend(&out, " (rebuilt in ", p.finished_at().seconds() - p.started_at().seconds(),
+                    " s)");
+  }
+  return out;
+}
+
 std::string FormatStatus(const v1::StatusResponse& status) {
   std::string out;
   absl::StrAppend(&out, "mode: ", status.mode().empty() ? "?" : status.mode(), "\n");
@@ -284,8 +312,8 @@ std::string FormatStatus(const v1::StatusResponse& status) {
   }
 
   if (status.projections_size() > 0) {
-    Table projections({"PROJECTION", "TOPIC", "APPLIED", "LAG", "NOOPS", "DEAD LETTERS", "PARKED",
-                       "CHANGES", "OUTBOX"});
+    Table projections({"PROJECTION", "STATE", "TOPIC", "APPLIED", "LAG", "NOOPS", "DEAD LETTERS",
+                       "PARKED", "CHANGES", "OUTBOX"});
     Table partitions({"PROJECTION", "PARTITION", "APPLIED OFFSET", "LOG END", "LAG"});
     Table reasons({"PROJECTION", "NOOP REASON", "COUNT"});
     bool any_partition = false;
@@ -303,8 +331,13 @@ std::string FormatStatus(const v1::StatusResponse& status) {
         any_reason = true;
         reasons.AddRow({p.name(), r.reason(), absl::StrCat(r.count())});
       }
-      projections.AddRow({p.name(), p.topic(), absl::StrCat(p.events_applied()), absl::StrCat(lag),
-                          absl::StrCat(p.noops()), absl::StrCat(p.dead_letters()),
+      std::string state = p.state() == v1::PROJECTION_STATE_UNSPECIFIED
+                              ? std::string(kNull)
+                              : ShortEnumName(*v1::ProjectionState_descriptor(), p.state());
+      if (p.rebuild().running()) absl::StrAppend(&state, " ", p.rebuild().percent(), "%");
+      projections.AddRow({p.name(), state, p.topic(), absl::StrCat(p.events_applied()),
+                          absl::StrCat(lag), absl::StrCat(p.noops()),
+                          absl::StrCat(p.dead_letters()),
                           absl::StrCat(p.parked_customers(), " (", p.parked_events(), ")"),
                           absl::StrCat(p.changes_emitted()), absl::StrCat(p.outbox_pending())});
     }

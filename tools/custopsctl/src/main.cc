@@ -2,6 +2,8 @@
 // Flags are parsed here; requests are built and sent by custops::ctl.
 // Exit codes: 0 ok, 1 usage or connection error, 2 the server rejected the
 // request ("error: <CODE>: <message>" on stderr).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <fstream>
@@ -282,6 +284,16 @@ int Main(int argc, char** argv) {
                    "Drop each dead-lettered head unapplied and re-apply what waits behind it");
   replay->add_flag("--once", replay_once, "One call, even when the server says there is more");
 
+  std::string rebuild_projection;
+  bool rebuild_wait = false;
+  CLI::App* rebuild = app.add_subcommand(
+      "rebuild",
+      "Build a fresh copy of a projection from offset 0 beside the serving one and swap it in "
+      "when caught up (admin role)");
+  rebuild->add_option("projection", rebuild_projection, "lifecycle, value or review")->required();
+  rebuild->add_flag("--wait", rebuild_wait,
+                    "Follow the rebuild with a progress bar until the new copy serves");
+
   // --- value ---------------------------------------------------------------
   CLI::App* value = app.add_subcommand("value", "Customer value (客户价值): tiers, RFM, CLV");
   value->require_subcommand(1);
@@ -465,6 +477,9 @@ int Main(int argc, char** argv) {
     result = request.ok() ? client->Changes(*request, stream, std::cout) : request.status();
   } else if (status->parsed()) {
     result = client->ServerStatus(std::cout, output);
+  } else if (rebuild->parsed()) {
+    result = client->Rebuild(rebuild_projection, rebuild_wait, std::cout, std::cerr,
+                             ::isatty(STDERR_FILENO) != 0, output);
   } else if (replay->parsed()) {
     replay_request.set_max_events(replay_max_events);
     replay_request.set_discard_heads(replay_discard_heads);

@@ -164,6 +164,32 @@ TEST(FormatReplayTest, SaysWhatWasReleasedAndWhatStillWaits) {
   EXPECT_THAT(out, Not(HasSubstr("more to replay")));
 }
 
+TEST(FormatRebuildTest, RunningSwappedAndFailed) {
+  v1::RebuildProgress p;
+  p.set_running(true);
+  p.set_generation(1);
+  p.set_percent(45);
+  p.set_applied(13500);
+  p.set_target(30000);
+  p.set_records_per_second(21000);
+  p.set_eta_seconds(1);
+  EXPECT_EQ(FormatRebuild("lifecycle", p),
+            "lifecycle: rebuilding generation 2: [#########...........]  45% 13500 of 30000 "
+            "records, 21000 records/s, ETA 1 s");
+  p.set_eta_seconds(-1);
+  EXPECT_THAT(FormatRebuild("lifecycle", p), HasSubstr("ETA ?"));
+  p.set_running(false);
+  p.set_generation(2);
+  p.mutable_started_at()->set_seconds(100);
+  p.mutable_finished_at()->set_seconds(112);
+  EXPECT_EQ(FormatRebuild("lifecycle", p), "lifecycle: generation 2 serves (rebuilt in 12 s)");
+  p.set_error("cannot write");
+  EXPECT_EQ(FormatRebuild("lifecycle", p), "lifecycle: rebuild failed: cannot write");
+  EXPECT_EQ(ProgressBar(0, 4), "[....]   0%");
+  EXPECT_EQ(ProgressBar(100, 4), "[####] 100%");
+  EXPECT_EQ(ProgressBar(150, 4), "[####] 100%");
+}
+
 TEST(FormatStatusTest, ShowsTopicsProjectionsPartitionsAndReasons) {
   v1::StatusResponse s;
   s.set_mode("embedded");
@@ -182,6 +208,9 @@ TEST(FormatStatusTest, ShowsTopicsProjectionsPartitionsAndReasons) {
   p->set_dead_letters(2);
   p->set_parked_customers(1);
   p->set_parked_events(5);
+  p->set_state(v1::PROJECTION_STATE_REBUILDING);
+  p->mutable_rebuild()->set_running(true);
+  p->mutable_rebuild()->set_percent(45);
   v1::PartitionStatus* pp = p->add_partitions();
   pp->set_partition(0);
   pp->set_applied_offset(98);
@@ -194,10 +223,10 @@ TEST(FormatStatusTest, ShowsTopicsProjectionsPartitionsAndReasons) {
   EXPECT_THAT(out, HasSubstr("mode: embedded\nversion: 0.1.0\ndead letters: 2\n"));
   EXPECT_THAT(out, HasSubstr("TOPIC                       PARTITION  LOG START  LOG END\n"
                              "custops.customer-events.v1          0          0      100\n"));
-  EXPECT_THAT(out, HasSubstr("PROJECTION  TOPIC                       APPLIED  LAG  NOOPS  "
-                             "DEAD LETTERS  PARKED  CHANGES  OUTBOX\n"
-                             "lifecycle   custops.customer-events.v1       98    2      3  "
-                             "           2  1 (5)         0       0\n"));
+  EXPECT_THAT(out, HasSubstr("PROJECTION  STATE           TOPIC                       APPLIED  "
+                             "LAG  NOOPS  DEAD LETTERS  PARKED  CHANGES  OUTBOX\n"
+                             "lifecycle   REBUILDING 45%  custops.customer-events.v1       98  "
+                             "  2      3             2  1 (5)         0       0\n"));
   EXPECT_THAT(out, HasSubstr("PROJECTION  PARTITION  APPLIED OFFSET  LOG END  LAG\n"
                              "lifecycle           0              98      100    2\n"));
   EXPECT_THAT(out, HasSubstr("PROJECTION  NOOP REASON        COUNT\n"

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -43,7 +44,8 @@ class PositionWaiters {
   // when applied[i] >= target or it is not owned here (owned may be empty:
   // all owned).
   void Update(const std::vector<int64_t>& applied, const std::vector<bool>& owned);
-  // Completes every pending waiter with `status` (shutdown).
+  // Completes every pending waiter with `status` (shutdown), and every
+  // waiter added later at once with the same status.
   void Close(const absl::Status& status);
   size_t pending() const;
 
@@ -59,6 +61,7 @@ class PositionWaiters {
     absl::Mutex mu;
     uint64_t next_id ABSL_GUARDED_BY(mu) = 1;
     std::map<uint64_t, Waiter> waiters ABSL_GUARDED_BY(mu);
+    std::optional<absl::Status> closed ABSL_GUARDED_BY(mu);
   };
   static void Expire(const std::shared_ptr<State>& state, uint64_t id, absl::Status timeout);
 

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,6 +74,10 @@ struct RuntimeOptions {
   // from its stored offset to the log end it had then): bulk replay.
   // Default: 20000
   size_t restore_batch = 20000;
+  // A copy built beside the serving one (docs/operations.md "Rebuild"):
+  // state writes skip the WAL (store::StoreOptions::bulk) until
+  // FinishBulk(). Default: false
+  bool bulk = false;
 };
 
 // Per-partition progress, as shown by Admin.Status.
@@ -164,6 +169,21 @@ class ProjectionRuntime {
   // For tests, tools and benchmarks; not while Start()ed.
   absl::StatusOr<int64_t> CatchUp();
 
+  // A copy being built beside the serving one (a rebuild): one pass over the
+  // owned partitions, at most restore_batch records each, without ticks or
+  // publication (the serving copy does both meanwhile). Returns the records
+  // consumed; 0 when every owned partition is at the log end. `next`, when
+  // set, runs after each partition's batch; false stops the pass there. Not
+  // while Start()ed.
+  absl::StatusOr<int64_t> BulkPass(const std::function<bool()>& next = {});
+  // Ends bulk mode: flushes the state to disk, then commits with the WAL.
+  absl::Status FinishBulk();
+  // For a projection that ReseedsFromPublished: aligns every owned
+  // partition with what was published under its ids, as Assign does (a
+  // rebuilt copy taking over from the copy that published). Not while
+  // Start()ed.
+  absl::Status ReseedOwned();
+
   // Blocks until every owned partition has applied up to the token's offsets
   // (partitions owned elsewhere are some other instance's business);
   // DEADLINE_EXCEEDED after `deadline`.
@@ -176,8 +196,10 @@ class ProjectionRuntime {
   // must be quick (hand real work to an executor).
   void NotifyApplied(const PositionSet& token, absl::Time deadline,
                      PositionWaiters::Done done) const;
-  // Completes every pending NotifyApplied with UNAVAILABLE (shutdown).
-  void AbandonWaits() const;
+  // Completes every pending NotifyApplied with `status` (shutdown:
+  // UNAVAILABLE; a rebuild's swap hands the calls to the new copy).
+  void AbandonWaits(const absl::Status& status = absl::UnavailableError(
+                        "shutting down: consistency-token wait abandoned")) const;
   // Pending NotifyApplied waits.
   size_t pending_waits() const { return waiters_.pending(); }
 
@@ -225,7 +247,8 @@ class ProjectionRuntime {
   absl::Status Restore();
   // One batch of one partition; returns the records consumed. Nothing (0)
   // when the partition is not owned.
-  absl::StatusOr<int64_t> ApplyBatch(Partition p);
+  // `bulk`: a rebuild's pass (BulkPass), read like a restore.
+  absl::StatusOr<int64_t> ApplyBatch(Partition p, bool bulk = false);
   // Decodes, upcasts, validates, dedups and applies one record into `txn`,
   // counting it in `counts`. Returns the dead-letter reason when it cannot be
   // applied, nullopt when it was applied or counted as a no-op; an error only

@@ -241,6 +241,9 @@ class MethodTable {
           fn(call, static_cast<const Req&>(req), std::move(sink));
         });
   }
+  // Adds a method entry as it is, e.g. one that hands each call to the table
+  // of whichever copy of a projection serves at the time (a rebuild's swap).
+  void Insert(MethodEntry entry);
   // Adds a precheck to a registered method.
   void SetPrecheck(const std::string& name, Precheck precheck);
   // Routes every method of `service` ("custops.v1.Value") through `router`.

@@ -8,6 +8,7 @@
 #ifndef CUSTOPS_STORE_STORE_H_
 #define CUSTOPS_STORE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -42,6 +43,12 @@ struct StoreOptions {
   size_t block_cache_bytes = size_t{64} << 20;
   // Memtable size per column family. Default: 32 MiB
   size_t write_buffer_bytes = size_t{32} << 20;
+  // Bulk load (a rebuild, docs/operations.md "Rebuild"): writes skip the
+  // write-ahead log and column families flush together (atomic flush), so a
+  // crash recovers the state of the last flush, consistent across families.
+  // Call Flush() and then SetBulk(false) before the state must survive a
+  // crash. Default: false
+  bool bulk = false;
 };
 
 // Writes applied together or not at all.
@@ -100,17 +107,25 @@ class Store {
   // Iterates keys starting with `prefix` (all keys when empty).
   std::unique_ptr<Iterator> NewIterator(ColumnFamily family, std::string_view prefix = "") const;
   [[nodiscard]] absl::Status CompactAll();
+  // Writes every memtable to disk (all column families at once when opened
+  // in bulk mode): what was written is then durable without the WAL.
+  [[nodiscard]] absl::Status Flush();
+  // Bulk writes (no WAL) on or off; see StoreOptions::bulk. Turning it off
+  // flushes first, so no later WAL replay lands on a lost bulk write.
+  [[nodiscard]] absl::Status SetBulk(bool bulk);
+  bool bulk() const { return bulk_.load(); }
   // RocksDB property, e.g. "rocksdb.estimate-num-keys"; 0 when unknown.
   uint64_t IntProperty(ColumnFamily family, std::string_view property) const;
   [[nodiscard]] absl::Status Close();
 
  private:
   Store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles,
-        std::vector<std::string> names, bool sync);
+        std::vector<std::string> names, bool sync, bool bulk);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> names_;
   bool sync_;
+  std::atomic<bool> bulk_;
 };
 
 }  // namespace custops::store

@@ -1,10 +1,13 @@
 // Admin (docs/operations.md): per-partition log ends, applied offsets and lag
-// of every projection, counters, dead letters.
+// of every projection, counters, dead letters, rebuilds.
 #ifndef CUSTOPS_ADMIN_ADMIN_SERVICE_H_
 #define CUSTOPS_ADMIN_ADMIN_SERVICE_H_
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "custops/log/event_log.h"
@@ -18,6 +21,21 @@ namespace custops::admin {
 // when projection instances share partitions or elect a leader (Kafka mode);
 // an empty vector for a projection that does neither; empty function otherwise.
 using OwnersFn = std::function<absl::StatusOr<std::vector<std::string>>(std::string_view)>;
+
+// The projections a process runs, as served at the time of the call (a
+// rebuild swaps a copy for another), and their rebuilds.
+struct Projections {
+  // Each runtime stays open while the caller holds it.
+  std::function<std::vector<std::shared_ptr<projection::ProjectionRuntime>>()> runtimes;
+  // Starts a rebuild of the named projection (or finds it running);
+  // NOT_FOUND when it does not run here.
+  std::function<absl::StatusOr<v1::RebuildProgress>(std::string_view)> rebuild;
+  // The named projection's rebuild progress; nullopt when it does not run here.
+  std::function<std::optional<v1::RebuildProgress>(std::string_view)> progress;
+};
+
+// INVALID_ARGUMENT naming the field unless `name` is lifecycle, value or review.
+absl::Status CheckProjectionName(const std::string& name);
 
 // Builds the status answer. `log` and the runtimes must outlive the call.
 absl::StatusOr<v1::StatusResponse> BuildStatus(
@@ -38,21 +56,21 @@ absl::StatusOr<v1::ReplayDeadLettersResponse> ReplayDeadLetters(
 class AdminService {
  public:
   // All references must outlive the service.
-  AdminService(log::EventLog& log, std::vector<projection::ProjectionRuntime*> runtimes,
-               std::string mode, OwnersFn owners = {})
+  AdminService(log::EventLog& log, Projections projections, std::string mode, OwnersFn owners = {})
       : log_(log),
-        runtimes_(std::move(runtimes)),
+        projections_(std::move(projections)),
         mode_(std::move(mode)),
         owners_(std::move(owners)) {}
 
   // Adds custops.v1.Admin's methods to `table`: Status needs the reader
-  // role, ListDeadLetters and ReplayDeadLetters the admin role and no region
-  // scope; all run on the worker pool (they ask the log or apply records).
+  // role, ListDeadLetters, ReplayDeadLetters and Rebuild the admin role and
+  // no region scope; all run on the worker pool (they ask the log or apply
+  // records).
   void Register(rpc::MethodTable& table);
 
  private:
   log::EventLog& log_;
-  std::vector<projection::ProjectionRuntime*> runtimes_;
+  Projections projections_;
   std::string mode_;
   OwnersFn owners_;
 };

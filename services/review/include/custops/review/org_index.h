@@ -49,8 +49,10 @@ class OrgIndex final : public OrgFigures {
   // The same wait without a thread (see ProjectionRuntime::NotifyApplied).
   void NotifyApplied(const projection::PositionSet& token, absl::Time deadline,
                      projection::PositionWaiters::Done done) const;
-  // Completes every pending NotifyApplied with UNAVAILABLE (shutdown).
-  void AbandonWaits() const;
+  // Completes every pending NotifyApplied, and any added later, with
+  // `status` (see ProjectionRuntime::AbandonWaits).
+  void AbandonWaits(const absl::Status& status = absl::UnavailableError(
+                        "shutting down: consistency-token wait abandoned")) const;
 
   // Folds one org event (exposed for tests).
   void Apply(const v1::OrgEvent& event);

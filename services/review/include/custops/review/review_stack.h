@@ -52,6 +52,8 @@ struct ReviewStackOptions {
   // docs/kafka.md); the leader then Assign()s every partition.
   // Default: true
   bool own_all = true;
+  // RuntimeOptions::bulk: a copy built by a rebuild. Default: false
+  bool bulk = false;
 };
 
 class ReviewStack {
@@ -62,8 +64,13 @@ class ReviewStack {
   ~ReviewStack();
 
   ReviewService& service();
-  // Completes every pending consistency-token wait with UNAVAILABLE.
-  void AbandonWaits();
+  // Completes every pending consistency-token wait, and any added later,
+  // with `status` (see ProjectionRuntime::AbandonWaits).
+  void AbandonWaits(const absl::Status& status =
+                        absl::UnavailableError("shutting down: consistency-token wait abandoned"));
+  // Folds what the org topic has now, on the calling thread (a rebuilt copy
+  // before it is swapped in).
+  absl::Status CatchUpOrg();
   const projection::ProjectionRuntime& runtime() const;
   projection::ProjectionRuntime& mutable_runtime();
   // Starts the projection and the org index threads.

@@ -170,6 +170,13 @@ class Client {
   // what is still parked comes from the last call.
   absl::Status ReplayDeadLetters(const v1::ReplayDeadLettersRequest& request, bool once,
                                  std::ostream& out, const OutputOptions& output = {});
+  // `rebuild` [table]: Admin.Rebuild; with `wait`, follows Admin.Status every
+  // `poll` until the new copy is swapped in (or the rebuild fails: ABORTED
+  // with its reason), drawing a progress bar on `err` (redrawn in place when
+  // `tty`, a line per 10% otherwise).
+  absl::Status Rebuild(const std::string& projection, bool wait, std::ostream& out,
+                       std::ostream& err, bool tty, const OutputOptions& output = {},
+                       absl::Duration poll = absl::Milliseconds(500));
 
   // `value get` [table]: Value.GetValue.
   absl::Status GetValue(const v1::GetValueRequest& request, std::ostream& out,

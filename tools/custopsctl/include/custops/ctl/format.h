@@ -75,6 +75,11 @@ std::string FormatStatus(const v1::StatusResponse& status);
 std::string FormatDeadLetters(const v1::ListDeadLettersResponse& page);
 // What a replay released and what is still parked (`dead-letters replay`).
 std::string FormatReplay(const v1::ReplayDeadLettersResponse& replay);
+// A rebuild in one line (`rebuild`): running with its percentage, counts,
+// rate and ETA; swapped with the generation now serving; or failed.
+std::string FormatRebuild(const std::string& projection, const v1::RebuildProgress& progress);
+// `[#########...........]  45%`: `width` cells between the brackets.
+std::string ProgressBar(int percent, int width);
 
 // GetCustomer as tables: the profile and state as label / field / value
 // rows, then the stage history, open opportunities and contacts.

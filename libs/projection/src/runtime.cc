@@ -39,6 +39,12 @@ std::string PartitionPrefix(Partition p) {
   return key;
 }
 uint64_t DecodeU64(std::string_view v) { return v.size() == 8 ? store::ReadU64(v) : 0; }
+// A record a replay discarded: 'x' | partition | offset.
+std::string DiscardedKey(Partition p, Offset offset) {
+  std::string key = MetaKey('x', p);
+  store::AppendU64(key, static_cast<uint64_t>(offset.value()));
+  return key;
+}
 // The outbox key of a partition's entry `seq` (entries sort in sequence order).
 std::string OutboxKey(Partition p, uint64_t seq) {
   std::string key = PartitionPrefix(p);
@@ -191,6 +197,15 @@ absl::Status ProjectionRuntime::Restore() {
       totals_.replayed += s.replayed();
     }
   }
+  discarded_.assign(partitions_, std::set<int64_t>());
+  for (int i = 0; i < partitions_; ++i) {
+    const std::string prefix = MetaKey('x', Partition(i));
+    auto x = store_->NewIterator(meta_cf_, prefix);
+    for (x->SeekToFirst(); x->Valid(); x->Next()) {
+      discarded_[i].insert(static_cast<int64_t>(DecodeU64(x->key().substr(prefix.size()))));
+    }
+    RETURN_IF_ERROR(x->status());
+  }
   // The parking summary: each customer's first record is its head.
   parked_.assign(partitions_, ParkedMap());
   auto it = store_->NewIterator(parked_cf_, "");
@@ -250,7 +265,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
     restoring = bulk || restore_target_[p.value()] >= 0;
     max_batch = restoring ? options_.restore_batch : options_.max_batch;
   }
-  const absl::Time started = absl::Now();  // for the apply-latency metric only
+  const absl::Time started = clock_.Monotonic();  // for the apply-latency metric only
   absl::StatusOr<std::vector<log::LogRecord>> read;
   {
     absl::MutexLock lock(&reader_mu_);
@@ -270,11 +285,18 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
   // from this batch (Projection::Abandon).
   Abandoner abandoner{projection_.get(), p};
   BatchCounts counts;
+  std::set<int64_t> discarded;
   {
     absl::MutexLock lock(&mu_);
     if (!parked_[p.value()].empty()) counts.parked = parked_[p.value()];
+    if (!discarded_[p.value()].empty()) discarded = discarded_[p.value()];
   }
   for (const log::LogRecord& r : records) {
+    // A record a replay discarded stays discarded (Discarded()).
+    if (!discarded.empty() && discarded.contains(r.offset.value())) {
+      ++counts.noops["dead_letter_discarded"];
+      continue;
+    }
     // A parked customer's later records wait behind its dead letter.
     if (counts.parked.has_value() && !r.key.empty()) {
       if (auto it = counts.parked->find(r.key); it != counts.parked->end()) {
@@ -295,7 +317,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
   RETURN_IF_ERROR(projection_->Flush(p, now, txn));
   RETURN_IF_ERROR(Commit(txn, records.back().offset.Next(), counts));
   abandoner.committed = true;
-  const absl::Duration took = absl::Now() - started;
+  const absl::Duration took = clock_.Monotonic() - started;
   {
     absl::MutexLock lock(&mu_);
     ++totals_.batches;
@@ -376,7 +398,7 @@ void ProjectionRuntime::FinishRestore(Partition p, bool at_end) {
   absl::MutexLock lock(&mu_);
   const int i = p.value();
   if (restore_target_[i] < 0 || (!at_end && applied_[i].value() < restore_target_[i])) return;
-  const absl::Duration took = absl::Now() - restore_started_[i];
+  const absl::Duration took = clock_.Monotonic() - restore_started_[i];
   const int64_t n = applied_[i].value() - restore_from_[i];
   spdlog::info("projection {}: partition {} restored: {} records in {} ({:.0f} records/s)",
                projection_->Name(), i, n, absl::FormatDuration(took),
@@ -407,7 +429,7 @@ absl::Status ProjectionRuntime::Assign(const std::vector<Partition>& partitions)
     const int64_t target = end.ok() ? end->value() : std::numeric_limits<int64_t>::max();
     if (applied_[i].value() < target) {
       restore_target_[i] = target;
-      restore_started_[i] = absl::Now();
+      restore_started_[i] = clock_.Monotonic();
       restore_from_[i] = applied_[i].value();
     }
   }
@@ -591,6 +613,7 @@ absl::StatusOr<bool> ProjectionRuntime::ReplayChunk(Partition p, const ReplayOpt
   int64_t tried_records = 0;
   bool finished = true;
   int64_t released = 0;
+  std::vector<int64_t> discarded;
   for (const auto& [customer, unused] : before) {
     if (!customer_id.empty() && customer != customer_id) continue;
     if (tried.contains(customer)) continue;
@@ -616,6 +639,8 @@ absl::StatusOr<bool> ProjectionRuntime::ReplayChunk(Partition p, const ReplayOpt
       ++tried_records;
       if (was_head && options.discard_heads) {
         txn.Delete(parked_cf_, it->key());
+        txn.Put(meta_cf_, DiscardedKey(p, r.offset), "");
+        discarded.push_back(r.offset.value());
         --state.events;
         ++counts.replayed;
         ++counts.noops["dead_letter_discarded"];
@@ -649,9 +674,38 @@ absl::StatusOr<bool> ProjectionRuntime::ReplayChunk(Partition p, const ReplayOpt
   RETURN_IF_ERROR(projection_->Flush(p, now, txn));
   RETURN_IF_ERROR(Commit(txn, std::nullopt, counts));
   abandoner.committed = true;
+  if (!discarded.empty()) {
+    absl::MutexLock lock(&mu_);
+    discarded_[p.value()].insert(discarded.begin(), discarded.end());
+  }
   result.customers_released += released;
   result.events_replayed += counts.replayed;
   return finished;
+}
+
+std::vector<std::pair<Partition, Offset>> ProjectionRuntime::Discarded() const {
+  std::vector<std::pair<Partition, Offset>> out;
+  absl::MutexLock lock(&mu_);
+  for (int i = 0; i < partitions_; ++i) {
+    for (int64_t offset : discarded_[i]) out.emplace_back(Partition(i), Offset(offset));
+  }
+  return out;
+}
+
+absl::Status ProjectionRuntime::ImportDiscarded(
+    const std::vector<std::pair<Partition, Offset>>& records) {
+  if (running_) return absl::FailedPreconditionError("runtime is running");
+  store::Batch batch;
+  for (const auto& [p, offset] : records) {
+    if (p.value() < 0 || p.value() >= partitions_) {
+      return absl::InvalidArgumentError(absl::StrCat("partition ", p.value(), " out of range"));
+    }
+    batch.Put(meta_cf_, DiscardedKey(p, offset), "");
+  }
+  RETURN_IF_ERROR(store_->Write(batch));
+  absl::MutexLock lock(&mu_);
+  for (const auto& [p, offset] : records) discarded_[p.value()].insert(offset.value());
+  return absl::OkStatus();
 }
 
 std::vector<ParkedCustomer> ProjectionRuntime::Parked(size_t limit) const {
@@ -933,12 +987,13 @@ void ProjectionRuntime::ApplyLoop() {
       for (int i = 0; i < partitions_; ++i) restoring |= owned_[i] && restore_target_[i] >= 0;
     }
     // A projection whose ticks also publish what events changed ticks after
-    // applying even on a clock that did not move (--fixed-clock), paced by
-    // real time.
+    // applying even on a clock whose Now() did not move (--fixed-clock),
+    // paced by the clock's monotonic time (real time unless a test drives it).
     if (consumed > 0 && !applied_untick_since_ && projection_->TicksOnApply()) {
-      applied_untick_since_ = absl::Now();
+      applied_untick_since_ = clock_.Monotonic();
     }
-    if (applied_untick_since_ && absl::Now() - *applied_untick_since_ >= options_.tick_interval) {
+    if (applied_untick_since_ &&
+        clock_.Monotonic() - *applied_untick_since_ >= options_.tick_interval) {
       tick_due = true;
     }
     // Nor while catching up: a time-driven move announced before the
@@ -958,6 +1013,9 @@ void ProjectionRuntime::ApplyLoop() {
     backoff = absl::Milliseconds(50);
     if (consumed == 0) {
       absl::MutexLock lock(&reader_mu_);
+      // Real time: the deadline of a real wait (a condition variable's),
+      // which the injected clock, standing still, would never end. Ticks
+      // due on the clock (moved by a test, say) are seen within 200 ms.
       reader_->Wait(absl::Now() + std::min(options_.tick_interval, absl::Milliseconds(200)));
     }
   }

@@ -72,10 +72,12 @@ class CountingProjection final : public Projection {
     if (on_tick) on_tick(p);
     return absl::OkStatus();
   }
+  bool TicksOnApply() const override { return ticks_on_apply; }
   std::function<void(Partition)> on_tick;
   void Abandon(Partition) override { ++abandoned; }
   std::set<std::string> poisoned;
-  int ticks = 0;
+  bool ticks_on_apply = false;
+  std::atomic<int> ticks{0};  // read by tests while the apply thread runs
   int fail_flushes = 0;
   int abandoned = 0;
 
@@ -142,6 +144,30 @@ class RuntimeTest : public ::testing::Test {
     auto v = runtime_->store().Get(runtime_->store().Family("counts"), "order/" + customer).value();
     return v.value_or("");
   }
+  // Polls `done` until it holds (true) or 30 s of real time have passed
+  // (false): a wait for what the apply thread does, never a proof that it
+  // did nothing.
+  static bool WaitFor(const std::function<bool()>& done) {
+    for (const absl::Time give_up = absl::Now() + absl::Seconds(30); !done();) {
+      if (absl::Now() >= give_up) return false;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return true;
+  }
+  // Appends two events of `customer`, each once the one before is applied
+  // (`applied` counts the events applied so far). The second one is read by
+  // a later pass of the apply loop than the first (same partition, appended
+  // after the first was committed), so when this returns a pass that applied
+  // events and then decided whether to tick has ended, on the clock as it
+  // was when this was called.
+  void ApplyTwoPasses(const std::string& customer, int64_t& applied) {
+    for (int k = 0; k < 2; ++k) {
+      AppendEvents({Visit(absl::StrCat("e", applied), customer)});
+      const int64_t want = ++applied;
+      ASSERT_TRUE(WaitFor([&] { return runtime_->Stats().events_applied == want; }))
+          << "event " << want << " not applied";
+    }
+  }
   std::vector<log::LogRecord> ReadAll(std::string_view topic) {
     std::vector<log::LogRecord> all;
     for (int p = 0; p < 4; ++p) {
@@ -151,6 +177,10 @@ class RuntimeTest : public ::testing::Test {
     return all;
   }
 
+  // For the runtimes a test opens on a simulated clock (OpenRuntime's run
+  // on the system clock); it outlives them.
+  base::SimulatedClock clock_{absl::FromUnixSeconds(1'700'000'000),
+                              base::SimulatedClock::Intervals::kSimulated};
   std::filesystem::path dir_;
   std::unique_ptr<log::EventLog> log_;
   std::unique_ptr<ProjectionRuntime> runtime_;
@@ -405,6 +435,44 @@ TEST_F(RuntimeTest, NoTicksWhileAPartitionRestores) {
   EXPECT_GT(ticks_after, 0);  // ticking resumed once restored
 }
 
+// A projection that TicksOnApply is ticked after events even though its
+// clock's Now() stands still (--fixed-clock), once a tick interval of the
+// clock's monotonic time has passed since the first event applied after the
+// last tick; not before. The interval is an hour of a simulated clock: only
+// the test's AdvanceMonotonic can make it pass (not real time, not Now()).
+TEST_F(RuntimeTest, TicksOnApplyArePacedByTheClocksMonotonicTime) {
+  const absl::Time start = clock_.Now();
+  auto owned = std::make_unique<CountingProjection>();
+  owned->ticks_on_apply = true;
+  projection_ = owned.get();
+  auto rt = ProjectionRuntime::Open(
+      *log_, std::move(owned),
+      {.path = (dir_ / "state").string(), .tick_interval = absl::Hours(1), .clock = &clock_});
+  ASSERT_OK(rt);
+  runtime_ = std::move(*rt);
+  ASSERT_OK(runtime_->Start());
+  // The start tick (the runtime has not ticked yet): one Tick per partition.
+  ASSERT_TRUE(WaitFor([&] { return projection_->ticks == 4; })) << "no start tick";
+
+  int64_t applied = 0;
+  ASSERT_NO_FATAL_FAILURE(ApplyTwoPasses("alice", applied));
+  EXPECT_EQ(projection_->ticks, 4);  // applied, no time passed: no tick
+  clock_.AdvanceMonotonic(absl::Minutes(59));
+  ASSERT_NO_FATAL_FAILURE(ApplyTwoPasses("alice", applied));
+  EXPECT_EQ(projection_->ticks, 4);  // 59 minutes since the first event: not yet
+  clock_.AdvanceMonotonic(absl::Minutes(1));
+  ASSERT_TRUE(WaitFor([&] { return projection_->ticks == 8; }))
+      << "no tick an interval after the first event; ticks: " << projection_->ticks;
+
+  // After that tick, the interval runs from the next event applied: the
+  // hour since the first events does not count.
+  ASSERT_NO_FATAL_FAILURE(ApplyTwoPasses("alice", applied));
+  EXPECT_EQ(projection_->ticks, 8);
+  EXPECT_EQ(clock_.Now(), start);
+  ASSERT_OK(runtime_->Stop());
+  EXPECT_EQ(Count("alice"), 6u);
+}
+
 TEST_F(RuntimeTest, AnUncommittedBatchIsAbandonedAndRetried) {
   OpenRuntime();
   AppendEvents({Visit("e1", "c1"), Visit("e2", "c1")});
@@ -580,6 +648,26 @@ TEST_F(RuntimeTest, AHeadNoFixCanMendIsDiscardedAndWhatWaitsBehindItApplied) {
   EXPECT_EQ(stats.noops_by_reason.at("dead_letter_discarded"), 1);
   EXPECT_EQ(stats.events_applied, 2);
   EXPECT_EQ(stats.parked_customers, 0);
+
+  // The discard outlives a restart, and a copy built from offset 0 (a
+  // rebuild) that imports it applies what the serving copy applied.
+  const auto discarded = runtime_->Discarded();
+  ASSERT_EQ(discarded.size(), 1u);
+  runtime_.reset();
+  OpenRuntime(/*own_all=*/true, "state");
+  EXPECT_EQ(runtime_->Discarded(), discarded);
+  runtime_.reset();
+  OpenRuntime(/*own_all=*/true, "rebuilt");
+  ASSERT_OK(runtime_->ImportDiscarded(discarded));
+  ASSERT_EQ(runtime_->BulkPass().value(), 3);
+  EXPECT_EQ(runtime_->BulkPass().value(), 0);
+  EXPECT_EQ(Order("dave"), "d1 d2 ");
+  const RuntimeStats rebuilt = runtime_->Stats();
+  EXPECT_EQ(rebuilt.parked_customers, 0);
+  EXPECT_EQ(rebuilt.dead_letters, 0);
+  EXPECT_EQ(rebuilt.noops_by_reason.at("dead_letter_discarded"), 1);
+  EXPECT_THAT(runtime_->ImportDiscarded({{Partition(9), Offset(0)}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, "partition 9 out of range"));
 }
 
 TEST_F(RuntimeTest, ReplayLeavesPartitionsItDoesNotOwnToTheirOwner) {

@@ -138,6 +138,7 @@ absl::StatusOr<Population> ValueQueries::Build(absl::Time as_of,
     const std::string prefix = PartitionKey(Partition(i));
     auto it = store_->NewIterator(cf, prefix);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      // The deadline is real time (a gRPC call's), not the injected clock's.
       if (++seen % 1024 == 0 && absl::Now() >= deadline) {
         return absl::DeadlineExceededError(
             "population evaluation did not finish before the deadline");
@@ -213,7 +214,8 @@ absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::RefreshLocked(ab
   auto pop = std::make_shared<const Population>(std::move(built));
   absl::MutexLock lock(&mu_);
   if (!model_) model_ = pop->model;  // the first fit becomes the current model
-  latest_ = Snapshot{.population = pop, .positions = std::move(positions), .built_at = absl::Now()};
+  latest_ = Snapshot{
+      .population = pop, .positions = std::move(positions), .built_at = clock_.Monotonic()};
   return pop;
 }
 
@@ -227,7 +229,7 @@ absl::StatusOr<std::shared_ptr<const Population>> ValueQueries::RefreshAt(absl::
 std::shared_ptr<const Population> ValueQueries::Usable(const std::vector<int64_t>& min_positions) {
   absl::MutexLock lock(&mu_);
   if (latest_.population != nullptr && Covers(latest_.positions, min_positions)) {
-    const bool young = absl::Now() - latest_.built_at < rules_.snapshot_max_staleness;
+    const bool young = clock_.Monotonic() - latest_.built_at < rules_.snapshot_max_staleness;
     const bool unchanged = latest_.positions == Positions() &&
                            clock_.Now() - latest_.population->as_of < rules_.snapshot_max_staleness;
     if (young || unchanged) return latest_.population;
@@ -269,7 +271,8 @@ absl::StatusOr<internal::ValueClvModel> ValueQueries::RefitAsNow(absl::Time now)
   auto pop = std::make_shared<const Population>(std::move(built));
   absl::MutexLock lock(&mu_);
   model_ = pop->model;
-  latest_ = Snapshot{.population = pop, .positions = std::move(positions), .built_at = absl::Now()};
+  latest_ = Snapshot{
+      .population = pop, .positions = std::move(positions), .built_at = clock_.Monotonic()};
   return pop->model;
 }
 

@@ -138,9 +138,21 @@ class ValueProjectionTest : public ::testing::Test {
     for (Offset o : rt.AppliedOffsets()) out.push_back(o.value());
     return out;
   }
+  // Polls until the running `rt` has applied everything appended so far
+  // (true), or 30 s of real time have passed (false).
+  bool WaitAllApplied(const projection::ProjectionRuntime& rt) {
+    const std::vector<Offset> ends = log_->EndOffsets(log::kCustomerEvents).value();
+    for (const absl::Time give_up = absl::Now() + absl::Seconds(30); rt.AppliedOffsets() != ends;) {
+      if (absl::Now() >= give_up) return false;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return true;
+  }
 
   ValueRules rules_;
-  base::SimulatedClock clock_{kT0};
+  // Intervals (the ticks after events, the staleness of "now" answers) pass
+  // only when a test moves the clock.
+  base::SimulatedClock clock_{kT0, base::SimulatedClock::Intervals::kSimulated};
   std::filesystem::path dir_;
   std::unique_ptr<log::EventLog> log_;
   std::deque<Opened> opened_;  // stable references
@@ -480,28 +492,88 @@ TEST_F(ValueProjectionTest, ForcedRefreshHonoursTheDeadline) {
   EXPECT_EQ(v->customer_id(), "c100");
 }
 
+// A "now" answer without a token may use a snapshot that misses events
+// applied since it was built while the snapshot is younger than
+// snapshot_max_staleness (10 s) of the clock's monotonic time; an older one
+// is rebuilt at the clock's now. The runtime's tick interval is an hour and
+// Now() stands still, so no tick refreshes the snapshot meanwhile.
+TEST_F(ValueProjectionTest, NowAnswersGoStaleOnTheClocksMonotonicTime) {
+  Events ev;
+  AddPopulation(ev);
+  Append(ev.Take());
+  Opened& o = Open("state", 1000, absl::Hours(1));
+  ASSERT_OK(o.runtime->CatchUp());  // applies, then ticks: the snapshot has it all
+  const std::shared_ptr<const Population> built = o.queries->Latest();
+  ASSERT_NE(built, nullptr);
+  const v1::ValueView before = o.queries->GetValue("c100", std::nullopt, {}).value();
+  ASSERT_OK(o.runtime->Start());
+  ev.Contract("c100", kT0 - absl::Seconds(5), 7'00, 0);
+  Append(ev.Take());
+  ASSERT_TRUE(WaitAllApplied(*o.runtime)) << "the contract was not applied";
+
+  // Applied, but the snapshot is younger than 10 s: the answer is the old one.
+  clock_.AdvanceMonotonic(absl::Seconds(9));
+  v1::ValueView now = o.queries->GetValue("c100", std::nullopt, {}).value();
+  EXPECT_EQ(now.rfm().frequency(), before.rfm().frequency());
+  EXPECT_EQ(now.revenue().units(), before.revenue().units());
+  EXPECT_EQ(o.queries->Latest(), built);
+
+  // 10 s old: rebuilt, at the (unmoved) clock's now, with the contract.
+  clock_.AdvanceMonotonic(absl::Seconds(1));
+  now = o.queries->GetValue("c100", std::nullopt, {}).value();
+  EXPECT_EQ(now.rfm().frequency(), before.rfm().frequency() + 1);
+  EXPECT_EQ(now.revenue().units(), before.revenue().units() + 7'00);
+  ASSERT_NE(o.queries->Latest(), built);
+  EXPECT_EQ(o.queries->Latest()->as_of, kT0);
+  ASSERT_OK(o.runtime->Stop());
+}
+
 // With a clock that never moves (--fixed-clock) the runtime ticks once at
 // start; the value projection still publishes the changes events cause,
-// because the runtime ticks after applying them (TicksOnApply).
+// because the runtime ticks after applying them (TicksOnApply) once a tick
+// interval of the clock's monotonic time has passed since the first of
+// them. The interval is an hour of the simulated clock: only the test's
+// AdvanceMonotonic makes it pass.
 TEST_F(ValueProjectionTest, FixedClockStillPublishesChangesCausedByEvents) {
-  Opened& o = Open("state", 1000, absl::Milliseconds(50));
+  Opened& o = Open("state", 1000, absl::Hours(1));
   ASSERT_OK(o.runtime->Start());
   // The start tick (its snapshot appears) has nothing to publish.
   for (const absl::Time give_up = absl::Now() + absl::Seconds(30); !o.queries->Latest();) {
     ASSERT_LT(absl::Now(), give_up) << "no start tick";
     absl::SleepFor(absl::Milliseconds(5));
   }
+  const std::shared_ptr<const Population> start = o.queries->Latest();
   EXPECT_TRUE(Changes().empty());
   Events ev;
   AddPopulation(ev);
-  Append(ev.Take());
+  std::vector<v1::Event> events = ev.Take();
+  // The population but its last two events (the supplier's), then each of
+  // those once the one before is applied. Both are in one partition, so the
+  // last is read by a later pass of the apply loop than the one before: when
+  // it is applied, a pass that applied events and then decided whether to
+  // tick has ended.
+  ASSERT_EQ(events[events.size() - 2].customer_id(), events.back().customer_id());
+  std::vector<v1::Event> last(events.end() - 2, events.end());
+  events.resize(events.size() - 2);
+  Append(events);
+  ASSERT_TRUE(WaitAllApplied(*o.runtime));
+  for (const v1::Event& e : last) {
+    Append({e});
+    ASSERT_TRUE(WaitAllApplied(*o.runtime));
+  }
+  // Applied, but no time has passed: no tick (it would have refreshed the
+  // snapshot), nothing published.
+  EXPECT_EQ(o.queries->Latest(), start);
+  EXPECT_TRUE(Changes().empty());
+
+  clock_.AdvanceMonotonic(absl::Hours(1));
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
   int tiers = 0;
   while (absl::Now() < give_up) {
     tiers = 0;
     for (const auto& c : Changes()) tiers += c.has_tier_changed() ? 1 : 0;
     if (tiers >= 41) break;
-    absl::SleepFor(absl::Milliseconds(20));
+    absl::SleepFor(absl::Milliseconds(5));
   }
   EXPECT_EQ(tiers, 41);  // every customer's first tier, at the fixed instant
   for (const auto& c : Changes()) EXPECT_EQ(event::FromProto(c.at()), kT0);

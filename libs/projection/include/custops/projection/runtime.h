@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -228,6 +229,14 @@ class ProjectionRuntime {
   // The parked customers of the owned partitions, in partition then id
   // order; at most `limit`.
   std::vector<ParkedCustomer> Parked(size_t limit) const;
+  // The records a replay discarded (ReplayOptions::discard_heads), by
+  // partition and offset. A discarded record stays discarded: when the log
+  // brings it again (a rebuild's copy, which imports them) it is counted as
+  // the no-op "dead_letter_discarded" instead of being applied.
+  std::vector<std::pair<Partition, Offset>> Discarded() const;
+  // Adds discarded records (a rebuild's copy takes the serving copy's). Not
+  // while Start()ed.
+  absl::Status ImportDiscarded(const std::vector<std::pair<Partition, Offset>>& records);
 
   RuntimeStats Stats() const;
   // The next offset to apply of every partition (everything below is
@@ -310,11 +319,14 @@ class ProjectionRuntime {
   };
   using ParkedMap = std::map<std::string, ParkState, std::less<>>;
   std::vector<ParkedMap> parked_ ABSL_GUARDED_BY(mu_);
+  // Per partition: the offsets of the records replays discarded (the meta
+  // column family is the truth; rebuilt by Restore).
+  std::vector<std::set<int64_t>> discarded_ ABSL_GUARDED_BY(mu_);
   RuntimeStats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time last_tick_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  // Real time of the first event applied since the last tick, when the
-  // projection TicksOnApply (ApplyLoop only).
+  // The clock's Monotonic() at the first event applied since the last tick,
+  // when the projection TicksOnApply (ApplyLoop only).
   std::optional<absl::Time> applied_untick_since_;
   std::vector<bool> owned_ ABSL_GUARDED_BY(mu_);
   // NotifyApplied waits; added under mu_, updated after each commit.
@@ -323,6 +335,7 @@ class ProjectionRuntime {
   std::vector<int64_t> restore_target_ ABSL_GUARDED_BY(mu_);
   // The partition whose batch or tick is in flight, -1 when none.
   int busy_ ABSL_GUARDED_BY(mu_) = -1;
+  // Per partition: the clock's Monotonic() when its restore began (logged).
   std::vector<absl::Time> restore_started_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> restore_from_ ABSL_GUARDED_BY(mu_);
 

@@ -43,7 +43,7 @@ inline constexpr std::string_view kProjectionName = "value";
 struct Snapshot {
   std::shared_ptr<const Population> population;
   std::vector<int64_t> positions;  // applied offsets read before the scan
-  absl::Time built_at;             // real time (staleness of "now" answers only)
+  absl::Time built_at;             // clock's Monotonic() (staleness of "now" answers only)
 };
 
 // Read side over the projection's store, and the owner of the population

@@ -63,6 +63,7 @@ struct Flags {
   int max_in_flight = 20'000;
   int load_streams = 4;
   bool sync = false;
+  bool no_load = false;
   uint64_t seed = 1;
   std::string id_prefix;
   std::string auth = "off";
@@ -99,6 +100,7 @@ std::string ReproduceLine(const char* argv0, const Flags& f, bool prefix_given) 
     args.insert(args.end(), {"--sync", f.sync ? "true" : "false", "--auth", f.auth});
   } else {
     args.insert(args.end(), {"--server", f.server});
+    if (f.no_load) args.push_back("--no-load");
   }
   if (prefix_given) args.insert(args.end(), {"--id-prefix", f.id_prefix});
   return ShellJoin(args);
@@ -296,7 +298,8 @@ int Run(const char* argv0, const Flags& f, bool prefix_given) {
   std::cout << "target: " << target->description << "\n";
 
   const absl::Time load_start = absl::Now();
-  absl::StatusOr<LoadResult> loaded = Load(f, workload, target->address, target->token);
+  absl::StatusOr<LoadResult> loaded =
+      f.no_load ? LoadResult{} : Load(f, workload, target->address, target->token);
   if (!loaded.ok()) {
     std::cerr << "query_load: loading: " << loaded.status() << "\n";
     return 1;
@@ -454,6 +457,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"off", "cached", "uncached"}))
       ->capture_default_str();
   cli.add_option("--token", f.token, "--server: bearer token to send")->envname("CUSTOPS_TOKEN");
+  cli.add_flag("--no-load", f.no_load,
+               "--server already holds the customers (an earlier run with the same --customers, "
+               "--seed and --id-prefix): query them without appending");
   cli.add_option("--sync", f.sync, "in-process: fsync the event log per append")
       ->capture_default_str();
   cli.add_option("--seed", f.seed, "workload and request seed")->capture_default_str();

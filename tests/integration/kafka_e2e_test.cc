@@ -465,7 +465,9 @@ void KafkaE2ETest::CheckChangeIds(testing::ServerProcess& embedded) {
   EXPECT_GT(lifecycle_links, 0);
   const v1::StatusResponse status = Status(embedded);
   for (const v1::ProjectionStatus& ps : status.projections()) {
-    int64_t ids = ps.name() == "lifecycle" ? static_cast<int64_t>(lifecycle_ids.size()) : 0;
+    int64_t ids = ps.name() == "lifecycle" ? static_cast<int64_t>(lifecycle_ids.size())
+                  : ps.name() == "review"  ? static_cast<int64_t>(named_ids.size())
+                                           : 0;
     for (const auto& [partition, set] : seqs[ps.name()]) {
       ids += static_cast<int64_t>(set.size());
       EXPECT_EQ(*set.rbegin() + 1, static_cast<int64_t>(set.size()))

@@ -706,6 +706,78 @@ TEST_F(KafkaScopeTest, ScopedReaderSeesOnlyItsRegionThroughEveryInstance) {
     }
   }
 
+  // Rebuild on Kafka (docs/operations.md "Rebuild"): each lifecycle instance
+  // rebuilds the partitions it owns and swaps; the value and review leader
+  // rebuilds every partition, a standby has none to rebuild. Answers through
+  // either instance are the same afterwards.
+  {
+    const std::string admin = Mint("scope-admin", "admin");
+    auto answer = [&](const Instance& instance) {
+      v1::GetCustomerRequest get;
+      get.set_customer_id(poisoned);
+      *get.mutable_as_of() = event::ToProto(kNow);
+      v1::CustomerView view;
+      const grpc::Status s =
+          v1::Lifecycle::NewStub(instance.channel)->GetCustomer(Ctx(reader_).get(), get, &view);
+      v1::StageSummaryRequest summary;
+      *summary.mutable_as_of() = event::ToProto(kNow);
+      v1::StageSummaryResponse stages;
+      const grpc::Status t = v1::Lifecycle::NewStub(instance.channel)
+                                 ->StageSummary(Ctx(reader_).get(), summary, &stages);
+      EXPECT_TRUE(s.ok() && t.ok()) << instance.name << ": " << Describe(s) << " " << Describe(t);
+      return view.ShortDebugString() + " | " + stages.ShortDebugString();
+    };
+    std::map<std::string, std::string> before;
+    for (const Instance& instance : instances) before[instance.name] = answer(instance);
+    auto rebuilt = [&](const Instance& instance, const std::string& projection) {
+      const absl::Time deadline = absl::Now() + absl::Minutes(3);
+      while (absl::Now() < deadline) {
+        v1::StatusResponse status;
+        if (v1::Admin::NewStub(instance.channel)
+                ->Status(Ctx(reader_).get(), v1::StatusRequest(), &status)
+                .ok()) {
+          for (const v1::ProjectionStatus& p : status.projections()) {
+            if (p.name() == projection && !p.rebuild().running()) return p.rebuild();
+          }
+        }
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+      ADD_FAILURE() << projection << " on " << instance.name << ": the rebuild did not end";
+      return v1::RebuildProgress();
+    };
+    for (const char* projection : {"lifecycle", "value", "review"}) {
+      int started = 0;
+      int refused = 0;
+      for (const Instance& instance : instances) {
+        v1::RebuildRequest request;
+        request.set_projection(projection);
+        v1::RebuildResponse response;
+        const grpc::Status s =
+            v1::Admin::NewStub(instance.channel)->Rebuild(Ctx(admin).get(), request, &response);
+        if (s.ok()) {
+          ++started;
+          const v1::RebuildProgress done = rebuilt(instance, projection);
+          EXPECT_EQ(done.generation(), 1) << projection << " on " << instance.name;
+          EXPECT_EQ(done.error(), "") << projection << " on " << instance.name;
+        } else {
+          // A standby owns no partition of it.
+          EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+              << projection << " on " << instance.name << ": " << Describe(s);
+          ++refused;
+        }
+      }
+      if (std::string(projection) == "lifecycle") {
+        EXPECT_EQ(started, 2) << "each lifecycle instance owns some partitions";
+      } else {
+        EXPECT_EQ(started, 1) << projection << ": the leader rebuilds";
+        EXPECT_EQ(refused, 1) << projection << ": the standby refuses";
+      }
+    }
+    for (const Instance& instance : instances) {
+      EXPECT_EQ(answer(instance), before[instance.name]) << "through " << instance.name;
+    }
+  }
+
   EXPECT_EQ(p2->Stop(), 0);
   EXPECT_EQ(p1->Stop(), 0);
   EXPECT_EQ(ingest->Stop(), 0);

@@ -1,6 +1,7 @@
 #include "custops/projection/position_waiters.h"
 
 #include <atomic>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "custops/testing/status_matchers.h"
@@ -66,6 +67,23 @@ TEST(PositionWaitersTest, CloseAndDestructionCompleteEveryWaiter) {
     EXPECT_EQ(waiters.pending(), 1000u);
   }
   EXPECT_EQ(unavailable.load(), 1000);
+  EXPECT_EQ(timers.pending(), 0u);
+}
+
+TEST(PositionWaitersTest, AWaiterAddedAfterCloseCompletesAtOnceWithTheCloseStatus) {
+  base::TimerQueue timers;
+  PositionWaiters waiters(timers);
+  std::vector<absl::Status> seen;
+  waiters.Add({1}, absl::Now() + absl::Hours(1), absl::DeadlineExceededError("late"),
+              [&](absl::Status s) { seen.push_back(s); });
+  waiters.Close(absl::AbortedError("retired"));
+  // A caller that checked the offsets just before Close adds its waiter
+  // after it: it must not wait for its deadline.
+  waiters.Add({1}, absl::Now() + absl::Hours(1), absl::DeadlineExceededError("late"),
+              [&](absl::Status s) { seen.push_back(s); });
+  ASSERT_EQ(seen.size(), 2u);
+  for (const absl::Status& s : seen) EXPECT_EQ(s, absl::AbortedError("retired"));
+  EXPECT_EQ(waiters.pending(), 0u);
   EXPECT_EQ(timers.pending(), 0u);
 }
 

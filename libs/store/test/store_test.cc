@@ -79,6 +79,39 @@ TEST_F(StoreTest, PersistsAcrossReopenAndRefusesASecondOpener) {
   EXPECT_EQ(*store->Get(store->Family("b"), "durable").value(), "yes");
 }
 
+TEST_F(StoreTest, BulkWritesSkipTheWalAndAreDurableOnceBulkEnds) {
+  auto wal_bytes = [&] {
+    uintmax_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      if (e.path().extension() == ".log") n += e.file_size();
+    }
+    return n;
+  };
+  {
+    StoreOptions options = Options();
+    options.bulk = true;
+    auto store = Store::Open(options).value();
+    EXPECT_TRUE(store->bulk());
+    Batch batch;
+    batch.Put(store->Family("a"), "bulk", "1");
+    batch.Put(store->Family("b"), "bulk", "2");
+    ASSERT_OK(store->Write(batch));
+    EXPECT_EQ(wal_bytes(), 0u) << "a bulk write went to the WAL";
+    EXPECT_EQ(*store->Get(store->Family("a"), "bulk").value(), "1");
+    // Ending bulk mode flushes what the WAL does not hold.
+    ASSERT_OK(store->SetBulk(false));
+    EXPECT_FALSE(store->bulk());
+    Batch later;
+    later.Put(store->Family("b"), "logged", "3");
+    ASSERT_OK(store->Write(later));
+    EXPECT_GT(wal_bytes(), 0u) << "a write after bulk mode skipped the WAL";
+  }
+  auto store = Store::Open(Options()).value();
+  EXPECT_EQ(*store->Get(store->Family("a"), "bulk").value(), "1");
+  EXPECT_EQ(*store->Get(store->Family("b"), "bulk").value(), "2");
+  EXPECT_EQ(*store->Get(store->Family("b"), "logged").value(), "3");
+}
+
 TEST(KeysTest, EncodingsSortNumerically) {
   std::string a, b, c;
   AppendI64(a, -5);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -252,85 +253,71 @@ absl::Status App::Impl::Open() {
                                                      .group_id = config.kafka_group_prefix,
                                                      .properties = KafkaProperties(config)}));
   }
-  const std::string root = config.data_dir + "/projections";
-  const CopyOptions copy_options{.own_all = !kafka, .clock = clock, .validation = validation};
-  if (HasRole(config, "lifecycle")) {
-    lifecycle::Routing routing;
-    if (kafka) {
-      ASSIGN_OR_RETURN(const int partitions, log->PartitionCount(log::kCustomerEvents));
-      const std::string group = absl::StrCat(config.kafka_group_prefix, ".lifecycle");
-      owners = std::make_unique<rpc::OwnerDirectory>(
-          [this, group, partitions] {
-            return group_directory->Owners(group, log::kCustomerEvents, partitions);
-          },
-          absl::Seconds(1));
-      routing = {.owners = owners.get(), .channels = &channels, .self = self};
-    }
-    ASSIGN_OR_RETURN(lifecycle,
-                     ProjectionSlot::Open(
-                         {.name = "lifecycle",
-                          .root = root,
-                          .own_all = !kafka,
-                          .open = [this, copy_options, routing](const std::string& path, bool bulk)
-                              -> absl::StatusOr<std::unique_ptr<ProjectionCopy>> {
-                            CopyOptions o = copy_options;
-                            o.path = path;
-                            o.bulk = bulk;
-                            return LifecycleCopy::Open(*log, o, config.lifecycle, routing);
-                          }}));
+  // Each projection role: how a copy of it opens (docs/operations.md
+  // "Rebuild": the serving copy and a rebuild's copy open the same way).
+  using OpenCopy = std::function<absl::StatusOr<std::unique_ptr<ProjectionCopy>>(CopyOptions)>;
+  lifecycle::Routing routing;
+  if (kafka && HasRole(config, "lifecycle")) {
+    ASSIGN_OR_RETURN(const int partitions, log->PartitionCount(log::kCustomerEvents));
+    const std::string group = absl::StrCat(config.kafka_group_prefix, ".lifecycle");
+    owners = std::make_unique<rpc::OwnerDirectory>(
+        [this, group, partitions] {
+          return group_directory->Owners(group, log::kCustomerEvents, partitions);
+        },
+        absl::Seconds(1));
+    routing = {.owners = owners.get(), .channels = &channels, .self = self};
   }
-
-  if (HasRole(config, "value")) {
-    // Population-relative scores need every customer: on Kafka the elected
-    // value instance owns every partition, the others stand by (docs/kafka.md).
-    value::ValueRules value_rules = config.value;
-    value_rules.currency = config.currency;
+  // Population-relative scores (value) and periods x dimensions (review)
+  // need every customer: on Kafka the elected instance owns every partition
+  // of them, the others stand by (docs/kafka.md).
+  value::ValueRules value_rules = config.value;
+  value_rules.currency = config.currency;
+  const review::ReviewStackOptions review_options{
+      .time_zone = config.time_zone,
+      .currency = config.currency,
+      .top_customers_percent = config.review.top_customers_percent,
+      .sla_near_percent = config.review.sla_near_percent,
+      .birthday_days = config.review.birthday_days,
+      .contract_ending_days = config.review.contract_ending_days,
+      .configure = [cfg = &config](review::ReviewRules& r) {
+        r.findings = cfg->review.findings;
+        r.lifecycle = cfg->lifecycle;
+        r.value_window = cfg->value.rfm.window;
+        r.tiers = cfg->value.tiers;
+        r.prospects = cfg->value.prospects;
+        r.cost = cfg->value.cost;
+        r.declining_recent = absl::Hours(24 * cfg->review.declining_days);
+        r.tier_dimension = cfg->review.tier_dimension;
+      }};
+  const std::tuple<const char*, std::unique_ptr<ProjectionSlot>*, OpenCopy> roles[] = {
+      {"lifecycle", &lifecycle,
+       [this, routing](const CopyOptions& o) -> absl::StatusOr<std::unique_ptr<ProjectionCopy>> {
+         return LifecycleCopy::Open(*log, o, config.lifecycle, routing);
+       }},
+      {"value", &value,
+       [this,
+        value_rules](const CopyOptions& o) -> absl::StatusOr<std::unique_ptr<ProjectionCopy>> {
+         return ValueCopy::Open(*log, o, value_rules);
+       }},
+      {"review", &review,
+       [this,
+        review_options](const CopyOptions& o) -> absl::StatusOr<std::unique_ptr<ProjectionCopy>> {
+         return ReviewCopy::Open(*log, o, review_options);
+       }},
+  };
+  for (const auto& [name, slot, open] : roles) {
+    if (!HasRole(config, name)) continue;
+    const CopyOptions options{.own_all = !kafka, .clock = clock, .validation = validation};
     ASSIGN_OR_RETURN(
-        value, ProjectionSlot::Open(
-                   {.name = "value",
-                    .root = root,
-                    .own_all = !kafka,
-                    .open = [this, copy_options, value_rules](const std::string& path, bool bulk)
-                        -> absl::StatusOr<std::unique_ptr<ProjectionCopy>> {
-                      CopyOptions o = copy_options;
-                      o.path = path;
-                      o.bulk = bulk;
-                      return ValueCopy::Open(*log, o, value_rules);
-                    }}));
-  }
-
-  if (HasRole(config, "review")) {
-    // Periods x dimensions need every customer: on Kafka the elected review
-    // instance owns every partition, the others stand by (docs/kafka.md).
-    const review::ReviewStackOptions stack{
-        .time_zone = config.time_zone,
-        .currency = config.currency,
-        .top_customers_percent = config.review.top_customers_percent,
-        .sla_near_percent = config.review.sla_near_percent,
-        .birthday_days = config.review.birthday_days,
-        .contract_ending_days = config.review.contract_ending_days,
-        .configure = [cfg = &config](review::ReviewRules& r) {
-          r.findings = cfg->review.findings;
-          r.lifecycle = cfg->lifecycle;
-          r.value_window = cfg->value.rfm.window;
-          r.tiers = cfg->value.tiers;
-          r.prospects = cfg->value.prospects;
-          r.cost = cfg->value.cost;
-          r.declining_recent = absl::Hours(24 * cfg->review.declining_days);
-          r.tier_dimension = cfg->review.tier_dimension;
-        }};
-    ASSIGN_OR_RETURN(review,
-                     ProjectionSlot::Open(
-                         {.name = "review",
-                          .root = root,
-                          .own_all = !kafka,
-                          .open = [this, copy_options, stack](const std::string& path, bool bulk)
-                              -> absl::StatusOr<std::unique_ptr<ProjectionCopy>> {
-                            CopyOptions o = copy_options;
-                            o.path = path;
-                            o.bulk = bulk;
-                            return ReviewCopy::Open(*log, o, stack);
-                          }}));
+        *slot, ProjectionSlot::Open({.name = name,
+                                     .root = config.data_dir + "/projections",
+                                     .own_all = !kafka,
+                                     .open = [open, options](const std::string& path, bool bulk) {
+                                       CopyOptions o = options;
+                                       o.path = path;
+                                       o.bulk = bulk;
+                                       return open(o);
+                                     }}));
   }
   if (kafka && (value || review)) {
     // Value and review calls reach their handlers here when this instance

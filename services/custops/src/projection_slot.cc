@@ -316,6 +316,8 @@ absl::Status ProjectionSlot::BuildAndSwap() {
   const std::string path = PathOf(g + 1);
   spdlog::info("projection {}: rebuilding into {}", options_.name, path);
   ASSIGN_OR_RETURN(std::shared_ptr<ProjectionCopy> copy, options_.open(path, /*bulk=*/true));
+  // What replays discarded stays discarded in the new copy.
+  RETURN_IF_ERROR(copy->runtime().ImportDiscarded(Runtime()->Discarded()));
   {
     absl::MutexLock lock(&mu_);
     building_ = copy;

@@ -4,6 +4,8 @@
 #
 #   scripts/setup.sh                      # build/ (RelWithDebInfo)
 #   scripts/setup.sh --sanitize           # build-asan/ (ASan + UBSan, no benchmarks)
+#   scripts/setup.sh --release            # build-release/ (Release: the binaries and
+#                                         # benchmarks as docs/benchmarks.md builds them, no tests)
 #   scripts/setup.sh --deps-only          # install packages, build nothing
 set -euo pipefail
 
@@ -11,12 +13,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="$ROOT/build"
 CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUSTOPS_WERROR=ON)
 DEPS_ONLY=0
+RELEASE=0
 TARGETS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --sanitize) BUILD_DIR="$ROOT/build-asan"
                 CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DCUSTOPS_WERROR=ON -DCUSTOPS_SANITIZE=ON
                             -DCUSTOPS_BUILD_BENCH=OFF) ;;
+    --release) BUILD_DIR="$ROOT/build-release" RELEASE=1
+               CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DCUSTOPS_WERROR=ON -DCUSTOPS_BUILD_TESTS=OFF
+                           -DCUSTOPS_BUILD_BENCH=ON) ;;
     --build-dir) BUILD_DIR="$2"; shift ;;
     --deps-only) DEPS_ONLY=1 ;;
     --target) TARGETS+=("$2"); shift ;;
@@ -69,6 +75,8 @@ if [[ ${#TARGETS[@]} -gt 0 ]]; then
 else
   cmake --build "$BUILD_DIR"
 fi
+# Benchmarks need neither the console nor the data sets.
+[[ $RELEASE -eq 1 ]] && exit 0
 # The ops console, beside the binary (custops finds $BUILD_DIR/console).
 "$ROOT/scripts/build-web.sh" "$BUILD_DIR/console"
 # The public data sets the tests replay (docs/import.md "Data sets").

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "custops/rpc/auth.h"
+#include "custops/rpc/status.h"
 #include "custops/v1/admin.grpc.pb.h"
 
 namespace custops::bench {
@@ -114,8 +115,7 @@ absl::StatusOr<ProjectionProgress> LifecycleProgress(grpc::Channel& channel) {
   v1::StatusResponse response;
   grpc::Status status = admin->Status(&context, v1::StatusRequest(), &response);
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat("Admin.Status: ", status.error_message()));
+    return rpc::FromGrpcStatus(status, "Admin.Status: ");
   }
   for (const v1::ProjectionStatus& p : response.projections()) {
     if (p.name() != "lifecycle") continue;

@@ -10,11 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "custops/testing/events.h"
+#include "custops/testing/proto.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
 
@@ -64,15 +63,6 @@ std::vector<v1::Event> Workload() {
   return events;
 }
 
-std::string Serialized(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  return out;
-}
-
 // Every answer the test compares, keyed by a description.
 std::map<std::string, std::string> Answers(testing::ServerProcess& server) {
   auto lifecycle = v1::Lifecycle::NewStub(server.Channel());
@@ -85,7 +75,7 @@ std::map<std::string, std::string> Answers(testing::ServerProcess& server) {
     v1::CustomerView view;
     grpc::ClientContext ctx;
     grpc::Status s = lifecycle->GetCustomer(&ctx, req, &view);
-    answers[req.customer_id()] = s.ok() ? Serialized(view) : s.error_message();
+    answers[req.customer_id()] = s.ok() ? testing::DeterministicBytes(view) : s.error_message();
   }
   for (auto dim : {v1::DIMENSION_ALL, v1::DIMENSION_REGION, v1::DIMENSION_OWNER}) {
     for (bool explicit_as_of : {true, false}) {
@@ -96,7 +86,7 @@ std::map<std::string, std::string> Answers(testing::ServerProcess& server) {
       grpc::ClientContext ctx;
       grpc::Status s = lifecycle->StageSummary(&ctx, req, &resp);
       answers[absl::StrCat("summary-", dim, "-", explicit_as_of)] =
-          s.ok() ? Serialized(resp) : s.error_message();
+          s.ok() ? testing::DeterministicBytes(resp) : s.error_message();
     }
   }
   return answers;

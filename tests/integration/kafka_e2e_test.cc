@@ -29,14 +29,13 @@
 #include "absl/strings/str_split.h"
 #include "custops/demo/demo.h"
 #include "custops/log/kafka_event_log.h"
+#include "custops/testing/proto.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/changes.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
 #include "custops/v1/review.grpc.pb.h"
 #include "custops/v1/value.grpc.pb.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
 
@@ -59,17 +58,6 @@ int64_t EventBudget() {
     EXPECT_TRUE(absl::SimpleAtoi(v, &n)) << v;
   }
   return n;
-}
-
-// Deterministic bytes of a message (map fields sorted).
-std::string Bytes(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return out;
 }
 
 // Appends `events` in batches of 500, retrying a failed call (same event ids,
@@ -257,9 +245,10 @@ void ExpectSame(const std::vector<Stub*>& stubs,
       continue;
     }
     ASSERT_TRUE(s.ok()) << what << ": instance " << i << ": " << s.error_message();
-    ASSERT_EQ(Bytes(got), Bytes(expected)) << what << " through instance " << i << "\n"
-                                           << got.ShortDebugString().substr(0, 2000) << "\n"
-                                           << expected.ShortDebugString().substr(0, 2000);
+    ASSERT_EQ(testing::DeterministicBytes(got), testing::DeterministicBytes(expected))
+        << what << " through instance " << i << "\n"
+        << got.ShortDebugString().substr(0, 2000) << "\n"
+        << expected.ShortDebugString().substr(0, 2000);
   }
   if (expected_out != nullptr) *expected_out = std::move(expected);
 }
@@ -668,9 +657,10 @@ TEST_F(KafkaE2ETest, TwoProjectionInstancesAnswerLikeTheEmbeddedMode) {
     ASSERT_TRUE(e_stub->GetCustomer(&ectx, request, &expected).ok()) << c;
     const grpc::Status s = (i++ % 2 == 0 ? stub1 : stub2)->GetCustomer(&ctx, request, &got);
     ASSERT_TRUE(s.ok()) << c << ": " << s.error_message();
-    ASSERT_EQ(Bytes(got), Bytes(expected)) << c << "\n"
-                                           << got.DebugString() << "\n"
-                                           << expected.DebugString();
+    ASSERT_EQ(testing::DeterministicBytes(got), testing::DeterministicBytes(expected))
+        << c << "\n"
+        << got.DebugString() << "\n"
+        << expected.DebugString();
     ++compared;
   }
   EXPECT_EQ(compared, static_cast<int>(customers.size()));
@@ -694,7 +684,8 @@ TEST_F(KafkaE2ETest, TwoProjectionInstancesAnswerLikeTheEmbeddedMode) {
       grpc::ClientContext ctx;
       const grpc::Status s = stub->StageSummary(&ctx, request, &got);
       ASSERT_TRUE(s.ok()) << s.error_message();
-      EXPECT_EQ(Bytes(got), Bytes(expected)) << v1::Dimension_Name(d);
+      EXPECT_EQ(testing::DeterministicBytes(got), testing::DeterministicBytes(expected))
+          << v1::Dimension_Name(d);
     }
   }
   {
@@ -706,7 +697,8 @@ TEST_F(KafkaE2ETest, TwoProjectionInstancesAnswerLikeTheEmbeddedMode) {
       grpc::ClientContext ectx, ctx;
       ASSERT_TRUE(e_stub->ListCustomers(&ectx, request, &expected).ok());
       ASSERT_TRUE(stub1->ListCustomers(&ctx, request, &got).ok());
-      EXPECT_EQ(Bytes(got), Bytes(expected)) << "page " << page;
+      EXPECT_EQ(testing::DeterministicBytes(got), testing::DeterministicBytes(expected))
+          << "page " << page;
       request.set_page_token(expected.next_page_token());
     }
   }

@@ -14,13 +14,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "custops/testing/events.h"
+#include "custops/testing/proto.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
 #include "custops/v1/review.grpc.pb.h"
 #include "custops/v1/value.grpc.pb.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
 
@@ -59,15 +58,6 @@ std::vector<v1::Event> Workload() {
     }
   }
   return events;
-}
-
-std::string Serialized(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  return out;
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx() {
@@ -125,7 +115,7 @@ grpc::Status GetCustomer(v1::Lifecycle::Stub& stub, const std::string& id, std::
   req.set_consistency_token(std::move(token));
   v1::CustomerView view;
   const grpc::Status s = stub.GetCustomer(Ctx().get(), req, &view);
-  *answer = Serialized(view);
+  *answer = testing::DeterministicBytes(view);
   return s;
 }
 
@@ -138,7 +128,7 @@ std::map<std::string, std::string> Answers(testing::ServerProcess& server, bool 
   auto record = [&](const std::string& key, const grpc::Status& s,
                     const google::protobuf::Message& m) {
     EXPECT_TRUE(s.ok()) << key << ": " << s.error_code() << " " << s.error_message();
-    answers[key] = s.ok() ? Serialized(m) : s.error_message();
+    answers[key] = s.ok() ? testing::DeterministicBytes(m) : s.error_message();
   };
   for (int c = 0; c < kCustomers; c += 37) {
     const std::string id = absl::StrCat("cust-", c);

@@ -15,11 +15,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "custops/event/time.h"
+#include "custops/testing/proto.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/value.grpc.pb.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
 #include "server_process.h"
 #include "test_data.h"
@@ -48,15 +47,6 @@ ImporterRun RunImporter(const std::string& target, const std::string& file) {
   const int status = ::pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
-}
-
-std::string Serialized(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  m.SerializeToCodedStream(&coded);
-  return out;
 }
 
 const v1::ProjectionStatus* ValueStatus(const v1::StatusResponse& s) {
@@ -122,7 +112,7 @@ std::map<std::string, std::string> Answers(testing::ServerProcess& server,
       grpc::ClientContext ctx;
       grpc::Status s = value->GetValue(&ctx, req, &view);
       answers[absl::StrCat(id, "@", absl::FormatTime(as_of))] =
-          s.ok() ? Serialized(view) : s.error_message();
+          s.ok() ? testing::DeterministicBytes(view) : s.error_message();
     }
     for (auto dim : {v1::DIMENSION_ALL, v1::DIMENSION_REGION, v1::DIMENSION_OWNER}) {
       v1::TierSummaryRequest req;
@@ -132,7 +122,7 @@ std::map<std::string, std::string> Answers(testing::ServerProcess& server,
       grpc::ClientContext ctx;
       grpc::Status s = value->TierSummary(&ctx, req, &resp);
       answers[absl::StrCat("tiers-", dim, "@", absl::FormatTime(as_of))] =
-          s.ok() ? Serialized(resp) : s.error_message();
+          s.ok() ? testing::DeterministicBytes(resp) : s.error_message();
       v1::ParetoRequest preq;
       preq.set_dimension(dim);
       *preq.mutable_as_of() = event::ToProto(as_of);
@@ -140,7 +130,7 @@ std::map<std::string, std::string> Answers(testing::ServerProcess& server,
       grpc::ClientContext pctx;
       s = value->Pareto(&pctx, preq, &presp);
       answers[absl::StrCat("pareto-", dim, "@", absl::FormatTime(as_of))] =
-          s.ok() ? Serialized(presp) : s.error_message();
+          s.ok() ? testing::DeterministicBytes(presp) : s.error_message();
     }
   }
   return answers;

@@ -7,6 +7,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "custops/rpc/status.h"
 
 namespace custops::client {
 namespace {
@@ -14,10 +15,6 @@ namespace {
 bool Retryable(grpc::StatusCode code) {
   return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
          code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::ABORTED;
-}
-
-absl::Status ToAbsl(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
 std::shared_ptr<grpc::Channel> OpenChannel(const ClientOptions& o) {
@@ -90,7 +87,7 @@ absl::StatusOr<Response> Client::Call(Method method, const Request& request) {
     if (last.ok()) return response;
     if (!Retryable(last.error_code())) break;
   }
-  return ToAbsl(last);
+  return rpc::FromGrpcStatus(last);
 }
 
 template <typename Request, typename Stub, typename Method>
@@ -377,10 +374,11 @@ absl::Status Client::Subscribe(v1::SubscribeRequest request,
     // A stream the server ended (OK, at shutdown) or broke is reopened from
     // the last token; anything else is the caller's to see.
     grpc::Status s = reader->Finish();
-    if (!s.ok() && !Retryable(s.error_code())) return ToAbsl(s);
+    if (!s.ok() && !Retryable(s.error_code())) return rpc::FromGrpcStatus(s);
     failures = delivered_any ? 1 : failures + 1;
     if (failures > options_.max_attempts) {
-      return s.ok() ? absl::UnavailableError("subscription ended by the server") : ToAbsl(s);
+      return s.ok() ? absl::UnavailableError("subscription ended by the server")
+                    : rpc::FromGrpcStatus(s);
     }
     resubscribes_++;
     Backoff(options_, failures);

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace custops::rpc {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -11,8 +13,11 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+absl::Status FromGrpcStatus(const grpc::Status& status, std::string_view context) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(
+      static_cast<absl::StatusCode>(status.error_code()),
+      absl::StrCat(absl::string_view(context.data(), context.size()), status.error_message()));
 }
 
 absl::Time CallDeadline(const grpc::ServerContextBase& context, absl::Duration max_wait) {

@@ -52,6 +52,7 @@
 #include "custops/rpc/routing.h"
 #include "custops/rpc/singleton_router.h"
 #include "custops/rpc/static_files.h"
+#include "custops/rpc/status.h"
 #include "custops/value/value_projection.h"
 #include "custops/value/value_service.h"
 #include "custops/visits/visits_service.h"
@@ -970,8 +971,7 @@ absl::StatusOr<DemoLoadResult> App::LoadDemo() {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     ctx.AddMetadata("authorization", "Bearer " + impl_->internal_token);
     if (grpc::Status s = ingest->AppendOrg(&ctx, request, &response); !s.ok()) {
-      return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                          absl::StrCat("demo load: organisation events: ", s.error_message()));
+      return rpc::FromGrpcStatus(s, "demo load: organisation events: ");
     }
     for (const v1::AppendResult& r : response.results()) {
       ++(r.duplicate() ? result.org_duplicates : result.org_appended);

@@ -22,6 +22,7 @@
 #include "custops/ctl/json_lines.h"
 #include "custops/ctl/review_format.h"
 #include "custops/ctl/value_format.h"
+#include "custops/rpc/status.h"
 #include "custops/v1/admin.grpc.pb.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
@@ -63,7 +64,7 @@ absl::StatusOr<Output> ParseOutput(std::string_view text) {
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  absl::Status out(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  absl::Status out = rpc::FromGrpcStatus(status);
   out.SetPayload(kOriginPayload, absl::Cord("server"));
   return out;
 }

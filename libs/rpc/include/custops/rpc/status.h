@@ -4,6 +4,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
@@ -12,8 +14,9 @@ namespace custops::rpc {
 // Same code, same message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-// The reverse: same code, same message (an OK status carries no message).
-absl::Status FromGrpcStatus(const grpc::Status& status);
+// The reverse: same code, same message (an OK status carries no message),
+// the message after `context` when one is given ("Admin.Status: ...").
+absl::Status FromGrpcStatus(const grpc::Status& status, std::string_view context = "");
 
 // The call's deadline, capped at now + `max_wait` (a call without a deadline
 // waits at most that long for a consistency token).

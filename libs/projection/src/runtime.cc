@@ -1,64 +1,52 @@
+// ProjectionRuntime's core: opening the state store and restoring offsets,
+// counters, discarded records and the parking summary; the apply side (the
+// per-partition batch, ApplyRecord's decode/upcast/validate/dedup/apply of one
+// record, dead letters, ticks, CatchUp, BulkPass, Start/Stop and the apply
+// loop); and ownership (claims, Assign, Revoke, the end of a restore,
+// CheckServing). Parking and replay are in runtime_parking.cc, the commit,
+// outbox and reseed in runtime_outbox.cc, waits and stats in
+// runtime_waits.cc; what they share is in runtime_internal.h.
 #include "custops/projection/runtime.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
-#include <map>
+#include <memory>
+#include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "custops/base/check.h"
 #include "custops/base/status_macros.h"
 #include "custops/event/upcast.h"
 #include "custops/internal/state.pb.h"
-#include "custops/log/partitioner.h"
 #include "custops/store/keys.h"
 #include "custops/v1/changes.pb.h"
+#include "runtime_internal.h"
 
 namespace custops::projection {
 namespace {
+
+using runtime_internal::Abandoner;
+using runtime_internal::MetaKey;
+using runtime_internal::ParkedPrefix;
+using runtime_internal::PartitionPrefix;
+using runtime_internal::ToParked;
+using runtime_internal::Unclaimed;
 
 constexpr std::string_view kMetaCf = "rt_meta";
 constexpr std::string_view kDedupCf = "rt_dedup";
 constexpr std::string_view kOutboxCf = "rt_outbox";
 constexpr std::string_view kParkedCf = "rt_parked";
 
-// Meta keys: a tag byte and the partition.
-std::string MetaKey(char tag, Partition p) {
-  std::string key(1, tag);
-  store::AppendU32(key, static_cast<uint32_t>(p.value()));
-  return key;
-}
-std::string PartitionPrefix(Partition p) {
-  std::string key;
-  store::AppendU32(key, static_cast<uint32_t>(p.value()));
-  return key;
-}
 uint64_t DecodeU64(std::string_view v) { return v.size() == 8 ? store::ReadU64(v) : 0; }
-// A record a replay discarded: 'x' | partition | offset.
-std::string DiscardedKey(Partition p, Offset offset) {
-  std::string key = MetaKey('x', p);
-  store::AppendU64(key, static_cast<uint64_t>(offset.value()));
-  return key;
-}
-// The outbox key of a partition's entry `seq` (entries sort in sequence order).
-std::string OutboxKey(Partition p, uint64_t seq) {
-  std::string key = PartitionPrefix(p);
-  store::AppendU64(key, seq);
-  return key;
-}
-// A customer's parked records in partition p: p | length | customer, then
-// the record's offset (they sort in log order).
-std::string ParkedPrefix(Partition p, std::string_view customer) {
-  std::string key = PartitionPrefix(p);
-  store::AppendU32(key, static_cast<uint32_t>(customer.size()));
-  key.append(customer);
-  return key;
-}
+// A parked record's key: ParkedPrefix, then the record's offset.
 std::string ParkedKey(Partition p, std::string_view customer, Offset offset) {
   std::string key = ParkedPrefix(p, customer);
   store::AppendU64(key, static_cast<uint64_t>(offset.value()));
@@ -76,50 +64,8 @@ bool ParseParkedKey(std::string_view key, int* partition, std::string_view* cust
   *offset = static_cast<int64_t>(store::ReadU64(key));
   return true;
 }
-internal::ParkedRecord ToParked(const log::LogRecord& r, std::string reason) {
-  internal::ParkedRecord parked;
-  parked.set_offset(r.offset.value());
-  parked.set_recorded_at_micros(absl::ToUnixMicros(r.timestamp));
-  parked.set_key(r.key);
-  parked.set_value(r.value);
-  parked.set_reason(std::move(reason));
-  return parked;
-}
-log::LogRecord FromParked(internal::ParkedRecord parked) {
-  log::LogRecord r;
-  r.offset = Offset(parked.offset());
-  r.timestamp = absl::FromUnixMicros(parked.recorded_at_micros());
-  r.key = std::move(*parked.mutable_key());
-  r.value = std::move(*parked.mutable_value());
-  return r;
-}
-
-// Unless `committed` is set, the projection forgets what it cached from the
-// batch (Projection::Abandon).
-struct Abandoner {
-  Projection* projection;
-  Partition p;
-  bool committed = false;
-  ~Abandoner() {
-    if (!committed) projection->Abandon(p);
-  }
-};
-
-// The condition of ProjectionRuntime::busy_ that no batch, tick or reseed
-// holds a claim.
-bool Unclaimed(int* busy) { return *busy == -1; }
 
 }  // namespace
-
-// What one batch did, folded into the partition's counters at commit.
-struct BatchCounts {
-  int64_t applied = 0;
-  std::map<std::string, int64_t> noops;
-  std::vector<v1::DeadLetter> dead_letters;
-  int64_t replayed = 0;
-  // The partition's parking after this batch, when the batch changed it.
-  std::optional<ProjectionRuntime::ParkedMap> parked;
-};
 
 absl::StatusOr<std::unique_ptr<ProjectionRuntime>> ProjectionRuntime::Open(
     log::EventLog& log, std::unique_ptr<Projection> projection, const RuntimeOptions& options) {
@@ -436,89 +382,6 @@ absl::Status ProjectionRuntime::Assign(const std::vector<Partition>& partitions)
   return status;
 }
 
-absl::Status ProjectionRuntime::Reseed(Partition p) {
-  const std::string name(projection_->Name());
-  const std::string id_prefix = absl::StrCat(name, "/", p.value(), "/");
-  // Changes are keyed by customer with the same partitioner and count as the
-  // events, so partition p's changes are in partition p of the changes topic.
-  ASSIGN_OR_RETURN(const int change_partitions, log_.PartitionCount(log::kStateChanges));
-  if (change_partitions != partitions_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(std::string(log::kStateChanges), " has ", change_partitions, " partitions, ",
-                     options_.topic, " ", partitions_, ": they must be equal"));
-  }
-  std::map<uint64_t, v1::StateChange> published;
-  for (Offset at(0);;) {
-    ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
-                     log_.Read(log::kStateChanges, p, at, 10000));
-    if (records.empty()) break;
-    at = records.back().offset.Next();
-    for (const log::LogRecord& r : records) {
-      v1::StateChange change;
-      uint64_t seq = 0;
-      if (!change.ParseFromString(r.value) || change.projection() != name ||
-          !absl::StartsWith(change.change_id(), id_prefix) ||
-          !absl::SimpleAtoi(absl::string_view(change.change_id()).substr(id_prefix.size()), &seq)) {
-        continue;
-      }
-      published.emplace(seq, std::move(change));
-    }
-  }
-  const uint64_t next = published.empty() ? 0 : published.rbegin()->first + 1;
-  std::vector<v1::StateChange> in_order;
-  in_order.reserve(published.size());
-  for (auto& [seq, change] : published) in_order.push_back(std::move(change));
-
-  // Claimed like a batch, so that the apply thread and the publisher are not
-  // in this partition meanwhile.
-  absl::MutexLock publish_lock(&publish_mu_);
-  {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&Unclaimed, &busy_));
-    busy_ = p.value();
-  }
-  struct Releaser {
-    ProjectionRuntime* rt;
-    ~Releaser() { rt->Release(); }
-  } releaser{this};
-  Txn txn(*store_, p);
-  absl::Status status = projection_->Reseed(p, in_order, txn);
-  if (!status.ok()) {
-    projection_->Abandon(p);
-    return status;
-  }
-  // What this instance derived but never published is superseded by the
-  // seed (Tick re-derives it against what was published): its state changes
-  // are dropped; its dead letters (derived from events, named by their
-  // record) are kept, renumbered after the published ids.
-  const std::string prefix = PartitionPrefix(p);
-  uint64_t seq = next;
-  std::vector<internal::OutboxEntry> kept;
-  auto it = store_->NewIterator(outbox_cf_, prefix);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    internal::OutboxEntry entry;
-    if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("corrupt outbox entry");
-    }
-    txn.batch().Delete(outbox_cf_, it->key());
-    if (entry.topic() != log::kStateChanges) kept.push_back(std::move(entry));
-  }
-  RETURN_IF_ERROR(it->status());
-  for (internal::OutboxEntry& entry : kept) {
-    txn.batch().Put(outbox_cf_, OutboxKey(p, seq), entry.SerializeAsString());
-    ++seq;
-  }
-  txn.batch().Put(meta_cf_, MetaKey('s', p), store::U64Value(seq));
-  RETURN_IF_ERROR(store_->Write(txn.batch()));
-  if (published_seq_.empty()) published_seq_.assign(partitions_, 0);
-  published_seq_[p.value()] = next;
-  absl::MutexLock lock(&mu_);
-  next_seq_[p.value()] = seq;
-  spdlog::info("projection {}: partition {} reseeded from {} published changes; next id {}{}", name,
-               p.value(), in_order.size(), id_prefix, seq);
-  return absl::OkStatus();
-}
-
 void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
   {
     absl::MutexLock lock(&mu_);
@@ -543,188 +406,6 @@ void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
   absl::MutexLock publish_lock(&publish_mu_);
 }
 
-absl::StatusOr<ReplayResult> ProjectionRuntime::ReplayParked(const ReplayOptions& options) {
-  const std::string_view customer_id = options.customer_id;
-  ReplayResult result;
-  std::vector<Partition> targets;
-  if (!customer_id.empty()) {
-    targets.push_back(log::PartitionForKey(customer_id, partitions_));
-  } else {
-    for (int i = 0; i < partitions_; ++i) targets.emplace_back(i);
-  }
-  // Customers tried in this call: a head that failed again is not retried.
-  std::set<std::string, std::less<>> tried;
-  int64_t budget = options.max_events;
-  for (Partition p : targets) {
-    bool finished = false;
-    while (!finished && budget > 0) {
-      // One chunk per claim, so that the partitions' batches go on between.
-      if (!Claim(p)) {
-        result.not_owned.push_back(p);
-        break;
-      }
-      absl::StatusOr<bool> chunk = ReplayChunk(p, options, budget, tried, result);
-      Release();
-      if (!chunk.ok()) return chunk.status();
-      finished = *chunk;
-    }
-    if (!finished && budget <= 0) {
-      result.more = true;
-      break;
-    }
-  }
-  absl::MutexLock lock(&mu_);
-  for (Partition p : targets) {
-    if (!owned_[p.value()]) continue;
-    for (const auto& [customer, state] : parked_[p.value()]) {
-      if (!customer_id.empty() && customer != customer_id) continue;
-      ++result.customers_parked;
-      result.events_parked += state.events;
-      if (result.parked.size() < options.list_limit) {
-        result.parked.push_back({.customer_id = customer,
-                                 .partition = p,
-                                 .events = state.events,
-                                 .head = Offset(state.head),
-                                 .reason = state.reason});
-      }
-    }
-  }
-  return result;
-}
-
-absl::StatusOr<bool> ProjectionRuntime::ReplayChunk(Partition p, const ReplayOptions& options,
-                                                    int64_t& budget,
-                                                    std::set<std::string, std::less<>>& tried,
-                                                    ReplayResult& result) {
-  BatchCounts counts;
-  {
-    absl::MutexLock lock(&mu_);
-    if (parked_[p.value()].empty()) return true;
-    counts.parked = parked_[p.value()];
-  }
-  const std::string_view customer_id = options.customer_id;
-  const ParkedMap before = *counts.parked;
-  // At least one record per chunk, so that every chunk makes progress.
-  const int64_t chunk =
-      std::max<int64_t>(1, std::min<int64_t>(budget, static_cast<int64_t>(options_.restore_batch)));
-  const absl::Time now = clock_.Now();
-  Txn txn(*store_, p);
-  Abandoner abandoner{projection_.get(), p};
-  int64_t tried_records = 0;
-  bool finished = true;
-  int64_t released = 0;
-  std::vector<int64_t> discarded;
-  for (const auto& [customer, unused] : before) {
-    if (!customer_id.empty() && customer != customer_id) continue;
-    if (tried.contains(customer)) continue;
-    if (tried_records >= chunk) {
-      finished = false;
-      break;
-    }
-    ParkState& state = (*counts.parked)[customer];
-    bool all_applied = true;
-    auto it = store_->NewIterator(parked_cf_, ParkedPrefix(p, customer));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      if (tried_records >= chunk) {
-        all_applied = false;
-        finished = false;
-        break;
-      }
-      internal::ParkedRecord parked;
-      if (!parked.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError("corrupt parked record");
-      }
-      const bool was_head = !parked.reason().empty();
-      const log::LogRecord r = FromParked(std::move(parked));
-      ++tried_records;
-      if (was_head && options.discard_heads) {
-        txn.Delete(parked_cf_, it->key());
-        txn.Put(meta_cf_, DiscardedKey(p, r.offset), "");
-        discarded.push_back(r.offset.value());
-        --state.events;
-        ++counts.replayed;
-        ++counts.noops["dead_letter_discarded"];
-        continue;
-      }
-      ASSIGN_OR_RETURN(std::optional<std::string> dead, ApplyRecord(p, r, now, txn, counts));
-      if (dead.has_value()) {
-        // It stays parked, now as the head, and so does everything behind
-        // it. A record that was only waiting becomes a dead letter of its own.
-        if (!was_head) counts.dead_letters.push_back(DeadLetter(p, r, *dead));
-        txn.Put(parked_cf_, it->key(), ToParked(r, *dead).SerializeAsString());
-        state.head = r.offset.value();
-        state.reason = std::move(*dead);
-        tried.insert(customer);
-        all_applied = false;
-        break;
-      }
-      txn.Delete(parked_cf_, it->key());
-      --state.events;
-      ++counts.replayed;
-    }
-    RETURN_IF_ERROR(it->status());
-    if (all_applied) {
-      counts.parked->erase(customer);
-      ++released;
-    }
-    if (!finished) break;
-  }
-  budget -= tried_records;
-  if (tried_records == 0) return finished;
-  RETURN_IF_ERROR(projection_->Flush(p, now, txn));
-  RETURN_IF_ERROR(Commit(txn, std::nullopt, counts));
-  abandoner.committed = true;
-  if (!discarded.empty()) {
-    absl::MutexLock lock(&mu_);
-    discarded_[p.value()].insert(discarded.begin(), discarded.end());
-  }
-  result.customers_released += released;
-  result.events_replayed += counts.replayed;
-  return finished;
-}
-
-std::vector<std::pair<Partition, Offset>> ProjectionRuntime::Discarded() const {
-  std::vector<std::pair<Partition, Offset>> out;
-  absl::MutexLock lock(&mu_);
-  for (int i = 0; i < partitions_; ++i) {
-    for (int64_t offset : discarded_[i]) out.emplace_back(Partition(i), Offset(offset));
-  }
-  return out;
-}
-
-absl::Status ProjectionRuntime::ImportDiscarded(
-    const std::vector<std::pair<Partition, Offset>>& records) {
-  if (running_) return absl::FailedPreconditionError("runtime is running");
-  store::Batch batch;
-  for (const auto& [p, offset] : records) {
-    if (p.value() < 0 || p.value() >= partitions_) {
-      return absl::InvalidArgumentError(absl::StrCat("partition ", p.value(), " out of range"));
-    }
-    batch.Put(meta_cf_, DiscardedKey(p, offset), "");
-  }
-  RETURN_IF_ERROR(store_->Write(batch));
-  absl::MutexLock lock(&mu_);
-  for (const auto& [p, offset] : records) discarded_[p.value()].insert(offset.value());
-  return absl::OkStatus();
-}
-
-std::vector<ParkedCustomer> ProjectionRuntime::Parked(size_t limit) const {
-  std::vector<ParkedCustomer> out;
-  absl::MutexLock lock(&mu_);
-  for (int i = 0; i < partitions_ && out.size() < limit; ++i) {
-    if (!owned_[i]) continue;
-    for (const auto& [customer, state] : parked_[i]) {
-      if (out.size() >= limit) break;
-      out.push_back({.customer_id = customer,
-                     .partition = Partition(i),
-                     .events = state.events,
-                     .head = Offset(state.head),
-                     .reason = state.reason});
-    }
-  }
-  return out;
-}
-
 absl::Status ProjectionRuntime::CheckServing(Partition p) const {
   absl::MutexLock lock(&mu_);
   const int i = p.value();
@@ -736,84 +417,6 @@ absl::Status ProjectionRuntime::CheckServing(Partition p) const {
     return absl::UnavailableError(absl::StrCat(
         "partition ", i, " is restoring (", applied_[i].value(), " of ", restore_target_[i], ")"));
   }
-  return absl::OkStatus();
-}
-
-absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offset,
-                                       const BatchCounts& counts) {
-  const Partition p = txn.partition();
-  uint64_t seq;
-  {
-    absl::MutexLock lock(&mu_);
-    seq = next_seq_[p.value()];
-  }
-  const std::string name(projection_->Name());
-  auto outbox = [&](std::string_view topic, std::string key, std::string value, std::string id) {
-    internal::OutboxEntry entry;
-    entry.set_id(std::move(id));
-    entry.set_topic(std::string(topic));
-    entry.set_key(std::move(key));
-    entry.set_value(std::move(value));
-    txn.batch().Put(outbox_cf_, OutboxKey(p, seq), entry.SerializeAsString());
-    ++seq;
-  };
-  auto next_id = [&] { return absl::StrCat(name, "/", p.value(), "/", seq); };
-  int64_t changes = 0;
-  for (v1::StateChange& change : txn.emitted()) {
-    // A projection may name a change by its content (Txn::Emit); the outbox
-    // sequence still orders it.
-    std::string id =
-        change.change_id().empty() ? next_id() : absl::StrCat(name, "/", change.change_id());
-    change.set_change_id(id);
-    change.set_projection(name);
-    std::string key = change.customer_id().empty() ? change.scope() : change.customer_id();
-    outbox(log::kStateChanges, std::move(key), change.SerializeAsString(), std::move(id));
-    ++changes;
-  }
-  for (const v1::DeadLetter& dl : counts.dead_letters) {
-    // Named by its record: a re-derivation (a rebuild, a new owner) that
-    // dead-letters the same record again is recognised as published.
-    outbox(log::kDeadLetter, dl.key(), dl.SerializeAsString(),
-           absl::StrCat(name, "/", p.value(), "/dead/", dl.source_offset()));
-  }
-  // Counters are committed with the state so they stay exact across crashes.
-  internal::PartitionStats stats;
-  {
-    absl::MutexLock lock(&mu_);
-    stats = partition_stats_[p.value()];
-  }
-  int64_t noops = 0;
-  for (const auto& [reason, n] : counts.noops) {
-    (*stats.mutable_noops_by_reason())[reason] += n;
-    noops += n;
-  }
-  stats.set_applied(stats.applied() + counts.applied);
-  stats.set_noops(stats.noops() + noops);
-  stats.set_dead_letters(stats.dead_letters() + static_cast<int64_t>(counts.dead_letters.size()));
-  stats.set_changes_emitted(stats.changes_emitted() + changes);
-  stats.set_replayed(stats.replayed() + counts.replayed);
-  txn.batch().Put(meta_cf_, MetaKey('c', p), stats.SerializeAsString());
-  txn.batch().Put(meta_cf_, MetaKey('s', p), store::U64Value(seq));
-  if (next_offset) {
-    txn.batch().Put(meta_cf_, MetaKey('o', p), store::U64Value(next_offset->value()));
-  }
-  RETURN_IF_ERROR(store_->Write(txn.batch()));
-
-  {
-    absl::MutexLock lock(&mu_);
-    partition_stats_[p.value()] = std::move(stats);
-    if (next_offset) applied_[p.value()] = *next_offset;
-    next_seq_[p.value()] = seq;
-    totals_.events_applied += counts.applied;
-    totals_.noops += noops;
-    for (const auto& [reason, n] : counts.noops) totals_.noops_by_reason[reason] += n;
-    totals_.dead_letters += static_cast<int64_t>(counts.dead_letters.size());
-    totals_.changes_emitted += changes;
-    totals_.replayed += counts.replayed;
-    if (counts.parked.has_value()) parked_[p.value()] = *counts.parked;
-    ++commits_;
-  }
-  UpdateWaiters();
   return absl::OkStatus();
 }
 
@@ -836,66 +439,6 @@ absl::Status ProjectionRuntime::TickAll() {
   absl::MutexLock lock(&mu_);
   last_tick_ = now;
   return absl::OkStatus();
-}
-
-absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
-  absl::MutexLock publish_lock(&publish_mu_);
-  if (published_seq_.empty()) published_seq_.assign(partitions_, 0);
-  int64_t published = 0;
-  for (int i = 0; i < partitions_; ++i) {
-    // Every entry below `committed` is in the store (Commit writes, then
-    // advances next_seq_ under mu_).
-    uint64_t committed;
-    {
-      absl::MutexLock lock(&mu_);
-      // Only the owner publishes a partition's outbox. What an instance left
-      // unpublished when it lost the partition (or crashed) waits until it
-      // owns it again; meanwhile the new owner re-derives the same entries
-      // under the same ids, so the two never append the same id at once.
-      if (!owned_[i]) continue;
-      committed = next_seq_[i];
-    }
-    if (published_seq_[i] >= committed) continue;  // nothing new in this partition
-    while (true) {
-      // Entries of a partition go out in sequence order, a bounded chunk at a
-      // time, starting at the first unpublished sequence (never rescanning
-      // the tombstones of entries already published).
-      std::map<std::string, std::vector<log::Record>> by_topic;
-      std::vector<std::string> keys;
-      const std::string prefix = PartitionPrefix(Partition(i));
-      auto it = store_->NewIterator(outbox_cf_, prefix);
-      uint64_t last_seq = 0;
-      for (it->Seek(OutboxKey(Partition(i), published_seq_[i])); it->Valid() && keys.size() < 500;
-           it->Next()) {
-        internal::OutboxEntry entry;
-        if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-          return absl::DataLossError("corrupt outbox entry");
-        }
-        by_topic[entry.topic()].push_back(
-            {.key = entry.key(), .value = entry.value(), .idempotency_key = entry.id()});
-        keys.emplace_back(it->key());
-        std::string_view seq = it->key().substr(prefix.size());
-        last_seq = store::ReadU64(seq);
-      }
-      RETURN_IF_ERROR(it->status());
-      if (keys.empty()) {
-        published_seq_[i] = std::max(published_seq_[i], committed);
-        break;
-      }
-      for (const auto& [topic, records] : by_topic) {
-        // The entry id is the idempotency key: after a crash between this
-        // append and the delete below, the re-append is recognised as a repeat.
-        ASSIGN_OR_RETURN(auto results, log_.Append(topic, records, {.sync = true}));
-        (void)results;
-      }
-      store::Batch batch;
-      for (const std::string& k : keys) batch.Delete(outbox_cf_, k);
-      RETURN_IF_ERROR(store_->Write(batch));
-      published_seq_[i] = last_seq + 1;
-      published += static_cast<int64_t>(keys.size());
-    }
-  }
-  return published;
 }
 
 absl::StatusOr<int64_t> ProjectionRuntime::CatchUp() {
@@ -928,19 +471,6 @@ absl::StatusOr<int64_t> ProjectionRuntime::BulkPass(const std::function<bool()>&
 }
 
 absl::Status ProjectionRuntime::FinishBulk() { return store_->SetBulk(false); }
-
-absl::Status ProjectionRuntime::ReseedOwned() {
-  if (running_) return absl::FailedPreconditionError("runtime is running");
-  if (!projection_->ReseedsFromPublished()) return absl::OkStatus();
-  for (int i = 0; i < partitions_; ++i) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!owned_[i]) continue;
-    }
-    RETURN_IF_ERROR(Reseed(Partition(i)));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status ProjectionRuntime::Start() {
   if (running_.exchange(true)) return absl::FailedPreconditionError("runtime already started");
@@ -1019,132 +549,6 @@ void ProjectionRuntime::ApplyLoop() {
       reader_->Wait(absl::Now() + std::min(options_.tick_interval, absl::Milliseconds(200)));
     }
   }
-}
-
-void ProjectionRuntime::PublishLoop() {
-  uint64_t seen = 0;
-  while (running_) {
-    {
-      absl::MutexLock lock(&mu_);
-      auto moved = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return commits_ != seen; };
-      mu_.AwaitWithTimeout(absl::Condition(&moved), absl::Milliseconds(200));
-      seen = commits_;
-    }
-    absl::StatusOr<int64_t> published = PublishOutbox();
-    if (!published.ok()) {
-      spdlog::error("projection {} outbox: {}", projection_->Name(), published.status().ToString());
-      absl::SleepFor(absl::Milliseconds(500));
-    }
-  }
-}
-
-absl::Status ProjectionRuntime::CheckToken(const PositionSet& token) const {
-  if (token.topic() != options_.topic) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("consistency_token: for topic ", token.topic(), ", not ", options_.topic));
-  }
-  if (token.next_offsets_size() > partitions_) {
-    return absl::InvalidArgumentError("consistency_token: more partitions than the topic has");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ProjectionRuntime::WaitApplied(const PositionSet& token, absl::Time deadline) const {
-  RETURN_IF_ERROR(CheckToken(token));
-  absl::MutexLock lock(&mu_);
-  auto reached = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    for (int i = 0; i < token.next_offsets_size(); ++i) {
-      if (owned_[i] && applied_[i].value() < token.next_offsets(i)) return false;
-    }
-    return true;
-  };
-  if (mu_.AwaitWithDeadline(absl::Condition(&reached), deadline)) return absl::OkStatus();
-  return absl::DeadlineExceededError("consistency_token: write not applied before the deadline");
-}
-
-void ProjectionRuntime::NotifyApplied(const PositionSet& token, absl::Time deadline,
-                                      PositionWaiters::Done done) const {
-  if (absl::Status s = CheckToken(token); !s.ok()) {
-    std::move(done)(std::move(s));
-    return;
-  }
-  std::vector<int64_t> targets(token.next_offsets().begin(), token.next_offsets().end());
-  {
-    absl::MutexLock lock(&mu_);
-    bool reached = true;
-    for (size_t i = 0; i < targets.size(); ++i) {
-      reached &= !owned_[i] || applied_[i].value() >= targets[i];
-    }
-    if (!reached) {
-      // Added under mu_: a commit after this point updates the waiters.
-      waiters_.Add(
-          std::move(targets), deadline,
-          absl::DeadlineExceededError("consistency_token: write not applied before the deadline"),
-          std::move(done));
-      return;
-    }
-  }
-  std::move(done)(absl::OkStatus());
-}
-
-void ProjectionRuntime::AbandonWaits(const absl::Status& status) const { waiters_.Close(status); }
-
-void ProjectionRuntime::UpdateWaiters() {
-  if (waiters_.pending() == 0) return;
-  std::vector<int64_t> applied;
-  std::vector<bool> owned;
-  {
-    absl::MutexLock lock(&mu_);
-    applied.reserve(applied_.size());
-    for (Offset o : applied_) applied.push_back(o.value());
-    owned = owned_;
-  }
-  waiters_.Update(applied, owned);
-}
-
-std::vector<Offset> ProjectionRuntime::AppliedOffsets() const {
-  absl::MutexLock lock(&mu_);
-  return applied_;
-}
-
-RuntimeStats ProjectionRuntime::Stats() const {
-  RuntimeStats stats;
-  std::vector<Offset> applied;
-  std::vector<uint64_t> next_seq;
-  std::vector<bool> owned;
-  std::vector<int64_t> restore_target;
-  {
-    absl::MutexLock lock(&mu_);
-    stats = totals_;
-    applied = applied_;
-    next_seq = next_seq_;
-    owned = owned_;
-    restore_target = restore_target_;
-    for (int i = 0; i < partitions_; ++i) {
-      if (!owned_[i]) continue;
-      stats.parked_customers += static_cast<int64_t>(parked_[i].size());
-      for (const auto& [customer, state] : parked_[i]) stats.parked_events += state.events;
-    }
-  }
-  {
-    absl::MutexLock lock(&publish_mu_);
-    stats.outbox_pending = 0;
-    for (int i = 0; i < partitions_; ++i) {
-      const uint64_t done = published_seq_.empty() ? 0 : published_seq_[i];
-      if (next_seq[i] > done) stats.outbox_pending += static_cast<int64_t>(next_seq[i] - done);
-    }
-  }
-  const absl::StatusOr<std::vector<Offset>> ends = log_.EndOffsets(options_.topic);
-  for (int i = 0; i < partitions_; ++i) {
-    const bool known = ends.ok() && i < static_cast<int>(ends->size());
-    stats.partitions.push_back({.partition = Partition(i),
-                                .applied = applied[i],
-                                .log_end = known ? (*ends)[i] : Offset(-1),
-                                .owned = owned[i],
-                                .restoring = restore_target[i] >= 0,
-                                .restore_target = Offset(std::max<int64_t>(0, restore_target[i]))});
-  }
-  return stats;
 }
 
 }  // namespace custops::projection

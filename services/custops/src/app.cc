@@ -1,41 +1,32 @@
+// The all-in-one process (custops/app/app.h): App::Impl::Open, which opens
+// the log and the roles this instance runs, joins the lifecycle group and the
+// value/review elections on Kafka, and starts everything; and App itself:
+// Start, the demo loader, Shutdown. The gRPC server and readiness are in
+// app_server.cc, the HTTP surface in app_http.cc, metrics in app_metrics.cc.
 #include "custops/app/app.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
+#include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <functional>
+#include <memory>
 #include <optional>
-#include <sstream>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/synchronization/notification.h"
-#include "custops/admin/admin_service.h"
-#include "custops/base/check.h"
+#include "absl/time/time.h"
+#include "app_impl.h"
 #include "custops/base/clock.h"
 #include "custops/base/status_macros.h"
 #include "custops/client/bulk.h"
-#include "custops/command/command_core.h"
-#include "custops/complaints/complaints_service.h"
-#include "custops/customers/customers_service.h"
-#include "custops/deals/deals_service.h"
 #include "custops/demo/demo.h"
-#include "custops/ingest/ingest_service.h"
-#include "custops/ingest/subscriptions_service.h"
 #include "custops/lifecycle/lifecycle_projection.h"
 #include "custops/lifecycle/lifecycle_service.h"
 #include "custops/log/embedded_event_log.h"
@@ -43,177 +34,13 @@
 #include "custops/log/kafka_group.h"
 #include "custops/review/review_projection.h"
 #include "custops/review/review_stack.h"
-#include "custops/rpc/auth.h"
-#include "custops/rpc/connect.h"
-#include "custops/rpc/gateway.h"
-#include "custops/rpc/health.h"
-#include "custops/rpc/http_server.h"
-#include "custops/rpc/metrics.h"
-#include "custops/rpc/routing.h"
-#include "custops/rpc/singleton_router.h"
-#include "custops/rpc/static_files.h"
 #include "custops/rpc/status.h"
 #include "custops/value/value_projection.h"
 #include "custops/value/value_service.h"
-#include "custops/visits/visits_service.h"
-#include "projection_slot.h"
 
 namespace custops::app {
 
-struct App::Impl {
-  Config config;
-  std::unique_ptr<base::Clock> owned_clock;
-  const base::Clock* clock = nullptr;
-  std::unique_ptr<log::EventLog> log;
-  // The projections this instance runs, each the copy serving now and its
-  // rebuild (docs/operations.md "Rebuild").
-  std::unique_ptr<ProjectionSlot> lifecycle;
-  std::unique_ptr<ProjectionSlot> value;
-  std::unique_ptr<ProjectionSlot> review;
-  std::unique_ptr<ingest::Ingestor> ingestor;
-  std::unique_ptr<ingest::IngestService> ingest_service;
-  std::unique_ptr<ingest::SubscriptionsService> subscriptions_service;
-  std::unique_ptr<admin::AdminService> admin_service;
-  std::unique_ptr<command::CommandCore> command_core;
-  std::unique_ptr<customers::CustomersService> customers_service;
-  std::unique_ptr<visits::VisitsService> visits_service;
-  std::unique_ptr<deals::DealsService> deals_service;
-  std::unique_ptr<complaints::ComplaintsService> complaints_service;
-  // Kafka mode with the lifecycle role: the group that shares its partitions
-  // and the routing of queries to their owners (docs/kafka.md).
-  std::unique_ptr<log::KafkaGroupDirectory> group_directory;
-  std::unique_ptr<rpc::OwnerDirectory> owners;
-  // Keeps `owners` fresh in the background (Kafka, lifecycle role), so
-  // readiness reads it without waiting on the broker.
-  std::thread owners_refresher;
-  absl::Notification stop_refresher;
-  rpc::ChannelCache channels;
-  std::unique_ptr<log::KafkaGroupMember> group_member;
-  // Kafka mode, value and review: one active instance each, elected through
-  // a consumer group on log::kElectionTopic; the others are standbys and
-  // forward the calls to it (docs/kafka.md).
-  struct Singleton {
-    std::string name;     // the projection's: "value", "review"
-    std::string service;  // full gRPC service name
-    ProjectionSlot* slot = nullptr;
-    std::unique_ptr<rpc::OwnerDirectory> leader;  // [leader address]
-    std::unique_ptr<log::KafkaGroupMember> member;
-    std::atomic<bool> leading{false};
-  };
-  std::vector<std::unique_ptr<Singleton>> singletons;
-  // The front door (docs/security.md): every method's handler, the token
-  // verifier (null: auth off) and the gRPC adapter.
-  rpc::MethodTable methods;
-  std::unique_ptr<rpc::TokenVerifier> verifier;
-  std::unique_ptr<rpc::Gateway> gateway;
-  // The same table as JSON over HTTP, and the console's files.
-  std::unique_ptr<rpc::ConnectHandler> json_api;
-  std::unique_ptr<rpc::HealthService> health;
-  // The process's own bearer token (rpc::ServingOptions::internal_token).
-  std::string internal_token;
-  std::optional<rpc::StaticFiles> console;
-  std::string console_dev_token;
-  std::unique_ptr<grpc::Server> server;
-  int port = 0;
-  rpc::MetricsRegistry metrics;
-  std::unique_ptr<rpc::HttpServer> http_server;
-  absl::Mutex shutdown_mu;
-  bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
-  absl::Notification done;
-
-  absl::Status Open();
-  absl::Status OpenLog();
-  absl::Status JoinGroup();
-  // The address other instances forward to: server.advertise, else listen.
-  std::string Self() const { return config.advertise.empty() ? config.listen : config.advertise; }
-  absl::Status Elect(Singleton& s);
-  std::pair<rpc::SingletonState, std::string> Standing(const Singleton& s) const;
-  void RegisterMetrics();
-  absl::Status CheckExposure(const std::string& listen, const std::string& key) const;
-  absl::Status StartServer();
-  absl::Status StartHttp();
-  void ServeHttp(const rpc::HttpRequest& request, std::shared_ptr<rpc::HttpExchange> exchange);
-  // The caller of an HTTP request (anonymous with every role when auth is
-  // off), or UNAUTHENTICATED.
-  absl::StatusOr<rpc::Identity> WhoIs(const rpc::HttpRequest& request) const;
-  // Whether every service this instance runs can answer (readiness).
-  bool Ready() const;
-  // Whether `service` ("" = all) can answer; nullopt when not served here.
-  std::optional<bool> ServiceReady(const std::string& service) const;
-  // Whether the queries of `slot` (null: none) can answer here or by a peer.
-  bool SlotReady(const ProjectionSlot* slot) const;
-  // The projections this instance runs.
-  std::vector<ProjectionSlot*> Slots() const;
-};
-
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view key) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream content;
-  content << in.rdbuf();
-  if (!in.good() && !in.eof()) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(key), ": cannot read ", path));
-  }
-  if (!in.is_open() || content.str().empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(key), ": cannot read ", path, " (or empty)"));
-  }
-  return content.str();
-}
-
-absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& address,
-                                                          std::string_view key) {
-  const size_t colon = address.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(std::string(key), ": expected host:port, got \"", address, "\""));
-  }
-  return std::make_pair(address.substr(0, colon), port);
-}
-
-// 32 random bytes from the kernel, hex.
-std::string RandomToken() {
-  std::ifstream urandom("/dev/urandom", std::ios::binary);
-  unsigned char bytes[32] = {};
-  urandom.read(reinterpret_cast<char*>(bytes), sizeof(bytes));
-  CUSTOPS_CHECK(urandom.good()) << "cannot read /dev/urandom";
-  std::string hex;
-  for (unsigned char b : bytes) absl::StrAppend(&hex, absl::Hex(b, absl::kZeroPad2));
-  return hex;
-}
-
-bool IsLoopback(std::string host) {
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
-}
-
-// GET /v1/whoami: who the console's user is, and the server's "now" and
-// reporting zone (the console's default period), as JSON.
-std::string WhoAmIJson(const rpc::Identity& who, bool auth, absl::Time now,
-                       const std::string& zone) {
-  google::protobuf::Struct out;
-  auto& fields = *out.mutable_fields();
-  fields["subject"].set_string_value(who.subject);
-  fields["auth"].set_bool_value(auth);
-  fields["now"].set_string_value(absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone()));
-  fields["timeZone"].set_string_value(zone);
-  auto* roles = fields["roles"].mutable_list_value();
-  for (rpc::Role r : {rpc::Role::kEmitter, rpc::Role::kReader, rpc::Role::kAdmin}) {
-    if (who.roles & static_cast<uint8_t>(r)) {
-      roles->add_values()->set_string_value(std::string(rpc::RoleName(r)));
-    }
-  }
-  if (who.regions) {
-    auto* regions = fields["regions"].mutable_list_value();
-    for (const std::string& region : *who.regions) regions->add_values()->set_string_value(region);
-  }
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(out, &json);
-  return json;
-}
 
 // kafka.properties in the order librdkafka gets them.
 std::vector<std::pair<std::string, std::string>> KafkaProperties(const Config& config) {
@@ -239,7 +66,7 @@ absl::Status App::Impl::Open() {
   const event::ValidationOptions validation{
       .currency = config.currency,
       .max_events_per_request = static_cast<size_t>(config.max_events_per_request)};
-  ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen, "server.listen"));
+  ASSIGN_OR_RETURN(auto listen, internal::SplitHostPort(config.listen, "server.listen"));
   // The address other instances forward queries to.
   const std::string self = Self();
   const bool routed = kafka && (HasRole(config, "lifecycle") || HasRole(config, "value") ||
@@ -422,264 +249,6 @@ absl::Status App::Impl::Open() {
   return StartHttp();
 }
 
-absl::Status App::Impl::CheckExposure(const std::string& listen, const std::string& key) const {
-  ASSIGN_OR_RETURN(auto hp, SplitHostPort(listen, key));
-  if (IsLoopback(hp.first)) return absl::OkStatus();
-  const bool tls = !config.tls_cert_file.empty();
-  const bool auth = verifier != nullptr;
-  if (tls && auth) return absl::OkStatus();
-  if (config.insecure) {
-    spdlog::warn(
-        "INSECURE: {} listens on {} without {}{}{} (--insecure): anyone who reaches it "
-        "reads and writes everything",
-        key, listen, tls ? "" : "TLS", !tls && !auth ? " and " : "", auth ? "" : "token auth");
-    return absl::OkStatus();
-  }
-  return absl::FailedPreconditionError(absl::StrCat(
-      key, ": ", listen,
-      " is not a loopback address; custops serves other hosts only with TLS "
-      "(--tls-cert/--tls-key) and token auth (--jwt-hs256-secret-file or --jwt-public-key-file), "
-      "or with --insecure (docs/security.md)"));
-}
-
-absl::Status App::Impl::StartServer() {
-  const bool kafka = config.log == "kafka";
-  const std::string self = Self();
-  if (!config.jwt_hs256_secret_file.empty() || !config.jwt_public_key_file.empty()) {
-    ASSIGN_OR_RETURN(verifier,
-                     rpc::TokenVerifier::Create({.hs256_secret_file = config.jwt_hs256_secret_file,
-                                                 .public_key_file = config.jwt_public_key_file,
-                                                 .issuer = config.jwt_issuer,
-                                                 .audience = config.jwt_audience}));
-  }
-  RETURN_IF_ERROR(CheckExposure(config.listen, "server.listen"));
-  if (!config.metrics_listen.empty()) {
-    RETURN_IF_ERROR(CheckExposure(config.metrics_listen, "server.http_listen"));
-  }
-  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (!config.tls_cert_file.empty()) {
-    ASSIGN_OR_RETURN(std::string cert, ReadFile(config.tls_cert_file, "tls.cert_file"));
-    ASSIGN_OR_RETURN(std::string key, ReadFile(config.tls_key_file, "tls.key_file"));
-    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-    ssl.pem_key_cert_pairs.push_back({key, cert});
-    grpc::SslCredentialsOptions client_ssl{.pem_root_certs = cert};
-    if (!config.tls_client_ca_file.empty()) {
-      ASSIGN_OR_RETURN(ssl.pem_root_certs,
-                       ReadFile(config.tls_client_ca_file, "tls.client_ca_file"));
-      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-      // Instances forwarding to each other present this server's own pair.
-      client_ssl.pem_private_key = key;
-      client_ssl.pem_cert_chain = cert;
-    }
-    credentials = grpc::SslServerCredentials(ssl);
-    // Forwarded calls to other instances trust the same certificate chain.
-    channels.set_credentials(grpc::SslCredentials(client_ssl));
-  }
-
-  internal_token = RandomToken();
-  health = std::make_unique<rpc::HealthService>(
-      [this](const std::string& service) { return ServiceReady(service); });
-  health->Register(methods);
-  if (ingest_service) ingest_service->Register(methods);
-  if (subscriptions_service) subscriptions_service->Register(methods);
-  if (lifecycle) lifecycle->Register(methods);
-  if (admin_service) admin_service->Register(methods);
-  if (customers_service) customers_service->Register(methods);
-  if (visits_service) visits_service->Register(methods);
-  if (deals_service) deals_service->Register(methods);
-  if (complaints_service) complaints_service->Register(methods);
-  if (value) value->Register(methods);
-  if (review) review->Register(methods);
-  for (const auto& s : singletons) {
-    Singleton* sp = s.get();
-    methods.Route(s->service,
-                  rpc::SingletonRouter(&channels, self,
-                                       {.state = [this, sp] { return Standing(*sp); },
-                                        .leader = [sp]() -> absl::StatusOr<std::string> {
-                                          ASSIGN_OR_RETURN(std::vector<std::string> owners,
-                                                           sp->leader->Owners());
-                                          return owners.empty() ? std::string() : owners[0];
-                                        },
-                                        .invalidate = [sp] { sp->leader->Invalidate(); }}));
-  }
-  (void)kafka;
-  gateway = std::make_unique<rpc::Gateway>(
-      methods, verifier.get(),
-      rpc::ServingOptions{.max_request_bytes = static_cast<size_t>(config.max_request_bytes),
-                          .max_wait = absl::Milliseconds(config.max_wait_ms),
-                          .max_streams_per_client = config.max_streams_per_client,
-                          .max_waits_per_client = config.max_waits_per_client,
-                          .workers = config.workers,
-                          .internal_token = internal_token});
-
-  // Health is served from the method table (readiness, in reflection).
-  grpc::EnableDefaultHealthCheckService(false);
-  // Reflection answers without a token: only where every call may (auth off).
-  if (verifier == nullptr) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, credentials, &port);
-  // Without this a second custops on the same port starts "successfully" and
-  // the kernel splits connections between the two.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // The transport refuses larger messages before they are buffered whole;
-  // the gateway then holds each method to its own limit.
-  builder.SetMaxReceiveMessageSize(static_cast<int>(gateway->max_request_bytes()));
-  builder.SetMaxSendMessageSize(config.max_message_bytes);
-  for (grpc::Service* service : gateway->services()) builder.RegisterService(service);
-  server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
-  }
-  return absl::OkStatus();
-}
-
-std::vector<ProjectionSlot*> App::Impl::Slots() const {
-  std::vector<ProjectionSlot*> slots;
-  for (ProjectionSlot* slot : {lifecycle.get(), value.get(), review.get()}) {
-    if (slot != nullptr) slots.push_back(slot);
-  }
-  return slots;
-}
-
-bool App::Impl::SlotReady(const ProjectionSlot* slot) const {
-  if (slot == nullptr) return true;
-  const std::shared_ptr<projection::ProjectionRuntime> rt = slot->Runtime();
-  for (const auto& s : singletons) {
-    if (s->slot != slot) continue;
-    // A standby is ready when it can forward; the leader when restored.
-    return Standing(*s).first != rpc::SingletonState::kRestoring;
-  }
-  if (owners != nullptr) {
-    // Kafka (docs/operations.md "Health and readiness"): ready once the group
-    // has given every partition an owner a query can be forwarded to, and the
-    // partitions it names this instance for are applied here (not restoring,
-    // and the assignment has reached the runtime). The owners come from the
-    // cache the refresher keeps: readiness never waits on the broker.
-    const std::optional<std::vector<std::string>> named = owners->Cached(absl::Seconds(3));
-    if (!named || named->size() < static_cast<size_t>(rt->partitions())) return false;
-    const std::string self = Self();
-    for (int p = 0; p < rt->partitions(); ++p) {
-      const std::string& owner = (*named)[static_cast<size_t>(p)];
-      if (owner.empty()) return false;
-      if (owner == self && !rt->CheckServing(Partition(p)).ok()) return false;
-    }
-    return true;
-  }
-  for (int p = 0; p < rt->partitions(); ++p) {
-    if (!rt->CheckServing(Partition(p)).ok()) return false;
-  }
-  return true;
-}
-
-bool App::Impl::Ready() const {
-  if (server == nullptr) return false;
-  return SlotReady(lifecycle.get()) && SlotReady(value.get()) && SlotReady(review.get());
-}
-
-std::optional<bool> App::Impl::ServiceReady(const std::string& service) const {
-  if (service.empty()) return Ready();
-  const std::vector<std::string> served = methods.Services();
-  if (std::find(served.begin(), served.end(), service) == served.end()) return std::nullopt;
-  if (server == nullptr) return false;
-  if (service == "custops.v1.Lifecycle") return SlotReady(lifecycle.get());
-  if (service == "custops.v1.Value") return SlotReady(value.get());
-  if (service == "custops.v1.Review") return SlotReady(review.get());
-  return true;
-}
-
-void App::Impl::ServeHttp(const rpc::HttpRequest& request,
-                          std::shared_ptr<rpc::HttpExchange> exchange) {
-  if (json_api->Serve(request, exchange)) return;
-  if (request.method != "GET" && request.method != "HEAD") {
-    exchange->Respond({.status = 405, .body = "method not allowed\n"});
-    return;
-  }
-  if (request.path == "/healthz") {
-    exchange->Respond({.body = "ok\n"});
-  } else if (request.path == "/readyz") {
-    const bool ready = Ready();
-    exchange->Respond({.status = ready ? 200 : 503, .body = ready ? "ready\n" : "not ready\n"});
-  } else if (request.path == "/metrics") {
-    // Metrics need a reader token like Admin.Status.
-    absl::StatusOr<rpc::Identity> who = WhoIs(request);
-    if (who.ok() && !who->Has(rpc::Role::kReader)) {
-      who = absl::PermissionDeniedError("/metrics needs the reader role");
-    }
-    if (!who.ok()) {
-      exchange->Respond(rpc::ConnectError(who.status()));
-      return;
-    }
-    exchange->Respond(
-        {.content_type = "text/plain; version=0.0.4; charset=utf-8", .body = metrics.Render()});
-  } else if (request.path == "/v1/whoami") {
-    absl::StatusOr<rpc::Identity> who = WhoIs(request);
-    if (!who.ok()) {
-      exchange->Respond(rpc::ConnectError(who.status()));
-      return;
-    }
-    exchange->Respond(
-        {.content_type = "application/json",
-         .body = WhoAmIJson(*who, verifier != nullptr, clock->Now(), config.time_zone)});
-  } else if (request.path == "/v1/console/dev-token") {
-    // Only to a browser on this machine, and only when configured.
-    if (console_dev_token.empty() || !IsLoopback(request.peer)) {
-      exchange->Respond(rpc::ConnectError(absl::NotFoundError("no dev token is offered here")));
-      return;
-    }
-    exchange->Respond({.content_type = "application/json",
-                       .headers = {{"Cache-Control", "no-store"}},
-                       .body = absl::StrCat("{\"token\":\"", console_dev_token, "\"}")});
-  } else if (console && console->Serve(request, *exchange)) {
-    return;
-  } else if (request.path == "/") {
-    exchange->Respond({.body =
-                           "custops: the ops console is not built here; run scripts/build-web.sh "
-                           "and restart (or pass --console-dir). /metrics, /healthz, /readyz and "
-                           "the JSON API (docs/json-api.md) are served.\n"});
-  } else {
-    exchange->Respond({.status = 404, .body = "not found: try /, /metrics, /healthz or /readyz\n"});
-  }
-}
-
-absl::StatusOr<rpc::Identity> App::Impl::WhoIs(const rpc::HttpRequest& request) const {
-  if (verifier == nullptr) return rpc::Identity::Anonymous();
-  return verifier->Verify(request.Header("authorization"));
-}
-
-absl::Status App::Impl::StartHttp() {
-  if (config.metrics_listen.empty()) return absl::OkStatus();
-  json_api = std::make_unique<rpc::ConnectHandler>(*gateway, methods);
-  if (!config.console_dir.empty()) {
-    absl::StatusOr<rpc::StaticFiles> files = rpc::StaticFiles::Load(config.console_dir);
-    if (!files.ok()) {
-      return absl::Status(files.status().code(),
-                          absl::StrCat("server.console_dir: ", files.status().message()));
-    }
-    console = std::move(*files);
-  }
-  if (!config.console_dev_token_file.empty()) {
-    ASSIGN_OR_RETURN(std::string token,
-                     ReadFile(config.console_dev_token_file, "server.console_dev_token_file"));
-    console_dev_token = std::string(absl::StripAsciiWhitespace(token));
-    if (console_dev_token.find_first_of("\"\\") != std::string::npos) {
-      return absl::InvalidArgumentError("server.console_dev_token_file: not a JWT");
-    }
-  }
-  ASSIGN_OR_RETURN(auto hp, SplitHostPort(config.metrics_listen, "server.http_listen"));
-  ASSIGN_OR_RETURN(http_server,
-                   rpc::HttpServer::Start({.host = hp.first,
-                                           .port = hp.second,
-                                           .tls_cert_file = config.tls_cert_file,
-                                           .tls_key_file = config.tls_key_file,
-                                           .tls_client_ca_file = config.tls_client_ca_file,
-                                           .max_body_bytes = gateway->max_request_bytes()},
-                                          [this](const rpc::HttpRequest& request,
-                                                 std::shared_ptr<rpc::HttpExchange> exchange) {
-                                            ServeHttp(request, std::move(exchange));
-                                          }));
-  return absl::OkStatus();
-}
-
 absl::Status App::Impl::OpenLog() {
   if (config.log == "kafka") {
     ASSIGN_OR_RETURN(log, log::KafkaEventLog::Open(
@@ -792,116 +361,6 @@ std::pair<rpc::SingletonState, std::string> App::Impl::Standing(const Singleton&
     }
   }
   return {rpc::SingletonState::kServing, ""};
-}
-
-void App::Impl::RegisterMetrics() {
-  metrics.AddCollector([this](rpc::MetricsWriter& w) { gateway->stats().Collect(w); });
-  metrics.AddCollector([this](rpc::MetricsWriter& w) {
-    // A process with some roles reports what it runs.
-    const ingest::IngestCounters& c = ingestor->counters();
-    w.Counter("custops_events_appended_total", "Events appended through EventIngest.", {},
-              static_cast<double>(c.appended.load()));
-    w.Counter("custops_events_duplicate_total", "Appends recognised as retries by event_id.", {},
-              static_cast<double>(c.duplicates.load()));
-    w.Counter("custops_append_rejected_total", "Append requests rejected as invalid.", {},
-              static_cast<double>(c.rejected_requests.load()));
-    if (subscriptions_service) {
-      w.Gauge("custops_subscriptions_open", "Open subscription streams.", {},
-              static_cast<double>(subscriptions_service->open_streams()));
-    }
-    const command::CommandStats cs = command_core ? command_core->stats() : command::CommandStats();
-    for (const auto& [result, n] : {std::pair<const char*, int64_t>{"accepted", cs.accepted},
-                                    {"duplicate", cs.duplicates},
-                                    {"refused", cs.refused}}) {
-      w.Counter("custops_commands_total", "Business commands by result.", {{"result", result}},
-                static_cast<double>(n));
-    }
-    w.Gauge("custops_command_view_customers", "Customers in the command services' view.", {},
-            static_cast<double>(cs.customers));
-    size_t waits = 0;
-    for (ProjectionSlot* slot : Slots()) waits += slot->Runtime()->pending_waits();
-    w.Gauge("custops_waits_pending", "Consistency-token waits pending (holding no thread).", {},
-            static_cast<double>(waits));
-    if (value) {
-      const std::shared_ptr<ProjectionCopy> copy = value->Current();
-      const projection::RuntimeStats s = copy->runtime().Stats();
-      int64_t lag = 0;
-      for (const projection::PartitionProgress& p : s.partitions) {
-        lag += std::max<int64_t>(0, p.log_end.value() - p.applied.value());
-      }
-      w.Gauge("custops_value_lag", "Records not yet applied by the value projection.", {},
-              static_cast<double>(lag));
-      std::shared_ptr<const value::Population> pop =
-          static_cast<const ValueCopy&>(*copy).queries().Latest();
-      w.Gauge("custops_value_snapshot_customers", "Customers in the latest value snapshot.", {},
-              pop ? static_cast<double>(pop->customers.size()) : 0.0);
-    }
-    for (ProjectionSlot* slot : Slots()) {
-      const std::shared_ptr<projection::ProjectionRuntime> rt = slot->Runtime();
-      const std::string name(rt->projection().Name());
-      const v1::RebuildProgress rebuild = slot->Progress();
-      w.Gauge("custops_projection_generation",
-              "The serving copy's generation (+1 at each rebuild's swap).", {{"projection", name}},
-              static_cast<double>(rebuild.generation()));
-      w.Gauge("custops_rebuild_running", "1 while a rebuild builds a fresh copy.",
-              {{"projection", name}}, rebuild.running() ? 1.0 : 0.0);
-      if (rebuild.running()) {
-        w.Gauge("custops_rebuild_progress_ratio",
-                "Records the rebuilt copy has applied over what the serving copy has.",
-                {{"projection", name}},
-                rebuild.target() == 0 ? 1.0
-                                      : static_cast<double>(rebuild.applied()) /
-                                            static_cast<double>(rebuild.target()));
-        w.Gauge("custops_rebuild_eta_seconds", "Time left until the rebuilt copy catches up.",
-                {{"projection", name}}, static_cast<double>(rebuild.eta_seconds()));
-      }
-      const projection::RuntimeStats s = rt->Stats();
-      w.Counter("custops_events_applied_total", "Events applied by a projection.",
-                {{"projection", name}}, static_cast<double>(s.events_applied));
-      for (const auto& [reason, n] : s.noops_by_reason) {
-        w.Counter("custops_events_noop_total", "Events that changed nothing, by reason.",
-                  {{"projection", name}, {"reason", reason}}, static_cast<double>(n));
-      }
-      w.Counter("custops_dead_letters_total", "Records sent to dead letters.",
-                {{"projection", name}}, static_cast<double>(s.dead_letters));
-      w.Counter("custops_changes_emitted_total", "Derived changes emitted.", {{"projection", name}},
-                static_cast<double>(s.changes_emitted));
-      w.Gauge("custops_outbox_pending", "Derived changes not yet published.",
-              {{"projection", name}}, static_cast<double>(s.outbox_pending));
-      w.Gauge("custops_parked_customers",
-              "Customers whose records wait behind a dead letter (owned partitions).",
-              {{"projection", name}}, static_cast<double>(s.parked_customers));
-      w.Gauge("custops_parked_events", "Records parked behind dead letters, heads included.",
-              {{"projection", name}}, static_cast<double>(s.parked_events));
-      w.Counter("custops_parked_replayed_total", "Parked records re-applied by a replay.",
-                {{"projection", name}}, static_cast<double>(s.replayed));
-      w.Counter("custops_apply_batches_total", "Batches applied and committed.",
-                {{"projection", name}}, static_cast<double>(s.batches));
-      w.Counter("custops_apply_seconds_total",
-                "Time spent reading, applying and committing batches.", {{"projection", name}},
-                absl::ToDoubleSeconds(s.apply_time));
-      w.Gauge("custops_apply_batch_seconds_max", "The slowest batch since start.",
-              {{"projection", name}}, absl::ToDoubleSeconds(s.max_batch_time));
-      for (const projection::PartitionProgress& p : s.partitions) {
-        const rpc::Labels labels = {{"projection", name},
-                                    {"partition", absl::StrCat(p.partition.value())}};
-        w.Gauge("custops_projection_applied_offset", "Next offset to apply.", labels,
-                static_cast<double>(p.applied.value()));
-        w.Gauge("custops_projection_lag", "Records in the log not yet applied.", labels,
-                static_cast<double>(std::max<int64_t>(0, p.log_end.value() - p.applied.value())));
-      }
-      for (const std::string& family : rt->projection().ColumnFamilies()) {
-        w.Gauge("custops_rocksdb_estimate_num_keys", "RocksDB estimated keys.",
-                {{"projection", name}, {"column_family", family}},
-                static_cast<double>(rt->store().IntProperty(rt->store().Family(family),
-                                                            "rocksdb.estimate-num-keys")));
-        w.Gauge("custops_rocksdb_memtable_bytes", "RocksDB memtable size.",
-                {{"projection", name}, {"column_family", family}},
-                static_cast<double>(rt->store().IntProperty(rt->store().Family(family),
-                                                            "rocksdb.cur-size-all-mem-tables")));
-      }
-    }
-  });
 }
 
 App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

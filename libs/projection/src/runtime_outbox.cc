@@ -1,0 +1,296 @@
+// ProjectionRuntime's commit and outbox: Commit writes a batch's state, its
+// state changes and dead letters as outbox entries, its counters and the next
+// offset in one atomic write; PublishOutbox (and the publish thread's
+// PublishLoop) appends the owned partitions' entries to their topics, the
+// entry id as idempotency key, and deletes them; Reseed and ReseedOwned align
+// a partition of a projection that ReseedsFromPublished with what was
+// published under its ids.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "custops/base/status_macros.h"
+#include "custops/internal/state.pb.h"
+#include "custops/projection/runtime.h"
+#include "custops/store/keys.h"
+#include "custops/v1/changes.pb.h"
+#include "runtime_internal.h"
+
+namespace custops::projection {
+namespace {
+
+using runtime_internal::MetaKey;
+using runtime_internal::PartitionPrefix;
+using runtime_internal::Unclaimed;
+
+// The outbox key of a partition's entry `seq` (entries sort in sequence order).
+std::string OutboxKey(Partition p, uint64_t seq) {
+  std::string key = PartitionPrefix(p);
+  store::AppendU64(key, seq);
+  return key;
+}
+
+}  // namespace
+
+absl::Status ProjectionRuntime::Reseed(Partition p) {
+  const std::string name(projection_->Name());
+  const std::string id_prefix = absl::StrCat(name, "/", p.value(), "/");
+  // Changes are keyed by customer with the same partitioner and count as the
+  // events, so partition p's changes are in partition p of the changes topic.
+  ASSIGN_OR_RETURN(const int change_partitions, log_.PartitionCount(log::kStateChanges));
+  if (change_partitions != partitions_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(std::string(log::kStateChanges), " has ", change_partitions, " partitions, ",
+                     options_.topic, " ", partitions_, ": they must be equal"));
+  }
+  std::map<uint64_t, v1::StateChange> published;
+  for (Offset at(0);;) {
+    ASSIGN_OR_RETURN(std::vector<log::LogRecord> records,
+                     log_.Read(log::kStateChanges, p, at, 10000));
+    if (records.empty()) break;
+    at = records.back().offset.Next();
+    for (const log::LogRecord& r : records) {
+      v1::StateChange change;
+      uint64_t seq = 0;
+      if (!change.ParseFromString(r.value) || change.projection() != name ||
+          !absl::StartsWith(change.change_id(), id_prefix) ||
+          !absl::SimpleAtoi(absl::string_view(change.change_id()).substr(id_prefix.size()), &seq)) {
+        continue;
+      }
+      published.emplace(seq, std::move(change));
+    }
+  }
+  const uint64_t next = published.empty() ? 0 : published.rbegin()->first + 1;
+  std::vector<v1::StateChange> in_order;
+  in_order.reserve(published.size());
+  for (auto& [seq, change] : published) in_order.push_back(std::move(change));
+
+  // Claimed like a batch, so that the apply thread and the publisher are not
+  // in this partition meanwhile.
+  absl::MutexLock publish_lock(&publish_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&Unclaimed, &busy_));
+    busy_ = p.value();
+  }
+  struct Releaser {
+    ProjectionRuntime* rt;
+    ~Releaser() { rt->Release(); }
+  } releaser{this};
+  Txn txn(*store_, p);
+  absl::Status status = projection_->Reseed(p, in_order, txn);
+  if (!status.ok()) {
+    projection_->Abandon(p);
+    return status;
+  }
+  // What this instance derived but never published is superseded by the
+  // seed (Tick re-derives it against what was published): its state changes
+  // are dropped; its dead letters (derived from events, named by their
+  // record) are kept, renumbered after the published ids.
+  const std::string prefix = PartitionPrefix(p);
+  uint64_t seq = next;
+  std::vector<internal::OutboxEntry> kept;
+  auto it = store_->NewIterator(outbox_cf_, prefix);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    internal::OutboxEntry entry;
+    if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt outbox entry");
+    }
+    txn.batch().Delete(outbox_cf_, it->key());
+    if (entry.topic() != log::kStateChanges) kept.push_back(std::move(entry));
+  }
+  RETURN_IF_ERROR(it->status());
+  for (internal::OutboxEntry& entry : kept) {
+    txn.batch().Put(outbox_cf_, OutboxKey(p, seq), entry.SerializeAsString());
+    ++seq;
+  }
+  txn.batch().Put(meta_cf_, MetaKey('s', p), store::U64Value(seq));
+  RETURN_IF_ERROR(store_->Write(txn.batch()));
+  if (published_seq_.empty()) published_seq_.assign(partitions_, 0);
+  published_seq_[p.value()] = next;
+  absl::MutexLock lock(&mu_);
+  next_seq_[p.value()] = seq;
+  spdlog::info("projection {}: partition {} reseeded from {} published changes; next id {}{}", name,
+               p.value(), in_order.size(), id_prefix, seq);
+  return absl::OkStatus();
+}
+
+absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offset,
+                                       const BatchCounts& counts) {
+  const Partition p = txn.partition();
+  uint64_t seq;
+  {
+    absl::MutexLock lock(&mu_);
+    seq = next_seq_[p.value()];
+  }
+  const std::string name(projection_->Name());
+  auto outbox = [&](std::string_view topic, std::string key, std::string value, std::string id) {
+    internal::OutboxEntry entry;
+    entry.set_id(std::move(id));
+    entry.set_topic(std::string(topic));
+    entry.set_key(std::move(key));
+    entry.set_value(std::move(value));
+    txn.batch().Put(outbox_cf_, OutboxKey(p, seq), entry.SerializeAsString());
+    ++seq;
+  };
+  auto next_id = [&] { return absl::StrCat(name, "/", p.value(), "/", seq); };
+  int64_t changes = 0;
+  for (v1::StateChange& change : txn.emitted()) {
+    // A projection may name a change by its content (Txn::Emit); the outbox
+    // sequence still orders it.
+    std::string id =
+        change.change_id().empty() ? next_id() : absl::StrCat(name, "/", change.change_id());
+    change.set_change_id(id);
+    change.set_projection(name);
+    std::string key = change.customer_id().empty() ? change.scope() : change.customer_id();
+    outbox(log::kStateChanges, std::move(key), change.SerializeAsString(), std::move(id));
+    ++changes;
+  }
+  for (const v1::DeadLetter& dl : counts.dead_letters) {
+    // Named by its record: a re-derivation (a rebuild, a new owner) that
+    // dead-letters the same record again is recognised as published.
+    outbox(log::kDeadLetter, dl.key(), dl.SerializeAsString(),
+           absl::StrCat(name, "/", p.value(), "/dead/", dl.source_offset()));
+  }
+  // Counters are committed with the state so they stay exact across crashes.
+  internal::PartitionStats stats;
+  {
+    absl::MutexLock lock(&mu_);
+    stats = partition_stats_[p.value()];
+  }
+  int64_t noops = 0;
+  for (const auto& [reason, n] : counts.noops) {
+    (*stats.mutable_noops_by_reason())[reason] += n;
+    noops += n;
+  }
+  stats.set_applied(stats.applied() + counts.applied);
+  stats.set_noops(stats.noops() + noops);
+  stats.set_dead_letters(stats.dead_letters() + static_cast<int64_t>(counts.dead_letters.size()));
+  stats.set_changes_emitted(stats.changes_emitted() + changes);
+  stats.set_replayed(stats.replayed() + counts.replayed);
+  txn.batch().Put(meta_cf_, MetaKey('c', p), stats.SerializeAsString());
+  txn.batch().Put(meta_cf_, MetaKey('s', p), store::U64Value(seq));
+  if (next_offset) {
+    txn.batch().Put(meta_cf_, MetaKey('o', p), store::U64Value(next_offset->value()));
+  }
+  RETURN_IF_ERROR(store_->Write(txn.batch()));
+
+  {
+    absl::MutexLock lock(&mu_);
+    partition_stats_[p.value()] = std::move(stats);
+    if (next_offset) applied_[p.value()] = *next_offset;
+    next_seq_[p.value()] = seq;
+    totals_.events_applied += counts.applied;
+    totals_.noops += noops;
+    for (const auto& [reason, n] : counts.noops) totals_.noops_by_reason[reason] += n;
+    totals_.dead_letters += static_cast<int64_t>(counts.dead_letters.size());
+    totals_.changes_emitted += changes;
+    totals_.replayed += counts.replayed;
+    if (counts.parked.has_value()) parked_[p.value()] = *counts.parked;
+    ++commits_;
+  }
+  UpdateWaiters();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
+  absl::MutexLock publish_lock(&publish_mu_);
+  if (published_seq_.empty()) published_seq_.assign(partitions_, 0);
+  int64_t published = 0;
+  for (int i = 0; i < partitions_; ++i) {
+    // Every entry below `committed` is in the store (Commit writes, then
+    // advances next_seq_ under mu_).
+    uint64_t committed;
+    {
+      absl::MutexLock lock(&mu_);
+      // Only the owner publishes a partition's outbox. What an instance left
+      // unpublished when it lost the partition (or crashed) waits until it
+      // owns it again; meanwhile the new owner re-derives the same entries
+      // under the same ids, so the two never append the same id at once.
+      if (!owned_[i]) continue;
+      committed = next_seq_[i];
+    }
+    if (published_seq_[i] >= committed) continue;  // nothing new in this partition
+    while (true) {
+      // Entries of a partition go out in sequence order, a bounded chunk at a
+      // time, starting at the first unpublished sequence (never rescanning
+      // the tombstones of entries already published).
+      std::map<std::string, std::vector<log::Record>> by_topic;
+      std::vector<std::string> keys;
+      const std::string prefix = PartitionPrefix(Partition(i));
+      auto it = store_->NewIterator(outbox_cf_, prefix);
+      uint64_t last_seq = 0;
+      for (it->Seek(OutboxKey(Partition(i), published_seq_[i])); it->Valid() && keys.size() < 500;
+           it->Next()) {
+        internal::OutboxEntry entry;
+        if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError("corrupt outbox entry");
+        }
+        by_topic[entry.topic()].push_back(
+            {.key = entry.key(), .value = entry.value(), .idempotency_key = entry.id()});
+        keys.emplace_back(it->key());
+        std::string_view seq = it->key().substr(prefix.size());
+        last_seq = store::ReadU64(seq);
+      }
+      RETURN_IF_ERROR(it->status());
+      if (keys.empty()) {
+        published_seq_[i] = std::max(published_seq_[i], committed);
+        break;
+      }
+      for (const auto& [topic, records] : by_topic) {
+        // The entry id is the idempotency key: after a crash between this
+        // append and the delete below, the re-append is recognised as a repeat.
+        ASSIGN_OR_RETURN(auto results, log_.Append(topic, records, {.sync = true}));
+        (void)results;
+      }
+      store::Batch batch;
+      for (const std::string& k : keys) batch.Delete(outbox_cf_, k);
+      RETURN_IF_ERROR(store_->Write(batch));
+      published_seq_[i] = last_seq + 1;
+      published += static_cast<int64_t>(keys.size());
+    }
+  }
+  return published;
+}
+
+absl::Status ProjectionRuntime::ReseedOwned() {
+  if (running_) return absl::FailedPreconditionError("runtime is running");
+  if (!projection_->ReseedsFromPublished()) return absl::OkStatus();
+  for (int i = 0; i < partitions_; ++i) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!owned_[i]) continue;
+    }
+    RETURN_IF_ERROR(Reseed(Partition(i)));
+  }
+  return absl::OkStatus();
+}
+
+void ProjectionRuntime::PublishLoop() {
+  uint64_t seen = 0;
+  while (running_) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto moved = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return commits_ != seen; };
+      mu_.AwaitWithTimeout(absl::Condition(&moved), absl::Milliseconds(200));
+      seen = commits_;
+    }
+    absl::StatusOr<int64_t> published = PublishOutbox();
+    if (!published.ok()) {
+      spdlog::error("projection {} outbox: {}", projection_->Name(), published.status().ToString());
+      absl::SleepFor(absl::Milliseconds(500));
+    }
+  }
+}
+
+}  // namespace custops::projection

@@ -1,0 +1,71 @@
+// Internal to the rpc library: what gateway.cc (a unary call's dispatch)
+// and grpc_transport.cc (a server stream's start) share: the check that a
+// request or an answer holds no Timestamp outside protobuf's range.
+#ifndef CUSTOPS_RPC_SRC_GATEWAY_INTERNAL_H_
+#define CUSTOPS_RPC_SRC_GATEWAY_INTERNAL_H_
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+#include <google/protobuf/timestamp.pb.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "custops/event/time.h"
+#include "custops/rpc/gateway.h"
+
+namespace custops::rpc::gateway_internal {
+
+namespace pb = google::protobuf;
+
+// Whether `m` holds a Timestamp outside protobuf's range; `path` then names
+// it ("events[2].occurred_at") and `why` says what is wrong. Only fields
+// whose type can hold a Timestamp are visited, and paths are built only on
+// the way back from a problem.
+inline bool TimestampProblem(const pb::Message& m, const TimestampTypes& holds, std::string* path,
+                             std::string* why) {
+  auto type_holds = [&holds](const pb::Descriptor* t) {
+    auto it = holds.find(t);
+    return it == holds.end() || it->second;  // unknown type: look
+  };
+  if (!type_holds(m.GetDescriptor())) return false;
+  const pb::Reflection* r = m.GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const pb::FieldDescriptor* f : fields) {
+    const pb::Descriptor* t = f->message_type();
+    if (t == nullptr) continue;
+    const bool timestamp = t->full_name() == "google.protobuf.Timestamp";
+    if (!timestamp && !type_holds(t)) continue;
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      const pb::Message& inner =
+          f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f);
+      std::string inner_path;
+      if (timestamp) {
+        absl::Status s = event::CheckTimestamp(static_cast<const pb::Timestamp&>(inner), "");
+        if (s.ok()) continue;
+        *why = std::string(s.message());  // ".nanos: ..." or ".seconds: ..."
+      } else if (!TimestampProblem(inner, holds, &inner_path, why)) {
+        continue;
+      }
+      *path = f->is_repeated() ? absl::StrCat(f->name(), "[", i, "]") : f->name();
+      if (!inner_path.empty()) absl::StrAppend(path, ".", inner_path);
+      return true;
+    }
+  }
+  return false;
+}
+
+// The first invalid Timestamp of `m` as "path.nanos: ...", or "".
+inline std::string TimestampProblem(const pb::Message& m, const TimestampTypes& holds) {
+  std::string path, why;
+  if (!TimestampProblem(m, holds, &path, &why)) return "";
+  return absl::StrCat(path, why);
+}
+
+}  // namespace custops::rpc::gateway_internal
+
+#endif  // CUSTOPS_RPC_SRC_GATEWAY_INTERNAL_H_

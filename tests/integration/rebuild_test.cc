@@ -60,9 +60,12 @@ std::vector<v1::Event> Workload() {
   return events;
 }
 
+// Calls wait for the connection (a loaded machine can be slow to accept one)
+// up to their deadline: a refusal by the server still fails them.
 std::unique_ptr<grpc::ClientContext> Ctx() {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  ctx->set_wait_for_ready(true);
   return ctx;
 }
 

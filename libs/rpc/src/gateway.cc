@@ -146,22 +146,6 @@ bool SameSecret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-// Records in `holds` whether messages of `type` (and every type reachable
-// from it) can hold a Timestamp.
-bool IndexTimestamps(const pb::Descriptor* type, TimestampTypes& holds) {
-  if (auto it = holds.find(type); it != holds.end()) return it->second;
-  holds[type] = false;  // breaks cycles while computing
-  bool any = false;
-  for (int i = 0; i < type->field_count(); ++i) {
-    const pb::Descriptor* m = type->field(i)->message_type();
-    if (m == nullptr) continue;
-    const bool here = m->full_name() == "google.protobuf.Timestamp" || IndexTimestamps(m, holds);
-    any = any || here;
-  }
-  holds[type] = any;
-  return any;
-}
-
 }  // namespace
 
 absl::StatusOr<int64_t> CountField(std::string_view raw, int field_number) {

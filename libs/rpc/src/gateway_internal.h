@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "custops/event/time.h"
@@ -19,6 +20,40 @@
 namespace custops::rpc::gateway_internal {
 
 namespace pb = google::protobuf;
+
+// Records in `holds`, for `root` and every message type reachable from it,
+// whether messages of that type can hold a Timestamp (at any depth, through
+// cycles too). TimestampProblem then skips the subtrees that cannot.
+inline void IndexTimestamps(const pb::Descriptor* root, TimestampTypes& holds) {
+  // The types reachable from `root`, each once.
+  std::vector<const pb::Descriptor*> reachable = {root};
+  absl::flat_hash_set<const pb::Descriptor*> seen = {root};
+  for (size_t i = 0; i < reachable.size(); ++i) {
+    for (int f = 0; f < reachable[i]->field_count(); ++f) {
+      const pb::Descriptor* m = reachable[i]->field(f)->message_type();
+      if (m != nullptr && seen.insert(m).second) reachable.push_back(m);
+    }
+  }
+  // A type holds one when a Timestamp is reachable from it: a search from
+  // each type (the schemas are small; this runs once at start).
+  for (const pb::Descriptor* type : reachable) {
+    if (holds.contains(type)) continue;
+    std::vector<const pb::Descriptor*> stack = {type};
+    absl::flat_hash_set<const pb::Descriptor*> visited = {type};
+    bool any = false;
+    while (!stack.empty() && !any) {
+      const pb::Descriptor* t = stack.back();
+      stack.pop_back();
+      for (int f = 0; f < t->field_count() && !any; ++f) {
+        const pb::Descriptor* m = t->field(f)->message_type();
+        if (m == nullptr) continue;
+        any = m->full_name() == "google.protobuf.Timestamp";
+        if (visited.insert(m).second) stack.push_back(m);
+      }
+    }
+    holds[type] = any;
+  }
+}
 
 // Whether `m` holds a Timestamp outside protobuf's range; `path` then names
 // it ("events[2].occurred_at") and `why` says what is wrong. Only fields

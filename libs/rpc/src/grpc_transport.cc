@@ -259,6 +259,13 @@ Gateway::Gateway(const MethodTable& table, const TokenVerifier* verifier, Servin
           base::ExecutorOptions{.threads = options_.workers, .name = "rpc"})) {
   pb::SetLogHandler(&ProtobufLog);
   stats_ = std::make_unique<RpcStats>(table_.Names());
+  // Which request and answer types can hold a Timestamp: the range check
+  // walks only those.
+  for (const std::string& name : table_.Names()) {
+    const MethodEntry* entry = table_.Find(name);
+    gateway_internal::IndexTimestamps(entry->descriptor->input_type(), timestamp_types_);
+    gateway_internal::IndexTimestamps(entry->descriptor->output_type(), timestamp_types_);
+  }
   for (const std::string& service : table_.Services()) {
     const pb::ServiceDescriptor* d =
         pb::DescriptorPool::generated_pool()->FindServiceByName(service);

@@ -14,6 +14,7 @@
 #include "custops/event/upcast.h"
 #include "custops/log/embedded_event_log.h"
 #include "custops/projection/runtime.h"
+#include "custops/testing/projection_fixture.h"
 #include "custops/v1/changes.pb.h"
 #include "gtest/gtest.h"
 
@@ -64,25 +65,15 @@ class Events {
   std::vector<v1::Event> events_;
 };
 
-class LifecycleProjectionTest : public ::testing::Test {
+class LifecycleProjectionTest : public custops::testing::EmbeddedLogTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("lc_test_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    log_ = log::EmbeddedEventLog::Open(
-               {.path = (dir_ / "log").string(), .sync = false, .clock = &clock_})
-               .value();
-    for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
-      ASSERT_TRUE(log_->CreateTopic(topic, 4).ok());
-    }
-  }
+  LifecycleProjectionTest()
+      : EmbeddedLogTest("lc_test", kT0,
+                        {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {}
+
   void TearDown() override {
     runtimes_.clear();
-    ASSERT_TRUE(log_->Close().ok());
-    std::filesystem::remove_all(dir_);
+    EmbeddedLogTest::TearDown();
   }
   projection::ProjectionRuntime& OpenRuntime(const std::string& name, size_t max_batch) {
     auto rt = projection::ProjectionRuntime::Open(
@@ -92,24 +83,7 @@ class LifecycleProjectionTest : public ::testing::Test {
     runtimes_.push_back(std::move(*rt));
     return *runtimes_.back();
   }
-  void Append(const std::vector<v1::Event>& events) {
-    std::vector<log::Record> records;
-    for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_TRUE(log_->Append(log::kCustomerEvents, records, {}).ok());
-  }
-  std::vector<v1::StateChange> Changes() {
-    std::vector<v1::StateChange> out;
-    for (int p = 0; p < 4; ++p) {
-      const std::vector<log::LogRecord> records =
-          log_->Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
-      for (const auto& r : records) EXPECT_TRUE(out.emplace_back().ParseFromString(r.value));
-    }
-    return out;
-  }
 
-  base::SimulatedClock clock_{kT0};
-  std::filesystem::path dir_;
-  std::unique_ptr<log::EventLog> log_;
   std::vector<std::unique_ptr<projection::ProjectionRuntime>> runtimes_;
 };
 

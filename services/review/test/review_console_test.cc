@@ -10,8 +10,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
-#include "custops/base/executor.h"
 #include "custops/domain/period.h"
 #include "custops/event/time.h"
 #include "custops/review/review_projection.h"
@@ -21,6 +19,7 @@
 #include "custops/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "review_events.h"
 #include "review_store_fixture.h"
 
 namespace custops::review {
@@ -29,109 +28,16 @@ namespace {
 using ::custops::testing::Cny;
 using ::custops::testing::StatusIs;
 using testing::At;
+using testing::Events;
+using testing::Scoped;
 using testing::Shanghai;
 using ::testing::StartsWith;
 using testing::TestCall;
 using Regions = std::vector<std::string>;
 
-absl::Duration Days(int n) { return absl::Hours(24 * n); }
-
-// Event ids are the prefix and a counter: distinct prefixes for builders
-// whose events go to one log (the projection drops a repeated event id).
-class Events {
- public:
-  explicit Events(std::string prefix = "e") : prefix_(std::move(prefix)) {}
-  v1::Event& Add(const std::string& customer, absl::Time at, const std::string& actor = "") {
-    v1::Event& e = events_.emplace_back();
-    e.set_event_id(absl::StrCat(prefix_, next_++));
-    e.set_customer_id(customer);
-    *e.mutable_occurred_at() = event::ToProto(at);
-    e.set_actor_id(actor);
-    return e;
-  }
-  void Register(const std::string& c, absl::Time at, const std::string& region,
-                const std::string& owner, const std::string& name = "") {
-    auto* r = Add(c, at).mutable_customer_registered();
-    r->set_name(name.empty() ? "Customer " + c : name);
-    r->set_kind(v1::CUSTOMER_KIND_CUSTOMER);
-    r->set_region(region);
-    r->set_industry("manufacturing");
-    r->set_owner_id(owner);
-  }
-  v1::ContractSigned& Contract(const std::string& c, const std::string& id, absl::Time at,
-                               const std::string& rep, int64_t units) {
-    auto* k = Add(c, at, rep).mutable_contract_signed();
-    k->set_contract_id(id);
-    *k->mutable_amount() = Cny(units);
-    *k->mutable_cost() = Cny(units / 2);
-    *k->mutable_start() = event::ToProto(at);
-    *k->mutable_end() = event::ToProto(at + Days(365));
-    k->set_product("GTX");
-    return *k;
-  }
-  void Pay(const std::string& c, const std::string& contract, absl::Time at, int64_t units) {
-    auto* p = Add(c, at).mutable_payment_received();
-    p->set_payment_id(absl::StrCat("p", next_));
-    p->set_contract_id(contract);
-    *p->mutable_amount() = Cny(units);
-  }
-  void Open(const std::string& c, const std::string& opp, absl::Time at, const std::string& rep,
-            int64_t amount) {
-    auto* o = Add(c, at, rep).mutable_opportunity_opened();
-    o->set_opportunity_id(opp);
-    *o->mutable_amount() = Cny(amount);
-    o->set_product("GTX");
-  }
-  void Stage(const std::string& c, const std::string& opp, absl::Time at, const std::string& rep,
-             v1::FunnelStage stage, const std::string& competitor = "") {
-    auto* s = Add(c, at, rep).mutable_opportunity_stage_changed();
-    s->set_opportunity_id(opp);
-    s->set_stage(stage);
-    s->set_competitor(competitor);
-  }
-  void Visit(const std::string& c, absl::Time at, const std::string& rep) {
-    auto* v = Add(c, at, rep).mutable_visit_logged();
-    v->set_visit_id(absl::StrCat("v", next_));
-    v->set_channel(v1::VISIT_CHANNEL_PHONE);
-    v->set_outcome(v1::VISIT_OUTCOME_NEUTRAL);
-  }
-  void File(const std::string& c, const std::string& id, absl::Time at, v1::Severity severity,
-            v1::ComplaintCategory category) {
-    auto* f = Add(c, at).mutable_complaint_filed();
-    f->set_complaint_id(id);
-    f->set_severity(severity);
-    f->set_category(category);
-  }
-  void Respond(const std::string& c, const std::string& id, absl::Time at) {
-    Add(c, at).mutable_complaint_responded()->set_complaint_id(id);
-  }
-  void Resolve(const std::string& c, const std::string& id, absl::Time at) {
-    auto* r = Add(c, at).mutable_complaint_resolved();
-    r->set_complaint_id(id);
-    r->set_satisfied(true);
-  }
-  void Reopen(const std::string& c, const std::string& id, absl::Time at) {
-    Add(c, at).mutable_complaint_reopened()->set_complaint_id(id);
-  }
-  std::vector<v1::Event> Take() { return std::exchange(events_, {}); }
-
- private:
-  std::string prefix_;
-  int next_ = 0;
-  std::vector<v1::Event> events_;
-};
-
 class ReviewConsoleTest : public testing::ReviewStoreTest {
  protected:
   ReviewConsoleTest() : ReviewStoreTest(At(2024, 12, 31)) {}
-
-  void Append(const std::vector<v1::Event>& events) {
-    std::vector<log::Record> records;
-    for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
-    ASSERT_OK(runtime_->CatchUp());
-    ASSERT_EQ(runtime_->Stats().dead_letters, 0);
-  }
 
   // Five customers over three regions and four owners, 2023-2024:
   //   a1, a2  East  owner-a   a1: 10,000 2023-03-10, 12,000 2023-11-05, 20,000
@@ -737,39 +643,8 @@ TEST_F(CustomerActivityTest, UnknownOrOutOfScopeIsNotFound) {
 // ---------------------------------------------------------------------------
 // Through the registered methods
 
-class ReviewConsoleServiceTest : public CustomerActivityTest {
+class ReviewConsoleServiceTest : public testing::WithReviewService<CustomerActivityTest> {
  protected:
-  void SetUp() override {
-    CustomerActivityTest::SetUp();
-    service_ = std::make_unique<ReviewService>(*runtime_, org_.get(), *queries_, clock_);
-    service_->Register(table_);
-  }
-  void TearDown() override {
-    service_.reset();
-    CustomerActivityTest::TearDown();
-  }
-  template <typename Resp, typename Req>
-  absl::StatusOr<Resp> Invoke(const std::string& method, const rpc::Identity& who,
-                              const Req& request) {
-    const rpc::MethodEntry* entry = table_.Find(method);
-    if (entry == nullptr) return absl::NotFoundError(method);
-    TestCall call(method, who, workers_, limits_);
-    Resp response;
-    absl::Status status;
-    absl::Notification done;
-    entry->unary(call, request, &response, [&](absl::Status s) {
-      status = std::move(s);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    if (!status.ok()) return status;
-    return response;
-  }
-  static rpc::Identity Scoped(std::optional<Regions> regions) {
-    return rpc::Identity{.subject = "t",
-                         .roles = static_cast<uint8_t>(rpc::Role::kReader),
-                         .regions = std::move(regions)};
-  }
   absl::StatusOr<v1::CompareReviewResponse> Compare(const rpc::Identity& who, v1::Dimension dim) {
     return Invoke<v1::CompareReviewResponse>(
         "custops.v1.Review/CompareReview", who,
@@ -779,11 +654,6 @@ class ReviewConsoleServiceTest : public CustomerActivityTest {
                                                         const v1::CustomerActivityRequest& r) {
     return Invoke<v1::CustomerActivityResponse>("custops.v1.Review/CustomerActivity", who, r);
   }
-
-  base::Executor workers_{{.threads = 2, .name = "test"}};
-  rpc::ClientLimits limits_{100, 100};
-  rpc::MethodTable table_;
-  std::unique_ptr<ReviewService> service_;
 };
 
 TEST_F(ReviewConsoleServiceTest, MethodsAreReaders) {

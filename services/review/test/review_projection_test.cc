@@ -8,7 +8,6 @@
 #include <map>
 #include <set>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "custops/event/time.h"
 #include "custops/log/embedded_event_log.h"
@@ -20,6 +19,7 @@
 #include "custops/v1/changes.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "review_events.h"
 #include "review_store_fixture.h"
 
 namespace custops::review {
@@ -28,82 +28,13 @@ namespace {
 using ::custops::testing::Cny;
 using ::custops::testing::StatusIs;
 using testing::At;
+using testing::Events;
 using testing::Shanghai;
-absl::Duration Days(int n) { return absl::Hours(24 * n); }
-
-class Events {
- public:
-  v1::Event& Add(const std::string& customer, absl::Time at, const std::string& actor = "") {
-    v1::Event& e = events_.emplace_back();
-    e.set_event_id(absl::StrCat("e", next_++));
-    e.set_customer_id(customer);
-    *e.mutable_occurred_at() = event::ToProto(at);
-    e.set_actor_id(actor);
-    return e;
-  }
-  void Register(const std::string& c, absl::Time at, const std::string& region,
-                const std::string& owner) {
-    auto* r = Add(c, at).mutable_customer_registered();
-    r->set_name("Customer " + c);
-    r->set_kind(v1::CUSTOMER_KIND_CUSTOMER);
-    r->set_region(region);
-    r->set_industry("manufacturing");
-    r->set_owner_id(owner);
-  }
-  void Open(const std::string& c, const std::string& opp, absl::Time at, const std::string& rep,
-            int64_t amount) {
-    auto* o = Add(c, at, rep).mutable_opportunity_opened();
-    o->set_opportunity_id(opp);
-    *o->mutable_amount() = Cny(amount);
-    o->set_product("GTX");
-  }
-  void Stage(const std::string& c, const std::string& opp, absl::Time at, const std::string& rep,
-             v1::FunnelStage stage, const std::string& competitor = "") {
-    auto* s = Add(c, at, rep).mutable_opportunity_stage_changed();
-    s->set_opportunity_id(opp);
-    s->set_stage(stage);
-    s->set_competitor(competitor);
-  }
-  void Contract(const std::string& c, absl::Time at, const std::string& rep, int64_t units) {
-    auto* k = Add(c, at, rep).mutable_contract_signed();
-    k->set_contract_id(absl::StrCat("k", next_));
-    *k->mutable_amount() = Cny(units);
-    *k->mutable_cost() = Cny(units / 2);
-    *k->mutable_start() = event::ToProto(at);
-    *k->mutable_end() = event::ToProto(at + Days(365));
-    k->set_product("GTX");
-  }
-  void Visit(const std::string& c, absl::Time at, const std::string& rep) {
-    auto* v = Add(c, at, rep).mutable_visit_logged();
-    v->set_visit_id(absl::StrCat("v", next_));
-    v->set_channel(v1::VISIT_CHANNEL_PHONE);
-    v->set_outcome(v1::VISIT_OUTCOME_NEUTRAL);
-  }
-  std::vector<v1::Event> Take() { return std::exchange(events_, {}); }
-
- private:
-  int next_ = 0;
-  std::vector<v1::Event> events_;
-};
 
 class ReviewProjectionTest : public testing::ReviewStoreTest {
  protected:
-  ReviewProjectionTest() : ReviewStoreTest(At(2024, 12, 31)) {}
+  ReviewProjectionTest() : ReviewStoreTest(At(2024, 12, 31), DeadLetterCheck::kEach) {}
 
-  void Append(const std::vector<v1::Event>& events) {
-    std::vector<log::Record> records;
-    for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
-    ASSERT_OK(runtime_->CatchUp());
-    if (runtime_->Stats().dead_letters != 0) {
-      for (int p = 0; p < 4; ++p) {
-        // A named vector: a range-for over a temporary StatusOr's value dangles.
-        const std::vector<log::LogRecord> records =
-            log_->Read(log::kDeadLetter, Partition(p), Offset(0), 1000).value();
-        for (const auto& r : records) ADD_FAILURE() << "dead letter: " << absl::CEscape(r.value);
-      }
-    }
-  }
   v1::ReviewReport Review(v1::Granularity g, absl::Time start, v1::Dimension dim,
                           const std::string& value) {
     v1::GetReviewRequest req;
@@ -127,15 +58,6 @@ class ReviewProjectionTest : public testing::ReviewStoreTest {
     std::map<std::string, std::string> out;
     auto it = runtime_->store().NewIterator(runtime_->store().Family("rv_slice"));
     for (it->SeekToFirst(); it->Valid(); it->Next()) out[std::string(it->key())] = it->value();
-    return out;
-  }
-  std::vector<v1::StateChange> Changes() {
-    std::vector<v1::StateChange> out;
-    for (int p = 0; p < 4; ++p) {
-      const std::vector<log::LogRecord> records =
-          log_->Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
-      for (const auto& r : records) EXPECT_TRUE(out.emplace_back().ParseFromString(r.value));
-    }
     return out;
   }
 };

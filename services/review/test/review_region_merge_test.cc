@@ -15,8 +15,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/notification.h"
-#include "custops/base/executor.h"
 #include "custops/domain/lifecycle.h"
 #include "custops/event/time.h"
 #include "custops/log/embedded_event_log.h"
@@ -29,6 +27,7 @@
 #include "custops/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "review_events.h"
 #include "review_store_fixture.h"
 
 namespace custops::review {
@@ -37,82 +36,17 @@ namespace {
 using ::custops::testing::Cny;
 using ::custops::testing::StatusIs;
 using testing::At;
+using testing::Events;
+using testing::Scoped;
 using testing::Shanghai;
 using ::testing::StartsWith;
 using testing::TestCall;
-
-class Events {
- public:
-  v1::Event& Add(const std::string& customer, absl::Time at, const std::string& actor = "") {
-    v1::Event& e = events_.emplace_back();
-    e.set_event_id(absl::StrCat("e", next_++));
-    e.set_customer_id(customer);
-    *e.mutable_occurred_at() = event::ToProto(at);
-    e.set_actor_id(actor);
-    return e;
-  }
-  void Register(const std::string& c, absl::Time at, const std::string& region) {
-    auto* r = Add(c, at).mutable_customer_registered();
-    r->set_name("Customer " + c);
-    r->set_kind(v1::CUSTOMER_KIND_CUSTOMER);
-    r->set_region(region);
-    r->set_industry("manufacturing");
-    r->set_owner_id("owner-" + region);
-  }
-  void Move(const std::string& c, absl::Time at, const std::string& region) {
-    Add(c, at).mutable_customer_profile_updated()->set_region(region);
-  }
-  void Open(const std::string& c, const std::string& opp, absl::Time at, int64_t amount) {
-    auto* o = Add(c, at, "rep").mutable_opportunity_opened();
-    o->set_opportunity_id(opp);
-    *o->mutable_amount() = Cny(amount);
-    o->set_product("GTX");
-  }
-  void Stage(const std::string& c, const std::string& opp, absl::Time at, v1::FunnelStage stage,
-             const std::string& competitor = "") {
-    auto* s = Add(c, at, "rep").mutable_opportunity_stage_changed();
-    s->set_opportunity_id(opp);
-    s->set_stage(stage);
-    s->set_competitor(competitor);
-  }
-  void Contract(const std::string& c, absl::Time at, int64_t units) {
-    auto* k = Add(c, at, "rep").mutable_contract_signed();
-    k->set_contract_id(absl::StrCat("k", next_));
-    *k->mutable_amount() = Cny(units);
-    *k->mutable_cost() = Cny(units / 2);
-    *k->mutable_start() = event::ToProto(at);
-    *k->mutable_end() = event::ToProto(at + absl::Hours(24 * 365));
-    k->set_product("GTX");
-  }
-  void Visit(const std::string& c, absl::Time at) {
-    auto* v = Add(c, at, "rep").mutable_visit_logged();
-    v->set_visit_id(absl::StrCat("v", next_));
-    v->set_channel(v1::VISIT_CHANNEL_PHONE);
-    v->set_outcome(v1::VISIT_OUTCOME_NEUTRAL);
-  }
-  void Churn(const std::string& c, absl::Time at) {
-    Add(c, at).mutable_customer_churned()->set_reason("gone");
-  }
-  std::vector<v1::Event> Take() { return std::exchange(events_, {}); }
-
- private:
-  int next_ = 0;
-  std::vector<v1::Event> events_;
-};
 
 using Regions = std::vector<std::string>;
 
 class RegionMergeTest : public testing::ReviewStoreTest {
  protected:
   RegionMergeTest() : ReviewStoreTest(At(2024, 4, 30)) {}
-
-  void Append(const std::vector<v1::Event>& events) {
-    std::vector<log::Record> records;
-    for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
-    ASSERT_OK(runtime_->CatchUp());
-    ASSERT_EQ(runtime_->Stats().dead_letters, 0);
-  }
 
   // Three regions, March 2024 (previous: February; nobody moves region):
   //   East  a1  customer since Jan 10; o0 won Feb 5; o1 won and 20,000 Mar 5
@@ -129,30 +63,30 @@ class RegionMergeTest : public testing::ReviewStoreTest {
     Events ev;
     for (const auto& [c, region] : std::vector<std::pair<std::string, std::string>>{
              {"a1", "East"}, {"a2", "East"}, {"b1", "West"}, {"b2", "West"}, {"n1", "North"}}) {
-      ev.Register(c, At(2024, 1, 2), region);
+      ev.Register(c, At(2024, 1, 2), region, "owner-" + region);
     }
-    ev.Contract("a1", At(2024, 1, 10), 10'000);
-    ev.Open("a1", "o0", At(2024, 1, 5), 20'000);
-    ev.Stage("a1", "o0", At(2024, 2, 5), v1::FUNNEL_STAGE_CONTRACT_SIGNED);
-    ev.Open("a1", "o1", At(2024, 2, 1), 100'000);
-    ev.Stage("a1", "o1", At(2024, 3, 5), v1::FUNNEL_STAGE_CONTRACT_SIGNED);
-    ev.Contract("a1", At(2024, 3, 5), 20'000);
-    ev.Contract("a2", At(2024, 3, 12), 30'000);
-    ev.Open("a2", "o6", At(2024, 3, 25), 80'000);
-    ev.Open("b1", "o5", At(2024, 1, 5), 30'000);
-    ev.Stage("b1", "o5", At(2024, 2, 6), v1::FUNNEL_STAGE_CONTRACT_SIGNED);
-    ev.Open("b1", "o2", At(2024, 2, 1), 50'000);
-    ev.Contract("b1", At(2024, 3, 8), 40'000);
-    ev.Stage("b1", "o2", At(2024, 3, 10), v1::FUNNEL_STAGE_LOST, "Rival");
-    ev.Open("b1", "o7", At(2024, 3, 26), 40'000);
-    ev.Contract("b2", At(2024, 2, 10), 5'000);
-    ev.Open("b2", "o3", At(2024, 3, 1), 60'000);
-    ev.Visit("b2", At(2024, 3, 15));
-    ev.Stage("b2", "o3", At(2024, 3, 20), v1::FUNNEL_STAGE_CONTRACT_SIGNED);
+    ev.Contract("a1", At(2024, 1, 10), "rep", 10'000);
+    ev.Open("a1", "o0", At(2024, 1, 5), "rep", 20'000);
+    ev.Stage("a1", "o0", At(2024, 2, 5), "rep", v1::FUNNEL_STAGE_CONTRACT_SIGNED);
+    ev.Open("a1", "o1", At(2024, 2, 1), "rep", 100'000);
+    ev.Stage("a1", "o1", At(2024, 3, 5), "rep", v1::FUNNEL_STAGE_CONTRACT_SIGNED);
+    ev.Contract("a1", At(2024, 3, 5), "rep", 20'000);
+    ev.Contract("a2", At(2024, 3, 12), "rep", 30'000);
+    ev.Open("a2", "o6", At(2024, 3, 25), "rep", 80'000);
+    ev.Open("b1", "o5", At(2024, 1, 5), "rep", 30'000);
+    ev.Stage("b1", "o5", At(2024, 2, 6), "rep", v1::FUNNEL_STAGE_CONTRACT_SIGNED);
+    ev.Open("b1", "o2", At(2024, 2, 1), "rep", 50'000);
+    ev.Contract("b1", At(2024, 3, 8), "rep", 40'000);
+    ev.Stage("b1", "o2", At(2024, 3, 10), "rep", v1::FUNNEL_STAGE_LOST, "Rival");
+    ev.Open("b1", "o7", At(2024, 3, 26), "rep", 40'000);
+    ev.Contract("b2", At(2024, 2, 10), "rep", 5'000);
+    ev.Open("b2", "o3", At(2024, 3, 1), "rep", 60'000);
+    ev.Visit("b2", At(2024, 3, 15), "rep");
+    ev.Stage("b2", "o3", At(2024, 3, 20), "rep", v1::FUNNEL_STAGE_CONTRACT_SIGNED);
     ev.Churn("b2", At(2024, 3, 25));
-    ev.Contract("n1", At(2024, 3, 20), 50'000);
-    ev.Open("n1", "o4", At(2024, 3, 1), 70'000);
-    ev.Stage("n1", "o4", At(2024, 3, 22), v1::FUNNEL_STAGE_LOST, "Rival");
+    ev.Contract("n1", At(2024, 3, 20), "rep", 50'000);
+    ev.Open("n1", "o4", At(2024, 3, 1), "rep", 70'000);
+    ev.Stage("n1", "o4", At(2024, 3, 22), "rep", v1::FUNNEL_STAGE_LOST, "Rival");
     Append(ev.Take());
 
     int n = 0;
@@ -495,18 +429,18 @@ TEST_F(RegionMergeTest, AMergeIsOnlyDimensionAll) {
 // covered), ALL and the merge count it once.
 TEST_F(RegionMergeTest, AMoverCountsOnceInTheMerge) {
   Events ev;
-  ev.Register("m1", At(2024, 1, 2), "East");
-  ev.Register("w1", At(2024, 1, 2), "West");
-  ev.Register("w2", At(2024, 1, 2), "West");
-  ev.Contract("m1", At(2024, 1, 10), 10'000);
-  ev.Contract("w1", At(2024, 1, 10), 10'000);
-  ev.Visit("m1", At(2024, 3, 5));
-  ev.Contract("m1", At(2024, 3, 6), 1'000);
+  ev.Register("m1", At(2024, 1, 2), "East", "owner-East");
+  ev.Register("w1", At(2024, 1, 2), "West", "owner-West");
+  ev.Register("w2", At(2024, 1, 2), "West", "owner-West");
+  ev.Contract("m1", At(2024, 1, 10), "rep", 10'000);
+  ev.Contract("w1", At(2024, 1, 10), "rep", 10'000);
+  ev.Visit("m1", At(2024, 3, 5), "rep");
+  ev.Contract("m1", At(2024, 3, 6), "rep", 1'000);
   ev.Move("m1", At(2024, 3, 10), "West");
-  ev.Visit("m1", At(2024, 3, 15));
-  ev.Contract("m1", At(2024, 3, 16), 2'000);
-  ev.Visit("w1", At(2024, 3, 20));
-  ev.Contract("w2", At(2024, 3, 21), 5'000);
+  ev.Visit("m1", At(2024, 3, 15), "rep");
+  ev.Contract("m1", At(2024, 3, 16), "rep", 2'000);
+  ev.Visit("w1", At(2024, 3, 20), "rep");
+  ev.Contract("w2", At(2024, 3, 21), "rep", 5'000);
   Append(ev.Take());
 
   const v1::ReviewReport east = Review(v1::DIMENSION_REGION, "East");
@@ -560,7 +494,7 @@ TEST_F(RegionMergeTest, RandomMoversAreCountedOnceInEveryMerge) {
   for (int c = 0; c < 30; ++c) {
     const std::string id = absl::StrCat("c", c);
     region_of[id] = names[uniform(0, 2)];
-    ev.Register(id, At(2024, 1, 1, 1), region_of[id]);
+    ev.Register(id, At(2024, 1, 1, 1), region_of[id], "owner-" + region_of[id]);
     for (int i = 0; i < 14; ++i) {
       const absl::Time at = At(2024, 1, 2) + absl::Hours(uniform(0, 24 * 360));
       facts.push_back({at, id, uniform(0, 2), names[uniform(0, 2)]});
@@ -577,8 +511,8 @@ TEST_F(RegionMergeTest, RandomMoversAreCountedOnceInEveryMerge) {
       region_of[f.customer] = f.region;
       continue;
     }
-    if (f.kind == 1) ev.Visit(f.customer, f.at);
-    if (f.kind == 2) ev.Contract(f.customer, f.at, uniform(1, 100) * 1'000);
+    if (f.kind == 1) ev.Visit(f.customer, f.at, "rep");
+    if (f.kind == 2) ev.Contract(f.customer, f.at, "rep", uniform(1, 100) * 1'000);
     const absl::CivilDay day = absl::ToCivilDay(f.at, Shanghai());
     for (const std::string& key :
          {absl::FormatCivilTime(absl::CivilMonth(day)), std::string("2024")}) {
@@ -643,12 +577,6 @@ TEST_F(RegionMergeTest, RandomMoversAreCountedOnceInEveryMerge) {
 
 // ---- The service: ScopedSlice's decision and calls through the method table.
 
-rpc::Identity Scoped(std::optional<Regions> regions) {
-  return rpc::Identity{.subject = "t",
-                       .roles = static_cast<uint8_t>(rpc::Role::kReader),
-                       .regions = std::move(regions)};
-}
-
 TEST(ScopedSliceTest, Decisions) {
   struct Case {
     std::string name;
@@ -693,34 +621,8 @@ TEST(ScopedSliceTest, Decisions) {
   }
 }
 
-class ReviewServiceScopeTest : public RegionMergeTest {
+class ReviewServiceScopeTest : public testing::WithReviewService<RegionMergeTest> {
  protected:
-  void SetUp() override {
-    RegionMergeTest::SetUp();
-    service_ = std::make_unique<ReviewService>(*runtime_, org_.get(), *queries_, clock_);
-    service_->Register(table_);
-  }
-  void TearDown() override {
-    service_.reset();
-    RegionMergeTest::TearDown();
-  }
-  template <typename Resp, typename Req>
-  absl::StatusOr<Resp> Invoke(const std::string& method, const rpc::Identity& who,
-                              const Req& request) {
-    const rpc::MethodEntry* entry = table_.Find(method);
-    if (entry == nullptr) return absl::NotFoundError(method);
-    TestCall call(method, who, workers_, limits_);
-    Resp response;
-    absl::Status status;
-    absl::Notification done;
-    entry->unary(call, request, &response, [&](absl::Status s) {
-      status = std::move(s);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    if (!status.ok()) return status;
-    return response;
-  }
   absl::StatusOr<v1::ReviewReport> GetReview(const rpc::Identity& who, v1::Dimension dim,
                                              const std::string& value) {
     return Invoke<v1::ReviewReport>("custops.v1.Review/GetReview", who, ReviewRequest(dim, value));
@@ -729,11 +631,6 @@ class ReviewServiceScopeTest : public RegionMergeTest {
                                             const std::string& value) {
     return Invoke<v1::FunnelResponse>("custops.v1.Review/Funnel", who, FunnelRequest(dim, value));
   }
-
-  base::Executor workers_{{.threads = 2, .name = "test"}};
-  rpc::ClientLimits limits_{100, 100};
-  rpc::MethodTable table_;
-  std::unique_ptr<ReviewService> service_;
 };
 
 TEST_F(ReviewServiceScopeTest, ATwoRegionTokensAllIsTheMergeOfItsRegions) {

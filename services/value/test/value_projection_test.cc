@@ -17,8 +17,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "custops/event/time.h"
-#include "custops/log/embedded_event_log.h"
+#include "custops/log/event_log.h"
 #include "custops/projection/runtime.h"
+#include "custops/testing/projection_fixture.h"
 #include "custops/testing/status_matchers.h"
 #include "custops/v1/changes.pb.h"
 #include "gmock/gmock.h"
@@ -79,25 +80,18 @@ struct Opened {
   std::unique_ptr<projection::ProjectionRuntime> runtime;
 };
 
-class ValueProjectionTest : public ::testing::Test {
+class ValueProjectionTest : public custops::testing::EmbeddedLogTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           absl::StrCat("va_test_", ::getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    log_ = log::EmbeddedEventLog::Open(
-               {.path = (dir_ / "log").string(), .sync = false, .clock = &clock_})
-               .value();
-    for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
-      ASSERT_OK(log_->CreateTopic(topic, 4));
-    }
-  }
+  // Intervals (the ticks after events, the staleness of "now" answers) pass
+  // only when a test moves the clock_.
+  ValueProjectionTest()
+      : EmbeddedLogTest("va_test", kT0,
+                        {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter},
+                        base::SimulatedClock::Intervals::kSimulated) {}
+
   void TearDown() override {
     opened_.clear();
-    ASSERT_OK(log_->Close());
-    std::filesystem::remove_all(dir_);
+    EmbeddedLogTest::TearDown();
   }
   Opened& Open(const std::string& name, size_t max_batch,
                absl::Duration tick_interval = absl::Seconds(1), bool own_all = true) {
@@ -117,22 +111,6 @@ class ValueProjectionTest : public ::testing::Test {
     opened_.push_back(std::move(o));
     return opened_.back();
   }
-  void Append(const std::vector<v1::Event>& events) {
-    std::vector<log::Record> records;
-    for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-    ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
-  }
-  std::vector<v1::StateChange> Changes() {
-    std::vector<v1::StateChange> out;
-    for (int p = 0; p < 4; ++p) {
-      const std::vector<log::LogRecord> records =
-          log_->Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
-      for (const auto& r : records) {
-        EXPECT_TRUE(out.emplace_back().ParseFromString(r.value));
-      }
-    }
-    return out;
-  }
   std::vector<int64_t> Positions(const projection::ProjectionRuntime& rt) {
     std::vector<int64_t> out;
     for (Offset o : rt.AppliedOffsets()) out.push_back(o.value());
@@ -150,11 +128,6 @@ class ValueProjectionTest : public ::testing::Test {
   }
 
   ValueRules rules_;
-  // Intervals (the ticks after events, the staleness of "now" answers) pass
-  // only when a test moves the clock.
-  base::SimulatedClock clock_{kT0, base::SimulatedClock::Intervals::kSimulated};
-  std::filesystem::path dir_;
-  std::unique_ptr<log::EventLog> log_;
   std::deque<Opened> opened_;  // stable references
 };
 

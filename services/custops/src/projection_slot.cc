@@ -207,24 +207,40 @@ void ProjectionSlot::AbandonWaits() {
 }
 
 absl::Status ProjectionSlot::Assign(const std::vector<Partition>& partitions) {
-  absl::MutexLock lock(&mu_);
-  for (Partition p : partitions) {
-    if (std::find(assigned_.begin(), assigned_.end(), p) == assigned_.end()) {
-      assigned_.push_back(p);
+  // A runtime's Assign may read the log (its end, published changes): under
+  // the ownership lock only, so that calls (Current) never wait on it.
+  absl::MutexLock ownership(&ownership_mu_);
+  std::shared_ptr<ProjectionCopy> serving;
+  std::shared_ptr<ProjectionCopy> building;
+  {
+    absl::MutexLock lock(&mu_);
+    for (Partition p : partitions) {
+      if (std::find(assigned_.begin(), assigned_.end(), p) == assigned_.end()) {
+        assigned_.push_back(p);
+      }
     }
+    serving = current_;
+    building = building_;
   }
-  absl::Status status = current_->runtime().Assign(partitions);
-  if (building_ != nullptr) status.Update(building_->runtime().Assign(partitions));
+  absl::Status status = serving->runtime().Assign(partitions);
+  if (building != nullptr) status.Update(building->runtime().Assign(partitions));
   return status;
 }
 
 void ProjectionSlot::Revoke(const std::vector<Partition>& partitions) {
-  absl::MutexLock lock(&mu_);
-  for (Partition p : partitions) {
-    assigned_.erase(std::remove(assigned_.begin(), assigned_.end(), p), assigned_.end());
+  absl::MutexLock ownership(&ownership_mu_);
+  std::shared_ptr<ProjectionCopy> serving;
+  std::shared_ptr<ProjectionCopy> building;
+  {
+    absl::MutexLock lock(&mu_);
+    for (Partition p : partitions) {
+      assigned_.erase(std::remove(assigned_.begin(), assigned_.end(), p), assigned_.end());
+    }
+    serving = current_;
+    building = building_;
   }
-  current_->runtime().Revoke(partitions);
-  if (building_ != nullptr) building_->runtime().Revoke(partitions);
+  serving->runtime().Revoke(partitions);
+  if (building != nullptr) building->runtime().Revoke(partitions);
 }
 
 absl::Status ProjectionSlot::Rebuild() {
@@ -319,10 +335,13 @@ absl::Status ProjectionSlot::BuildAndSwap() {
   // What replays discarded stays discarded in the new copy.
   RETURN_IF_ERROR(copy->runtime().ImportDiscarded(Runtime()->Discarded()));
   {
-    absl::MutexLock lock(&mu_);
-    building_ = copy;
-    assigned = assigned_;
-    progress_from_ = Sum(copy->runtime().AppliedOffsets(), assigned);  // a resumed rebuild
+    absl::MutexLock ownership(&ownership_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      building_ = copy;
+      assigned = assigned_;
+      progress_from_ = Sum(copy->runtime().AppliedOffsets(), assigned);  // a resumed rebuild
+    }
     if (!assigned.empty()) RETURN_IF_ERROR(copy->runtime().Assign(assigned));
   }
   // Bulk: from offset 0 (or where a crash left it) to the log end.
@@ -343,33 +362,38 @@ absl::Status ProjectionSlot::BuildAndSwap() {
 
   std::shared_ptr<ProjectionCopy> old;
   {
-    // No ownership change meanwhile.
-    absl::MutexLock lock(&mu_);
+    // No ownership change meanwhile. Calls keep going to the serving copy
+    // (Current takes only mu_) until the pointer changes below.
+    absl::MutexLock ownership(&ownership_mu_);
     if (cancel_) return absl::CancelledError("stopped");
+    std::shared_ptr<ProjectionCopy> serving;
+    std::vector<Partition> owned;
+    {
+      absl::MutexLock lock(&mu_);
+      serving = current_;
+      owned = assigned_;
+    }
     // The old copy stops applying (it answers from what it has); the new one
     // takes what arrived since, and the old one's outbox is published.
-    RETURN_IF_ERROR(current_->Stop());
+    RETURN_IF_ERROR(serving->Stop());
+    auto give_back = [&](absl::Status why) {
+      (void)serving->Start();
+      return why;
+    };
     while (true) {
       absl::StatusOr<int64_t> n = copy->runtime().BulkPass();
-      if (!n.ok() || *n == 0) {
-        if (!n.ok()) {
-          (void)current_->Start();
-          return n.status();
-        }
-        break;
-      }
+      if (!n.ok()) return give_back(n.status());
+      if (*n == 0) break;
     }
-    const std::vector<Offset> served = current_->runtime().AppliedOffsets();
+    const std::vector<Offset> served = serving->runtime().AppliedOffsets();
     const std::vector<Offset> built = copy->runtime().AppliedOffsets();
     for (size_t i = 0; i < served.size() && i < built.size(); ++i) {
-      const bool owned =
-          assigned_.empty() || std::find(assigned_.begin(), assigned_.end(),
-                                         Partition(static_cast<int>(i))) != assigned_.end();
-      if (owned && built[i].value() < served[i].value()) {
-        (void)current_->Start();
-        return absl::InternalError(absl::StrCat("partition ", i, ": the new copy is at ",
-                                                built[i].value(), ", the serving one at ",
-                                                served[i].value()));
+      const bool mine = owned.empty() || std::find(owned.begin(), owned.end(),
+                                                   Partition(static_cast<int>(i))) != owned.end();
+      if (mine && built[i].value() < served[i].value()) {
+        return give_back(absl::InternalError(absl::StrCat("partition ", i, ": the new copy is at ",
+                                                          built[i].value(), ", the serving one at ",
+                                                          served[i].value())));
       }
     }
     absl::Status ready = copy->CatchUpHelpers();
@@ -377,17 +401,17 @@ absl::Status ProjectionSlot::BuildAndSwap() {
     // the old copy's publications stopped.
     if (ready.ok()) ready = copy->runtime().ReseedOwned();
     if (ready.ok()) ready = WriteGeneration(options_, g + 1);
-    if (!ready.ok()) {
-      (void)current_->Start();
-      return ready;
-    }
+    if (!ready.ok()) return give_back(ready);
     // Swapped: the new copy serves from here.
-    old = std::move(current_);
-    current_ = copy;
-    building_.reset();
-    generation_ = g + 1;
-    progress_.set_generation(generation_);
-    if (absl::Status s = current_->Start(); !s.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      old = std::move(current_);
+      current_ = copy;
+      building_.reset();
+      generation_ = g + 1;
+      progress_.set_generation(generation_);
+    }
+    if (absl::Status s = copy->Start(); !s.ok()) {
       spdlog::error("projection {}: starting the new copy: {}", options_.name, s.ToString());
     }
   }

@@ -97,6 +97,11 @@ class ProjectionSlot {
   void Measure(projection::ProjectionRuntime& building, projection::ProjectionRuntime& serving);
 
   SlotOptions options_;
+  // Held by ownership changes (Assign, Revoke) and by a swap, which must not
+  // interleave; taken before mu_, never while holding it.
+  absl::Mutex ownership_mu_;
+  // Guards the pointers and the progress; held only briefly (every call
+  // takes it in Current()).
   mutable absl::Mutex mu_;
   std::shared_ptr<ProjectionCopy> current_ ABSL_GUARDED_BY(mu_);
   int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;

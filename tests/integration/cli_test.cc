@@ -94,6 +94,20 @@ TEST_F(CliTest, DemoLoadIsIdempotentAndQueriesAnswer) {
   CtlRun missing = Ctl(server_->address(), "get NOBODY");
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.out.find("NOT_FOUND"), std::string::npos) << missing.out;
+
+  // rebuild --wait follows the rebuild to the swap; the answers stay.
+  CtlRun rebuilt = Ctl(server_->address(), "rebuild lifecycle --wait");
+  ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.out;
+  EXPECT_NE(rebuilt.out.find("lifecycle: generation 1 serves"), std::string::npos) << rebuilt.out;
+  CtlRun after = Ctl(server_->address(), "get C000001");
+  ASSERT_EQ(after.exit_code, 0) << after.out;
+  EXPECT_EQ(after.out, Ctl(server_->address(), "get C000001").out);
+  EXPECT_NE(after.out.find("\"customer_id\": \"C000001\""), std::string::npos) << after.out;
+  CtlRun rebuilt_status = Ctl(server_->address(), "status");
+  EXPECT_NE(rebuilt_status.out.find("lifecycle   READY"), std::string::npos) << rebuilt_status.out;
+  CtlRun bad = Ctl(server_->address(), "rebuild nothing");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("INVALID_ARGUMENT"), std::string::npos) << bad.out;
 }
 
 TEST_F(CliTest, AppendJsonLinesAndRejectABadEventByLine) {

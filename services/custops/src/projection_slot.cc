@@ -293,17 +293,6 @@ v1::RebuildProgress ProjectionSlot::Progress() const {
   return progress_;
 }
 
-bool ProjectionSlot::rebuilding() const {
-  absl::MutexLock lock(&mu_);
-  return running_;
-}
-
-bool ProjectionSlot::WaitRebuilt(absl::Time deadline) const {
-  absl::MutexLock lock(&mu_);
-  auto done = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !running_; };
-  return mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
-}
-
 void ProjectionSlot::Measure(projection::ProjectionRuntime& building,
                              projection::ProjectionRuntime& serving) {
   const std::vector<Offset> built = building.AppliedOffsets();

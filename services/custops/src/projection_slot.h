@@ -83,9 +83,6 @@ class ProjectionSlot {
   absl::Status Rebuild();
   // The rebuild running now, or the last one since start.
   v1::RebuildProgress Progress() const;
-  bool rebuilding() const;
-  // Blocks until no rebuild runs or `deadline` (tests, tools).
-  bool WaitRebuilt(absl::Time deadline) const;
 
  private:
   explicit ProjectionSlot(SlotOptions options) : options_(std::move(options)) {}

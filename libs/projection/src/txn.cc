@@ -1,6 +1,9 @@
 #include "custops/projection/txn.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "custops/base/check.h"
 
@@ -35,9 +38,10 @@ std::string_view Txn::OverlayKey(store::ColumnFamily cf, std::string_view key) {
 
 void Txn::Record(store::ColumnFamily cf, std::string_view key, std::string_view value,
                  State state) {
+  CHECK(!sealed_) << "Txn write after batch()";
   const std::string_view k = OverlayKey(cf, key);
   auto it = overlay_.find(k);
-  const std::string_view v = state == State::kPut ? Copy(value, {}) : std::string_view();
+  const std::string_view v = state == State::kDeleted ? std::string_view() : Copy(value, {});
   if (it != overlay_.end()) {
     it->second = Entry{v, state};
   } else {
@@ -56,18 +60,36 @@ absl::StatusOr<std::optional<std::string>> Txn::Get(store::ColumnFamily cf, std:
 }
 
 void Txn::Put(store::ColumnFamily cf, std::string_view key, std::string_view value) {
-  batch_.Put(cf, key, value);
   Record(cf, key, value, State::kPut);
 }
 
 void Txn::PutUnread(store::ColumnFamily cf, std::string_view key, std::string_view value) {
-  batch_.Put(cf, key, value);
-  Record(cf, key, {}, State::kUnread);
+  Record(cf, key, value, State::kUnread);
 }
 
 void Txn::Delete(store::ColumnFamily cf, std::string_view key) {
-  batch_.Delete(cf, key);
   Record(cf, key, {}, State::kDeleted);
+}
+
+store::Batch& Txn::batch() {
+  if (sealed_) return batch_;
+  sealed_ = true;
+  std::vector<std::pair<std::string_view, const Entry*>> writes;
+  writes.reserve(overlay_.size());
+  for (const auto& [k, e] : overlay_) writes.emplace_back(k, &e);
+  std::sort(writes.begin(), writes.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [k, e] : writes) {
+    store::ColumnFamily cf;
+    std::memcpy(&cf, k.data(), sizeof(cf));
+    const std::string_view key = k.substr(sizeof(cf));
+    if (e->state == State::kDeleted) {
+      batch_.Delete(cf, key);
+    } else {
+      batch_.Put(cf, key, e->value);
+    }
+  }
+  return batch_;
 }
 
 }  // namespace custops::projection

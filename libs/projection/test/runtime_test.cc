@@ -722,6 +722,10 @@ TEST(TxnTest, GetSeesTheBatchsOwnWritesOverTheStore) {
     EXPECT_DEATH((void)txn.Get(a, "cached"), "PutUnread");
     // Nothing reaches the store before the batch is written.
     EXPECT_EQ(store->Get(a, "k1").value(), "stored1");
+    // One write per key: a:k1, b:k1, a:k2 (deleted), big, n0..n4999 (n7
+    // twice), cached.
+    EXPECT_EQ(txn.batch().Count(), 5005u);
+    EXPECT_DEATH(txn.Put(a, "late", "x"), "after batch");
     ASSERT_OK(store->Write(txn.batch()));
     EXPECT_EQ(store->Get(a, "k1").value(), "new1");
     EXPECT_EQ(store->Get(a, "k2").value(), std::nullopt);

@@ -1,6 +1,12 @@
 // The writes of one batch of a projection: state, offsets and outbox land in
 // one RocksDB WriteBatch. Reads see the batch's own earlier writes.
 // Not thread-safe: one batch, one thread.
+//
+// Put and Delete only record the key's last write; batch() hands them to the
+// WriteBatch once, one write per key, in key order within each column family.
+// A key written many times in a batch (a hot slice, a seen mark set and
+// cleared) reaches the memtable once, and sorted inserts let RocksDB's skip
+// list reuse its last insert position (docs/benchmarks.md "Where the time goes").
 #ifndef CUSTOPS_PROJECTION_TXN_H_
 #define CUSTOPS_PROJECTION_TXN_H_
 
@@ -31,8 +37,8 @@ class Txn {
   void Put(store::ColumnFamily cf, std::string_view key, std::string_view value);
   void Delete(store::ColumnFamily cf, std::string_view key);
   // Put for a key this batch will not Get again (the projection keeps the
-  // value itself, e.g. a write-back cache): the value is not copied into the
-  // read overlay. A later Get of the key in this batch is a bug (CHECK).
+  // value itself, e.g. a write-back cache). A later Get of the key in this
+  // batch is a bug (CHECK).
   void PutUnread(store::ColumnFamily cf, std::string_view key, std::string_view value);
 
   // Queues a derived change for `custops.state-changes.v1`, published after
@@ -42,15 +48,16 @@ class Txn {
   // re-derivation of the same change reproduces; the log drops repeats).
   void Emit(v1::StateChange change) { emitted_.push_back(std::move(change)); }
 
-  // For the runtime.
-  store::Batch& batch() { return batch_; }
+  // For the runtime: the WriteBatch, holding every Put and Delete so far
+  // (later ones are a bug, CHECK); the runtime adds its own writes to it.
+  store::Batch& batch();
   std::vector<v1::StateChange>& emitted() { return emitted_; }
-  bool empty() const { return batch_.Count() == 0 && emitted_.empty(); }
+  bool empty() const { return overlay_.empty() && batch_.Count() == 0 && emitted_.empty(); }
 
  private:
   enum class State : uint8_t { kPut, kDeleted, kUnread };
   struct Entry {
-    std::string_view value;  // in arena_ (kPut)
+    std::string_view value;  // in arena_ (kPut, kUnread)
     State state;
   };
   // Copies `a` then `b` into the arena; the bytes stay put until the Txn dies.
@@ -66,6 +73,7 @@ class Txn {
   // arena_ (chunks that never move): one allocation per ~64 KiB instead of
   // two strings per write.
   absl::flat_hash_map<std::string_view, Entry> overlay_;
+  bool sealed_ = false;  // overlay_ is in batch_
   std::vector<std::unique_ptr<char[]>> arena_;
   size_t arena_left_ = 0;
   char* arena_next_ = nullptr;

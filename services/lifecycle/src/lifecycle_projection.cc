@@ -226,23 +226,19 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
   if (!domain::Exists(facts)) return absl::OkStatus();
   if (announce) RETURN_IF_ERROR(AnnounceThrough(txn, p, customer_id, facts, now));
   const std::string key = CustomerKey(p, customer_id);
+  // The stored entry, as AnnouncedOf read it for this batch (with what was
+  // announced since).
+  ASSIGN_OR_RETURN(Announced * current, AnnouncedOf(txn, p, customer_id));
   std::optional<internal::LifecycleIndexEntry> old;
-  ASSIGN_OR_RETURN(std::optional<std::string> stored, txn.Get(cf_.index, key));
-  if (stored) {
+  if (current->index) {
     old.emplace();
-    if (!old->ParseFromString(*stored)) return absl::DataLossError("corrupt lifecycle index");
+    if (!old->ParseFromString(*current->index)) {
+      return absl::DataLossError("corrupt lifecycle index");
+    }
   }
   const domain::LifecycleSummary summary = domain::Summarize(facts, now, rules_);
   internal::LifecycleIndexEntry entry = IndexEntryOf(summary);
-  Announced announced;
-  if (auto it = announced_.find(customer_id); it != announced_.end()) {
-    announced = it->second;
-  } else if (old) {
-    announced = {.stage = old->announced_stage(),
-                 .sub_stage = old->announced_sub_stage(),
-                 .transitions = old->announced_transitions(),
-                 .at_micros = old->announced_at_micros()};
-  }
+  const Announced& announced = *current;
   entry.set_announced_transitions(announced.transitions);
   entry.set_announced_at_micros(announced.at_micros);
   entry.set_announced_stage(announced.stage);
@@ -257,9 +253,10 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
       last_at != announced.at_micros) {
     entry.set_due_micros(absl::ToUnixMicros(now));
   }
-  const std::string serialized = entry.SerializeAsString();
-  if (old && old->SerializeAsString() == serialized) return absl::OkStatus();
+  std::string serialized = entry.SerializeAsString();
+  if (current->index == serialized) return absl::OkStatus();
   txn.Put(cf_.index, key, serialized);
+  current->index = std::move(serialized);
 
   // Touch only the secondary keys whose inputs moved: most events change
   // last activity and nothing else.
@@ -304,7 +301,8 @@ absl::StatusOr<LifecycleProjection::Announced*> LifecycleProjection::AnnouncedOf
     announced = {.stage = old.announced_stage(),
                  .sub_stage = old.announced_sub_stage(),
                  .transitions = old.announced_transitions(),
-                 .at_micros = old.announced_at_micros()};
+                 .at_micros = old.announced_at_micros(),
+                 .index = std::move(value)};
   }
   return &announced_.emplace(customer_id, announced).first->second;
 }

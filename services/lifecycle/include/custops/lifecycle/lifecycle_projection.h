@@ -14,6 +14,7 @@
 #define CUSTOPS_LIFECYCLE_LIFECYCLE_PROJECTION_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,9 @@ class LifecycleProjection final : public projection::Projection {
     int sub_stage = 0;
     int32_t transitions = 0;
     int64_t at_micros = 0;
+    // The customer's index entry as the txn holds it (read once per batch;
+    // Reindex compares with it and keeps it current); nullopt = none.
+    std::optional<std::string> index;
   };
   absl::StatusOr<Announced*> AnnouncedOf(projection::Txn& txn, Partition p,
                                          const std::string& customer_id);

@@ -222,7 +222,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
   }
   ASSIGN_OR_RETURN(std::vector<log::LogRecord> records, std::move(read));
   if (records.empty()) {
-    RETURN_IF_ERROR(FinishRestore(p, /*at_end=*/true).status());
+    FinishRestore(p, /*at_end=*/true);
     return 0;
   }
   const absl::Time now = clock_.Now();
@@ -261,7 +261,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
     (*counts.parked)[r.key] = {.events = 1, .head = r.offset.value(), .reason = std::move(*dead)};
   }
   RETURN_IF_ERROR(projection_->Flush(p, now, txn));
-  RETURN_IF_ERROR(Commit(txn, records.back().offset.Next(), counts, /*wal=*/!restoring));
+  RETURN_IF_ERROR(Commit(txn, records.back().offset.Next(), counts));
   abandoner.committed = true;
   const absl::Duration took = clock_.Monotonic() - started;
   {
@@ -270,7 +270,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
     totals_.apply_time += took;
     totals_.max_batch_time = std::max(totals_.max_batch_time, took);
   }
-  RETURN_IF_ERROR(FinishRestore(p, /*at_end=*/false).status());
+  FinishRestore(p, /*at_end=*/false);
   return static_cast<int64_t>(records.size());
 }
 
@@ -340,27 +340,16 @@ absl::StatusOr<std::optional<std::string>> ProjectionRuntime::ApplyRecord(Partit
   return std::nullopt;
 }
 
-absl::StatusOr<bool> ProjectionRuntime::FinishRestore(Partition p, bool at_end) {
-  const int i = p.value();
-  {
-    absl::MutexLock lock(&mu_);
-    if (restore_target_[i] < 0 || (!at_end && applied_[i].value() < restore_target_[i])) {
-      return false;
-    }
-  }
-  // The restore's batches skipped the WAL: make them durable before the
-  // partition commits through the WAL again (a crash must never keep a later
-  // batch without the ones before it) and before its outbox is published.
-  RETURN_IF_ERROR(store_->Flush());
+void ProjectionRuntime::FinishRestore(Partition p, bool at_end) {
   absl::MutexLock lock(&mu_);
-  if (restore_target_[i] < 0) return false;
+  const int i = p.value();
+  if (restore_target_[i] < 0 || (!at_end && applied_[i].value() < restore_target_[i])) return;
   const absl::Duration took = clock_.Monotonic() - restore_started_[i];
   const int64_t n = applied_[i].value() - restore_from_[i];
   spdlog::info("projection {}: partition {} restored: {} records in {} ({:.0f} records/s)",
                projection_->Name(), i, n, absl::FormatDuration(took),
                static_cast<double>(n) / std::max(absl::ToDoubleSeconds(took), 1e-6));
   restore_target_[i] = -1;
-  return true;
 }
 
 absl::Status ProjectionRuntime::Assign(const std::vector<Partition>& partitions) {
@@ -394,13 +383,11 @@ absl::Status ProjectionRuntime::Assign(const std::vector<Partition>& partitions)
 }
 
 void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
-  bool restoring = false;
   {
     absl::MutexLock lock(&mu_);
     for (Partition p : partitions) {
       if (p.value() < 0 || p.value() >= partitions_) continue;
       owned_[p.value()] = false;
-      restoring |= restore_target_[p.value()] >= 0;
       restore_target_[p.value()] = -1;
     }
     // A batch already claimed finishes (its commit is atomic); nothing after it.
@@ -411,15 +398,6 @@ void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
       return true;
     };
     mu_.Await(absl::Condition(&idle));
-  }
-  // A partition revoked mid-restore keeps what its batches wrote without the
-  // WAL only once flushed: should it come back with nothing left to restore,
-  // its next commits go through the WAL and must not outlive those batches.
-  if (restoring) {
-    if (absl::Status flushed = store_->Flush(); !flushed.ok()) {
-      spdlog::error("projection {}: flush after revoking a restoring partition: {}",
-                    projection_->Name(), flushed.ToString());
-    }
   }
   // Waits on these partitions are some other instance's business now.
   UpdateWaiters();

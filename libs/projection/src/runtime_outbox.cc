@@ -126,7 +126,7 @@ absl::Status ProjectionRuntime::Reseed(Partition p) {
 }
 
 absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offset,
-                                       const BatchCounts& counts, bool wal) {
+                                       const BatchCounts& counts) {
   const Partition p = txn.partition();
   uint64_t seq;
   {
@@ -183,7 +183,7 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
   if (next_offset) {
     txn.batch().Put(meta_cf_, MetaKey('o', p), store::U64Value(next_offset->value()));
   }
-  RETURN_IF_ERROR(wal ? store_->Write(txn.batch()) : store_->WriteWithoutWal(txn.batch()));
+  RETURN_IF_ERROR(store_->Write(txn.batch()));
 
   {
     absl::MutexLock lock(&mu_);
@@ -218,9 +218,6 @@ absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
       // owns it again; meanwhile the new owner re-derives the same entries
       // under the same ids, so the two never append the same id at once.
       if (!owned_[i]) continue;
-      // A restoring partition's entries are not durable before its restore
-      // ends (written without the WAL): a crash would derive them again.
-      if (restore_target_[i] >= 0) continue;
       committed = next_seq_[i];
     }
     if (published_seq_[i] >= committed) continue;  // nothing new in this partition

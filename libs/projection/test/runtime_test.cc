@@ -3,10 +3,8 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
-#include <memory>
 #include <set>
 #include <string>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "custops/event/time.h"
@@ -17,7 +15,6 @@
 #include "custops/v1/changes.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "rocksdb/db.h"
 
 namespace custops::projection {
 namespace {
@@ -64,7 +61,6 @@ class CountingProjection final : public Projection {
     return absl::OkStatus();
   }
   absl::Status Flush(Partition, absl::Time, Txn&) override {
-    if (on_flush) on_flush();
     if (fail_flushes > 0) {
       --fail_flushes;
       return absl::UnavailableError("flush failed");
@@ -78,7 +74,6 @@ class CountingProjection final : public Projection {
   }
   bool TicksOnApply() const override { return ticks_on_apply; }
   std::function<void(Partition)> on_tick;
-  std::function<void()> on_flush;  // at the start of each batch's Flush
   void Abandon(Partition) override { ++abandoned; }
   std::set<std::string> poisoned;
   bool ticks_on_apply = false;
@@ -438,84 +433,6 @@ TEST_F(RuntimeTest, NoTicksWhileAPartitionRestores) {
   EXPECT_EQ(Count("alice"), 2000u);
   EXPECT_EQ(ticks_while_restoring, 0);
   EXPECT_GT(ticks_after, 0);  // ticking resumed once restored
-}
-
-// The bytes in a RocksDB directory's write-ahead log files.
-uintmax_t WalBytes(const std::filesystem::path& dir) {
-  uintmax_t n = 0;
-  for (const auto& f : std::filesystem::directory_iterator(dir)) {
-    if (f.path().extension() == ".log") n += f.file_size();
-  }
-  return n;
-}
-
-// What a store directory holds durably (its files: SSTs and the WAL), read
-// by a read-only instance beside the open one: a customer's count.
-uint64_t DurableCount(const std::filesystem::path& dir, const std::string& customer) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  std::vector<std::string> names;
-  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names).ok());
-  for (const std::string& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.string(), families, &handles, &raw);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  if (!s.ok()) return 0;
-  std::unique_ptr<rocksdb::DB> db(raw);
-  uint64_t count = 0;
-  for (size_t i = 0; i < names.size(); ++i) {
-    std::string v;
-    if (names[i] == "counts" && db->Get(rocksdb::ReadOptions(), handles[i], customer, &v).ok()) {
-      std::string_view in = v;
-      count = store::ReadU64(in);
-    }
-  }
-  for (rocksdb::ColumnFamilyHandle* h : handles) (void)db->DestroyColumnFamilyHandle(h);
-  return count;
-}
-
-// A restore's batches skip the WAL (a crash repeats them from the last
-// flush); when the restore ends the store is flushed, so what it applied is
-// on disk before the partition commits through the WAL again. Live batches
-// go through the WAL.
-TEST_F(RuntimeTest, ARestoreSkipsTheWalAndIsOnDiskWhenItEnds) {
-  auto owned = std::make_unique<CountingProjection>();
-  projection_ = owned.get();
-  const std::filesystem::path state = dir_ / "state";
-  auto rt = ProjectionRuntime::Open(
-      *log_, std::move(owned),
-      {.path = state.string(), .max_batch = 100, .own_all = false, .restore_batch = 100});
-  ASSERT_OK(rt);
-  runtime_ = std::move(*rt);
-  const Partition pa = log::PartitionForKey("alice", 4);
-  std::vector<v1::Event> events;
-  for (int i = 0; i < 1000; ++i) events.push_back(Visit(absl::StrCat("r", i), "alice"));
-  AppendEvents(events);
-  ASSERT_OK(runtime_->Assign({pa}));
-  ASSERT_TRUE(runtime_->Stats().partitions[pa.value()].restoring);
-  // The WAL as each batch is about to commit: grown by what the batches
-  // before it wrote through the WAL.
-  std::vector<uintmax_t> wal;
-  projection_->on_flush = [&] { wal.push_back(WalBytes(state)); };
-  ASSERT_OK(runtime_->CatchUp());
-  EXPECT_FALSE(runtime_->Stats().partitions[pa.value()].restoring);
-  EXPECT_EQ(Count("alice"), 1000u);
-  ASSERT_EQ(wal.size(), 10u);
-  EXPECT_EQ(wal.back(), wal.front());  // nine batches committed, none logged
-  // On disk, though never in the WAL: a read-only instance sees it.
-  EXPECT_EQ(DurableCount(state, "alice"), 1000u);
-
-  // Restored: the same number of events again, now live and logged.
-  events.clear();
-  for (int i = 0; i < 1000; ++i) events.push_back(Visit(absl::StrCat("l", i), "alice"));
-  AppendEvents(events);
-  wal.clear();
-  ASSERT_OK(runtime_->CatchUp());
-  EXPECT_EQ(Count("alice"), 2000u);
-  ASSERT_EQ(wal.size(), 10u);
-  EXPECT_GT(wal.back(), wal.front() + 20'000);
-  EXPECT_EQ(DurableCount(state, "alice"), 2000u);
 }
 
 // A projection that TicksOnApply is ticked after events even though its

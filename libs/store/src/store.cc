@@ -78,10 +78,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
-  // Without a WAL (bulk mode, WriteWithoutWal), only flushes that cover every
-  // family at once keep the families consistent after a crash (offsets
-  // beside the state).
-  db_options.atomic_flush = true;
+  // Without a WAL, only flushes that cover every family at once keep the
+  // families consistent after a crash (offsets beside the state).
+  db_options.atomic_flush = options.bulk;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   // Projections look up many keys that do not exist yet (dedup ids, new
@@ -159,13 +158,6 @@ absl::Status Store::Write(Batch& batch) {
   } else {
     wo.sync = sync_;
   }
-  return FromRocks(db_->Write(wo, batch.rep()), "write");
-}
-
-absl::Status Store::WriteWithoutWal(Batch& batch) {
-  if (db_ == nullptr) return absl::FailedPreconditionError("store is closed");
-  rocksdb::WriteOptions wo;
-  wo.disableWAL = true;
   return FromRocks(db_->Write(wo, batch.rep()), "write");
 }
 

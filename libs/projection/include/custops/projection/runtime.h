@@ -72,10 +72,7 @@ struct RuntimeOptions {
   // Default: true
   bool own_all = true;
   // Records per batch while a partition restores (catches up after Assign
-  // from its stored offset to the log end it had then): bulk replay. A
-  // restore's batches skip the WAL (a crash repeats them from the last
-  // flush); the store is flushed when the partition's restore ends, before
-  // it commits through the WAL again or publishes what it derived.
+  // from its stored offset to the log end it had then): bulk replay.
   // Default: 20000
   size_t restore_batch = 20000;
   // A copy built beside the serving one (docs/operations.md "Rebuild"):
@@ -279,9 +276,8 @@ class ProjectionRuntime {
   bool Claim(Partition p);
   void Release();
   // Ends the restore of `p` once it has applied its target (or read
-  // nothing more: `at_end`): flushes the store, so what the restore wrote
-  // without the WAL is durable. True when it ended the restore now.
-  absl::StatusOr<bool> FinishRestore(Partition p, bool at_end);
+  // nothing more: `at_end`).
+  void FinishRestore(Partition p, bool at_end);
   // Hands the applied offsets and ownership to the waiters (not under mu_).
   void UpdateWaiters();
   absl::Status CheckToken(const PositionSet& token) const;
@@ -289,9 +285,7 @@ class ProjectionRuntime {
   // For a projection that ReseedsFromPublished: aligns partition `p` (not
   // owned yet) with what was published under its ids (Assign).
   absl::Status Reseed(Partition p);
-  // `wal`: false for a restore's batches (Store::WriteWithoutWal).
-  absl::Status Commit(Txn& txn, std::optional<Offset> next_offset, const struct BatchCounts& c,
-                      bool wal = true);
+  absl::Status Commit(Txn& txn, std::optional<Offset> next_offset, const struct BatchCounts& c);
   absl::StatusOr<int64_t> PublishOutbox();
   void ApplyLoop();
   void PublishLoop();

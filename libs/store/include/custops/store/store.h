@@ -104,16 +104,11 @@ class Store {
   [[nodiscard]] absl::StatusOr<std::optional<std::string>> Get(ColumnFamily family,
                                                                std::string_view key) const;
   [[nodiscard]] absl::Status Write(Batch& batch);
-  // Write without the write-ahead log (a projection's restore, which a
-  // crash repeats from the last flush): durable only after Flush(). The
-  // families flush together (atomic flush), so what a crash keeps of such
-  // writes is whole batches, state and offsets alike.
-  [[nodiscard]] absl::Status WriteWithoutWal(Batch& batch);
   // Iterates keys starting with `prefix` (all keys when empty).
   std::unique_ptr<Iterator> NewIterator(ColumnFamily family, std::string_view prefix = "") const;
   [[nodiscard]] absl::Status CompactAll();
-  // Writes every memtable to disk (all column families at once): what was
-  // written is then durable without the WAL.
+  // Writes every memtable to disk (all column families at once when opened
+  // in bulk mode): what was written is then durable without the WAL.
   [[nodiscard]] absl::Status Flush();
   // Bulk writes (no WAL) on or off; see StoreOptions::bulk. Turning it off
   // flushes first, so no later WAL replay lands on a lost bulk write.

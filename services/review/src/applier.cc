@@ -151,60 +151,6 @@ void Applier::SaveComplaintCategory(const std::string& id, const std::string& co
   b_.txn().Put(cf_.activity, key, value);
 }
 
-absl::Status Applier::CountPiece(const internal::ReviewCustomer& c,
-                                 const internal::ReviewDerived& p, int sign) {
-  const Dims d{.region = p.region(),
-               .industry = p.industry(),
-               .owner = p.owner_id(),
-               .channel = p.channel(),
-               .product = "",
-               .customer = c.customer_id()};
-  const std::string& id = c.customer_id();
-  if (p.kind() == kPieceLost || p.kind() == kPieceWinBack) {
-    absl::Status status;
-    RETURN_IF_ERROR(b_.ForEach(FromMicros(p.from()), d, [&](SliceState& s, const std::string& sfx) {
-      if (p.kind() == kPieceWinBack) {
-        s.acc.win_backs += sign;
-        return;
-      }
-      s.acc.lost_customers += sign;
-      if (!status.ok()) return;
-      status = sign > 0 ? b_.FirstSeen(kSubjectLost, sfx, id).status()
-                        : b_.Unsee(kSubjectLost, sfx, id).status();
-    }));
-    return status;
-  }
-  internal::ReviewDelta change;
-  const int64_t v = sign * p.value();
-  switch (p.kind()) {
-    case kPieceCustomer:
-      change.set_customers(v);
-      break;
-    case kPieceIntent:
-      change.set_intent(v);
-      break;
-    case kPieceNegative:
-      change.set_negative_assets(v);
-      break;
-    case kPieceOverdue:
-      change.set_overdue_units(v);
-      break;
-    default:
-      return absl::OkStatus();
-  }
-  b_.AddDelta(FromMicros(p.from()), d, change);
-  if (p.to() != 0) {
-    internal::ReviewDelta undo;
-    AddDeltaInto(undo, change);
-    undo.set_customers(-undo.customers());
-    undo.set_intent(-undo.intent());
-    undo.set_negative_assets(-undo.negative_assets());
-    undo.set_overdue_units(-undo.overdue_units());
-    b_.AddDelta(FromMicros(p.to()), d, undo);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Applier::Derive(const std::string& id, internal::ReviewCustomer& c, int64_t at_least) {
   const int64_t horizon = std::max({absl::ToUnixMicros(now_), c.latest_event_micros(), at_least});
   int64_t next = kForever;
@@ -220,31 +166,8 @@ absl::Status Applier::Derive(const std::string& id, internal::ReviewCustomer& c,
     p.set_owner_id(d.owner);
     p.set_channel(d.channel);
   }
-  // Count the difference from what is counted (multisets of pieces).
-  std::vector<std::pair<std::string, int>> was, now;
-  for (int i = 0; i < c.derived_size(); ++i) was.emplace_back(c.derived(i).SerializeAsString(), i);
-  for (int i = 0; i < static_cast<int>(pieces.size()); ++i) {
-    now.emplace_back(pieces[i].SerializeAsString(), i);
-  }
-  std::sort(was.begin(), was.end());
-  std::sort(now.begin(), now.end());
-  std::vector<int> removed, added;
-  size_t i = 0, j = 0;
-  while (i < was.size() || j < now.size()) {
-    if (j == now.size() || (i < was.size() && was[i].first < now[j].first)) {
-      removed.push_back(was[i++].second);
-    } else if (i == was.size() || now[j].first < was[i].first) {
-      added.push_back(now[j++].second);
-    } else {
-      ++i;
-      ++j;
-    }
-  }
-  // Removals first: a loss moved to other dimensions unmarks, then marks.
-  for (int k : removed) RETURN_IF_ERROR(CountPiece(c, c.derived(k), -1));
-  for (int k : added) RETURN_IF_ERROR(CountPiece(c, pieces[k], +1));
-  c.mutable_derived()->Clear();
-  for (auto& p : pieces) *c.add_derived() = std::move(p);
+  // Counted at the batch's Flush: the difference from what is counted.
+  b_.SetDerived(c, std::move(pieces));
   c.set_stage_now(stage);
   c.set_derived_horizon_micros(horizon);
   const int64_t due = next == kForever ? 0 : next;

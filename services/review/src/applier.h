@@ -84,9 +84,6 @@ class Applier {
 
   // Shared steps (applier.cc).
   void Reindex(const std::string& id, internal::ReviewCustomer& c);
-  // Counts (+1) or uncounts (-1) one derived piece.
-  absl::Status CountPiece(const internal::ReviewCustomer& c, const internal::ReviewDerived& p,
-                          int sign);
   void SaveTierFacts(const std::string& id, const internal::ReviewCustomer& c);
   // rv_activity: the customer's name as of its latest naming event (event
   // time; at equal times the later in the log), and a complaint's category.

@@ -7,10 +7,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "custops/store/keys.h"
+#include "derived_timelines.h"
+#include "review_units.h"
 
 namespace custops::review {
 namespace {
@@ -48,6 +52,61 @@ int RegionTokens(std::string_view list) {
     list.remove_prefix(len);
   }
   return n;
+}
+
+// Derived pieces compare by value, every field (what the store holds).
+auto PieceFields(const internal::ReviewDerived& p) {
+  return std::tuple<int32_t, int64_t, int64_t, int64_t, const std::string&, const std::string&,
+                    const std::string&, const std::string&>(
+      p.kind(), p.from(), p.to(), p.value(), p.region(), p.industry(), p.owner_id(), p.channel());
+}
+bool PieceLess(const internal::ReviewDerived* a, const internal::ReviewDerived* b) {
+  return PieceFields(*a) < PieceFields(*b);
+}
+bool PieceEq(const internal::ReviewDerived& a, const internal::ReviewDerived& b) {
+  return PieceFields(a) == PieceFields(b);
+}
+// The same slices (and, for lost pieces, subject marks): kind, start and
+// dimensions.
+bool SameSlices(const internal::ReviewDerived& a, const internal::ReviewDerived& b) {
+  return a.kind() == b.kind() && a.from() == b.from() && a.region() == b.region() &&
+         a.industry() == b.industry() && a.owner_id() == b.owner_id() && a.channel() == b.channel();
+}
+
+// The multiset difference of two lists of pieces: fn(piece, -1) for each
+// piece of `was` not in `now`, then fn(piece, +1) for each of `now` not in
+// `was`.
+template <typename Was, typename Now, typename Fn>
+void DiffPieces(const Was& was, const Now& now, Fn fn) {
+  std::vector<const internal::ReviewDerived*> a, b;
+  a.reserve(was.size());
+  b.reserve(now.size());
+  for (const auto& p : was) a.push_back(&p);
+  for (const auto& p : now) b.push_back(&p);
+  std::sort(a.begin(), a.end(), PieceLess);
+  std::sort(b.begin(), b.end(), PieceLess);
+  std::vector<const internal::ReviewDerived*> added;
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (j == b.size() || (i < a.size() && PieceLess(a[i], b[j]))) {
+      fn(*a[i++], -1);
+    } else if (i == a.size() || PieceLess(b[j], a[i])) {
+      added.push_back(b[j++]);
+    } else {
+      ++i;
+      ++j;
+    }
+  }
+  for (const internal::ReviewDerived* p : added) fn(*p, +1);
+}
+
+Dims PieceDims(const internal::ReviewDerived& p, const std::string& customer_id) {
+  return Dims{.region = p.region(),
+              .industry = p.industry(),
+              .owner = p.owner_id(),
+              .channel = p.channel(),
+              .product = "",
+              .customer = customer_id};
 }
 
 }  // namespace
@@ -208,6 +267,105 @@ absl::Status ReviewProjection::Batch::CountDistinct(
   return absl::OkStatus();
 }
 
+void ReviewProjection::Batch::SetDerived(internal::ReviewCustomer& c,
+                                         std::vector<internal::ReviewDerived> pieces) {
+  auto* derived = c.mutable_derived();
+  if (static_cast<size_t>(derived->size()) == pieces.size() &&
+      std::equal(pieces.begin(), pieces.end(), derived->begin(), PieceEq)) {
+    return;  // unchanged (the pieces come in a deterministic order)
+  }
+  auto [it, inserted] = pending_.try_emplace(c.customer_id());
+  PendingDerived& pending = it->second;
+  if (inserted) {
+    pending.customer = &c;
+    pending.counted = *derived;
+  }
+  // Lost pieces: removals first, then additions (as counted one by one).
+  const uint64_t order = 2 * ++derive_order_;
+  DiffPieces(*derived, pieces, [&](const internal::ReviewDerived& p, int sign) {
+    if (p.kind() != kPieceLost && p.kind() != kPieceWinBack) return;
+    auto m = std::find_if(pending.marks.begin(), pending.marks.end(),
+                          [&](const PendingDerived::Mark& x) { return SameSlices(x.piece, p); });
+    if (m == pending.marks.end()) m = pending.marks.insert(pending.marks.end(), {.piece = p});
+    m->order = sign > 0 ? order + 1 : order;
+    m->mark = sign > 0;
+  });
+  derived->Clear();
+  for (internal::ReviewDerived& p : pieces) *derived->Add() = std::move(p);
+}
+
+absl::Status ReviewProjection::Batch::CountPiece(const std::string& id,
+                                                 const internal::ReviewDerived& p, int sign) {
+  const Dims d = PieceDims(p, id);
+  if (p.kind() == kPieceLost || p.kind() == kPieceWinBack) {
+    return ForEach(FromMicros(p.from()), d, [&](SliceState& s, const std::string&) {
+      if (p.kind() == kPieceWinBack) {
+        s.acc.win_backs += sign;
+      } else {
+        s.acc.lost_customers += sign;
+      }
+    });
+  }
+  internal::ReviewDelta change;
+  const int64_t v = sign * p.value();
+  switch (p.kind()) {
+    case kPieceCustomer:
+      change.set_customers(v);
+      break;
+    case kPieceIntent:
+      change.set_intent(v);
+      break;
+    case kPieceNegative:
+      change.set_negative_assets(v);
+      break;
+    case kPieceOverdue:
+      change.set_overdue_units(v);
+      break;
+    default:
+      return absl::OkStatus();
+  }
+  AddDelta(FromMicros(p.from()), d, change);
+  if (p.to() != 0) {
+    internal::ReviewDelta undo;
+    AddDeltaInto(undo, change);
+    undo.set_customers(-undo.customers());
+    undo.set_intent(-undo.intent());
+    undo.set_negative_assets(-undo.negative_assets());
+    undo.set_overdue_units(-undo.overdue_units());
+    AddDelta(FromMicros(p.to()), d, undo);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReviewProjection::Batch::CountDerived() {
+  for (auto& [id, pending] : pending_) {
+    absl::Status status;
+    DiffPieces(pending.counted, pending.customer->derived(),
+               [&](const internal::ReviewDerived& p, int sign) {
+                 if (status.ok()) status = CountPiece(id, p, sign);
+               });
+    RETURN_IF_ERROR(status);
+    // Every slice a flow touched is written, as when counted at once (a
+    // loss counted and undone leaves its slices, zero or not, in the
+    // store); each subject mark as the last mark or unmark left it.
+    absl::flat_hash_map<std::string, const PendingDerived::Mark*> last;
+    for (const PendingDerived::Mark& m : pending.marks) {
+      RETURN_IF_ERROR(ForEach(FromMicros(m.piece.from()), PieceDims(m.piece, id),
+                              [&](SliceState&, const std::string& suffix) {
+                                if (m.piece.kind() != kPieceLost) return;
+                                const PendingDerived::Mark*& l = last[suffix];
+                                if (l == nullptr || m.order > l->order) l = &m;
+                              }));
+    }
+    for (const auto& [suffix, m] : last) {
+      RETURN_IF_ERROR(m->mark ? FirstSeen(kSubjectLost, suffix, id).status()
+                              : Unsee(kSubjectLost, suffix, id).status());
+    }
+  }
+  pending_.clear();
+  return absl::OkStatus();
+}
+
 void ReviewProjection::Batch::AddDelta(absl::Time t, const Dims& d, int64_t pipeline, int64_t open,
                                        int64_t customers) {
   internal::ReviewDelta change;
@@ -264,11 +422,12 @@ absl::Status ReviewProjection::Batch::Flush() {
     return key;
   };
   PartState& part = *part_;
-  absl::Status status = part.customers.Flush([&](const std::string& id, const auto& c) {
+  absl::Status status = CountDerived();
+  status.Update(part.customers.Flush([&](const std::string& id, const auto& c) {
     c.SerializeToString(&value);
     txn_->PutUnread(cf_.customer, full_key(id), value);
     return absl::OkStatus();
-  });
+  }));
   status.Update(part.opps.Flush([&](const std::string& k, const auto& o) {
     o.SerializeToString(&value);
     txn_->PutUnread(cf_.opp, full_key(k), value);
@@ -296,6 +455,7 @@ absl::Status ReviewProjection::Batch::Flush() {
     return absl::OkStatus();
   }));
   seen_.clear();
+  pending_.clear();
   txn_ = nullptr;
   part_ = nullptr;
   if (!status.ok()) {
@@ -315,6 +475,7 @@ void ReviewProjection::Batch::Abandon() {
     p.deltas.Clear();
   }
   seen_.clear();
+  pending_.clear();
   txn_ = nullptr;
   part_ = nullptr;
 }

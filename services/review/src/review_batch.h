@@ -87,10 +87,10 @@ class ReviewProjection::Batch {
   // The periods containing t, per granularity (memoized by civil day).
   const DayPeriods& Periods(absl::Time t);
 
-  // Calls fn(slice, suffix) for each granularity's period containing t and
-  // each dimension value of d.
+  // Calls fn(suffix) for each granularity's period containing t and each
+  // dimension value of d (the slices ForEach visits, without touching them).
   template <typename Fn>
-  absl::Status ForEach(absl::Time t, const Dims& d, Fn fn) {
+  void ForEachSuffix(absl::Time t, const Dims& d, Fn fn) {
     const std::vector<DimKey> dims = DimKeys(d, rules_.tier_dimension);
     const DayPeriods& day = Periods(t);
     std::string suffix;
@@ -98,11 +98,26 @@ class ReviewProjection::Batch {
       for (const DimKey& dim : dims) {
         suffix.assign(pkey);
         suffix.append(dim.token);
-        ASSIGN_OR_RETURN(SliceState * s, Slice(suffix));
-        fn(*s, suffix);
+        fn(suffix);
       }
     }
-    return absl::OkStatus();
+  }
+
+  // Calls fn(slice, suffix) for each granularity's period containing t and
+  // each dimension value of d.
+  template <typename Fn>
+  absl::Status ForEach(absl::Time t, const Dims& d, Fn fn) {
+    absl::Status status;
+    ForEachSuffix(t, d, [&](const std::string& suffix) {
+      if (!status.ok()) return;
+      absl::StatusOr<SliceState*> s = Slice(suffix);
+      if (!s.ok()) {
+        status = s.status();
+        return;
+      }
+      fn(**s, suffix);
+    });
+    return status;
   }
 
   // Marks `id` seen under kind x suffix; true when it was not before.
@@ -120,6 +135,18 @@ class ReviewProjection::Batch {
   absl::Status CountDistinct(internal::ReviewCustomer& c, char kind, absl::Time t, const Dims& d,
                              const std::string& customer, int64_t domain::ReviewAccumulator::*field,
                              const std::function<bool(const domain::ReportingPeriod&)>& only = {});
+
+  // Replaces the derived pieces the customer's state counts (c.derived(),
+  // Applier::Derive). What they move (slices, snapshot deltas, lost
+  // customers' subject marks) is counted at Flush, once per customer and
+  // batch: the difference between the pieces the store counted at the
+  // batch's start and the last ones. A customer re-derived after each of its
+  // events (a loss by silence counted, then undone by its next event) costs
+  // one count instead of two per event. Same state as counting each change
+  // at once: counters add up, every slice a flow touched is still written,
+  // and a subject mark ends as its last mark or unmark left it (kept per
+  // lost piece in order, removals before additions).
+  void SetDerived(internal::ReviewCustomer& c, std::vector<internal::ReviewDerived> pieces);
 
   // Snapshot change at t's civil day for each dimension value of d. The
   // stored total is read at Flush, only for deltas not cached yet.
@@ -158,6 +185,29 @@ class ReviewProjection::Batch {
     WriteBackCache<Delta> deltas;                        // dim|value\0|day
   };
 
+  // A customer re-derived in this batch (SetDerived).
+  struct PendingDerived {
+    internal::ReviewCustomer* customer = nullptr;
+    // The pieces counted in the store (the customer's at the batch's start).
+    google::protobuf::RepeatedPtrField<internal::ReviewDerived> counted;
+    // Each flow (lost or win-back piece, by kind, start and dimensions: what
+    // names its slices and subject marks) counted or uncounted in this
+    // batch: the last of it, in the order of the batch's derivations
+    // (`order`); `mark`: counted.
+    struct Mark {
+      internal::ReviewDerived piece;
+      uint64_t order = 0;
+      bool mark = false;
+    };
+    std::vector<Mark> marks;
+  };
+  // Counts (+1) or uncounts (-1) one derived piece's slices and deltas
+  // (not its subject marks).
+  absl::Status CountPiece(const std::string& customer_id, const internal::ReviewDerived& p,
+                          int sign);
+  // Counts what SetDerived left pending (at Flush, before the writes).
+  absl::Status CountDerived();
+
   // Over a bound, drops what the last rounds of batches (one per partition)
   // did not touch; over it still, everything of that family.
   void Evict();
@@ -169,8 +219,10 @@ class ReviewProjection::Batch {
   std::vector<PartState> parts_;
   PartState* part_ = nullptr;
   uint64_t generation_ = 1;
-  absl::flat_hash_map<int64_t, DayPeriods> periods_;  // by DayNumber
-  absl::flat_hash_set<std::string> seen_;             // this batch's FirstSeen keys
+  absl::flat_hash_map<int64_t, DayPeriods> periods_;          // by DayNumber
+  absl::flat_hash_set<std::string> seen_;                     // this batch's FirstSeen keys
+  absl::flat_hash_map<std::string, PendingDerived> pending_;  // by customer id
+  uint64_t derive_order_ = 0;                                 // SetDerived calls
 };
 
 }  // namespace custops::review

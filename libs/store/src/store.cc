@@ -48,8 +48,18 @@ size_t Batch::Count() const { return rep_->Count(); }
 size_t Batch::ByteSize() const { return rep_->GetDataSize(); }
 void Batch::Clear() { rep_->Clear(); }
 
-Iterator::Iterator(std::unique_ptr<rocksdb::Iterator> it, std::string prefix)
-    : it_(std::move(it)), prefix_(std::move(prefix)) {}
+Iterator::Iterator(std::string prefix) : prefix_(std::move(prefix)) {
+  // The prefix's successor: its last byte below 0xff incremented, the rest
+  // dropped; none when every byte is 0xff (or no prefix).
+  upper_bound_ = prefix_;
+  while (!upper_bound_.empty() && static_cast<unsigned char>(upper_bound_.back()) == 0xff) {
+    upper_bound_.pop_back();
+  }
+  if (!upper_bound_.empty()) {
+    upper_bound_.back() = static_cast<char>(static_cast<unsigned char>(upper_bound_.back()) + 1);
+    upper_bound_slice_ = std::make_unique<rocksdb::Slice>(upper_bound_);
+  }
+}
 Iterator::~Iterator() = default;
 
 void Iterator::Seek(std::string_view target) {
@@ -176,9 +186,11 @@ absl::Status Store::SetBulk(bool bulk) {
 
 std::unique_ptr<Iterator> Store::NewIterator(ColumnFamily family, std::string_view prefix) const {
   CHECK(db_ != nullptr) << "store is closed";
+  std::unique_ptr<Iterator> it(new Iterator(std::string(prefix)));
   rocksdb::ReadOptions ro;
-  return std::make_unique<Iterator>(
-      std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, family)), std::string(prefix));
+  ro.iterate_upper_bound = it->upper_bound_slice_.get();
+  it->it_.reset(db_->NewIterator(ro, family));
+  return it;
 }
 
 absl::Status Store::CompactAll() {

@@ -23,6 +23,7 @@ namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
 class Iterator;
+class Slice;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -73,7 +74,6 @@ class Batch {
 // Forward iteration over one column family, optionally within a prefix.
 class Iterator {
  public:
-  explicit Iterator(std::unique_ptr<rocksdb::Iterator> it, std::string prefix);
   ~Iterator();
   // Positions at the first key >= target (and within the prefix).
   void Seek(std::string_view target);
@@ -85,8 +85,18 @@ class Iterator {
   absl::Status status() const;
 
  private:
-  std::unique_ptr<rocksdb::Iterator> it_;
+  friend class Store;
+  explicit Iterator(std::string prefix);
+
   std::string prefix_;
+  // The first key after every key of the prefix ("" = none): RocksDB's
+  // iterate_upper_bound, so that stepping past the prefix's last live key
+  // stops there instead of skipping the tombstones and keys that follow
+  // (a publisher's outbox scan once crossed every other partition's
+  // deleted entries this way).
+  std::string upper_bound_;
+  std::unique_ptr<rocksdb::Slice> upper_bound_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
 };
 
 // Thread-safe: any number of readers and writers.

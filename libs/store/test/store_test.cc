@@ -2,11 +2,14 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "custops/store/keys.h"
 #include "custops/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/perf_context.h"
+#include "rocksdb/perf_level.h"
 
 namespace custops::store {
 namespace {
@@ -57,6 +60,40 @@ TEST_F(StoreTest, PrefixIterationStaysInsideThePrefix) {
   it->Seek("p0");  // before the prefix: clamps to the prefix start
   ASSERT_TRUE(it->Valid());
   EXPECT_EQ(it->key(), "p1/a");
+}
+
+// Stepping past a prefix's last key stops there: RocksDB does not walk the
+// deleted keys that follow the prefix (an outbox scanned after each commit,
+// with other partitions' published entries after it), nor past the end
+// when the prefix ends in 0xff bytes.
+TEST_F(StoreTest, PrefixIterationDoesNotWalkTheTombstonesAfterThePrefix) {
+  auto store = Store::Open(Options()).value();
+  const ColumnFamily a = store->Family("a");
+  Batch batch;
+  batch.Put(a, "p1/x", "live");
+  for (int i = 0; i < 1000; ++i) batch.Put(a, "p2/" + std::to_string(i), "v");
+  batch.Put(a, "p3/y", "live");
+  batch.Put(a, "q\xff\xff", "ff");
+  batch.Put(a, "r", "after");
+  ASSERT_OK(store->Write(batch));
+  Batch deletes;
+  for (int i = 0; i < 1000; ++i) deletes.Delete(a, "p2/" + std::to_string(i));
+  ASSERT_OK(store->Write(deletes));
+
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  std::vector<std::string> keys;
+  auto it = store->NewIterator(a, "p1/");
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.emplace_back(it->key());
+  const uint64_t skipped = rocksdb::get_perf_context()->internal_delete_skipped_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  EXPECT_EQ(keys, std::vector<std::string>{"p1/x"});
+  EXPECT_EQ(skipped, 0u);  // without the bound: the 1000 tombstones of p2/
+
+  keys.clear();
+  auto ff = store->NewIterator(a, "q\xff");  // no successor but "r"
+  for (ff->SeekToFirst(); ff->Valid(); ff->Next()) keys.emplace_back(ff->key());
+  EXPECT_EQ(keys, std::vector<std::string>{"q\xff\xff"});
 }
 
 TEST_F(StoreTest, PersistsAcrossReopenAndRefusesASecondOpener) {

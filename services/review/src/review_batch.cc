@@ -21,9 +21,11 @@ namespace {
 
 using domain::ReviewAccumulator;
 
-// Entries kept across batches, per family over all partitions. A slice is
-// ~1 KB decoded, a customer ~1-2 KB: together well under 1 GB.
-constexpr size_t kMaxCachedSlices = 200'000;
+// Entries kept across batches, per family over all partitions. Slices are
+// bounded in estimated bytes (a cached slice is ~720 bytes, more with
+// revenue per customer or per competitor: ~365k slices in 256 MiB): their
+// cache is what saves the most reads. A customer is ~1-2 KB decoded.
+constexpr size_t kMaxCachedSliceBytes = size_t{256} << 20;
 constexpr size_t kMaxCachedCustomers = 200'000;
 constexpr size_t kMaxCachedOpportunities = 200'000;
 constexpr size_t kMaxCachedDeltas = 200'000;
@@ -463,7 +465,7 @@ absl::Status ReviewProjection::Batch::Flush() {
     return status;
   }
   ++generation_;
-  Evict();
+  Evict(part);
   return absl::OkStatus();
 }
 
@@ -480,25 +482,47 @@ void ReviewProjection::Batch::Abandon() {
   part_ = nullptr;
 }
 
-void ReviewProjection::Batch::Evict() {
+size_t ReviewProjection::Batch::SliceHeapBytes::operator()(const SliceState& s) const {
+  constexpr size_t kMapNode = 80;  // std::map<std::string, int64_t> node, allocator overhead
+  size_t n =
+      sizeof(int64_t) * (s.acc.response_seconds.capacity() + s.acc.resolution_seconds.capacity());
+  for (const auto* map : {&s.lost_by_competitor, &s.lost_amount_by_competitor}) {
+    for (const auto& [key, value] : *map) n += kMapNode + (key.size() > 15 ? key.capacity() : 0);
+  }
+  for (const auto& [key, value] : s.acc.revenue_by_customer) {
+    n += kMapNode + (key.size() > 15 ? key.capacity() : 0);
+  }
+  return n;
+}
+
+void ReviewProjection::Batch::Evict(PartState& flushed) {
   const uint64_t round = parts_.size();
-  auto bound = [&](auto member, size_t max) {
+  auto bound = [&](auto member, auto measure, size_t max) {
     size_t total = 0;
-    for (PartState& p : parts_) total += (p.*member).size();
+    for (PartState& p : parts_) total += measure(p.*member);
     if (total <= max) return;
     const uint64_t keep_from = generation_ > 2 * round ? generation_ - 2 * round : 0;
     total = 0;
     for (PartState& p : parts_) {
       (p.*member).EvictOlderThan(keep_from);
-      total += (p.*member).size();
+      total += measure(p.*member);
     }
     if (total <= max * 3 / 4) return;
+    // A replay touches most of a partition's entries in each of its batches,
+    // so age does not tell them apart; clearing every partition made each
+    // batch start cold. Dropping only the flushed partition's entries keeps
+    // the others' until their next batch.
+    total -= measure(flushed.*member);
+    (flushed.*member).Clear();
+    if (total <= max) return;
     for (PartState& p : parts_) (p.*member).Clear();
   };
-  bound(&PartState::slices, kMaxCachedSlices);
-  bound(&PartState::customers, kMaxCachedCustomers);
-  bound(&PartState::opps, kMaxCachedOpportunities);
-  bound(&PartState::deltas, kMaxCachedDeltas);
+  auto bytes = [](const auto& cache) { return cache.bytes(); };
+  auto entries = [](const auto& cache) { return cache.size(); };
+  bound(&PartState::slices, bytes, kMaxCachedSliceBytes);
+  bound(&PartState::customers, entries, kMaxCachedCustomers);
+  bound(&PartState::opps, entries, kMaxCachedOpportunities);
+  bound(&PartState::deltas, entries, kMaxCachedDeltas);
 }
 
 }  // namespace custops::review

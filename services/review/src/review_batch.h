@@ -178,10 +178,15 @@ class ReviewProjection::Batch {
     internal::ReviewDelta value;
     bool loaded = false;
   };
+  // What a decoded slice owns beyond sizeof(SliceState) (map nodes, vector
+  // elements), for the slice cache's bound in bytes.
+  struct SliceHeapBytes {
+    size_t operator()(const SliceState& s) const;
+  };
   struct PartState {
     WriteBackCache<internal::ReviewCustomer> customers;  // customer_id
     WriteBackCache<internal::ReviewOpportunity> opps;    // customer_id\0 opportunity_id
-    WriteBackCache<SliceState> slices;                   // slice suffix
+    WriteBackCache<SliceState, SliceHeapBytes> slices;   // slice suffix
     WriteBackCache<Delta> deltas;                        // dim|value\0|day
   };
 
@@ -208,9 +213,12 @@ class ReviewProjection::Batch {
   // Counts what SetDerived left pending (at Flush, before the writes).
   absl::Status CountDerived();
 
-  // Over a bound, drops what the last rounds of batches (one per partition)
-  // did not touch; over it still, everything of that family.
-  void Evict();
+  // Over a bound (slices: in estimated bytes; the others: in entries),
+  // drops what the last rounds of batches (one per partition) did not touch;
+  // over 3/4 of it still, what the partition just flushed holds (`flushed`:
+  // partitions take turns, so it is the one whose next batch is furthest
+  // away); over the bound still, everything of that family.
+  void Evict(PartState& flushed);
 
   const ReviewRules& rules_;
   const Families& cf_;

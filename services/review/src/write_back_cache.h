@@ -11,6 +11,7 @@
 //     return Write(key, v);  // each dirty entry, in key order
 //   }));
 //   customers.EvictOlderThan(generation - keep);
+//   if (customers.bytes() > kMax) ...  // estimated memory, as of the last Flush
 #ifndef CUSTOPS_REVIEW_SRC_WRITE_BACK_CACHE_H_
 #define CUSTOPS_REVIEW_SRC_WRITE_BACK_CACHE_H_
 
@@ -27,12 +28,20 @@
 
 namespace custops::review {
 
+// The default HeapBytes of WriteBackCache: nothing beyond sizeof(T).
+template <typename T>
+struct NoHeapBytes {
+  size_t operator()(const T&) const { return 0; }
+};
+
 // A write-back cache of decoded state of one family and partition, kept
 // across batches: entries touched by a batch are dirty and written (all of
 // them, in key order) by the batch's Flush, so the store holds exactly what
 // it held without the cache and a restart only costs reads. Entries are
 // evicted by age (the generation of the batch that last touched them).
-template <typename T>
+// `HeapBytes` estimates what a value owns beyond its own size (maps, vectors)
+// for bytes(); by default nothing.
+template <typename T, typename HeapBytes = NoHeapBytes<T>>
 class WriteBackCache {
  public:
   // The cached value of `key` (marked dirty), or null.
@@ -56,27 +65,38 @@ class WriteBackCache {
     for (auto* e : dirty_) {
       RETURN_IF_ERROR(fn(e->first, e->second.value));
       e->second.dirty = false;
+      // bytes_ - old + now (modular: exact once both are added).
+      const size_t now = EntryBytes(*e);
+      bytes_ += now - e->second.bytes;
+      e->second.bytes = now;
     }
     dirty_.clear();
     return absl::OkStatus();
   }
   // Drops clean entries last touched before `generation`.
   void EvictOlderThan(uint64_t generation) {
-    absl::erase_if(map_, [generation](const auto& e) {
-      return !e.second.dirty && e.second.generation < generation;
+    absl::erase_if(map_, [&](const auto& e) {
+      if (e.second.dirty || e.second.generation >= generation) return false;
+      bytes_ -= e.second.bytes;
+      return true;
     });
   }
   void Clear() {
     map_.clear();
     dirty_.clear();
+    bytes_ = 0;
   }
   size_t size() const { return map_.size(); }
+  // The estimated memory of the entries (node, key and value), each as of
+  // the Flush that last wrote it.
+  size_t bytes() const { return bytes_; }
 
  private:
   struct Entry {
     T value;
     uint64_t generation = 0;
     bool dirty = false;
+    size_t bytes = 0;  // counted in bytes_
   };
   using Map = absl::node_hash_map<std::string, Entry>;  // stable addresses
   void Mark(typename Map::value_type& e, uint64_t generation) {
@@ -86,8 +106,15 @@ class WriteBackCache {
       dirty_.push_back(&e);
     }
   }
+  static size_t EntryBytes(const typename Map::value_type& e) {
+    // The node (with allocator overhead), the table's slot and control
+    // byte, the key's heap copy when too long for the string's own buffer.
+    const size_t key = e.first.size() > 15 ? e.first.capacity() + 1 : 0;
+    return sizeof(e) + 16 + sizeof(void*) + 1 + key + HeapBytes()(e.second.value);
+  }
   Map map_;
   std::vector<typename Map::value_type*> dirty_;
+  size_t bytes_ = 0;
 };
 
 }  // namespace custops::review

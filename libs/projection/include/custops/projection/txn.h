@@ -6,7 +6,7 @@
 // WriteBatch once, one write per key, in key order within each column family.
 // A key written many times in a batch (a hot slice, a seen mark set and
 // cleared) reaches the memtable once, and sorted inserts let RocksDB's skip
-// list reuse its last insert position (docs/benchmarks.md "Where the time goes").
+// list reuse its last insert position (docs/benchmarks.md "Issue 16, second pass").
 #ifndef CUSTOPS_PROJECTION_TXN_H_
 #define CUSTOPS_PROJECTION_TXN_H_
 

@@ -56,7 +56,8 @@ int RegionTokens(std::string_view list) {
   return n;
 }
 
-// Derived pieces compare by value, every field (what the store holds).
+// Derived pieces compare by value, every field (what the store holds): a field
+// added to internal.ReviewDerived must be added here too.
 auto PieceFields(const internal::ReviewDerived& p) {
   return std::tuple<int32_t, int64_t, int64_t, int64_t, const std::string&, const std::string&,
                     const std::string&, const std::string&>(

@@ -192,6 +192,36 @@ void BM_GetReviewMonthByOwner(benchmark::State& state) {
 }
 BENCHMARK(BM_GetReviewMonthByOwner)->Unit(benchmark::kMicrosecond)->Iterations(2000);
 
+// A tier's report: its members (ranked as of the period's start over
+// rv_tier) and each member's day slices rolled up into the period.
+void BM_GetReviewByTier(benchmark::State& state) {
+  review::ReviewQueries& queries = Population::instance->Queries();
+  const auto granularity = static_cast<v1::Granularity>(state.range(0));
+  const absl::Time day = absl::FromCivil(absl::CivilDay(2024, 11, 4), absl::UTCTimeZone());
+  std::vector<absl::Duration> samples;
+  int64_t metrics = 0;
+  for (auto _ : state) {
+    v1::GetReviewRequest req;
+    req.set_granularity(granularity);
+    *req.mutable_period_start() = event::ToProto(day);
+    req.set_dimension(v1::DIMENSION_TIER);
+    req.set_dimension_value("GOLD");
+    const absl::Time t0 = absl::Now();
+    auto report = queries.GetReview(req);
+    samples.push_back(absl::Now() - t0);
+    CHECK(report.ok()) << report.status();
+    metrics += report->metrics_size();
+  }
+  benchmark::DoNotOptimize(metrics);
+  ReportLatency(state, samples);
+  state.SetLabel(absl::StrCat(v1::Granularity_Name(granularity), ", tier GOLD"));
+}
+BENCHMARK(BM_GetReviewByTier)
+    ->Arg(v1::GRANULARITY_MONTH)
+    ->Arg(v1::GRANULARITY_YEAR)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(10);
+
 void BM_GetReviewMonthByOwnerHistory12(benchmark::State& state) {
   review::ReviewQueries& queries = Population::instance->Queries();
   const absl::Time month = absl::FromCivil(absl::CivilMonth(2024, 11), absl::UTCTimeZone());

@@ -30,8 +30,6 @@ constexpr size_t kMaxCachedCustomers = 200'000;
 constexpr size_t kMaxCachedOpportunities = 200'000;
 constexpr size_t kMaxCachedDeltas = 200'000;
 
-int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
-
 // Whether `list` (tokens dim (BE32) | value \0, back to back) holds `token`.
 bool ContainsToken(std::string_view list, std::string_view token) {
   while (list.size() >= 4) {
@@ -210,12 +208,22 @@ absl::Status ReviewProjection::Batch::CountDistinct(
     internal::ReviewCustomer& c, char kind, absl::Time t, const Dims& d,
     const std::string& customer, int64_t ReviewAccumulator::*field,
     const std::function<bool(const domain::ReportingPeriod&)>& only) {
+  std::string suffix_customer_day;  // CustomerDaysPrefix(customer) + the day's key
   std::vector<DimKey> dims;
   const DayPeriods& day = Periods(t);
+  int64_t customer_bits = 0;  // the granularities counted in the customer's day slice
   for (size_t gi = 0; gi < std::size(kGranularities); ++gi) {
     const domain::ReportingPeriod& period = day.periods[gi];
     if (only && !only(period)) continue;
-    if (dims.empty()) dims = DimKeys(d, rules_.tier_dimension);
+    if (dims.empty()) {
+      dims = DimKeys(d, rules_.tier_dimension);
+      if (dims.back().dim == kDimensionCustomer) {
+        suffix_customer_day.assign(dims.back().token);
+        suffix_customer_day.append(day.keys[0]);
+        dims.pop_back();
+      }
+    }
+    if (!suffix_customer_day.empty()) customer_bits |= int64_t{1} << gi;
     const std::string& encoded = day.keys[gi];
     const std::string_view pkey(encoded.data(), encoded.size() - 1);  // without its \0
     const std::string tag = {kind, static_cast<char>('0' + gi)};
@@ -266,6 +274,10 @@ absl::Status ReviewProjection::Batch::CountDistinct(
       }
       if (cache->tracked() && pkey > cache->max_period()) cache->set_max_period(std::string(pkey));
     }
+  }
+  if (customer_bits != 0) {
+    ASSIGN_OR_RETURN(SliceState * s, Slice(suffix_customer_day));
+    s->acc.*field |= customer_bits;
   }
   return absl::OkStatus();
 }

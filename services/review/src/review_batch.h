@@ -36,13 +36,10 @@
 #include "custops/projection/projection.h"
 #include "custops/review/review_projection.h"
 #include "custops/store/store.h"
+#include "review_query_keys.h"
 #include "write_back_cache.h"
 
 namespace custops::review {
-
-inline constexpr v1::Granularity kGranularities[] = {v1::GRANULARITY_DAY, v1::GRANULARITY_WEEK,
-                                                     v1::GRANULARITY_MONTH, v1::GRANULARITY_QUARTER,
-                                                     v1::GRANULARITY_YEAR};
 
 // Distinct-counter and subject kinds in rv_seen.
 inline constexpr char kSeenActive = 'a';
@@ -89,6 +86,9 @@ class ReviewProjection::Batch {
 
   // Calls fn(suffix) for each granularity's period containing t and each
   // dimension value of d (the slices ForEach visits, without touching them).
+  // The customer dimension has a slice per day only
+  // (CustomerDaysPrefix + day_key\0): a tier query rolls a member's days up
+  // into its period (docs/review.md "Tier").
   template <typename Fn>
   void ForEachSuffix(absl::Time t, const Dims& d, Fn fn) {
     const std::vector<DimKey> dims = DimKeys(d, rules_.tier_dimension);
@@ -96,10 +96,16 @@ class ReviewProjection::Batch {
     std::string suffix;
     for (const std::string& pkey : day.keys) {
       for (const DimKey& dim : dims) {
+        if (dim.dim == kDimensionCustomer) continue;
         suffix.assign(pkey);
         suffix.append(dim.token);
         fn(suffix);
       }
+    }
+    if (!dims.empty() && dims.back().dim == kDimensionCustomer) {
+      suffix.assign(dims.back().token);
+      suffix.append(day.keys[0]);
+      fn(suffix);
     }
   }
 
@@ -131,7 +137,9 @@ class ReviewProjection::Batch {
   // granularity, and the latest period of any entry (`max_period`, for tags
   // created since it exists), so an in-order event in a new period knows its
   // entry is absent without reading it. `only`, when set, limits the periods
-  // counted.
+  // counted. The customer's own day slice (the tier dimension) keeps the
+  // counter as a bit per granularity counted (CustomerDayBit), OR-ed: a
+  // period's count for the customer is whether any of its days has the bit.
   absl::Status CountDistinct(internal::ReviewCustomer& c, char kind, absl::Time t, const Dims& d,
                              const std::string& customer, int64_t domain::ReviewAccumulator::*field,
                              const std::function<bool(const domain::ReportingPeriod&)>& only = {});

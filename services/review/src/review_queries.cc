@@ -6,10 +6,12 @@
 // review_report_queries.cc, the per-customer queries in
 // review_customer_queries.cc.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +38,8 @@ int64_t WindowMargin(const internal::ReviewTierFacts& f, int64_t window_start, i
 
 // rv_seen kinds read here (src/review_batch.h): the distinct counters a
 // customer who moved region can be counted twice in, and the movers' index.
+// A customer's day slice keeps each of these counters as a bit mask over
+// kGranularities (ReviewProjection::Batch::CountDistinct).
 constexpr std::pair<char, int64_t domain::ReviewAccumulator::*> kDistinctCounters[] = {
     {'a', &domain::ReviewAccumulator::active_customers},
     {'p', &domain::ReviewAccumulator::purchasing_customers},
@@ -106,6 +110,66 @@ absl::StatusOr<SliceState> ReviewQueries::LoadSlice(const std::string& period_ke
     MergeInto(total, FromProto(proto));
   }
   return total;
+}
+
+namespace {
+
+// The stored key of `day` in a customer's day slices (day_key\0).
+std::string DayKey(absl::CivilDay day) {
+  std::string key;
+  store::AppendId(key, domain::PeriodContaining(day, v1::GRANULARITY_DAY).Key());
+  return key;
+}
+
+}  // namespace
+
+absl::StatusOr<SliceState> ReviewQueries::CustomerSlice(
+    int partition, const std::string& customer_id, const domain::ReportingPeriod& period) const {
+  const int bit = CustomerDayBit(period.granularity);
+  if (bit < 0) return absl::InvalidArgumentError("granularity: not a reporting granularity");
+  const std::string prefix = PartitionKey(partition) + CustomerDaysPrefix(customer_id);
+  const std::string last = DayKey(period.last_day());
+  std::array<int64_t, std::size(kDistinctCounters)> masks{};
+  SliceState total;
+  std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.slice, prefix);
+  for (it->Seek(prefix + DayKey(period.first_day)); it->Valid(); it->Next()) {
+    if (it->key().substr(prefix.size()) > last) break;
+    internal::ReviewSlice proto;
+    if (!proto.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt review slice");
+    }
+    SliceState day = FromProto(proto);
+    for (size_t i = 0; i < masks.size(); ++i) {
+      int64_t& counter = day.acc.*kDistinctCounters[i].second;
+      masks[i] |= counter;
+      counter = 0;
+    }
+    MergeInto(total, day);
+  }
+  RETURN_IF_ERROR(it->status());
+  for (size_t i = 0; i < masks.size(); ++i) {
+    total.acc.*kDistinctCounters[i].second = (masks[i] >> bit) & 1;
+  }
+  return total;
+}
+
+absl::Status ReviewQueries::CustomerSubjects(int partition, char kind,
+                                             const std::string& customer_id,
+                                             const domain::ReportingPeriod& period, size_t limit,
+                                             std::set<std::string>& ids) const {
+  std::string prefix = PartitionKey(partition);
+  prefix.push_back(kind);
+  prefix.append(CustomerDaysPrefix(customer_id));
+  const std::string last = DayKey(period.last_day());
+  std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.seen, prefix);
+  for (it->Seek(prefix + DayKey(period.first_day)); it->Valid() && ids.size() < limit; it->Next()) {
+    std::string_view rest = it->key().substr(prefix.size());
+    const size_t end = rest.find('\0');
+    if (end == std::string_view::npos) return absl::DataLossError("corrupt review subject key");
+    if (rest.substr(0, end + 1) > last) break;
+    ids.emplace(rest.substr(end + 1));
+  }
+  return it->status();
 }
 
 absl::StatusOr<std::vector<internal::ReviewDelta>> ReviewQueries::SnapshotsBefore(
@@ -301,18 +365,10 @@ absl::StatusOr<std::vector<ReviewQueries::Gathered>> ReviewQueries::GatherSeries
     } else {
       ASSIGN_OR_RETURN(g.members, TierMembers(period, value));
     }
-    const std::string key = period.Key();
     const std::vector<absl::CivilDay> edges = {period.first_day, period.last_day() + 1};
     for (const TierMember& m : g.members) {
-      ASSIGN_OR_RETURN(
-          std::optional<std::string> stored,
-          store_.Get(cf_.slice, PartitionKey(m.partition) +
-                                    SliceSuffix(key, kDimensionCustomer, m.customer_id)));
-      if (stored) {
-        internal::ReviewSlice proto;
-        if (!proto.ParseFromString(*stored)) return absl::DataLossError("corrupt review slice");
-        MergeInto(g.slice, FromProto(proto));
-      }
+      ASSIGN_OR_RETURN(SliceState member, CustomerSlice(m.partition, m.customer_id, period));
+      MergeInto(g.slice, member);
       ASSIGN_OR_RETURN(std::vector<internal::ReviewDelta> snapshots,
                        SnapshotsBeforeIn(m.partition, kDimensionCustomer, m.customer_id, edges));
       AddDeltaInto(g.at_start, snapshots[0]);

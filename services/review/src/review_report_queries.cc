@@ -268,14 +268,7 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
       }
       std::set<std::string> ids;
       for (const TierMember& m : *tier_members) {
-        std::string prefix = PartitionKey(m.partition);
-        prefix.push_back(kind);
-        prefix.append(SliceSuffix(period.Key(), kDimensionCustomer, m.customer_id));
-        std::unique_ptr<store::Iterator> it = store_.NewIterator(cf_.seen, prefix);
-        for (it->SeekToFirst(); it->Valid() && ids.size() < 100; it->Next()) {
-          ids.emplace(it->key().substr(prefix.size()));
-        }
-        RETURN_IF_ERROR(it->status());
+        RETURN_IF_ERROR(CustomerSubjects(m.partition, kind, m.customer_id, period, 100, ids));
       }
       for (const std::string& id : ids) {
         if (opportunities) {

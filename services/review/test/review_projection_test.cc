@@ -181,6 +181,12 @@ TEST_F(ReviewProjectionTest, ALateEventChangesExactlyItsPeriods) {
     if (it == before.end() || it->second != v) {
       std::string_view rest = k;
       rest.remove_prefix(4);
+      if (store::ReadU32(rest) == static_cast<uint32_t>(kDimensionCustomer)) {
+        store::ReadId(rest);  // a customer's day slice: customer_id\0|day_key\0
+      } else {
+        rest = k;
+        rest.remove_prefix(4);
+      }
       changed.emplace(store::ReadId(rest));
     }
   }
@@ -663,6 +669,87 @@ TEST_F(ReviewProjectionTest, AnswersDoNotDependOnBatchBoundaries) {
   EXPECT_EQ(M(march, "win_backs").value().count(), 1);
 }
 
+// A customer's tier slices are kept per day and rolled up into the asked
+// period at query time (docs/review.md "Tier"). With one customer, the tier
+// holding it reports what ALL reports, at every granularity: distinct
+// counters once per period (active on several days of it), coverage only
+// for a visit while the customer was in the base at that period's start,
+// and the findings' subjects from its days.
+TEST_F(ReviewProjectionTest, ATierRollsUpItsMembersDays) {
+  Events ev;
+  ev.Register("c1", At(2023, 11, 1), "East", "owner-a");
+  ev.Visit("c1", At(2023, 12, 10), "rep-x");             // not in the coverage base yet
+  ev.Contract("c1", At(2023, 12, 20), "rep-x", 10'000);  // CUSTOMER from here on
+  ev.Visit("c1", At(2023, 12, 22), "rep-x");  // covered for its day, not its week (from 12-18)
+  ev.Contract("c1", At(2023, 12, 27), "rep-x", 2'000);  // a repeat purchase
+  ev.Visit("c1", At(2024, 1, 3), "rep-x");
+  ev.Visit("c1", At(2024, 1, 4), "rep-x");
+  ev.Contract("c1", At(2024, 1, 5), "rep-x", 3'000);
+  ev.File("c1", "cp1", At(2024, 1, 8), v1::SEVERITY_HIGH, v1::COMPLAINT_CATEGORY_SERVICE);
+  ev.Churn("c1", At(2024, 2, 10));
+  ev.Visit("c1", At(2024, 2, 15), "rep-x");  // covered for February, not for its day (LOST)
+  Append(ev.Take());
+  auto values = [](const v1::ReviewReport& r) {
+    std::string out;
+    for (const v1::Metric& m : r.metrics()) {
+      absl::StrAppend(&out, m.name(), "=", m.value().ShortDebugString(), "; ");
+    }
+    return out;
+  };
+  auto subjects = [](const v1::ReviewReport& r) {
+    std::string out;
+    for (const v1::Finding& f : r.findings()) {
+      for (const std::string& id : f.customer_ids())
+        absl::StrAppend(&out, f.rule_id(), ":", id, " ");
+    }
+    return out;
+  };
+  int compared = 0;
+  for (v1::Granularity g : {v1::GRANULARITY_DAY, v1::GRANULARITY_WEEK, v1::GRANULARITY_MONTH,
+                            v1::GRANULARITY_QUARTER, v1::GRANULARITY_YEAR}) {
+    for (absl::Time day : {At(2023, 12, 10), At(2023, 12, 20), At(2023, 12, 22), At(2023, 12, 27),
+                           At(2024, 1, 3), At(2024, 1, 5), At(2024, 1, 8), At(2024, 2, 15)}) {
+      const v1::ReviewReport all = Review(g, day, v1::DIMENSION_ALL, "");
+      std::vector<std::string> holding;  // the tiers whose values are ALL's
+      for (const char* t : {"DIAMOND", "PLATINUM", "GOLD", "SILVER", "IRON", "BIG", "SMALL"}) {
+        const v1::ReviewReport tier = Review(g, day, v1::DIMENSION_TIER, t);
+        if (values(tier) == values(all)) {
+          holding.push_back(t);
+          EXPECT_EQ(subjects(tier), subjects(all)) << all.period_key() << " " << t;
+        }
+      }
+      EXPECT_EQ(holding.size(), 1u) << all.period_key() << ": " << values(all);
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 40);
+  // The figures themselves, in the tier holding c1 (DIAMOND from its first
+  // purchase on: the only ranked customer).
+  const v1::ReviewReport jan =
+      Review(v1::GRANULARITY_MONTH, At(2024, 1, 1), v1::DIMENSION_TIER, "DIAMOND");
+  EXPECT_EQ(M(jan, "active_customers").value().count(), 1);  // active on four days
+  EXPECT_EQ(M(jan, "visits").value().count(), 2);
+  EXPECT_EQ(M(jan, "repeat_purchase_rate").value().ratio().numerator(), 1);
+  EXPECT_EQ(M(jan, "contact_coverage").value().ratio().numerator(), 1);
+  EXPECT_EQ(M(jan, "sla_breaches").value().count(), 2);  // first response and resolution
+  EXPECT_THAT(subjects(jan), ::testing::HasSubstr(":c1"));
+  const v1::ReviewReport feb =
+      Review(v1::GRANULARITY_MONTH, At(2024, 2, 1), v1::DIMENSION_TIER, "DIAMOND");
+  EXPECT_EQ(M(feb, "contact_coverage").value().ratio().numerator(), 1);
+  EXPECT_EQ(M(feb, "contact_coverage").value().ratio().denominator(), 1);
+  const v1::ReviewReport feb_15 =
+      Review(v1::GRANULARITY_DAY, At(2024, 2, 15), v1::DIMENSION_TIER, "DIAMOND");
+  EXPECT_EQ(M(feb_15, "visits").value().count(), 1);
+  EXPECT_FALSE(M(feb_15, "contact_coverage").value().has_ratio());  // LOST at its start
+  const v1::ReviewReport dec_day =
+      Review(v1::GRANULARITY_DAY, At(2023, 12, 22), v1::DIMENSION_TIER, "DIAMOND");
+  EXPECT_EQ(M(dec_day, "contact_coverage").value().ratio().numerator(), 1);
+  const v1::ReviewReport dec_week =
+      Review(v1::GRANULARITY_WEEK, At(2023, 12, 22), v1::DIMENSION_TIER, "SMALL");
+  EXPECT_EQ(M(dec_week, "visits").value().count(), 1);
+  EXPECT_FALSE(M(dec_week, "contact_coverage").value().has_ratio());  // no base at 12-18
+}
+
 // review.tier_dimension = false: no per-customer slices, tier queries refused.
 TEST_F(ReviewProjectionTest, TierDimensionCanBeTurnedOff) {
   Events ev;
@@ -674,13 +761,12 @@ TEST_F(ReviewProjectionTest, TierDimensionCanBeTurnedOff) {
     auto it = store.NewIterator(store.Family("rv_slice"));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string_view rest = it->key();
-      rest.remove_prefix(4);
-      store::ReadId(rest);  // period
+      rest.remove_prefix(4);  // partition: a customer's day slice follows it
       n += store::ReadU32(rest) == static_cast<uint32_t>(kDimensionCustomer) ? 1 : 0;
     }
     return n;
   };
-  EXPECT_EQ(count_customer_slices(runtime_->store()), 5);  // day, week, month, quarter, year
+  EXPECT_EQ(count_customer_slices(runtime_->store()), 1);  // the contract's day
   ReviewRules off = rules_;
   off.tier_dimension = false;
   auto rt =

@@ -10,10 +10,13 @@
 //
 // Column families (keys start with the partition, big-endian):
 //   rv_slice     P|period_key\0|dim|value\0            -> internal.ReviewSlice
+//                P|100|customer_id\0|day_key\0           -> internal.ReviewSlice (a customer's
+//                                                          day: the tier dimension's source)
 //   rv_delta     P|dim|value\0|day                      -> internal.ReviewDelta
 //   rv_seen      P|kind|customer_id\0|period_key         -> dim|value\0... (distinct counters:
 //                                                          the values it was counted under)
 //                P|kind|period_key\0|dim|value\0|id     -> "" (subjects of findings)
+//                P|kind|100|customer_id\0|day_key\0|id  -> "" (a customer's, by day)
 //                P|m|period_key\0|customer_id            -> "" (active under 2+ regions)
 //   rv_customer  P|customer_id                          -> internal.ReviewCustomer
 //   rv_opp       P|customer_id\0|opportunity_id         -> internal.ReviewOpportunity
@@ -27,15 +30,17 @@
 //                (what CustomerActivity and the worklist show beyond rv_customer)
 //
 // Besides the public dimensions, every event also counts under the internal
-// dimension kDimensionCustomer (value = customer id): DIMENSION_TIER is the
-// merge of the customer slices of the customers in a tier, resolved at query
-// time as of the period's start (docs/review.md).
+// dimension kDimensionCustomer (value = customer id), in a slice per customer
+// and day: DIMENSION_TIER is the merge of the customer slices of the
+// customers in a tier, resolved at query time as of the period's start, each
+// rolled up from its days (docs/review.md "Tier").
 #ifndef CUSTOPS_REVIEW_REVIEW_PROJECTION_H_
 #define CUSTOPS_REVIEW_REVIEW_PROJECTION_H_
 
 #include <array>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -210,6 +215,15 @@ class ReviewQueries {
   };
   absl::StatusOr<std::vector<TierMember>> TierMembers(const domain::ReportingPeriod& period,
                                                       const std::string& tier) const;
+  // A customer's slice for `period`: its day slices rolled up (sums, and
+  // each distinct counter 1 when a day has the period's granularity bit).
+  absl::StatusOr<SliceState> CustomerSlice(int partition, const std::string& customer_id,
+                                           const domain::ReportingPeriod& period) const;
+  // The ids of a customer's subjects of `kind` in `period` (rv_seen, its day
+  // slices' marks), added to `ids` while it holds fewer than `limit`.
+  absl::Status CustomerSubjects(int partition, char kind, const std::string& customer_id,
+                                const domain::ReportingPeriod& period, size_t limit,
+                                std::set<std::string>& ids) const;
   // The members of every tier (`only` null) or of one, by tier name.
   using TierMembersByTier = std::map<std::string, std::vector<TierMember>>;
   absl::StatusOr<TierMembersByTier> TierMembersOf(const domain::ReportingPeriod& period,

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "custops/store/store.h"
 #include "custops/testing/events.h"
 #include "custops/testing/proto.h"
 #include "custops/v1/admin.grpc.pb.h"
@@ -406,6 +407,74 @@ TEST(RebuildTest, AKillMidRebuildLeavesTheOldCopyServingAndTheRebuildResumes) {
   EXPECT_EQ(WaitRebuilt(server, "lifecycle").generation(), 2);
   EXPECT_FALSE(fs::exists(projections / "lifecycle.g1"));
   EXPECT_EQ(Answers(server, /*value=*/false), before);
+  EXPECT_EQ(server.Stop(), 0);
+  fs::remove_all(dir);
+}
+
+// A tier report (the answer that depends on the review state's layout): its
+// status code and, when OK, its bytes.
+std::pair<grpc::StatusCode, std::string> TierReview(testing::ServerProcess& server) {
+  v1::GetReviewRequest req;
+  req.set_granularity(v1::GRANULARITY_QUARTER);
+  *req.mutable_period_start() = event::ToProto(kNow - Days(120));
+  req.set_dimension(v1::DIMENSION_TIER);
+  req.set_dimension_value("IRON");
+  v1::ReviewReport report;
+  const grpc::Status s =
+      v1::Review::NewStub(server.Channel())->GetReview(Ctx().get(), req, &report);
+  return {s.error_code(), s.ok() ? testing::DeterministicBytes(report) : s.error_message()};
+}
+
+// A review state written by an earlier build (another state layout) is
+// rebuilt by itself when the server starts: the old copy serves meanwhile,
+// refusing only the tier answers its layout cannot give, and the new copy
+// answers as before.
+TEST(RebuildTest, AStateOfAnEarlierLayoutIsRebuiltAtStart) {
+  const fs::path dir = fs::temp_directory_path() / absl::StrCat("rebuild_layout_", ::getpid());
+  fs::remove_all(dir);
+  std::vector<std::string> args = {"--data-dir", dir.string(), "--roles",
+                                   "ingest,lifecycle,review,admin"};
+  args.insert(args.end(), kFlags.begin(), kFlags.end());
+  testing::ServerProcess server(CUSTOPS_BINARY, args);
+  ASSERT_TRUE(server.Start().ok());
+  Append(server, Workload());
+  WaitCaughtUp(server);
+  const std::map<std::string, std::string> before = Answers(server, /*value=*/false);
+  const auto tier_before = TierReview(server);
+  ASSERT_EQ(tier_before.first, grpc::StatusCode::OK) << tier_before.second;
+  EXPECT_EQ(server.Stop(), 0);
+
+  // As a build from before the layout was recorded left it: no version.
+  const fs::path projections = dir / "projections";
+  {
+    auto store = store::Store::Open(
+        {.path = (projections / "review").string(), .column_families = {"rt_meta"}});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store::Batch batch;
+    batch.Delete((*store)->Family("rt_meta"), "v");
+    ASSERT_TRUE((*store)->Write(batch).ok());
+  }
+
+  ASSERT_TRUE(server.Start().ok());
+  // Until the swap, a tier answer is refused (UNAVAILABLE); after it, the
+  // same as before. Either way the other answers are the old copy's.
+  const auto tier_meanwhile = TierReview(server);
+  if (tier_meanwhile.first != grpc::StatusCode::OK) {
+    EXPECT_EQ(tier_meanwhile.first, grpc::StatusCode::UNAVAILABLE) << tier_meanwhile.second;
+    EXPECT_NE(tier_meanwhile.second.find("dimension: tier answers wait for the rebuild"),
+              std::string::npos)
+        << tier_meanwhile.second;
+  } else {
+    EXPECT_EQ(tier_meanwhile.second, tier_before.second);
+  }
+  const v1::RebuildProgress done = WaitRebuilt(server, "review");
+  EXPECT_EQ(done.generation(), 1);
+  EXPECT_EQ(done.error(), "");
+  EXPECT_EQ(ReadFile(projections / "review.generation"), "1\n");
+  EXPECT_FALSE(fs::exists(projections / "lifecycle.generation"));  // its layout is current
+  WaitCaughtUp(server);
+  EXPECT_EQ(Answers(server, /*value=*/false), before);
+  EXPECT_EQ(TierReview(server), tier_before);
   EXPECT_EQ(server.Stop(), 0);
   fs::remove_all(dir);
 }

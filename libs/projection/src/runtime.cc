@@ -111,10 +111,28 @@ absl::Status ProjectionRuntime::Restore() {
           "projection ", std::string(projection_->Name()), " was built for ",
           DecodeU64(*stored_count), " partitions, the topic has ", partitions_, "; rebuild it"));
     }
+  }
+  // The state layout: recorded in a new store; a store that has state but
+  // no version is from before versions were recorded (1).
+  ASSIGN_OR_RETURN(std::optional<std::string> stored_version, store_->Get(meta_cf_, "v"));
+  if (stored_version.has_value()) {
+    stored_version_ = static_cast<int>(DecodeU64(*stored_version));
+  } else if (stored_count.has_value()) {
+    stored_version_ = 1;
   } else {
+    stored_version_ = projection_->StateVersion();
+  }
+  if (!stored_count.has_value() || !stored_version.has_value()) {
     store::Batch batch;
-    batch.Put(meta_cf_, "n", store::U64Value(partitions_));
+    if (!stored_count.has_value()) batch.Put(meta_cf_, "n", store::U64Value(partitions_));
+    batch.Put(meta_cf_, "v", store::U64Value(static_cast<uint64_t>(stored_version_)));
     RETURN_IF_ERROR(store_->Write(batch));
+  }
+  if (state_outdated()) {
+    spdlog::warn(
+        "projection {}: the stored state is of layout {}, this build writes {}: it "
+        "needs a rebuild (docs/operations.md \"Rebuild\")",
+        projection_->Name(), stored_version_, projection_->StateVersion());
   }
   absl::MutexLock lock(&mu_);
   applied_.assign(partitions_, Offset(0));

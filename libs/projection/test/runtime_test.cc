@@ -73,6 +73,8 @@ class CountingProjection final : public Projection {
     return absl::OkStatus();
   }
   bool TicksOnApply() const override { return ticks_on_apply; }
+  int StateVersion() const override { return state_version; }
+  int state_version = 1;
   std::function<void(Partition)> on_tick;
   void Abandon(Partition) override { ++abandoned; }
   std::set<std::string> poisoned;
@@ -119,9 +121,10 @@ class RuntimeTest : public ::testing::Test {
       ASSERT_OK(log_->CreateTopic(topic, 4));
     }
   }
-  void OpenRuntime(bool own_all = true, std::string state = "state") {
+  void OpenRuntime(bool own_all = true, std::string state = "state", int state_version = 1) {
     auto p = std::make_unique<CountingProjection>();
     p->poisoned = poisoned_;
+    p->state_version = state_version;
     projection_ = p.get();
     auto rt = ProjectionRuntime::Open(*log_, std::move(p),
                                       {.path = (dir_ / state).string(), .own_all = own_all});
@@ -687,6 +690,44 @@ TEST_F(RuntimeTest, ReplayLeavesPartitionsItDoesNotOwnToTheirOwner) {
   ASSERT_EQ(replay.not_owned.size(), 1u);
   EXPECT_EQ(replay.not_owned[0], alice);
   EXPECT_EQ(replay.customers_parked, 0);
+}
+
+// A store records the layout it was written with; one of another layout is
+// reported outdated (custops then rebuilds it), its state still readable.
+TEST_F(RuntimeTest, AStoreOfAnotherStateLayoutIsReportedOutdated) {
+  OpenRuntime(true, "state", /*state_version=*/1);
+  EXPECT_EQ(runtime_->stored_state_version(), 1);
+  EXPECT_FALSE(runtime_->state_outdated());
+  AppendEvents({Visit("e1", "c1"), Visit("e2", "c1")});
+  ASSERT_OK(runtime_->CatchUp());
+  runtime_.reset();
+
+  OpenRuntime(true, "state", /*state_version=*/2);
+  EXPECT_EQ(runtime_->stored_state_version(), 1);
+  EXPECT_TRUE(runtime_->state_outdated());
+  EXPECT_EQ(Count("c1"), 2u);
+  runtime_.reset();
+
+  OpenRuntime(true, "fresh", /*state_version=*/2);  // a new store: this layout
+  EXPECT_EQ(runtime_->stored_state_version(), 2);
+  EXPECT_FALSE(runtime_->state_outdated());
+  runtime_.reset();
+  OpenRuntime(true, "fresh", /*state_version=*/2);
+  EXPECT_FALSE(runtime_->state_outdated());
+  runtime_.reset();
+
+  // A store from before layouts were recorded (state, no version) is 1.
+  {
+    auto store =
+        store::Store::Open({.path = (dir_ / "fresh").string(), .column_families = {"rt_meta"}});
+    ASSERT_OK(store);
+    store::Batch batch;
+    batch.Delete((*store)->Family("rt_meta"), "v");
+    ASSERT_OK((*store)->Write(batch));
+  }
+  OpenRuntime(true, "fresh", /*state_version=*/2);
+  EXPECT_EQ(runtime_->stored_state_version(), 1);
+  EXPECT_TRUE(runtime_->state_outdated());
 }
 
 TEST(TxnTest, GetSeesTheBatchsOwnWritesOverTheStore) {

@@ -120,6 +120,16 @@ absl::StatusOr<std::unique_ptr<ProjectionSlot>> ProjectionSlot::Open(SlotOptions
   slot->progress_.set_generation(g);
   slot->progress_.set_eta_seconds(-1);
   slot->resume_ = fs::exists(next);
+  if (slot->current_->runtime().state_outdated()) {
+    // State of an earlier layout: rebuilt beside the serving copy from the
+    // start on, as Admin.Rebuild would (docs/operations.md "Rebuild").
+    spdlog::info(
+        "projection {}: the stored state is of layout {}, this build writes {}: "
+        "rebuilding it",
+        slot->options_.name, slot->current_->runtime().stored_state_version(),
+        slot->current_->runtime().projection().StateVersion());
+    slot->resume_ = true;
+  }
   return slot;
 }
 
@@ -321,6 +331,16 @@ absl::Status ProjectionSlot::BuildAndSwap() {
   const std::string path = PathOf(g + 1);
   spdlog::info("projection {}: rebuilding into {}", options_.name, path);
   ASSIGN_OR_RETURN(std::shared_ptr<ProjectionCopy> copy, options_.open(path, /*bulk=*/true));
+  if (copy->runtime().state_outdated()) {
+    // A rebuild an earlier build began: its layout is not this build's.
+    spdlog::info("projection {}: {} is of layout {}: starting it again", options_.name, path,
+                 copy->runtime().stored_state_version());
+    copy.reset();
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec) return absl::UnavailableError(absl::StrCat("remove ", path, ": ", ec.message()));
+    ASSIGN_OR_RETURN(copy, options_.open(path, /*bulk=*/true));
+  }
   // What replays discarded stays discarded in the new copy.
   RETURN_IF_ERROR(copy->runtime().ImportDiscarded(Runtime()->Discarded()));
   {

@@ -123,6 +123,18 @@ std::string DayKey(absl::CivilDay day) {
 
 }  // namespace
 
+absl::Status ReviewQueries::TierAvailable() const {
+  if (!rules_.tier_dimension) {
+    return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
+  }
+  if (state_outdated_) {
+    return absl::UnavailableError(
+        "dimension: tier answers wait for the rebuild of the review state into this version's "
+        "layout (Admin.Status shows its progress)");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SliceState> ReviewQueries::CustomerSlice(
     int partition, const std::string& customer_id, const domain::ReportingPeriod& period) const {
   const int bit = CustomerDayBit(period.granularity);

@@ -173,9 +173,7 @@ absl::StatusOr<v1::ReviewReport> ReviewQueries::GetReview(
     const v1::GetReviewRequest& request, const std::vector<std::string>* regions) const {
   ASSIGN_OR_RETURN(v1::Dimension dim,
                    CheckDimension(request.dimension(), request.dimension_value(), true));
-  if (dim == v1::DIMENSION_TIER && !rules_.tier_dimension) {
-    return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
-  }
+  if (dim == v1::DIMENSION_TIER) RETURN_IF_ERROR(TierAvailable());
   if (request.history_periods() < 0 || request.history_periods() > kMaxHistoryPeriods) {
     return absl::InvalidArgumentError(
         absl::StrCat("history_periods: 0 (none) to ", kMaxHistoryPeriods));
@@ -359,9 +357,7 @@ absl::StatusOr<v1::FunnelResponse> ReviewQueries::Funnel(
     const v1::FunnelRequest& request, const std::vector<std::string>* regions) const {
   ASSIGN_OR_RETURN(v1::Dimension dim,
                    CheckDimension(request.dimension(), request.dimension_value(), false));
-  if (dim == v1::DIMENSION_TIER && !rules_.tier_dimension) {
-    return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
-  }
+  if (dim == v1::DIMENSION_TIER) RETURN_IF_ERROR(TierAvailable());
   ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> merged, MergedRegions(dim, regions));
   ASSIGN_OR_RETURN(absl::Time start, TimeOf(request.period().start(), "period.start"));
   ASSIGN_OR_RETURN(domain::ReportingPeriod period,
@@ -491,9 +487,7 @@ absl::StatusOr<v1::CompareReviewResponse> ReviewQueries::CompareReview(
         "dimension: CompareReview compares the values of DIMENSION_REGION, INDUSTRY, OWNER, "
         "CHANNEL, PRODUCT or TIER");
   }
-  if (dim == v1::DIMENSION_TIER && !rules_.tier_dimension) {
-    return absl::FailedPreconditionError("dimension: tier is off (review.tier_dimension = false)");
-  }
+  if (dim == v1::DIMENSION_TIER) RETURN_IF_ERROR(TierAvailable());
   if (regions != nullptr && dim != v1::DIMENSION_REGION) {
     return absl::InvalidArgumentError("dimension: a comparison of some regions is by region");
   }

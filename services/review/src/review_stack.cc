@@ -39,6 +39,7 @@ absl::StatusOr<std::unique_ptr<ReviewStack>> ReviewStack::Open(log::EventLog& lo
   ASSIGN_OR_RETURN(impl->org, OrgIndex::Open(log, zone));
   impl->queries = std::make_unique<ReviewQueries>(
       impl->runtime->store(), impl->runtime->partitions(), rules, impl->org.get(), o.currency);
+  impl->queries->set_state_outdated(impl->runtime->state_outdated());
   impl->service = std::make_unique<ReviewService>(
       *impl->runtime, impl->org.get(), *impl->queries,
       o.clock != nullptr ? *o.clock : base::SystemClock::Instance());

@@ -789,6 +789,37 @@ TEST_F(ReviewProjectionTest, TierDimensionCanBeTurnedOff) {
   EXPECT_EQ(M(queries.GetReview(req).value(), "revenue").value().money().units(), 10'000);
 }
 
+// State of an earlier layout (until its rebuild swaps in): tier answers are
+// UNAVAILABLE, every other answer as before.
+TEST_F(ReviewProjectionTest, AnOutdatedStateRefusesOnlyTierAnswers) {
+  Events ev;
+  ev.Register("c1", At(2024, 1, 2), "East", "owner-a");
+  ev.Contract("c1", At(2024, 1, 10), "rep-x", 10'000);
+  Append(ev.Take());
+  queries_->set_state_outdated(true);
+  const std::string why =
+      "dimension: tier answers wait for the rebuild of the review state into this version's "
+      "layout (Admin.Status shows its progress)";
+  v1::GetReviewRequest req;
+  req.set_granularity(v1::GRANULARITY_MONTH);
+  *req.mutable_period_start() = event::ToProto(At(2024, 1, 1));
+  req.set_dimension(v1::DIMENSION_TIER);
+  req.set_dimension_value("DIAMOND");
+  EXPECT_THAT(queries_->GetReview(req), StatusIs(absl::StatusCode::kUnavailable, why));
+  v1::FunnelRequest fr;
+  fr.mutable_period()->set_granularity(v1::GRANULARITY_MONTH);
+  *fr.mutable_period()->mutable_start() = event::ToProto(At(2024, 1, 1));
+  fr.set_dimension(v1::DIMENSION_TIER);
+  EXPECT_THAT(queries_->Funnel(fr), StatusIs(absl::StatusCode::kUnavailable, why));
+  req.set_dimension(v1::DIMENSION_OWNER);
+  req.set_dimension_value("rep-x");
+  EXPECT_EQ(M(queries_->GetReview(req).value(), "revenue").value().money().units(), 10'000);
+  queries_->set_state_outdated(false);
+  req.set_dimension(v1::DIMENSION_TIER);
+  req.set_dimension_value("SMALL");  // nobody ranked at January 1st
+  EXPECT_EQ(M(queries_->GetReview(req).value(), "revenue").value().money().units(), 10'000);
+}
+
 // The worklist holds a customer to its tier's cadence at as_of: of two ranked
 // customers, c1 is first (DIAMOND: 14 days) and c2 second (100 x 1 < 50 x 2
 // fails: IRON, 180 days).

@@ -43,6 +43,14 @@ class Projection {
   // Column families this projection writes (prefix them with its name).
   virtual std::vector<std::string> ColumnFamilies() const = 0;
 
+  // The layout of the state this projection writes. Bump it when a change
+  // makes state an earlier build wrote unreadable or wrong: the runtime
+  // records the version in a new store and reports a store of another
+  // version (ProjectionRuntime::state_outdated), which custops rebuilds
+  // beside the serving copy when it starts (docs/operations.md "Rebuild").
+  // Stores written before versions were recorded are version 1. Default: 1
+  virtual int StateVersion() const { return 1; }
+
   // Called once after the store is open and before any Apply, with the
   // partition count of the source topic. The store outlives the projection's
   // use of it.

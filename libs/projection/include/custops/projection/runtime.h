@@ -246,6 +246,11 @@ class ProjectionRuntime {
   store::Store& mutable_store() { return *store_; }
   const Projection& projection() const { return *projection_; }
   int partitions() const { return partitions_; }
+  // The state layout the store was written with (Projection::StateVersion;
+  // 1 for a store from before versions were recorded), and whether it
+  // differs from the projection's: the state needs a rebuild.
+  int stored_state_version() const { return stored_version_; }
+  bool state_outdated() const { return stored_version_ != projection_->StateVersion(); }
   const std::string& topic() const { return options_.topic; }
 
  private:
@@ -299,6 +304,7 @@ class ProjectionRuntime {
   const base::Clock& clock_;
   std::unique_ptr<store::Store> store_;
   int partitions_;
+  int stored_version_ = 1;  // set by Restore
   store::ColumnFamily meta_cf_;
   store::ColumnFamily dedup_cf_;
   store::ColumnFamily outbox_cf_;

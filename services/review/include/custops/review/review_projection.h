@@ -114,6 +114,9 @@ class ReviewProjection final : public projection::Projection {
 
   std::string_view Name() const override { return kProjectionName; }
   std::vector<std::string> ColumnFamilies() const override;
+  // 2: the tier dimension's customer slices are per day (docs/review.md
+  // "Tier"); version 1 kept one per period of every granularity.
+  int StateVersion() const override { return 2; }
   absl::Status Attach(store::Store& store, int partitions) override;
   absl::Status Apply(const projection::ApplyContext& ctx, const v1::Event& event,
                      projection::Txn& txn) override;
@@ -161,6 +164,11 @@ class ReviewQueries {
  public:
   ReviewQueries(const store::Store& store, int partitions, ReviewRules rules, const OrgFigures* org,
                 std::string currency);
+
+  // The store holds state of an earlier layout (ProjectionRuntime::
+  // state_outdated) until a rebuild replaces it: what that layout cannot
+  // answer -- DIMENSION_TIER -- is UNAVAILABLE meanwhile.
+  void set_state_outdated(bool outdated) { state_outdated_ = outdated; }
 
   // `regions` null: the request as it is. Non-null (a region-scoped
   // caller's DIMENSION_ALL, docs/review.md "Region merge"): DIMENSION_ALL
@@ -290,12 +298,17 @@ class ReviewQueries {
                                                     v1::Dimension dim,
                                                     const std::string& value) const;
 
+  // OK when DIMENSION_TIER can be answered: FAILED_PRECONDITION when it is
+  // off, UNAVAILABLE while the state is of an earlier layout.
+  absl::Status TierAvailable() const;
+
   const store::Store& store_;
   int partitions_;
   ReviewRules rules_;
   const OrgFigures* org_;
   std::string currency_;
   ReviewProjection::Families cf_;
+  bool state_outdated_ = false;
 };
 
 }  // namespace custops::review

@@ -43,18 +43,23 @@ void Txn::Record(store::ColumnFamily cf, std::string_view key, std::string_view 
   auto it = overlay_.find(k);
   const std::string_view v = state == State::kDeleted ? std::string_view() : Copy(value, {});
   if (it != overlay_.end()) {
-    it->second = Entry{v, state};
+    Entry& e = writes_[it->second];
+    e.value = v;
+    e.state = state;
   } else {
-    overlay_.emplace(Copy(k, {}), Entry{v, state});
+    const std::string_view stored = Copy(k, {});
+    overlay_.emplace(stored, static_cast<uint32_t>(writes_.size()));
+    writes_.push_back(Entry{stored, v, state});
   }
 }
 
 absl::StatusOr<std::optional<std::string>> Txn::Get(store::ColumnFamily cf, std::string_view key) {
   auto it = overlay_.find(OverlayKey(cf, key));
   if (it != overlay_.end()) {
-    CHECK(it->second.state != State::kUnread) << "Txn::Get of a key written with PutUnread";
-    if (it->second.state == State::kDeleted) return std::nullopt;
-    return std::string(it->second.value);
+    const Entry& e = writes_[it->second];
+    CHECK(e.state != State::kUnread) << "Txn::Get of a key written with PutUnread";
+    if (e.state == State::kDeleted) return std::nullopt;
+    return std::string(e.value);
   }
   return store_.Get(cf, key);
 }
@@ -74,19 +79,45 @@ void Txn::Delete(store::ColumnFamily cf, std::string_view key) {
 store::Batch& Txn::batch() {
   if (sealed_) return batch_;
   sealed_ = true;
-  std::vector<std::pair<std::string_view, const Entry*>> writes;
-  writes.reserve(overlay_.size());
-  for (const auto& [k, e] : overlay_) writes.emplace_back(k, &e);
-  std::sort(writes.begin(), writes.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [k, e] : writes) {
+  // Runs of keys first written in increasing order (kMinRun or longer) stay
+  // as they are; the rest is sorted; then the runs are merged, the two
+  // shortest first. A flush of a sorted cache costs a merge, not a sort.
+  constexpr size_t kMinRun = 32;
+  auto less = [this](uint32_t a, uint32_t b) { return writes_[a].key < writes_[b].key; };
+  using Run = std::vector<uint32_t>;
+  std::vector<Run> runs;
+  Run loose;
+  const auto n = static_cast<uint32_t>(writes_.size());
+  for (uint32_t i = 0; i < n;) {
+    uint32_t j = i + 1;
+    while (j < n && less(j - 1, j)) ++j;
+    Run& to = j - i >= kMinRun ? runs.emplace_back() : loose;
+    for (uint32_t k = i; k < j; ++k) to.push_back(k);
+    i = j;
+  }
+  std::sort(loose.begin(), loose.end(), less);
+  runs.push_back(std::move(loose));
+  auto longer = [](const Run& a, const Run& b) { return a.size() > b.size(); };
+  std::make_heap(runs.begin(), runs.end(), longer);
+  while (runs.size() > 1) {
+    std::pop_heap(runs.begin(), runs.end(), longer);
+    Run a = std::move(runs.back());
+    runs.pop_back();
+    std::pop_heap(runs.begin(), runs.end(), longer);
+    Run merged(a.size() + runs.back().size());
+    std::merge(a.begin(), a.end(), runs.back().begin(), runs.back().end(), merged.begin(), less);
+    runs.back() = std::move(merged);
+    std::push_heap(runs.begin(), runs.end(), longer);
+  }
+  for (uint32_t i : runs.front()) {
+    const Entry& e = writes_[i];
     store::ColumnFamily cf;
-    std::memcpy(&cf, k.data(), sizeof(cf));
-    const std::string_view key = k.substr(sizeof(cf));
-    if (e->state == State::kDeleted) {
+    std::memcpy(&cf, e.key.data(), sizeof(cf));
+    const std::string_view key = e.key.substr(sizeof(cf));
+    if (e.state == State::kDeleted) {
       batch_.Delete(cf, key);
     } else {
-      batch_.Put(cf, key, e->value);
+      batch_.Put(cf, key, e.value);
     }
   }
   return batch_;

@@ -3,10 +3,13 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <random>
 #include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "custops/event/time.h"
 #include "custops/log/embedded_event_log.h"
 #include "custops/log/partitioner.h"
@@ -15,6 +18,8 @@
 #include "custops/v1/changes.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 
 namespace custops::projection {
 namespace {
@@ -772,6 +777,62 @@ TEST(TxnTest, GetSeesTheBatchsOwnWritesOverTheStore) {
     EXPECT_EQ(store->Get(a, "k2").value(), std::nullopt);
     EXPECT_EQ(store->Get(a, "cached").value(), "value");
     EXPECT_EQ(store->Get(a, "n7").value(), "overwritten");
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// batch() hands each key once, with its last write, grouped by column family
+// and in key order within it, whether the keys came in sorted runs (a cache
+// flushing what it holds), shuffled, or both interleaved.
+TEST(TxnTest, WritesReachTheBatchOncePerKeyInKeyOrder) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / absl::StrCat("txn_order_test_", ::getpid()))
+          .string();
+  std::filesystem::remove_all(dir);
+  {
+    auto store = store::Store::Open({.path = dir, .column_families = {"a", "b"}}).value();
+    const store::ColumnFamily a = store->Family("a");
+    const store::ColumnFamily b = store->Family("b");
+    std::map<std::pair<uint32_t, std::string>, std::string> want;  // (family id, key) -> value
+    Txn txn(*store, Partition(0));
+    auto put = [&](store::ColumnFamily cf, const std::string& key, const std::string& value) {
+      txn.Put(cf, key, value);
+      want[{cf->GetID(), key}] = value;
+    };
+    std::mt19937 rng(7);
+    for (int i = 0; i < 300; ++i) put(b, absl::StrCat("x", rng() % 1000), "loose");
+    for (int i = 0; i < 100; ++i) put(a, absl::StrFormat("s%03d", i), "run1");  // a sorted run
+    for (int i = 0; i < 50; ++i) put(a, absl::StrCat("y", rng() % 100), "loose");
+    for (int i = 0; i < 40; ++i) put(b, absl::StrFormat("r%03d", i), "run2");
+    for (int i = 0; i < 10; ++i) put(b, absl::StrFormat("r%03d", i * 3), "again");  // rewritten
+    put(a, "s050", "last");
+    txn.Delete(a, "s051");
+    want[{a->GetID(), "s051"}] = "<deleted>";
+    struct Collect : rocksdb::WriteBatch::Handler {
+      std::vector<std::pair<std::pair<uint32_t, std::string>, std::string>> got;
+      rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& k,
+                            const rocksdb::Slice& v) override {
+        got.push_back({{cf, k.ToString()}, v.ToString()});
+        return rocksdb::Status::OK();
+      }
+      rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& k) override {
+        got.push_back({{cf, k.ToString()}, "<deleted>"});
+        return rocksdb::Status::OK();
+      }
+    } collect;
+    ASSERT_TRUE(txn.batch().rep()->Iterate(&collect).ok());
+    ASSERT_EQ(collect.got.size(), want.size());
+    // Each family once, as one group, its keys ascending.
+    std::set<uint32_t> families_done;
+    for (size_t i = 0; i < collect.got.size(); ++i) {
+      const auto& [id, value] = collect.got[i];
+      EXPECT_EQ(want[id], value) << id.second;
+      if (i > 0 && collect.got[i - 1].first.first == id.first) {
+        EXPECT_LT(collect.got[i - 1].first.second, id.second);
+      } else {
+        EXPECT_TRUE(families_done.insert(id.first).second) << "family " << id.first << " split";
+      }
+    }
   }
   std::filesystem::remove_all(dir);
 }

@@ -7,6 +7,8 @@
 // A key written many times in a batch (a hot slice, a seen mark set and
 // cleared) reaches the memtable once, and sorted inserts let RocksDB's skip
 // list reuse its last insert position (docs/benchmarks.md "Issue 16, second pass").
+// Keys written in key order already (a projection's cache flushing what it
+// holds) are merged as runs, not sorted again.
 #ifndef CUSTOPS_PROJECTION_TXN_H_
 #define CUSTOPS_PROJECTION_TXN_H_
 
@@ -57,6 +59,7 @@ class Txn {
  private:
   enum class State : uint8_t { kPut, kDeleted, kUnread };
   struct Entry {
+    std::string_view key;    // cf | key, in arena_
     std::string_view value;  // in arena_ (kPut, kUnread)
     State state;
   };
@@ -69,10 +72,13 @@ class Txn {
   store::Store& store_;
   Partition partition_;
   store::Batch batch_;
-  // cf | key -> this batch's last write of it. Keys and values live in
-  // arena_ (chunks that never move): one allocation per ~64 KiB instead of
-  // two strings per write.
-  absl::flat_hash_map<std::string_view, Entry> overlay_;
+  // This batch's last write of each key, in the order of their first
+  // writes (batch() sorts them as runs: a write-back cache flushes its
+  // entries already in key order), and cf | key -> its index. Keys and
+  // values live in arena_ (chunks that never move): one allocation per
+  // ~64 KiB instead of two strings per write.
+  std::vector<Entry> writes_;
+  absl::flat_hash_map<std::string_view, uint32_t> overlay_;
   bool sealed_ = false;  // overlay_ is in batch_
   std::vector<std::unique_ptr<char[]>> arena_;
   size_t arena_left_ = 0;

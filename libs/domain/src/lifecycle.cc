@@ -450,24 +450,16 @@ class Sweeper {
   absl::InlinedVector<Entry, 8> entries_;
 };
 
-}  // namespace
-
-LifecycleResult Classify(const CustomerFacts& facts, absl::Time as_of,
-                         const LifecycleRules& rules) {
-  int64_t as_of_us = TimeToMicros(as_of);
-  Sweeper sweeper(facts, rules);
-  sweeper.RunThrough(as_of_us);
-
-  LifecycleResult result;
-  result.stage = sweeper.stage();
-  result.sub_stage = sweeper.sub_stage();
-  result.win_back_count = sweeper.win_backs();
-  size_t count = sweeper.entries().size();
-  result.history.resize(count);
+// The sweeper's entries so far as StageTransitions, in `*history`.
+void HistoryOf(const Sweeper& sweeper, const LifecycleRules& rules,
+               std::vector<v1::StageTransition>* history) {
+  const size_t count = sweeper.entries().size();
+  history->clear();
+  history->resize(count);
   std::string no_activity;
   for (size_t i = 0; i < count; ++i) {
     const Entry& e = sweeper.entries()[i];
-    v1::StageTransition& out = result.history[i];
+    v1::StageTransition& out = (*history)[i];
     SetTimestamp(e.at, out.mutable_at());
     out.set_from(e.from);
     out.set_to(e.to);
@@ -480,6 +472,21 @@ LifecycleResult Classify(const CustomerFacts& facts, absl::Time as_of,
     out.set_from_sub_stage(e.from_sub);
     out.set_to_sub_stage(e.to_sub);
   }
+}
+
+}  // namespace
+
+LifecycleResult Classify(const CustomerFacts& facts, absl::Time as_of,
+                         const LifecycleRules& rules) {
+  int64_t as_of_us = TimeToMicros(as_of);
+  Sweeper sweeper(facts, rules);
+  sweeper.RunThrough(as_of_us);
+
+  LifecycleResult result;
+  result.stage = sweeper.stage();
+  result.sub_stage = sweeper.sub_stage();
+  result.win_back_count = sweeper.win_backs();
+  HistoryOf(sweeper, rules, &result.history);
   if (as_of_us != kInf) {
     int64_t next = sweeper.NextChange();
     if (next != kInf) result.next_change_at = MicrosToTime(next);
@@ -499,9 +506,15 @@ std::string ManClass(const CustomerFacts& facts, absl::Time as_of, const Lifecyc
 
 LifecycleSummary Summarize(const CustomerFacts& facts, absl::Time as_of,
                            const LifecycleRules& rules) {
+  return Summarize(facts, as_of, rules, nullptr);
+}
+
+LifecycleSummary Summarize(const CustomerFacts& facts, absl::Time as_of,
+                           const LifecycleRules& rules, std::vector<v1::StageTransition>* history) {
   const int64_t as_of_us = TimeToMicros(as_of);
   Sweeper sweeper(facts, rules);
   sweeper.RunThrough(as_of_us);
+  if (history != nullptr) HistoryOf(sweeper, rules, history);
   LifecycleSummary summary;
   summary.stage = sweeper.stage();
   summary.sub_stage = sweeper.sub_stage();

@@ -1550,6 +1550,19 @@ TEST(PropertyTest, SummarizeAgreesWithClassifyAndTheView) {
     for (absl::Time t : {D(0), D(200), D(500), D(1000), D(1700), D(3000)}) {
       const LifecycleSummary s = Summarize(facts, t, kRules);
       const LifecycleResult r = Classify(facts, t, kRules);
+      // With the history from the same sweep: the same summary, and
+      // Classify's history.
+      std::vector<v1::StageTransition> history(1);  // replaced, not appended to
+      const LifecycleSummary sh = Summarize(facts, t, kRules, &history);
+      EXPECT_EQ(sh.stage, s.stage);
+      EXPECT_EQ(sh.sub_stage, s.sub_stage);
+      EXPECT_EQ(sh.next_change_at, s.next_change_at);
+      EXPECT_EQ(Bytes(sh.profile), Bytes(s.profile));
+      EXPECT_EQ(sh.man_class, s.man_class);
+      ASSERT_EQ(history.size(), r.history.size());
+      for (size_t i = 0; i < history.size(); ++i) {
+        EXPECT_EQ(Bytes(history[i]), Bytes(r.history[i])) << i;
+      }
       const v1::CustomerView v = BuildCustomerView(facts, t, kRules);
       EXPECT_EQ(s.stage, r.stage);
       EXPECT_EQ(s.sub_stage, r.sub_stage);
@@ -1566,6 +1579,36 @@ TEST(PropertyTest, SummarizeAgreesWithClassifyAndTheView) {
       if (s.last_activity_at) {
         EXPECT_EQ(absl::ToUnixMicros(*s.last_activity_at),
                   v.last_activity_at().seconds() * 1'000'000 + v.last_activity_at().nanos() / 1000);
+      }
+    }
+  }
+}
+
+// The lifecycle projection classifies a customer once per batch, after all
+// its events of the batch, and announces from that history what each event
+// would have seen: it relies on the history at t being the same whatever
+// facts come after t.
+TEST(PropertyTest, HistoryAtTIgnoresEventsAfterT) {
+  for (uint32_t seed = 1; seed <= 150; ++seed) {
+    SCOPED_TRACE(seed);
+    const Stream s = RandomStream(seed);
+    const CustomerFacts all = s.Facts();
+    for (absl::Time t : {D(0), D(200), D(500), D(1000), D(1700)}) {
+      std::vector<v1::Event> until;
+      for (const v1::Event& e : s.events()) {
+        const int64_t at_us =
+            e.occurred_at().seconds() * 1'000'000 + e.occurred_at().nanos() / 1000;
+        if (at_us <= absl::ToUnixMicros(t)) {
+          until.push_back(e);
+        }
+      }
+      const LifecycleResult partial = Classify(Stream::FactsOf(until), t, kRules);
+      const LifecycleResult full = Classify(all, t, kRules);
+      EXPECT_EQ(partial.stage, full.stage);
+      EXPECT_EQ(partial.sub_stage, full.sub_stage);
+      ASSERT_EQ(partial.history.size(), full.history.size()) << t;
+      for (size_t i = 0; i < full.history.size(); ++i) {
+        EXPECT_EQ(Bytes(partial.history[i]), Bytes(full.history[i])) << i;
       }
     }
   }

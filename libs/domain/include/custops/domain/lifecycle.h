@@ -102,6 +102,10 @@ struct LifecycleSummary {
 // Agrees with Classify, ManClass and BuildCustomerView at the same as_of.
 LifecycleSummary Summarize(const internal::CustomerFacts& facts, absl::Time as_of,
                            const LifecycleRules& rules);
+// The same, and from the same sweep the stage history at or before as_of
+// (Classify(facts, as_of, rules).history) in `*history` (replaced).
+LifecycleSummary Summarize(const internal::CustomerFacts& facts, absl::Time as_of,
+                           const LifecycleRules& rules, std::vector<v1::StageTransition>* history);
 
 // The 360° view at `as_of` (Lifecycle.GetCustomer; docs/lifecycle.md "The view").
 v1::CustomerView BuildCustomerView(const internal::CustomerFacts& facts, absl::Time as_of,

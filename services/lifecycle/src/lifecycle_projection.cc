@@ -57,8 +57,8 @@ std::string CountKey(Partition p, v1::Dimension dim, std::string_view value, int
 // was derived: a re-derivation of the same move (a rebuild, another
 // instance restoring the partition) is recognised as already published, a
 // different move never shares its id.
-void EmitStageChange(projection::Txn& txn, Partition p, const std::string& customer_id,
-                     const v1::StageTransition& move) {
+v1::StateChange StageChangeOf(Partition p, const std::string& customer_id,
+                              const v1::StageTransition& move) {
   v1::StateChange change;
   change.set_customer_id(customer_id);
   *change.mutable_at() = move.at();
@@ -72,7 +72,7 @@ void EmitStageChange(projection::Txn& txn, Partition p, const std::string& custo
       absl::StrCat(p.value(), "/", customer_id, "/", event::ToUnixMicros(move.at()), "/",
                    static_cast<int>(move.from()), ".", static_cast<int>(move.from_sub_stage()), "-",
                    static_cast<int>(move.to()), ".", static_cast<int>(move.to_sub_stage())));
-  txn.Emit(std::move(change));
+  return change;
 }
 
 }  // namespace
@@ -141,15 +141,42 @@ absl::StatusOr<internal::CustomerFacts*> LifecycleProjection::Load(projection::T
 
 absl::Status LifecycleProjection::Apply(const projection::ApplyContext& ctx, const v1::Event& event,
                                         projection::Txn& txn) {
+  const uint64_t seq = applied_in_batch_++;
   ASSIGN_OR_RETURN(internal::CustomerFacts * facts, Load(txn, ctx.partition, event.customer_id()));
+  const absl::Time at = event::FromProto(event.occurred_at());
+  if (auto d = deferred_.find(event.customer_id());
+      d != deferred_.end() && absl::ToUnixMicros(at) <= d->second.bound_us) {
+    // This event may change what the waiting announcements would have
+    // seen: announce them now, from the facts they saw.
+    ASSIGN_OR_RETURN(Announced * announced, AnnouncedOf(txn, ctx.partition, event.customer_id()));
+    const domain::LifecycleResult seen =
+        domain::Classify(*facts, absl::FromUnixMicros(d->second.bound_us), rules_);
+    AnnounceDeferred(ctx.partition, event.customer_id(), seen.history, d->second, *announced);
+    deferred_.erase(d);
+  }
   RETURN_IF_ERROR(domain::Evolve(*facts, event));
   // At the event's instant, as a live run would have announced it (never
   // past the clock, never before what was announced: a late event revises
   // from there). The moves after it up to now are announced by Tick.
   ASSIGN_OR_RETURN(Announced * announced, AnnouncedOf(txn, ctx.partition, event.customer_id()));
-  const absl::Time as_of = std::max(std::min(event::FromProto(event.occurred_at()), ctx.now),
-                                    absl::FromUnixMicros(announced->at_micros));
-  RETURN_IF_ERROR(AnnounceThrough(txn, ctx.partition, event.customer_id(), *facts, as_of));
+  if (domain::Exists(*facts)) {
+    const absl::Time as_of = std::min(at, ctx.now);
+    const bool legacy =
+        announced->transitions == 0 && announced->stage != v1::LIFECYCLE_STAGE_UNSPECIFIED;
+    if (legacy || announced->at_micros > absl::ToUnixMicros(ctx.now)) {
+      // Rare (an index entry from before announcements were recorded, a
+      // clock behind what was announced): at once, from its own sweep.
+      const absl::Time through = std::max(as_of, absl::FromUnixMicros(announced->at_micros));
+      const domain::LifecycleResult result = domain::Classify(*facts, through, rules_);
+      Announce(ctx.partition, event.customer_id(), result.history, through, seq, *announced);
+    } else {
+      // Waits for the customer's one sweep of the batch (Flush).
+      auto [d, inserted] = deferred_.try_emplace(event.customer_id());
+      if (inserted) d->second.bound_us = announced->at_micros;
+      d->second.steps.push_back({.seq = seq, .as_of = as_of});
+      d->second.bound_us = std::max(d->second.bound_us, absl::ToUnixMicros(as_of));
+    }
+  }
   // A TimelineEntry is written as its position followed by the event's bytes
   // as they are in the log (field 2, length-delimited): no re-serialization.
   v1::TimelineEntry entry;
@@ -192,9 +219,20 @@ absl::Status LifecycleProjection::Flush(Partition partition, absl::Time now, pro
   }
   dirty_.clear();
   announced_.clear();
+  deferred_.clear();
   if (status.ok()) status = FlushCounts(txn);
   count_deltas_.clear();
+  if (status.ok()) EmitChanges(txn);
+  changes_.clear();
+  applied_in_batch_ = 0;
   return status;
+}
+
+void LifecycleProjection::EmitChanges(projection::Txn& txn) {
+  std::stable_sort(changes_.begin(), changes_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [seq, change] : changes_) txn.Emit(std::move(change));
+  changes_.clear();
 }
 
 absl::Status LifecycleProjection::FlushCounts(projection::Txn& txn) {
@@ -224,7 +262,6 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
                                           const internal::CustomerFacts& facts, absl::Time now,
                                           bool announce) {
   if (!domain::Exists(facts)) return absl::OkStatus();
-  if (announce) RETURN_IF_ERROR(AnnounceThrough(txn, p, customer_id, facts, now));
   const std::string key = CustomerKey(p, customer_id);
   // The stored entry, as AnnouncedOf read it for this batch (with what was
   // announced since).
@@ -236,7 +273,18 @@ absl::Status LifecycleProjection::Reindex(projection::Txn& txn, Partition p,
       return absl::DataLossError("corrupt lifecycle index");
     }
   }
-  const domain::LifecycleSummary summary = domain::Summarize(facts, now, rules_);
+  // One sweep of the customer's facts per batch: the summary as of now,
+  // and the history the announcements waiting for it need.
+  auto deferred = deferred_.find(customer_id);
+  const bool with_history = announce || deferred != deferred_.end();
+  const domain::LifecycleSummary summary = with_history
+                                               ? domain::Summarize(facts, now, rules_, &history_)
+                                               : domain::Summarize(facts, now, rules_);
+  if (deferred != deferred_.end()) {
+    AnnounceDeferred(p, customer_id, history_, deferred->second, *current);
+    deferred_.erase(deferred);
+  }
+  if (announce) Announce(p, customer_id, history_, now, applied_in_batch_, *current);
   internal::LifecycleIndexEntry entry = IndexEntryOf(summary);
   const Announced& announced = *current;
   entry.set_announced_transitions(announced.transitions);
@@ -307,71 +355,79 @@ absl::StatusOr<LifecycleProjection::Announced*> LifecycleProjection::AnnouncedOf
   return &announced_.emplace(customer_id, announced).first->second;
 }
 
-absl::Status LifecycleProjection::AnnounceThrough(projection::Txn& txn, Partition p,
-                                                  const std::string& customer_id,
-                                                  const internal::CustomerFacts& facts,
-                                                  absl::Time as_of) {
-  if (!domain::Exists(facts)) return absl::OkStatus();
-  ASSIGN_OR_RETURN(Announced * announced, AnnouncedOf(txn, p, customer_id));
-  if (announced->transitions == 0 && announced->stage != v1::LIFECYCLE_STAGE_UNSPECIFIED) {
+void LifecycleProjection::Announce(Partition p, const std::string& customer_id,
+                                   const std::vector<v1::StageTransition>& history,
+                                   absl::Time as_of, uint64_t seq, Announced& announced) {
+  // The history at as_of: its entries up to then.
+  const int64_t as_of_us = absl::ToUnixMicros(as_of);
+  size_t count = 0;
+  while (count < history.size() && event::ToUnixMicros(history[count].at()) <= as_of_us) ++count;
+  const int stage = count == 0 ? v1::LIFECYCLE_STAGE_UNSPECIFIED : history[count - 1].to();
+  const int sub_stage = count == 0 ? v1::SUB_STAGE_UNSPECIFIED : history[count - 1].to_sub_stage();
+  const int64_t last_at = count == 0 ? 0 : event::ToUnixMicros(history[count - 1].at());
+  if (announced.transitions == 0 && announced.stage != v1::LIFECYCLE_STAGE_UNSPECIFIED) {
     // An index entry from before announcements were recorded: its changes
     // went out under the older ids; take the history up to here as told
     // rather than announcing it again.
-    const domain::LifecycleResult told = domain::Classify(facts, as_of, rules_);
-    announced->stage = told.stage;
-    announced->sub_stage = told.sub_stage;
-    announced->transitions = static_cast<int32_t>(told.history.size());
-    announced->at_micros = told.history.empty() ? 0 : event::ToUnixMicros(told.history.back().at());
-    return absl::OkStatus();
+    announced.stage = stage;
+    announced.sub_stage = sub_stage;
+    announced.transitions = static_cast<int32_t>(count);
+    announced.at_micros = last_at;
+    return;
   }
-  // Most events move nothing: one sweep tells (the latest entry is the one
-  // announced last), without building the history.
-  const domain::LifecycleSummary summary = domain::Summarize(facts, as_of, rules_);
-  const int64_t last_at =
-      summary.last_transition ? event::ToUnixMicros(summary.last_transition->at()) : 0;
-  if (summary.stage == announced->stage && summary.sub_stage == announced->sub_stage &&
-      last_at == announced->at_micros) {
-    return absl::OkStatus();
+  // Most events move nothing (the latest entry is the one announced last).
+  if (stage == announced.stage && sub_stage == announced.sub_stage &&
+      last_at == announced.at_micros) {
+    return;
   }
-  const domain::LifecycleResult result = domain::Classify(facts, as_of, rules_);
-  const std::vector<v1::StageTransition>& history = result.history;
-  const size_t told = static_cast<size_t>(std::max(0, announced->transitions));
+  const size_t told = static_cast<size_t>(std::max(0, announced.transitions));
   size_t first;
-  if (told <= history.size() &&
-      (told == 0 || event::ToUnixMicros(history[told - 1].at()) == announced->at_micros)) {
+  if (told <= count &&
+      (told == 0 || event::ToUnixMicros(history[told - 1].at()) == announced.at_micros)) {
     first = told;  // the history grew after what was told: the new entries
   } else {
     // A late event revised the history: what lies after the last instant told.
     first = 0;
-    while (first < history.size() &&
-           event::ToUnixMicros(history[first].at()) <= announced->at_micros) {
+    while (first < count && event::ToUnixMicros(history[first].at()) <= announced.at_micros) {
       ++first;
     }
   }
-  for (size_t i = first; i < history.size(); ++i) EmitStageChange(txn, p, customer_id, history[i]);
-  if (first == history.size() &&
-      (result.stage != announced->stage || result.sub_stage != announced->sub_stage)) {
+  for (size_t i = first; i < count; ++i) {
+    changes_.emplace_back(seq, StageChangeOf(p, customer_id, history[i]));
+  }
+  if (first == count && (stage != announced.stage || sub_stage != announced.sub_stage)) {
     // The revision moved the stage at an instant already told: say so once.
     v1::StageTransition correction;
     *correction.mutable_at() = event::ToProto(as_of);
-    correction.set_from(static_cast<v1::LifecycleStage>(announced->stage));
-    correction.set_from_sub_stage(static_cast<v1::SubStage>(announced->sub_stage));
-    correction.set_to(result.stage);
-    correction.set_to_sub_stage(result.sub_stage);
-    correction.set_reason(history.empty() ? "" : history.back().reason());
-    EmitStageChange(txn, p, customer_id, correction);
+    correction.set_from(static_cast<v1::LifecycleStage>(announced.stage));
+    correction.set_from_sub_stage(static_cast<v1::SubStage>(announced.sub_stage));
+    correction.set_to(static_cast<v1::LifecycleStage>(stage));
+    correction.set_to_sub_stage(static_cast<v1::SubStage>(sub_stage));
+    correction.set_reason(count == 0 ? "" : history[count - 1].reason());
+    changes_.emplace_back(seq, StageChangeOf(p, customer_id, correction));
   }
-  announced->stage = result.stage;
-  announced->sub_stage = result.sub_stage;
-  announced->transitions = static_cast<int32_t>(history.size());
-  announced->at_micros = history.empty() ? 0 : event::ToUnixMicros(history.back().at());
-  return absl::OkStatus();
+  announced.stage = stage;
+  announced.sub_stage = sub_stage;
+  announced.transitions = static_cast<int32_t>(count);
+  announced.at_micros = last_at;
+}
+
+void LifecycleProjection::AnnounceDeferred(Partition p, const std::string& customer_id,
+                                           const std::vector<v1::StageTransition>& history,
+                                           const Deferred& deferred, Announced& announced) {
+  for (const Deferred::Step& step : deferred.steps) {
+    const absl::Time as_of = std::max(step.as_of, absl::FromUnixMicros(announced.at_micros));
+    Announce(p, customer_id, history, as_of, step.seq, announced);
+  }
 }
 
 void LifecycleProjection::Abandon(Partition /*partition*/) {
   dirty_.clear();
   count_deltas_.clear();
   announced_.clear();
+  deferred_.clear();
+  changes_.clear();
+  applied_in_batch_ = 0;
 }
 
 absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now, projection::Txn& txn) {
@@ -397,6 +453,8 @@ absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now, proj
   announced_.clear();
   absl::Status status = FlushCounts(txn);
   count_deltas_.clear();
+  if (status.ok()) EmitChanges(txn);
+  changes_.clear();
   return status;
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -364,6 +365,51 @@ TEST_F(LifecycleProjectionTest, OldSchemaVersionsReplayToTheSameAnswers) {
   ASSERT_TRUE(log2->Close().ok());
 }
 
+// The stage changes (each record of the changes topic, partition by
+// partition) and the view of each customer at the end of a catch-up of
+// `events` in batches of at most `max_batch`, then a tick 200 days later.
+struct Derived {
+  std::vector<std::string> changes;
+  std::map<std::string, std::string> views;
+};
+Derived DeriveWithBatch(const std::filesystem::path& dir, const std::vector<v1::Event>& events,
+                        size_t max_batch) {
+  base::SimulatedClock clock{kT0};
+  const std::string path = (dir / absl::StrCat("batch", max_batch)).string();
+  std::unique_ptr<log::EventLog> log =
+      log::EmbeddedEventLog::Open({.path = path + "-log", .sync = false, .clock = &clock}).value();
+  for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
+    EXPECT_TRUE(log->CreateTopic(topic, 4).ok());
+  }
+  std::vector<log::Record> records;
+  for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
+  EXPECT_TRUE(log->Append(log::kCustomerEvents, records, {}).ok());
+  Derived out;
+  {
+    auto rt = projection::ProjectionRuntime::Open(
+                  *log, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
+                  {.path = path + "-state", .max_batch = max_batch, .clock = &clock})
+                  .value();
+    EXPECT_TRUE(rt->CatchUp().ok());
+    clock.Advance(Days(200));  // time-driven moves by the ticker
+    EXPECT_TRUE(rt->CatchUp().ok());
+    EXPECT_EQ(rt->Stats().dead_letters, 0);
+    LifecycleQueries q(rt->store(), rt->partitions(), domain::LifecycleRules());
+    for (const auto& e : events) {
+      absl::StatusOr<v1::CustomerView> view = q.GetCustomer(e.customer_id(), clock.Now());
+      out.views[e.customer_id()] =
+          view.ok() ? view->SerializeAsString() : std::string(view.status().message());
+    }
+  }
+  for (int p = 0; p < 4; ++p) {
+    const std::vector<log::LogRecord> records =
+        log->Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
+    for (const auto& r : records) out.changes.push_back(r.value);
+  }
+  EXPECT_TRUE(log->Close().ok());
+  return out;
+}
+
 // The derived changes (ids and contents) are part of the replayable output:
 // a new owner of a partition re-derives them and must find the same ones.
 TEST_F(LifecycleProjectionTest, ChangesDoNotDependOnBatchBoundaries) {
@@ -375,40 +421,84 @@ TEST_F(LifecycleProjectionTest, ChangesDoNotDependOnBatchBoundaries) {
     if (i % 3 == 0) ev.Contract(c, kT0 - Days(390 - i), 1000 + i);
     if (i % 6 == 0) ev.Contract(c, kT0 - Days(10 + i), 9000 + i);
   }
-  auto changes_with_batch = [&](size_t max_batch) {
-    base::SimulatedClock clock{kT0};
-    const std::string path = (dir_ / absl::StrCat("batch", max_batch)).string();
-    std::unique_ptr<log::EventLog> log =
-        log::EmbeddedEventLog::Open({.path = path + "-log", .sync = false, .clock = &clock})
-            .value();
-    for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
-      EXPECT_TRUE(log->CreateTopic(topic, 4).ok());
-    }
-    std::vector<log::Record> records;
-    for (const auto& e : ev.all()) records.push_back({e.customer_id(), e.SerializeAsString()});
-    EXPECT_TRUE(log->Append(log::kCustomerEvents, records, {}).ok());
-    std::vector<std::string> out;
-    {
-      auto rt = projection::ProjectionRuntime::Open(
-                    *log, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
-                    {.path = path + "-state", .max_batch = max_batch, .clock = &clock})
-                    .value();
-      EXPECT_TRUE(rt->CatchUp().ok());
-      clock.Advance(Days(200));  // time-driven moves by the ticker
-      EXPECT_TRUE(rt->CatchUp().ok());
-    }
-    for (int p = 0; p < 4; ++p) {
-      const std::vector<log::LogRecord> records =
-          log->Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
-      for (const auto& r : records) out.push_back(r.value);
-    }
-    EXPECT_TRUE(log->Close().ok());
-    return out;
-  };
-  const std::vector<std::string> whole = changes_with_batch(1000);
+  const std::vector<std::string> whole = DeriveWithBatch(dir_, ev.all(), 1000).changes;
   EXPECT_GT(whole.size(), 40u);  // more than one per customer
-  EXPECT_EQ(changes_with_batch(1), whole);
-  EXPECT_EQ(changes_with_batch(7), whole);
+  EXPECT_EQ(DeriveWithBatch(dir_, ev.all(), 1).changes, whole);
+  EXPECT_EQ(DeriveWithBatch(dir_, ev.all(), 7).changes, whole);
+}
+
+// A batch classifies each customer once, at Flush, for all its events of
+// the batch; the changes must be those of one classification per event
+// (batches of one event) even when a customer's events arrive out of
+// order: late ones that revise what was announced, several at one instant,
+// some after the clock, the registration after other events.
+TEST_F(LifecycleProjectionTest, OutOfOrderChangesDoNotDependOnBatchBoundaries) {
+  std::mt19937 rng(16);
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  Events ev;
+  std::vector<std::vector<v1::Event>> per_customer;
+  for (int i = 0; i < 40; ++i) {
+    const std::string c = absl::StrCat("o", i);
+    Events mine;
+    mine.Register(c, kT0 - Days(720 + pick(10)), i % 2 ? "East" : "West");
+    for (int k = 0; k < 14; ++k) {
+      absl::Time at = kT0 - Days(pick(720));
+      if (pick(5) == 0) at = kT0 - Days(300);            // a shared instant
+      if (pick(12) == 0) at = kT0 + Days(1 + pick(20));  // after the clock
+      switch (pick(5)) {
+        case 0:
+        case 1:
+          mine.Contract(c, at, 100 + pick(5000));
+          break;
+        case 2:
+          mine.Add(c, at).mutable_customer_churned()->set_reason("gone");
+          break;
+        default:
+          mine.InterestedVisit(c, at);
+          break;
+      }
+    }
+    std::vector<v1::Event> events = mine.all();
+    for (size_t k = 0; k < events.size(); ++k) {
+      events[k].set_event_id(absl::StrCat(c, "-e", k));
+      if (events[k].has_contract_signed()) {
+        events[k].mutable_contract_signed()->set_contract_id(absl::StrCat(c, "-k", k));
+      }
+    }
+    if (i % 3 == 0) {
+      // In order of time: one sweep per batch announces several events.
+      std::stable_sort(events.begin(), events.end(), [](const v1::Event& a, const v1::Event& b) {
+        return event::FromProto(a.occurred_at()) < event::FromProto(b.occurred_at());
+      });
+    } else {
+      std::shuffle(events.begin(), events.end(), rng);
+    }
+    per_customer.push_back(std::move(events));
+  }
+  // Customers interleaved, a few events of one after a few of another.
+  std::vector<v1::Event> log;
+  for (size_t k = 0; k < 15; k += 3) {
+    for (const auto& events : per_customer) {
+      for (size_t j = k; j < std::min(k + 3, events.size()); ++j) log.push_back(events[j]);
+    }
+  }
+  ASSERT_EQ(log.size(), 40u * 15);
+  const Derived one = DeriveWithBatch(dir_, log, 1);
+  EXPECT_GT(one.changes.size(), 40u * 4);
+  std::set<std::string> reasons;
+  for (const std::string& bytes : one.changes) {
+    v1::StateChange change;
+    ASSERT_TRUE(change.ParseFromString(bytes));
+    reasons.insert(change.stage_changed().reason());
+  }
+  EXPECT_TRUE(reasons.contains("win_back")) << absl::StrJoin(reasons, ",");
+  EXPECT_TRUE(reasons.contains("churned")) << absl::StrJoin(reasons, ",");
+  for (size_t max_batch : {2, 5, 16, 1000}) {
+    SCOPED_TRACE(max_batch);
+    const Derived batched = DeriveWithBatch(dir_, log, max_batch);
+    EXPECT_EQ(batched.changes, one.changes);
+    EXPECT_EQ(batched.views, one.views);
+  }
 }
 
 // A derived change is a fact about the log (docs/lifecycle.md "Stage

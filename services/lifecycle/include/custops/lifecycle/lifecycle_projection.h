@@ -13,10 +13,12 @@
 #ifndef CUSTOPS_LIFECYCLE_LIFECYCLE_PROJECTION_H_
 #define CUSTOPS_LIFECYCLE_LIFECYCLE_PROJECTION_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -26,6 +28,7 @@
 #include "custops/internal/state.pb.h"
 #include "custops/projection/projection.h"
 #include "custops/store/store.h"
+#include "custops/v1/changes.pb.h"
 #include "custops/v1/lifecycle.pb.h"
 
 namespace custops::lifecycle {
@@ -71,9 +74,36 @@ class LifecycleProjection final : public projection::Projection {
   // or before `as_of` not announced yet, in order, each with its own instant,
   // from-stage and reason (docs/lifecycle.md "Stage changes"): the changes
   // are a function of the log, whatever the batches, the clock of the
-  // catch-up or the instance.
-  absl::Status AnnounceThrough(projection::Txn& txn, Partition p, const std::string& customer_id,
-                               const internal::CustomerFacts& facts, absl::Time as_of);
+  // catch-up or the instance. `history`: the customer's stage history
+  // through some instant at or after `as_of` (its entries up to `as_of` are
+  // the history at `as_of`). The changes are tagged with `seq`.
+  void Announce(Partition p, const std::string& customer_id,
+                const std::vector<v1::StageTransition>& history, absl::Time as_of, uint64_t seq,
+                Announced& announced);
+  // The announcements an applied event asks for, at the instant it asks
+  // for (its own, within [what was announced, now]), wait in a Deferred
+  // until one sweep of the customer's facts serves them all: at Flush, or
+  // when a later event of the batch could change what an earlier one would
+  // have seen (an event at or before `bound_us`).
+  struct Deferred {
+    struct Step {
+      uint64_t seq;      // the event's place in the batch
+      absl::Time as_of;  // min(the event's instant, now)
+    };
+    std::vector<Step> steps;
+    // No step announces through a later microsecond (what was announced
+    // before the first step included).
+    int64_t bound_us = 0;
+  };
+  // Announces `deferred`'s steps in order, as Apply would have one by one:
+  // `history` is the customer's stage history through at least bound_us,
+  // from facts with nothing after bound_us that the steps did not see.
+  void AnnounceDeferred(Partition p, const std::string& customer_id,
+                        const std::vector<v1::StageTransition>& history, const Deferred& deferred,
+                        Announced& announced);
+  // Hands the batch's (or tick's) changes to `txn`, in the order of the
+  // events that derived them.
+  void EmitChanges(projection::Txn& txn);
 
   domain::LifecycleRules rules_;
   store::Store* store_ = nullptr;
@@ -87,6 +117,14 @@ class LifecycleProjection final : public projection::Projection {
   // What was announced per customer in the batch in flight (written to
   // the index entry at Flush or Tick).
   absl::flat_hash_map<std::string, Announced> announced_;
+  // Announcements waiting for the customer's sweep at Flush.
+  absl::flat_hash_map<std::string, Deferred> deferred_;
+  // The batch's stage changes, with the place in the batch of the event
+  // that derived each (Apply's count; Tick's all share one).
+  std::vector<std::pair<uint64_t, v1::StateChange>> changes_;
+  uint64_t applied_in_batch_ = 0;
+  // Scratch for a customer's stage history.
+  std::vector<v1::StageTransition> history_;
 };
 
 // Read side over the projection's store. Thread-safe; `store` must outlive it.

@@ -1,7 +1,9 @@
 // The lifecycle projection's write side: LifecycleProjection (Apply folds an
-// event into the customer's facts and timeline, Flush writes the batch's
-// facts and index entries, Tick applies the time-driven transitions that are
-// due), the announcing of stage changes in event time, the maintenance of the
+// event into the customer's facts and timeline, Flush classifies each
+// customer of the batch once, announces what each of its events would have
+// and writes the batch's facts and index entries, Tick applies the
+// time-driven transitions that are due), the announcing of stage changes in
+// event time (docs/lifecycle.md "Stage changes"), the maintenance of the
 // lc_index, lc_by_stage, lc_due and lc_counts families, and IndexEntryOf /
 // DimensionValue, which the queries (lifecycle_queries.cc) share.
 #include "custops/lifecycle/lifecycle_projection.h"

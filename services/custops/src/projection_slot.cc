@@ -194,8 +194,10 @@ absl::Status ProjectionSlot::Start() {
   started_ = true;
   if (resume_) {
     resume_ = false;
-    spdlog::info("projection {}: resuming the rebuild of generation {}", options_.name,
-                 generation_ + 1);
+    spdlog::info(
+        "projection {}: starting the rebuild of generation {} (left unfinished, or the "
+        "stored layout is older)",
+        options_.name, generation_ + 1);
     StartRebuildThread();
   }
   return absl::OkStatus();

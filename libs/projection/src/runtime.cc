@@ -514,6 +514,10 @@ void ProjectionRuntime::ApplyLoop() {
     // until it has caught up (below).
     bool behind = false;
     absl::Status error;
+    {
+      absl::MutexLock lock(&mu_);
+      applying_ = true;
+    }
     for (int i = 0; i < partitions_ && running_; ++i) {
       absl::StatusOr<int64_t> n = ApplyBatch(Partition(i));
       if (!n.ok()) {
@@ -550,6 +554,10 @@ void ProjectionRuntime::ApplyLoop() {
     if (error.ok() && tick_due && !restoring && !behind) {
       error = TickAll();
       if (error.ok()) applied_untick_since_.reset();
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      applying_ = false;
     }
     if (!error.ok()) {
       spdlog::error("projection {}: {}; retrying in {}", projection_->Name(), error.ToString(),

@@ -40,6 +40,14 @@ std::string OutboxKey(Partition p, uint64_t seq) {
   return key;
 }
 
+// PublishOutbox reads at most this many entries of a partition per round,
+// and starts no further partition in a round once it holds this many.
+constexpr size_t kPublishChunkEntries = 500;
+constexpr size_t kPublishRoundEntries = 2000;
+// How long the publisher waits for the apply loop's pass to end before it
+// publishes what is committed so far.
+constexpr absl::Duration kPublishPassWait = absl::Milliseconds(10);
+
 }  // namespace
 
 absl::Status ProjectionRuntime::Reseed(Partition p) {
@@ -206,59 +214,78 @@ absl::Status ProjectionRuntime::Commit(Txn& txn, std::optional<Offset> next_offs
 absl::StatusOr<int64_t> ProjectionRuntime::PublishOutbox() {
   absl::MutexLock publish_lock(&publish_mu_);
   if (published_seq_.empty()) published_seq_.assign(partitions_, 0);
-  int64_t published = 0;
-  for (int i = 0; i < partitions_; ++i) {
-    // Every entry below `committed` is in the store (Commit writes, then
-    // advances next_seq_ under mu_).
-    uint64_t committed;
-    {
-      absl::MutexLock lock(&mu_);
-      // Only the owner publishes a partition's outbox. What an instance left
-      // unpublished when it lost the partition (or crashed) waits until it
-      // owns it again; meanwhile the new owner re-derives the same entries
-      // under the same ids, so the two never append the same id at once.
-      if (!owned_[i]) continue;
-      committed = next_seq_[i];
+  // The owned partitions with entries not yet published. Every entry below
+  // next_seq_ is in the store (Commit writes, then advances next_seq_ under
+  // mu_). Only the owner publishes a partition's outbox. What an instance
+  // left unpublished when it lost the partition (or crashed) waits until it
+  // owns it again; meanwhile the new owner re-derives the same entries under
+  // the same ids, so the two never append the same id at once.
+  std::vector<int> pending;
+  std::vector<uint64_t> committed(partitions_, 0);
+  {
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < partitions_; ++i) {
+      committed[i] = next_seq_[i];
+      if (owned_[i] && published_seq_[i] < committed[i]) pending.push_back(i);
     }
-    if (published_seq_[i] >= committed) continue;  // nothing new in this partition
-    while (true) {
-      // Entries of a partition go out in sequence order, a bounded chunk at a
-      // time, starting at the first unpublished sequence (never rescanning
-      // the tombstones of entries already published).
-      std::map<std::string, std::vector<log::Record>> by_topic;
-      std::vector<std::string> keys;
+  }
+  int64_t published = 0;
+  while (!pending.empty()) {
+    // One round: a bounded chunk of every pending partition's entries, in
+    // sequence order from its first unpublished sequence (never rescanning
+    // the tombstones of entries already published), appended with one call
+    // per topic (one fsync'd group commit for all the partitions, not one
+    // each), then deleted with one write.
+    std::map<std::string, std::vector<log::Record>> by_topic;
+    store::Batch deletes;
+    std::vector<std::pair<int, uint64_t>> next;  // partition -> its first unpublished sequence
+    std::vector<int> more;                       // partitions with entries left after this round
+    size_t taken = 0;
+    for (int i : pending) {
+      if (taken >= kPublishRoundEntries) {
+        more.push_back(i);
+        continue;
+      }
       const std::string prefix = PartitionPrefix(Partition(i));
       auto it = store_->NewIterator(outbox_cf_, prefix);
+      size_t n = 0;
       uint64_t last_seq = 0;
-      for (it->Seek(OutboxKey(Partition(i), published_seq_[i])); it->Valid() && keys.size() < 500;
-           it->Next()) {
+      for (it->Seek(OutboxKey(Partition(i), published_seq_[i]));
+           it->Valid() && n < kPublishChunkEntries; it->Next()) {
         internal::OutboxEntry entry;
         if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
           return absl::DataLossError("corrupt outbox entry");
         }
         by_topic[entry.topic()].push_back(
             {.key = entry.key(), .value = entry.value(), .idempotency_key = entry.id()});
-        keys.emplace_back(it->key());
+        deletes.Delete(outbox_cf_, it->key());
         std::string_view seq = it->key().substr(prefix.size());
         last_seq = store::ReadU64(seq);
+        ++n;
       }
       RETURN_IF_ERROR(it->status());
-      if (keys.empty()) {
-        published_seq_[i] = std::max(published_seq_[i], committed);
-        break;
+      taken += n;
+      if (n == kPublishChunkEntries) {
+        next.emplace_back(i, last_seq + 1);
+        more.push_back(i);
+      } else {
+        // The iterator saw every entry below `committed`: the partition is
+        // published up to there at least (Reseed may have left a gap).
+        next.emplace_back(i, std::max(n == 0 ? published_seq_[i] : last_seq + 1, committed[i]));
       }
+    }
+    if (!by_topic.empty()) {
       for (const auto& [topic, records] : by_topic) {
         // The entry id is the idempotency key: after a crash between this
         // append and the delete below, the re-append is recognised as a repeat.
         ASSIGN_OR_RETURN(auto results, log_.Append(topic, records, {.sync = true}));
         (void)results;
       }
-      store::Batch batch;
-      for (const std::string& k : keys) batch.Delete(outbox_cf_, k);
-      RETURN_IF_ERROR(store_->Write(batch));
-      published_seq_[i] = last_seq + 1;
-      published += static_cast<int64_t>(keys.size());
+      RETURN_IF_ERROR(store_->Write(deletes));
     }
+    for (const auto& [i, seq] : next) published_seq_[i] = seq;
+    published += static_cast<int64_t>(taken);
+    pending = std::move(more);
   }
   return published;
 }
@@ -283,6 +310,13 @@ void ProjectionRuntime::PublishLoop() {
       absl::MutexLock lock(&mu_);
       auto moved = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return commits_ != seen; };
       mu_.AwaitWithTimeout(absl::Condition(&moved), absl::Milliseconds(200));
+      // The apply loop commits a pass partition by partition: wait for the
+      // pass to end, so that one round (one append) publishes what the whole
+      // pass derived instead of one round per partition. Idle, the pass ends
+      // right after its commit; a long one (a restore's) is not waited for
+      // beyond kPublishPassWait.
+      auto pass_over = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !applying_ || !running_; };
+      if (commits_ != seen) mu_.AwaitWithTimeout(absl::Condition(&pass_over), kPublishPassWait);
       seen = commits_;
     }
     absl::StatusOr<int64_t> published = PublishOutbox();

@@ -330,6 +330,8 @@ class ProjectionRuntime {
   std::vector<std::set<int64_t>> discarded_ ABSL_GUARDED_BY(mu_);
   RuntimeStats totals_ ABSL_GUARDED_BY(mu_);
   uint64_t commits_ ABSL_GUARDED_BY(mu_) = 0;
+  // The apply loop is in a pass (PublishLoop waits for its end).
+  bool applying_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_tick_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // The clock's Monotonic() at the first event applied since the last tick,
   // when the projection TicksOnApply (ApplyLoop only).

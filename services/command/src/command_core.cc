@@ -1,5 +1,6 @@
 #include "custops/command/command_core.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -38,7 +39,14 @@ std::string CommandEventId(std::string_view customer_id, std::string_view reques
   input.append(customer_id);
   input.append(request_id);
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  // OpenSSL 3's one-shot SHA256() looks the algorithm up in the provider
+  // store on every call; fetched once, the digest costs a few microseconds less.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  unsigned int size = 0;
+  if (sha256 == nullptr ||
+      EVP_Digest(input.data(), input.size(), digest, &size, sha256, nullptr) != 1) {
+    SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  }
   return absl::StrCat(kEventIdPrefix,
                       absl::BytesToHexString(absl::string_view(
                           reinterpret_cast<const char*>(digest), SHA256_DIGEST_LENGTH / 2)));

@@ -111,6 +111,8 @@ TEST(CommandEventId, DeterministicAndDistinct) {
   EXPECT_NE(CommandEventId("ab", "c"), CommandEventId("a", "bc"));
   EXPECT_EQ(CommandEventId("C1", "r1").size(), 4u + 32u);
   EXPECT_EQ(CommandEventId("C1", "r1").rfind("cmd-", 0), 0u);
+  // Stable across versions: the first 16 bytes of SHA-256("2:C1r1") in hex.
+  EXPECT_EQ(CommandEventId("C1", "r1"), "cmd-b2baaccd7157bd3acfdb489027103719");
 }
 
 TEST_F(CommandCoreTest, EmitsOneEventWithContextAndTheClockAsEventTime) {

@@ -249,6 +249,16 @@ int64_t SubscriptionHub::open_streams() const {
 void SubscriptionHub::Run() {
   uint64_t generation = log_.Generation(topic_);
   while (!stop_) {
+    {
+      // Without a subscriber, wait for one instead of waking at every append
+      // (a stale `generation` then pumps the new stream at once).
+      absl::MutexLock lock(&mu_);
+      auto any = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_.load() || !streams_.empty();
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&any), absl::Milliseconds(200));
+      if (streams_.empty()) continue;
+    }
     generation = log_.WaitForAppend(topic_, generation, absl::Now() + absl::Milliseconds(200));
     std::vector<std::shared_ptr<Pumpable>> live;
     {

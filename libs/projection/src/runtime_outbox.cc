@@ -305,24 +305,39 @@ absl::Status ProjectionRuntime::ReseedOwned() {
 
 void ProjectionRuntime::PublishLoop() {
   uint64_t seen = 0;
+  // When the last round that published something began (real time: the
+  // deadline of a real wait).
+  absl::Time last_round = absl::InfinitePast();
   while (running_) {
     {
       absl::MutexLock lock(&mu_);
       auto moved = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return commits_ != seen; };
       mu_.AwaitWithTimeout(absl::Condition(&moved), absl::Milliseconds(200));
-      // The apply loop commits a pass partition by partition: wait for the
-      // pass to end, so that one round (one append) publishes what the whole
-      // pass derived instead of one round per partition. Idle, the pass ends
-      // right after its commit; a long one (a restore's) is not waited for
-      // beyond kPublishPassWait.
-      auto pass_over = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !applying_ || !running_; };
-      if (commits_ != seen) mu_.AwaitWithTimeout(absl::Condition(&pass_over), kPublishPassWait);
+      if (commits_ != seen) {
+        // Under load (a round began less than publish_linger ago), wait for
+        // the rest of the linger: this round's one fsync'd append then
+        // carries what the passes meanwhile commit. Idle, no wait.
+        const absl::Time linger_end = last_round + options_.publish_linger;
+        if (absl::Now() < linger_end) {
+          auto stopping = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !running_; };
+          mu_.AwaitWithDeadline(absl::Condition(&stopping), linger_end);
+        }
+        // The apply loop commits a pass partition by partition: wait for the
+        // pass to end, so that one round publishes what the whole pass
+        // derived. Idle, the pass ends right after its commit; a long one (a
+        // restore's) is not waited for beyond kPublishPassWait.
+        auto pass_over = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return !applying_ || !running_; };
+        mu_.AwaitWithTimeout(absl::Condition(&pass_over), kPublishPassWait);
+      }
       seen = commits_;
     }
+    const absl::Time started = absl::Now();
     absl::StatusOr<int64_t> published = PublishOutbox();
     if (!published.ok()) {
       spdlog::error("projection {} outbox: {}", projection_->Name(), published.status().ToString());
       absl::SleepFor(absl::Milliseconds(500));
+    } else if (*published > 0) {
+      last_round = started;
     }
   }
 }

@@ -319,6 +319,38 @@ TEST_F(RuntimeTest, BackgroundThreadsApplyAndPublishAsEventsArrive) {
   EXPECT_GT(projection_->ticks, 0);
 }
 
+// The publisher lingers only under load: after a quiet spell a commit's
+// change goes out at once (well before the linger ends); the changes of
+// commits made within publish_linger of that round wait and go out together,
+// in one append to the changes topic (its generation moves once).
+TEST_F(RuntimeTest, PublisherLingersOnlyUnderLoadAndThenAppendsOnce) {
+  const absl::Duration linger = absl::Seconds(3);
+  auto p = std::make_unique<CountingProjection>();
+  projection_ = p.get();
+  auto rt = ProjectionRuntime::Open(*log_, std::move(p),
+                                    {.path = (dir_ / "state").string(), .publish_linger = linger});
+  ASSERT_OK(rt);
+  runtime_ = std::move(*rt);
+  ASSERT_OK(runtime_->Start());
+  const uint64_t before = log_->Generation(log::kStateChanges);
+
+  // Quiet: every second event of a customer emits a change.
+  const absl::Time sent = absl::Now();
+  AppendEvents({Visit("a1", "ann"), Visit("a2", "ann")});
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(log::kStateChanges).size() == 1; }));
+  EXPECT_LT(absl::Now() - sent, linger);
+  EXPECT_EQ(log_->Generation(log::kStateChanges), before + 1);
+
+  // Under load: two more changes, committed by separate passes.
+  AppendEvents({Visit("b1", "bob"), Visit("b2", "bob")});
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Stats().events_applied == 4; }));
+  AppendEvents({Visit("c1", "cid"), Visit("c2", "cid")});
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Stats().events_applied == 6; }));
+  ASSERT_TRUE(WaitFor([&] { return ReadAll(log::kStateChanges).size() == 3; }));
+  EXPECT_EQ(log_->Generation(log::kStateChanges), before + 2);
+  ASSERT_OK(runtime_->Stop());
+}
+
 // Instances sharing partitions: nothing is applied before Assign; an assigned
 // partition restores from its stored offset and is refused to queries until
 // it has caught up; after Revoke nothing more is applied to it and tokens no

@@ -59,6 +59,14 @@ struct RuntimeOptions {
   // How often time-driven rules run (on the injected clock's time).
   // Default: 1 s
   absl::Duration tick_interval = absl::Seconds(1);
+  // Under load, the outbox publisher starts a round (one fsync'd append per
+  // topic for every partition's pending entries) at most once per
+  // publish_linger: a commit that arrives sooner after the last round waits
+  // for the rest of it, so that one append carries what several passes
+  // derived. A commit after a quiet spell is published at once. Zero: a
+  // round after every pass.
+  // Default: 2 ms
+  absl::Duration publish_linger = absl::Milliseconds(2);
   // fsync state commits. Default: false (a process crash loses nothing)
   bool sync = false;
   // Validation applied to every record before Apply.

@@ -499,6 +499,11 @@ absl::Status ProjectionRuntime::Start() {
 
 absl::Status ProjectionRuntime::Stop() {
   if (!running_.exchange(false)) return absl::OkStatus();
+  {
+    // A publisher lingering (publish_linger) re-checks !running_ when mu_ is
+    // released.
+    absl::MutexLock lock(&mu_);
+  }
   if (apply_thread_.joinable()) apply_thread_.join();
   if (publish_thread_.joinable()) publish_thread_.join();
   // Leave nothing pending that could be published now.

@@ -69,8 +69,11 @@ struct Config {
   int max_streams_per_client = 1000;
   int max_waits_per_client = 5000;
   // Worker threads for work that may block (appends, commands, value and
-  // review evaluations). Default: 8
-  int workers = 8;
+  // review evaluations). A command holds its worker until its append is
+  // durable, so the workers bound how many commands share one fsync'd group
+  // commit (docs/benchmarks.md "Where the business-command time goes").
+  // Default: 32
+  int workers = 32;
   // Allow a non-loopback listen address without TLS and token auth (logged
   // loudly). Default: false
   bool insecure = false;

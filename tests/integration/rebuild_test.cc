@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "custops/store/keys.h"
 #include "custops/store/store.h"
 #include "custops/testing/events.h"
 #include "custops/testing/proto.h"
@@ -353,17 +354,41 @@ TEST(RebuildTest, QueriesAnswerThroughoutAndTheSwappedCopyEqualsACleanReplay) {
   fs::remove_all(dir);
 }
 
-TEST(RebuildTest, AKillMidRebuildLeavesTheOldCopyServingAndTheRebuildResumes) {
-  const fs::path dir = fs::temp_directory_path() / absl::StrCat("rebuild_kill_", ::getpid());
+// The arguments of a server with the ingest, lifecycle, review and admin
+// roles over a fresh `dir` (removed first).
+std::vector<std::string> FreshServerArgs(const fs::path& dir) {
   fs::remove_all(dir);
   std::vector<std::string> args = {"--data-dir", dir.string(), "--roles",
                                    "ingest,lifecycle,review,admin"};
   args.insert(args.end(), kFlags.begin(), kFlags.end());
-  testing::ServerProcess server(CUSTOPS_BINARY, args);
-  ASSERT_TRUE(server.Start().ok());
+  return args;
+}
+
+// Starts `server`, appends the workload and waits until every projection
+// has applied it; its answers then (value's excluded).
+std::map<std::string, std::string> StartFilled(testing::ServerProcess& server) {
+  EXPECT_TRUE(server.Start().ok());
   Append(server, Workload());
   WaitCaughtUp(server);
-  const std::map<std::string, std::string> before = Answers(server, /*value=*/false);
+  return Answers(server, /*value=*/false);
+}
+
+// The state layout a projection's store records (rt_meta "v"); 0 when none.
+uint64_t StoredLayout(const fs::path& store_dir) {
+  auto store = store::Store::Open({.path = store_dir.string(), .column_families = {"rt_meta"}});
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return 0;
+  auto v = (*store)->Get((*store)->Family("rt_meta"), "v");
+  EXPECT_TRUE(v.ok()) << v.status();
+  if (!v.ok() || !v->has_value()) return 0;
+  std::string_view bytes = **v;
+  return store::ReadU64(bytes);
+}
+
+TEST(RebuildTest, AKillMidRebuildLeavesTheOldCopyServingAndTheRebuildResumes) {
+  const fs::path dir = fs::temp_directory_path() / absl::StrCat("rebuild_kill_", ::getpid());
+  testing::ServerProcess server(CUSTOPS_BINARY, FreshServerArgs(dir));
+  const std::map<std::string, std::string> before = StartFilled(server);
 
   // Kill once the new copy has applied something but not everything.
   const v1::RebuildProgress started = Rebuild(server, "review");
@@ -431,15 +456,8 @@ std::pair<grpc::StatusCode, std::string> TierReview(testing::ServerProcess& serv
 // answers as before.
 TEST(RebuildTest, AStateOfAnEarlierLayoutIsRebuiltAtStart) {
   const fs::path dir = fs::temp_directory_path() / absl::StrCat("rebuild_layout_", ::getpid());
-  fs::remove_all(dir);
-  std::vector<std::string> args = {"--data-dir", dir.string(), "--roles",
-                                   "ingest,lifecycle,review,admin"};
-  args.insert(args.end(), kFlags.begin(), kFlags.end());
-  testing::ServerProcess server(CUSTOPS_BINARY, args);
-  ASSERT_TRUE(server.Start().ok());
-  Append(server, Workload());
-  WaitCaughtUp(server);
-  const std::map<std::string, std::string> before = Answers(server, /*value=*/false);
+  testing::ServerProcess server(CUSTOPS_BINARY, FreshServerArgs(dir));
+  const std::map<std::string, std::string> before = StartFilled(server);
   const auto tier_before = TierReview(server);
   ASSERT_EQ(tier_before.first, grpc::StatusCode::OK) << tier_before.second;
   EXPECT_EQ(server.Stop(), 0);
@@ -454,6 +472,10 @@ TEST(RebuildTest, AStateOfAnEarlierLayoutIsRebuiltAtStart) {
     batch.Delete((*store)->Family("rt_meta"), "v");
     ASSERT_TRUE((*store)->Write(batch).ok());
   }
+  ASSERT_EQ(StoredLayout(projections / "review"), 0u);
+  // And a rebuild that build left unfinished, of its layout too: not
+  // resumed but started again.
+  fs::copy(projections / "review", projections / "review.g1", fs::copy_options::recursive);
 
   ASSERT_TRUE(server.Start().ok());
   // Until the swap, a tier answer is refused (UNAVAILABLE); after it, the
@@ -476,6 +498,7 @@ TEST(RebuildTest, AStateOfAnEarlierLayoutIsRebuiltAtStart) {
   EXPECT_EQ(Answers(server, /*value=*/false), before);
   EXPECT_EQ(TierReview(server), tier_before);
   EXPECT_EQ(server.Stop(), 0);
+  EXPECT_EQ(StoredLayout(projections / "review.g1"), 2u);  // built anew, this build's layout
   fs::remove_all(dir);
 }
 

@@ -26,3 +26,20 @@ function(custops_test)
   gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}" ${ARG_PROPERTIES})
 endfunction()
+
+# custops_link_allocator(<dir>): links custops_allocator (CMakeLists.txt) into
+# every executable defined in <dir> and its subdirectories, so the binary,
+# the tools, the tests and the benchmarks run on the same allocator.
+function(custops_link_allocator dir)
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  foreach(t IN LISTS targets)
+    get_target_property(type ${t} TYPE)
+    if(type STREQUAL "EXECUTABLE")
+      target_link_libraries(${t} PRIVATE custops_allocator)
+    endif()
+  endforeach()
+  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+  foreach(d IN LISTS subdirs)
+    custops_link_allocator(${d})
+  endforeach()
+endfunction()

@@ -34,7 +34,7 @@ done
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates tzdata ccache
   clang-format
-  librocksdb-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev
+  librocksdb-dev libjemalloc-dev liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libbz2-dev
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   librdkafka-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev

@@ -33,6 +33,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -357,6 +358,16 @@ double MetricValue(const std::string& text, const std::string& name) {
   return -1;
 }
 
+// Whether `pid` has a library whose path contains `name` mapped.
+bool MapsLibrary(pid_t pid, std::string_view name) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/maps"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
 // VmRSS of `pid` in KiB; -1 when unreadable.
 int64_t RssKiB(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
@@ -670,6 +681,13 @@ TEST_F(SecurityTest, OversizedAndOverCountRequestsReturnMemory) {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
+  // The figure below is the allocator's the build links (docs/operations.md
+  // "Memory allocator"): jemalloc, freeing through a background thread.
+#if CUSTOPS_WITH_JEMALLOC
+  EXPECT_TRUE(MapsLibrary(server_->pid(), "libjemalloc"));
+#else
+  EXPECT_FALSE(MapsLibrary(server_->pid(), "libjemalloc"));
+#endif
   const int64_t before = RssKiB(server_->pid());
   ASSERT_GT(before, 0);
   grpc::GenericStub generic(server_->Channel());

@@ -64,6 +64,11 @@
 #include "custops/value/value_projection.h"
 #include "custops/value/value_service.h"
 
+// jemalloc's control call when the binary is linked with it (docs/operations.md
+// "Memory allocator"), else null.
+extern "C" int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen)
+    __attribute__((weak));
+
 namespace custops::bench {
 namespace {
 
@@ -107,7 +112,12 @@ Rss ReadRss() {
 // Returns freed heap to the system and restarts the peak (Linux
 // /proc/self/clear_refs "5"), so the peak covers what follows only.
 void ResetRss() {
-  malloc_trim(0);
+  if (mallctl != nullptr) {
+    // Every arena (MALLCTL_ARENAS_ALL) gives its unused pages back.
+    mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
+  } else {
+    malloc_trim(0);
+  }
   std::ofstream("/proc/self/clear_refs") << "5";
 }
 std::string MiB(int64_t bytes) {

@@ -381,6 +381,9 @@ absl::Status ProjectionRuntime::Assign(const std::vector<Partition>& partitions)
       if (owned_[p.value()]) continue;
     }
     if (projection_->ReseedsFromPublished()) RETURN_IF_ERROR(Reseed(p));
+    // What the projection cached of the partition when it last owned it
+    // may be behind what another owner made of it since.
+    Forget(p);
     // The end now is the restore target: until the partition has applied it,
     // its state is behind what other instances may have served.
     absl::StatusOr<Offset> end = log_.EndOffset(options_.topic, p);
@@ -417,11 +420,25 @@ void ProjectionRuntime::Revoke(const std::vector<Partition>& partitions) {
     };
     mu_.Await(absl::Condition(&idle));
   }
+  for (Partition p : partitions) {
+    if (p.value() >= 0 && p.value() < partitions_) Forget(p);
+  }
   // Waits on these partitions are some other instance's business now.
   UpdateWaiters();
   // A publication in flight finishes too: the next owner must not append the
   // same outbox ids while this one still does.
   absl::MutexLock publish_lock(&publish_mu_);
+}
+
+void ProjectionRuntime::Forget(Partition p) {
+  // Claimed like a batch: the projection's caches are the apply thread's.
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&Unclaimed, &busy_));
+    busy_ = p.value();
+  }
+  projection_->Forget(p);
+  Release();
 }
 
 absl::Status ProjectionRuntime::CheckServing(Partition p) const {

@@ -95,6 +95,14 @@ absl::Status ProjectionRuntime::Reseed(Partition p) {
     ProjectionRuntime* rt;
     ~Releaser() { rt->Release(); }
   } releaser{this};
+  // Whether or not the seed is written, what the projection cached of the
+  // partition is read from the store again (Projection::Forget); while
+  // still claimed.
+  struct Forgetter {
+    Projection* projection;
+    Partition p;
+    ~Forgetter() { projection->Forget(p); }
+  } forgetter{projection_.get(), p};
   Txn txn(*store_, p);
   absl::Status status = projection_->Reseed(p, in_order, txn);
   if (!status.ok()) {

@@ -25,6 +25,7 @@ namespace custops::projection {
 namespace {
 
 using ::custops::testing::StatusIs;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -82,6 +83,8 @@ class CountingProjection final : public Projection {
   int state_version = 1;
   std::function<void(Partition)> on_tick;
   void Abandon(Partition) override { ++abandoned; }
+  void Forget(Partition p) override { forgotten.push_back(p.value()); }
+  std::vector<int> forgotten;  // the partitions Forget was called for, in order
   std::set<std::string> poisoned;
   bool ticks_on_apply = false;
   std::atomic<int> ticks{0};  // read by tests while the apply thread runs
@@ -401,6 +404,34 @@ TEST_F(RuntimeTest, OwnsOnlyAssignedPartitionsAndResumesAfterRevoke) {
   EXPECT_EQ(Count("alice"), 3u);
   EXPECT_EQ(Count("bob"), 1u);
   EXPECT_EQ(runtime_->Stats().events_applied, 4);
+}
+
+// Kafka mode: whatever the projection cached of a partition is dropped when
+// the partition is assigned (another owner may have moved it on since this
+// instance last had it) and when it is revoked; not when it was already
+// owned, and never in embedded mode.
+TEST_F(RuntimeTest, AssignAndRevokeTellTheProjectionToForgetThePartition) {
+  OpenRuntime(/*own_all=*/false);
+  AppendEvents({Visit("e1", "alice"), Visit("e2", "bob")});
+  ASSERT_OK(runtime_->Assign({Partition(1), Partition(2)}));
+  EXPECT_THAT(projection_->forgotten, ElementsAre(1, 2));
+  ASSERT_OK(runtime_->CatchUp());
+  ASSERT_OK(runtime_->Assign({Partition(1), Partition(3)}));  // 1 is owned already
+  EXPECT_THAT(projection_->forgotten, ElementsAre(1, 2, 3));
+  runtime_->Revoke({Partition(2)});
+  EXPECT_THAT(projection_->forgotten, ElementsAre(1, 2, 3, 2));
+
+  // While the apply thread runs, too.
+  ASSERT_OK(runtime_->Start());
+  runtime_->Revoke({Partition(1)});
+  ASSERT_OK(runtime_->Assign({Partition(1)}));
+  ASSERT_OK(runtime_->Stop());
+  EXPECT_THAT(projection_->forgotten, ElementsAre(1, 2, 3, 2, 1, 1));
+
+  runtime_.reset();
+  OpenRuntime(/*own_all=*/true, "embedded");
+  ASSERT_OK(runtime_->CatchUp());
+  EXPECT_TRUE(projection_->forgotten.empty());
 }
 
 // Revoke while the apply thread runs returns with no batch of the partition

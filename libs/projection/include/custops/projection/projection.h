@@ -71,6 +71,14 @@ class Projection {
   // The runtime then retries from the committed offset.
   virtual void Abandon(Partition /*partition*/) {}
 
+  // `partition` changed hands (RuntimeOptions::own_all = false: Assign or
+  // Revoke) or its state was reseeded: anything the projection keeps of the
+  // partition's committed state beyond a batch (a cache) must be dropped,
+  // since it is read from the store from here on (another owner may have
+  // moved the partition on meanwhile). Called with no batch, tick or reseed
+  // in flight. Default: nothing
+  virtual void Forget(Partition /*partition*/) {}
+
   // Applies time-driven transitions of `partition` due at or before `now`.
   virtual absl::Status Tick(Partition partition, absl::Time now, Txn& txn) = 0;
 

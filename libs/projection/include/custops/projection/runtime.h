@@ -219,7 +219,9 @@ class ProjectionRuntime {
   // in flight, and applies nothing more to them. Only owned partitions'
   // outboxes are published (what is left waits until the partition is owned
   // again). Their state stays in the store, so a later Assign resumes from
-  // the stored offset. Thread-safe; idempotent per partition.
+  // the stored offset. Both have the projection drop what it cached of the
+  // partitions (Projection::Forget) with no batch in flight. Thread-safe;
+  // idempotent per partition.
   absl::Status Assign(const std::vector<Partition>& partitions);
   void Revoke(const std::vector<Partition>& partitions);
   // OK when `p` is owned and not restoring; UNAVAILABLE otherwise (the
@@ -291,6 +293,9 @@ class ProjectionRuntime {
   // Ends the restore of `p` once it has applied its target (or read
   // nothing more: `at_end`).
   void FinishRestore(Partition p, bool at_end);
+  // Claims `p` (owned or not, once no batch, tick or reseed is in flight)
+  // and calls Projection::Forget(p): Assign and Revoke.
+  void Forget(Partition p);
   // Hands the applied offsets and ownership to the waiters (not under mu_).
   void UpdateWaiters();
   absl::Status CheckToken(const PositionSet& token) const;

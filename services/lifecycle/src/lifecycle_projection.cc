@@ -116,8 +116,11 @@ std::vector<std::string> LifecycleProjection::ColumnFamilies() const {
   return {"lc_facts", "lc_timeline", "lc_index", "lc_by_stage", "lc_due", "lc_counts"};
 }
 
-absl::Status LifecycleProjection::Attach(store::Store& store, int /*partitions*/) {
+absl::Status LifecycleProjection::Attach(store::Store& store, int partitions) {
   store_ = &store;
+  cache_.clear();
+  cache_.resize(static_cast<size_t>(std::max(partitions, 0)));
+  cache_bytes_ = 0;
   cf_ = {.facts = store.Family("lc_facts"),
          .timeline = store.Family("lc_timeline"),
          .index = store.Family("lc_index"),
@@ -132,6 +135,22 @@ absl::StatusOr<internal::CustomerFacts*> LifecycleProjection::Load(projection::T
                                                                    const std::string& customer_id) {
   auto it = dirty_.find(customer_id);
   if (it != dirty_.end()) return &it->second;
+  if (static_cast<size_t>(p.value()) < cache_.size()) {
+    auto& cache = cache_[p.value()];
+    if (auto c = cache.find(customer_id); c != cache.end()) {
+      // Taken out for the batch (or tick); Retain puts it back.
+      ++cache_stats_.hits;
+      cache_bytes_ -= c->second.bytes;
+      if (c->second.announced) {
+        announced_.try_emplace(customer_id, std::move(*c->second.announced));
+      }
+      internal::CustomerFacts* facts =
+          &dirty_.try_emplace(customer_id, std::move(c->second.facts)).first->second;
+      cache.erase(c);
+      return facts;
+    }
+  }
+  ++cache_stats_.misses;
   internal::CustomerFacts facts;
   ASSIGN_OR_RETURN(std::optional<std::string> stored,
                    txn.Get(cf_.facts, CustomerKey(p, customer_id)));
@@ -219,8 +238,12 @@ absl::Status LifecycleProjection::Flush(Partition partition, absl::Time now, pro
     status = Reindex(txn, partition, id, facts, now, /*announce=*/false);
     if (!status.ok()) break;
   }
-  dirty_.clear();
-  announced_.clear();
+  if (status.ok()) {
+    Retain(partition, /*sized=*/true);
+  } else {
+    dirty_.clear();
+    announced_.clear();
+  }
   deferred_.clear();
   if (status.ok()) status = FlushCounts(txn);
   count_deltas_.clear();
@@ -423,7 +446,90 @@ void LifecycleProjection::AnnounceDeferred(Partition p, const std::string& custo
   }
 }
 
-void LifecycleProjection::Abandon(Partition /*partition*/) {
+void LifecycleProjection::Retain(Partition p, bool sized) {
+  if (cache_options_.max_bytes == 0 || static_cast<size_t>(p.value()) >= cache_.size()) {
+    dirty_.clear();
+    announced_.clear();
+    return;
+  }
+  auto& cache = cache_[p.value()];
+  const uint64_t generation = ++generation_;
+  for (auto& [id, facts] : dirty_) {
+    Cached& c = cache[id];  // not there: Load took it out
+    const size_t serialized =
+        sized ? static_cast<size_t>(facts.GetCachedSize()) : facts.ByteSizeLong();
+    c.facts = std::move(facts);
+    if (auto a = announced_.find(id); a != announced_.end()) c.announced = std::move(a->second);
+    c.used = generation;
+    // The decoded facts take about twice their encoding (objects per
+    // contact, contract, milestone; capacity slack); the index entry and
+    // the map's slot and key besides.
+    c.bytes = sizeof(std::pair<const std::string, Cached>) + id.size() + 2 * serialized +
+              (c.announced && c.announced->index ? c.announced->index->size() : 0) + 64;
+    cache_bytes_ += c.bytes;
+  }
+  dirty_.clear();
+  announced_.clear();
+  if (cache_bytes_ > cache_options_.max_bytes) Evict();
+}
+
+void LifecycleProjection::Evict() {
+  // The entries put back longest ago first (ties: partition, then customer
+  // id), down to 3/4 of the bound so that eviction is not paid every batch.
+  struct Victim {
+    uint64_t used;
+    size_t partition;
+    const std::string* id;
+  };
+  std::vector<Victim> victims;
+  for (size_t p = 0; p < cache_.size(); ++p) {
+    for (const auto& [id, c] : cache_[p]) victims.push_back({c.used, p, &id});
+  }
+  std::sort(victims.begin(), victims.end(), [](const Victim& a, const Victim& b) {
+    if (a.used != b.used) return a.used < b.used;
+    if (a.partition != b.partition) return a.partition < b.partition;
+    return *a.id < *b.id;
+  });
+  const size_t target = cache_options_.max_bytes / 4 * 3;
+  std::vector<std::pair<size_t, std::string>> evict;
+  size_t bytes = cache_bytes_;
+  for (const Victim& v : victims) {
+    if (bytes <= target) break;
+    bytes -= cache_[v.partition].find(*v.id)->second.bytes;
+    evict.emplace_back(v.partition, *v.id);
+  }
+  for (const auto& [p, id] : evict) {
+    auto it = cache_[p].find(id);
+    cache_bytes_ -= it->second.bytes;
+    cache_[p].erase(it);
+    ++cache_stats_.evicted;
+  }
+}
+
+void LifecycleProjection::DropCached(Partition p) {
+  if (static_cast<size_t>(p.value()) >= cache_.size()) return;
+  auto& cache = cache_[p.value()];
+  for (const auto& [id, c] : cache) cache_bytes_ -= c.bytes;
+  cache_stats_.dropped += static_cast<int64_t>(cache.size());
+  cache = {};
+}
+
+void LifecycleProjection::Forget(Partition partition) { DropCached(partition); }
+
+LifecycleCacheStats LifecycleProjection::cache_stats() const {
+  LifecycleCacheStats stats = cache_stats_;
+  stats.entries = 0;
+  for (const auto& cache : cache_) stats.entries += cache.size();
+  stats.bytes = cache_bytes_;
+  return stats;
+}
+
+void LifecycleProjection::Abandon(Partition partition) {
+  // Flush put the batch's customers back into the cache before the commit
+  // that failed, so they are ahead of the store: the partition's entries
+  // go (a retry reads them from the store again), and so does what a batch
+  // that failed before its Flush holds in dirty_.
+  DropCached(partition);
   dirty_.clear();
   count_deltas_.clear();
   announced_.clear();
@@ -451,8 +557,9 @@ absl::Status LifecycleProjection::Tick(Partition partition, absl::Time now, proj
     ASSIGN_OR_RETURN(internal::CustomerFacts * facts, Load(txn, partition, id));
     RETURN_IF_ERROR(Reindex(txn, partition, id, *facts, now, /*announce=*/true));
   }
-  dirty_.clear();  // Tick changes no facts.
-  announced_.clear();
+  // Tick changes no facts: they go back to the cache as they were, with the
+  // index entries written.
+  Retain(partition, /*sized=*/false);
   absl::Status status = FlushCounts(txn);
   count_deltas_.clear();
   if (status.ok()) EmitChanges(txn);

@@ -9,12 +9,16 @@
 #include <random>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "custops/base/status_macros.h"
 #include "custops/event/time.h"
 #include "custops/event/upcast.h"
 #include "custops/log/embedded_event_log.h"
+#include "custops/log/partitioner.h"
 #include "custops/projection/runtime.h"
+#include "custops/store/keys.h"
 #include "custops/testing/projection_fixture.h"
 #include "custops/v1/changes.pb.h"
 #include "gtest/gtest.h"
@@ -499,6 +503,239 @@ TEST_F(LifecycleProjectionTest, OutOfOrderChangesDoNotDependOnBatchBoundaries) {
     EXPECT_EQ(batched.changes, one.changes);
     EXPECT_EQ(batched.views, one.views);
   }
+}
+
+// The replay cache (docs/lifecycle.md "Replay cache"): the committed facts
+// and index entries a projection keeps across batches only save reads. A
+// batch or tick that is not committed, a partition that changes hands and a
+// bound that evicts must leave the store and the changes exactly as a
+// replay without the cache makes them.
+
+// A LifecycleProjection whose batches (after its Flush) and ticks (after its
+// Tick) fail when the runtime's count of them is listed: the txn is dropped
+// after the projection did all its work, as when the commit fails.
+class FailingLifecycle final : public projection::Projection {
+ public:
+  FailingLifecycle(LifecycleCacheOptions cache, std::set<int> fail_flushes,
+                   std::set<int> fail_ticks)
+      : inner_(domain::LifecycleRules(), cache),
+        fail_flushes_(std::move(fail_flushes)),
+        fail_ticks_(std::move(fail_ticks)) {}
+  std::string_view Name() const override { return inner_.Name(); }
+  std::vector<std::string> ColumnFamilies() const override { return inner_.ColumnFamilies(); }
+  absl::Status Attach(store::Store& store, int partitions) override {
+    return inner_.Attach(store, partitions);
+  }
+  absl::Status Apply(const projection::ApplyContext& ctx, const v1::Event& event,
+                     projection::Txn& txn) override {
+    return inner_.Apply(ctx, event, txn);
+  }
+  absl::Status Flush(Partition p, absl::Time now, projection::Txn& txn) override {
+    RETURN_IF_ERROR(inner_.Flush(p, now, txn));
+    if (fail_flushes_.contains(flushes_++)) return absl::UnavailableError("commit failed");
+    return absl::OkStatus();
+  }
+  absl::Status Tick(Partition p, absl::Time now, projection::Txn& txn) override {
+    RETURN_IF_ERROR(inner_.Tick(p, now, txn));
+    if (fail_ticks_.contains(ticks_++)) return absl::UnavailableError("commit failed");
+    return absl::OkStatus();
+  }
+  void Abandon(Partition p) override { inner_.Abandon(p); }
+  void Forget(Partition p) override { inner_.Forget(p); }
+  const LifecycleProjection& inner() const { return inner_; }
+
+ private:
+  LifecycleProjection inner_;
+  std::set<int> fail_flushes_, fail_ticks_;
+  int flushes_ = 0;
+  int ticks_ = 0;
+};
+
+// Every key and value of the lifecycle families, and the changes published.
+struct Replayed {
+  std::string state;
+  std::vector<std::string> changes;
+  LifecycleCacheStats cache;
+  int failures = 0;  // CatchUp calls that failed
+};
+
+std::string LifecycleState(const store::Store& store) {
+  std::string out;
+  for (const std::string& family : LifecycleProjection(domain::LifecycleRules()).ColumnFamilies()) {
+    absl::StrAppend(&out, "[", family, "]\n");
+    std::unique_ptr<store::Iterator> it = store.NewIterator(store.Family(family));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      absl::StrAppend(&out, absl::CHexEscape(std::string(it->key())), " = ",
+                      absl::CHexEscape(std::string(it->value())), "\n");
+    }
+    EXPECT_TRUE(it->status().ok());
+  }
+  return out;
+}
+
+// A catch-up of `events` in batches of `max_batch`, then ticks 100 and 200
+// days later, each CatchUp repeated until it succeeds.
+Replayed ReplayThrough(const std::filesystem::path& dir, const std::string& name,
+                       const std::vector<v1::Event>& events, size_t max_batch,
+                       LifecycleCacheOptions cache, std::set<int> fail_flushes = {},
+                       std::set<int> fail_ticks = {}) {
+  base::SimulatedClock clock{kT0};
+  const std::string path = (dir / name).string();
+  std::unique_ptr<log::EventLog> log =
+      log::EmbeddedEventLog::Open({.path = path + "-log", .sync = false, .clock = &clock}).value();
+  for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
+    EXPECT_TRUE(log->CreateTopic(topic, 4).ok());
+  }
+  std::vector<log::Record> records;
+  for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
+  EXPECT_TRUE(log->Append(log::kCustomerEvents, records, {}).ok());
+  Replayed out;
+  {
+    auto owned =
+        std::make_unique<FailingLifecycle>(cache, std::move(fail_flushes), std::move(fail_ticks));
+    const FailingLifecycle& projection = *owned;
+    auto rt = projection::ProjectionRuntime::Open(
+                  *log, std::move(owned),
+                  {.path = path + "-state", .max_batch = max_batch, .clock = &clock})
+                  .value();
+    auto catch_up = [&] {
+      for (int attempt = 0; attempt < 20; ++attempt) {
+        absl::StatusOr<int64_t> n = rt->CatchUp();
+        if (n.ok()) return;
+        EXPECT_EQ(n.status().message(), "commit failed");
+        ++out.failures;
+      }
+      ADD_FAILURE() << "no CatchUp succeeded";
+    };
+    catch_up();
+    clock.Advance(Days(100));
+    catch_up();
+    clock.Advance(Days(100));
+    catch_up();
+    EXPECT_EQ(rt->Stats().dead_letters, 0);
+    out.state = LifecycleState(rt->store());
+    out.cache = projection.inner().cache_stats();
+  }
+  for (int p = 0; p < 4; ++p) {
+    const std::vector<log::LogRecord> published =
+        log->Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
+    for (const auto& r : published) out.changes.push_back(r.value);
+  }
+  EXPECT_TRUE(log->Close().ok());
+  return out;
+}
+
+// 30 customers of 12 events each, interleaved so that every customer is in
+// many batches of 7.
+std::vector<v1::Event> CacheWorkload() {
+  std::mt19937 rng(7);
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  Events ev;
+  for (int k = 0; k < 12; ++k) {
+    for (int i = 0; i < 30; ++i) {
+      const std::string c = absl::StrCat("m", i);
+      const absl::Time at = kT0 - Days(600) + Days(40 * k + pick(30));
+      if (k == 0) {
+        ev.Register(c, at, i % 2 ? "East" : "West");
+      } else if (pick(3) == 0) {
+        ev.Contract(c, at, 100 + pick(5000));
+      } else if (pick(9) == 0) {
+        ev.Add(c, at).mutable_customer_churned()->set_reason("gone");
+      } else {
+        ev.InterestedVisit(c, at);
+      }
+    }
+  }
+  return ev.all();
+}
+
+TEST_F(LifecycleProjectionTest, TheCacheLeavesTheStateAndChangesAsWithout) {
+  const std::vector<v1::Event> events = CacheWorkload();
+  const Replayed none = ReplayThrough(dir_, "none", events, 7, {.max_bytes = 0});
+  EXPECT_EQ(none.cache.hits, 0);
+  EXPECT_GT(none.changes.size(), 60u);
+  const Replayed cached = ReplayThrough(dir_, "cached", events, 7, {});
+  // Each customer's batches after its first (and the ticks) take it from the cache.
+  EXPECT_GT(cached.cache.hits, 30 * 8);
+  EXPECT_EQ(cached.cache.evicted, 0);
+  EXPECT_EQ(cached.cache.entries, 30u);
+  EXPECT_EQ(cached.state, none.state);
+  EXPECT_EQ(cached.changes, none.changes);
+  // A bound that holds a few customers, and one that holds none: evicted,
+  // read again, the same state and changes.
+  for (size_t max_bytes : {size_t{6000}, size_t{1}}) {
+    SCOPED_TRACE(max_bytes);
+    const Replayed tiny =
+        ReplayThrough(dir_, absl::StrCat("tiny", max_bytes), events, 7, {.max_bytes = max_bytes});
+    EXPECT_GT(tiny.cache.evicted, 100);
+    EXPECT_LE(tiny.cache.bytes, max_bytes);
+    EXPECT_EQ(tiny.state, none.state);
+    EXPECT_EQ(tiny.changes, none.changes);
+  }
+}
+
+// A batch whose commit fails after the projection's Flush (which put the
+// batch's customers back into the cache) and a tick whose commit fails are
+// retried from the store: the same state and changes as without failures.
+TEST_F(LifecycleProjectionTest, AnAbandonedBatchOrTickIsRetriedFromTheStore) {
+  const std::vector<v1::Event> events = CacheWorkload();
+  const Replayed clean = ReplayThrough(dir_, "clean", events, 7, {});
+  const Replayed failed =
+      ReplayThrough(dir_, "failed", events, 7, {}, /*fail_flushes=*/{3, 20, 21, 40},
+                    /*fail_ticks=*/{4, 9});
+  EXPECT_EQ(failed.failures, 6);
+  EXPECT_GT(failed.cache.dropped, 0);
+  EXPECT_EQ(failed.state, clean.state);
+  EXPECT_EQ(failed.changes, clean.changes);
+}
+
+// Kafka mode (own_all = false): a partition revoked, changed meanwhile
+// (here: its stored facts rewritten, as a newer owner's store would hold
+// them) and assigned again is read from the store, not from what the cache
+// held when the partition was revoked.
+TEST_F(LifecycleProjectionTest, AReassignedPartitionIsReadFromTheStore) {
+  Events ev;
+  ev.Register("k", kT0 - Days(30), "East");
+  ev.InterestedVisit("k", kT0 - Days(20));
+  Append(ev.all());
+  auto rt = projection::ProjectionRuntime::Open(
+                *log_, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
+                {.path = (dir_ / "kafka").string(), .clock = &clock_, .own_all = false})
+                .value();
+  const Partition pk = log::PartitionForKey("k", rt->partitions());
+  ASSERT_TRUE(rt->Assign({Partition(0), Partition(1), Partition(2), Partition(3)}).ok());
+  ASSERT_EQ(rt->CatchUp().value(), 2);
+  const auto& projection = static_cast<const LifecycleProjection&>(rt->projection());
+  EXPECT_EQ(projection.cache_stats().entries, 1u);
+
+  rt->Revoke({pk});
+  EXPECT_EQ(projection.cache_stats().entries, 0u);
+  // Meanwhile the customer signed a contract (a newer owner's facts).
+  store::Store& store = rt->mutable_store();
+  std::string key;  // lc_facts: P|customer_id
+  store::AppendU32(key, static_cast<uint32_t>(pk.value()));
+  key.append("k");
+  internal::CustomerFacts facts;
+  ASSERT_TRUE(facts.ParseFromString(*store.Get(store.Family("lc_facts"), key).value()));
+  Events other;
+  other.Contract("k", kT0 - Days(10), 5000);
+  other.mutable_all()[0].set_event_id("elsewhere");
+  ASSERT_TRUE(domain::Evolve(facts, other.all()[0]).ok());
+  store::Batch batch;
+  batch.Put(store.Family("lc_facts"), key, facts.SerializeAsString());
+  ASSERT_TRUE(store.Write(batch).ok());
+
+  ASSERT_TRUE(rt->Assign({pk}).ok());
+  Events later;
+  later.InterestedVisit("k", kT0 - Days(5));
+  later.mutable_all()[0].set_event_id("later");
+  Append(later.all());
+  ASSERT_EQ(rt->CatchUp().value(), 1);
+  internal::CustomerFacts after;
+  ASSERT_TRUE(after.ParseFromString(*store.Get(store.Family("lc_facts"), key).value()));
+  EXPECT_EQ(after.contracts_size(), 1);  // not the facts cached before the revoke
+  EXPECT_EQ(after.milestones_size(), facts.milestones_size() + 1);
+  rt.reset();
 }
 
 // A derived change is a fact about the log (docs/lifecycle.md "Stage

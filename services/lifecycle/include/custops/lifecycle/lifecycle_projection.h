@@ -35,9 +35,31 @@ namespace custops::lifecycle {
 
 inline constexpr std::string_view kProjectionName = "lifecycle";
 
+// What the projection keeps of committed state between batches
+// (docs/lifecycle.md "Replay cache").
+struct LifecycleCacheOptions {
+  // Estimated memory of the customers' committed facts and index entries
+  // kept after the batch that wrote them commits, so that the customer's
+  // next batch neither reads nor parses them; beyond it the customers
+  // touched longest ago are dropped. 0: nothing is kept (every batch reads
+  // the store). Default: 64 MiB
+  size_t max_bytes = size_t{64} << 20;
+};
+
+// What the cache saved since the projection was made (tests, benchmarks).
+struct LifecycleCacheStats {
+  int64_t hits = 0;     // a customer's batch or tick took its state from the cache
+  int64_t misses = 0;   // ... read and parsed it from the store
+  int64_t evicted = 0;  // entries dropped for the bound
+  int64_t dropped = 0;  // entries dropped by Abandon or Forget
+  size_t entries = 0;   // entries now
+  size_t bytes = 0;     // their estimated memory
+};
+
 class LifecycleProjection final : public projection::Projection {
  public:
-  explicit LifecycleProjection(domain::LifecycleRules rules) : rules_(rules) {}
+  explicit LifecycleProjection(domain::LifecycleRules rules, LifecycleCacheOptions cache = {})
+      : rules_(rules), cache_options_(cache) {}
 
   std::string_view Name() const override { return kProjectionName; }
   std::vector<std::string> ColumnFamilies() const override;
@@ -47,6 +69,10 @@ class LifecycleProjection final : public projection::Projection {
   absl::Status Flush(Partition partition, absl::Time now, projection::Txn& txn) override;
   absl::Status Tick(Partition partition, absl::Time now, projection::Txn& txn) override;
   void Abandon(Partition partition) override;
+  void Forget(Partition partition) override;
+
+  // Not while a batch or tick is in flight (tests, benchmarks).
+  LifecycleCacheStats cache_stats() const;
 
  private:
   absl::StatusOr<internal::CustomerFacts*> Load(projection::Txn& txn, Partition p,
@@ -125,6 +151,34 @@ class LifecycleProjection final : public projection::Projection {
   uint64_t applied_in_batch_ = 0;
   // Scratch for a customer's stage history.
   std::vector<v1::StageTransition> history_;
+
+  // The committed state of customers kept across batches: their facts and
+  // index entry (with what it says was announced) exactly as the store
+  // holds them after the last commit that touched them. Load takes a
+  // customer's entry out for the batch (or tick), its facts into dirty_ and
+  // its index entry into announced_, instead of reading and parsing the
+  // store; Retain puts the batch's customers back once its writes are made
+  // (before the commit: a failed one is followed by Abandon); Abandon and
+  // Forget drop the partition's entries, so that a retried batch, or a
+  // partition that changed hands, starts from the store. The store is
+  // written exactly as without the cache.
+  struct Cached {
+    internal::CustomerFacts facts;
+    std::optional<Announced> announced;  // nullopt: not read (AnnouncedOf reads it)
+    uint64_t used = 0;                   // the generation (Retain) that last put it back
+    size_t bytes = 0;                    // estimated memory, counted in cache_bytes_
+  };
+  // Puts the customers the batch or tick of `p` touched (dirty_, announced_)
+  // into the cache, then evicts down to the bound. `sized`: the facts were
+  // just serialized (their cached size is current).
+  void Retain(Partition p, bool sized);
+  void DropCached(Partition p);
+  void Evict();
+  LifecycleCacheOptions cache_options_;
+  std::vector<absl::flat_hash_map<std::string, Cached>> cache_;  // by partition, then customer
+  size_t cache_bytes_ = 0;
+  uint64_t generation_ = 0;
+  LifecycleCacheStats cache_stats_;
 };
 
 // Read side over the projection's store. Thread-safe; `store` must outlive it.

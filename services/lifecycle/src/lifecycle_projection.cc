@@ -461,10 +461,11 @@ void LifecycleProjection::Retain(Partition p, bool sized) {
     c.facts = std::move(facts);
     if (auto a = announced_.find(id); a != announced_.end()) c.announced = std::move(a->second);
     c.used = generation;
-    // The decoded facts take about twice their encoding (objects per
-    // contact, contract, milestone; capacity slack); the index entry and
-    // the map's slot and key besides.
-    c.bytes = sizeof(std::pair<const std::string, Cached>) + id.size() + 2 * serialized +
+    // The decoded facts take about four times their encoding (objects per
+    // contact, contract, milestone; capacity slack: SpaceUsedLong says 3.7x
+    // over replay_bench's population); the index entry and the map's slot
+    // and key besides.
+    c.bytes = sizeof(std::pair<const std::string, Cached>) + id.size() + 4 * serialized +
               (c.announced && c.announced->index ? c.announced->index->size() : 0) + 64;
     cache_bytes_ += c.bytes;
   }

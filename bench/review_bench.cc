@@ -13,6 +13,7 @@
 // BM_GetReviewMonthByOwner  ReviewQueries::GetReview (in process, no gRPC) of
 //                        the last full month for a random owner of the 200;
 //                        p50/p99 from every call's latency.
+// BM_GetReviewByOwner    the same for a week, a quarter and a year.
 // BM_GetReviewMonthByOwnerHistory12  the same with history_periods 12 (a
 //                        sparkline of every metric over the last 12 months).
 // BM_CompareReviewMonthByOwner  ReviewQueries::CompareReview of the last full
@@ -200,6 +201,29 @@ void BM_GetReviewMonthByOwner(benchmark::State& state) {
   state.SetLabel("budget p99 <= 10 ms");
 }
 BENCHMARK(BM_GetReviewMonthByOwner)->Unit(benchmark::kMicrosecond)->Iterations(2000);
+
+// GetReview by owner for a week, a quarter or a year: each period's own
+// slices (docs/review.md "Slices"); the yardstick for a model that would roll
+// them up from days and months at query time (docs/benchmarks.md "Issue 16,
+// fourth pass").
+void BM_GetReviewByOwner(benchmark::State& state) {
+  const auto granularity = static_cast<v1::Granularity>(state.range(0));
+  const absl::Time day = absl::FromCivil(absl::CivilDay(2024, 11, 4), absl::UTCTimeZone());
+  std::mt19937 rng(1);
+  TimeGetReview(state, [&](v1::GetReviewRequest& req) {
+    req.set_granularity(granularity);
+    *req.mutable_period_start() = event::ToProto(day);
+    req.set_dimension(v1::DIMENSION_OWNER);
+    req.set_dimension_value(absl::StrFormat("rep-%02d", 1 + static_cast<int>(rng() % kOwners)));
+  });
+  state.SetLabel(v1::Granularity_Name(granularity));
+}
+BENCHMARK(BM_GetReviewByOwner)
+    ->Arg(v1::GRANULARITY_WEEK)
+    ->Arg(v1::GRANULARITY_QUARTER)
+    ->Arg(v1::GRANULARITY_YEAR)
+    ->Unit(benchmark::kMicrosecond)
+    ->Iterations(500);
 
 // A tier's report: its members (ranked as of the period's start over
 // rv_tier) and each member's day slices rolled up into the period.

@@ -103,7 +103,19 @@ rocksdb::BlockBasedTableOptions TableOptions(const std::shared_ptr<rocksdb::Cach
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
   table.format_version = 5;
-  if (bloom) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  if (bloom) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Partitioned filters and index: a 64 MiB file of idempotency keys has a
+    // ~1.3 MiB filter, more than a shard of the block cache (1 MiB), so as one
+    // block it was never kept and every lookup read and checksummed it again
+    // (docs/benchmarks.md "Issue 16, fourth pass"). In 4 KiB partitions it
+    // stays cached; the top level is pinned.
+    table.partition_filters = true;
+    table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+    table.metadata_block_size = 4096;
+    table.pin_top_level_index_and_filter = true;
+    table.cache_index_and_filter_blocks_with_high_priority = true;
+  }
   return table;
 }
 

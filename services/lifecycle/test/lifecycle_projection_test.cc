@@ -372,6 +372,21 @@ TEST_F(LifecycleProjectionTest, OldSchemaVersionsReplayToTheSameAnswers) {
 // The stage changes (each record of the changes topic, partition by
 // partition) and the view of each customer at the end of a catch-up of
 // `events` in batches of at most `max_batch`, then a tick 200 days later.
+// An embedded log at `path` (4 partitions) holding `events` on the customer
+// events topic.
+std::unique_ptr<log::EventLog> LogOf(const std::string& path, const base::Clock& clock,
+                                     const std::vector<v1::Event>& events) {
+  std::unique_ptr<log::EventLog> log =
+      log::EmbeddedEventLog::Open({.path = path, .sync = false, .clock = &clock}).value();
+  for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
+    EXPECT_TRUE(log->CreateTopic(topic, 4).ok());
+  }
+  std::vector<log::Record> records;
+  for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
+  EXPECT_TRUE(log->Append(log::kCustomerEvents, records, {}).ok());
+  return log;
+}
+
 struct Derived {
   std::vector<std::string> changes;
   std::map<std::string, std::string> views;
@@ -380,14 +395,7 @@ Derived DeriveWithBatch(const std::filesystem::path& dir, const std::vector<v1::
                         size_t max_batch) {
   base::SimulatedClock clock{kT0};
   const std::string path = (dir / absl::StrCat("batch", max_batch)).string();
-  std::unique_ptr<log::EventLog> log =
-      log::EmbeddedEventLog::Open({.path = path + "-log", .sync = false, .clock = &clock}).value();
-  for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
-    EXPECT_TRUE(log->CreateTopic(topic, 4).ok());
-  }
-  std::vector<log::Record> records;
-  for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-  EXPECT_TRUE(log->Append(log::kCustomerEvents, records, {}).ok());
+  std::unique_ptr<log::EventLog> log = LogOf(path + "-log", clock, events);
   Derived out;
   {
     auto rt = projection::ProjectionRuntime::Open(
@@ -581,14 +589,7 @@ Replayed ReplayThrough(const std::filesystem::path& dir, const std::string& name
                        std::set<int> fail_ticks = {}) {
   base::SimulatedClock clock{kT0};
   const std::string path = (dir / name).string();
-  std::unique_ptr<log::EventLog> log =
-      log::EmbeddedEventLog::Open({.path = path + "-log", .sync = false, .clock = &clock}).value();
-  for (auto topic : {log::kCustomerEvents, log::kStateChanges, log::kDeadLetter}) {
-    EXPECT_TRUE(log->CreateTopic(topic, 4).ok());
-  }
-  std::vector<log::Record> records;
-  for (const auto& e : events) records.push_back({e.customer_id(), e.SerializeAsString()});
-  EXPECT_TRUE(log->Append(log::kCustomerEvents, records, {}).ok());
+  std::unique_ptr<log::EventLog> log = LogOf(path + "-log", clock, events);
   Replayed out;
   {
     auto owned =

@@ -387,6 +387,17 @@ std::unique_ptr<log::EventLog> LogOf(const std::string& path, const base::Clock&
   return log;
 }
 
+// Every record of the changes topic, partition by partition.
+std::vector<std::string> ChangesOf(log::EventLog& log) {
+  std::vector<std::string> changes;
+  for (int p = 0; p < 4; ++p) {
+    const std::vector<log::LogRecord> published =
+        log.Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
+    for (const auto& r : published) changes.push_back(r.value);
+  }
+  return changes;
+}
+
 struct Derived {
   std::vector<std::string> changes;
   std::map<std::string, std::string> views;
@@ -413,11 +424,7 @@ Derived DeriveWithBatch(const std::filesystem::path& dir, const std::vector<v1::
           view.ok() ? view->SerializeAsString() : std::string(view.status().message());
     }
   }
-  for (int p = 0; p < 4; ++p) {
-    const std::vector<log::LogRecord> records =
-        log->Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
-    for (const auto& r : records) out.changes.push_back(r.value);
-  }
+  out.changes = ChangesOf(*log);
   EXPECT_TRUE(log->Close().ok());
   return out;
 }
@@ -617,11 +624,7 @@ Replayed ReplayThrough(const std::filesystem::path& dir, const std::string& name
     out.state = LifecycleState(rt->store());
     out.cache = projection.inner().cache_stats();
   }
-  for (int p = 0; p < 4; ++p) {
-    const std::vector<log::LogRecord> published =
-        log->Read(log::kStateChanges, Partition(p), Offset(0), 100000).value();
-    for (const auto& r : published) out.changes.push_back(r.value);
-  }
+  out.changes = ChangesOf(*log);
   EXPECT_TRUE(log->Close().ok());
   return out;
 }

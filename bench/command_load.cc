@@ -31,6 +31,7 @@
 #include "common/latency.h"
 #include "common/platform.h"
 #include "common/tool.h"
+#include "custops/base/process.h"
 #include "custops/client/client.h"
 #include "custops/event/time.h"
 
@@ -195,6 +196,7 @@ int Run(const char* argv0, const Flags& f) {
 }  // namespace custops::bench
 
 int main(int argc, char** argv) {
+  custops::base::SetUpServingProcess();  // as the custops binary
   custops::bench::Flags f;
   CLI::App cli("Business commands per second through the command services over gRPC/TCP.");
   cli.add_option("--server", f.server, "host:port of a running custops; empty: start in-process");

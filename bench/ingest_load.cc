@@ -40,6 +40,7 @@
 #include "common/platform.h"
 #include "common/tool.h"
 #include "common/workload.h"
+#include "custops/base/process.h"
 #include "custops/v1/ingest.pb.h"
 
 namespace custops::bench {
@@ -266,6 +267,7 @@ int Run(const char* argv0, Flags f, bool prefix_given) {
 }  // namespace custops::bench
 
 int main(int argc, char** argv) {
+  custops::base::SetUpServingProcess();  // as the custops binary
   custops::bench::Flags f;
   CLI::App cli("End-to-end EventIngest.Append load over gRPC/TCP (budgets: docs/benchmarks.md).");
   cli.add_option("--server", f.server, "host:port of a running custops; empty: start in-process");

@@ -42,6 +42,8 @@
 #include "common/platform.h"
 #include "common/tool.h"
 #include "common/workload.h"
+#include "custops/base/process.h"
+#include "custops/base/status_macros.h"
 #include "custops/projection/token.h"
 #include "custops/v1/ingest.grpc.pb.h"
 #include "custops/v1/lifecycle.grpc.pb.h"
@@ -58,6 +60,7 @@ struct Flags {
   int threads = 2;
   double warmup_seconds = 2;
   double summary_qps = 100;
+  bool settle = true;
   double summary_seconds = 5;
   int deadline_ms = 1000;
   int max_in_flight = 20'000;
@@ -95,7 +98,9 @@ std::string ReproduceLine(const char* argv0, const Flags& f, bool prefix_given) 
                                    "--load-streams",
                                    absl::StrCat(f.load_streams),
                                    "--seed",
-                                   absl::StrCat(f.seed)};
+                                   absl::StrCat(f.seed),
+                                   "--settle",
+                                   f.settle ? "true" : "false"};
   if (f.server.empty()) {
     args.insert(args.end(), {"--sync", f.sync ? "true" : "false", "--auth", f.auth});
   } else {
@@ -198,6 +203,36 @@ absl::Status WaitApplied(grpc::Channel& channel, const WorkloadOptions& workload
                                    progress->log_end)
                 << std::flush;
     }
+  }
+}
+
+// Blocks until every projection (value and review besides lifecycle) has
+// applied the whole log as it is now (bounded). Their catch-up would
+// otherwise share the machine with the measured queries.
+absl::Status WaitAllApplied(grpc::Channel& channel) {
+  const absl::Time give_up = absl::Now() + absl::Minutes(30);
+  absl::Time next_report = absl::Now() + absl::Seconds(10);
+  std::map<std::string, int64_t> ends;  // the log's end per projection, at the first look
+  while (true) {
+    ASSIGN_OR_RETURN(auto all, Progress(channel));
+    bool done = true;
+    std::string behind;
+    for (const auto& [name, progress] : all) {
+      const int64_t end = ends.try_emplace(name, progress.log_end).first->second;
+      if (progress.applied >= end) continue;
+      done = false;
+      absl::StrAppend(&behind, behind.empty() ? "" : ", ", name, " ", progress.applied, " of ",
+                      end);
+    }
+    if (done) return absl::OkStatus();
+    if (absl::Now() > give_up) {
+      return absl::DeadlineExceededError(absl::StrCat("projections still behind: ", behind));
+    }
+    if (absl::Now() > next_report) {
+      std::cout << "  ... " << behind << " records applied\n" << std::flush;
+      next_report = absl::Now() + absl::Seconds(10);
+    }
+    absl::SleepFor(absl::Milliseconds(200));
   }
 }
 
@@ -328,6 +363,18 @@ int Run(const char* argv0, const Flags& f, bool prefix_given) {
       absl::ToDoubleSeconds(absl::Now() - appended),
       static_cast<double>(loaded->events) / absl::ToDoubleSeconds(absl::Now() - load_start));
 
+  if (f.settle) {
+    const absl::Time since = absl::Now();
+    if (absl::Status s = WaitAllApplied(**control); !s.ok()) {
+      std::cerr << "query_load: " << s << "\n";
+      return 1;
+    }
+    std::cout << absl::StrFormat(
+        "every projection caught up %.1f s later (--settle: queries are measured without a "
+        "catch-up beside them)\n",
+        absl::ToDoubleSeconds(absl::Now() - since));
+  }
+
   std::vector<std::unique_ptr<v1::Lifecycle::Stub>> stubs;
   for (int t = 0; t < f.threads; ++t) {
     absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
@@ -413,6 +460,7 @@ int Run(const char* argv0, const Flags& f, bool prefix_given) {
 }  // namespace custops::bench
 
 int main(int argc, char** argv) {
+  custops::base::SetUpServingProcess();  // as the custops binary
   custops::bench::Flags f;
   CLI::App cli(
       "Open-loop Lifecycle.GetCustomer / StageSummary load over gRPC/TCP (budgets: "
@@ -460,6 +508,10 @@ int main(int argc, char** argv) {
   cli.add_flag("--no-load", f.no_load,
                "--server already holds the customers (an earlier run with the same --customers, "
                "--seed and --id-prefix): query them without appending");
+  cli.add_option("--settle", f.settle,
+                 "before measuring, wait until every projection (value, review) has applied the "
+                 "whole log; false measures queries beside their catch-up")
+      ->capture_default_str();
   cli.add_option("--sync", f.sync, "in-process: fsync the event log per append")
       ->capture_default_str();
   cli.add_option("--seed", f.seed, "workload and request seed")->capture_default_str();

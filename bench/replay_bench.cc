@@ -40,6 +40,7 @@
 #include "common/workload.h"
 #include "custops/base/check.h"
 #include "custops/base/clock.h"
+#include "custops/base/process.h"
 #include "custops/domain/lifecycle.h"
 #include "custops/event/validate.h"
 #include "custops/ingest/ingest_service.h"
@@ -228,6 +229,7 @@ BENCHMARK(BM_ReplayBreakdown)
 }  // namespace custops::bench
 
 int main(int argc, char** argv) {
+  custops::base::SetUpServingProcess();  // as the custops binary
   // --customers=N is ours; everything else is Google Benchmark's.
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {

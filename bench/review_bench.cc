@@ -43,6 +43,7 @@
 #include "common/workload.h"
 #include "custops/base/check.h"
 #include "custops/base/clock.h"
+#include "custops/base/process.h"
 #include "custops/event/time.h"
 #include "custops/ingest/ingest_service.h"
 #include "custops/log/embedded_event_log.h"
@@ -324,6 +325,7 @@ BENCHMARK(BM_WorklistOwner5k)->Unit(benchmark::kMillisecond)->Iterations(20);
 }  // namespace custops::bench
 
 int main(int argc, char** argv) {
+  custops::base::SetUpServingProcess();  // as the custops binary
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("--customers=")) {

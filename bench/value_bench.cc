@@ -54,6 +54,7 @@
 #include "common/workload.h"
 #include "custops/base/check.h"
 #include "custops/base/clock.h"
+#include "custops/base/process.h"
 #include "custops/cdnow/cdnow.h"
 #include "custops/event/time.h"
 #include "custops/ingest/ingest_service.h"
@@ -403,6 +404,7 @@ void RunPopulation(const std::string& name, const FillFn& fill, absl::Time now,
 }  // namespace custops::bench
 
 int main(int argc, char** argv) {
+  custops::base::SetUpServingProcess();  // as the custops binary
   using namespace custops;
   bench::Flags flags;
   CLI::App app{"value projection replay, refresh, refit and query latency"};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "custops/base/status_macros.h"
 #include "custops/rpc/auth.h"
 #include "custops/rpc/status.h"
 #include "custops/v1/admin.grpc.pb.h"
@@ -107,7 +108,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& add
   return channel;
 }
 
-absl::StatusOr<ProjectionProgress> LifecycleProgress(grpc::Channel& channel) {
+absl::StatusOr<std::map<std::string, ProjectionProgress>> Progress(grpc::Channel& channel) {
   std::unique_ptr<v1::Admin::Stub> admin =
       v1::Admin::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
   grpc::ClientContext context;
@@ -117,16 +118,22 @@ absl::StatusOr<ProjectionProgress> LifecycleProgress(grpc::Channel& channel) {
   if (!status.ok()) {
     return rpc::FromGrpcStatus(status, "Admin.Status: ");
   }
+  std::map<std::string, ProjectionProgress> out;
   for (const v1::ProjectionStatus& p : response.projections()) {
-    if (p.name() != "lifecycle") continue;
-    ProjectionProgress progress;
+    ProjectionProgress& progress = out[p.name()];
     for (const v1::PartitionStatus& part : p.partitions()) {
       progress.applied += part.applied_offset() - part.log_start();
       progress.log_end += part.log_end() - part.log_start();
     }
-    return progress;
   }
-  return absl::NotFoundError("Admin.Status: no lifecycle projection");
+  return out;
+}
+
+absl::StatusOr<ProjectionProgress> LifecycleProgress(grpc::Channel& channel) {
+  ASSIGN_OR_RETURN(auto all, Progress(channel));
+  auto it = all.find("lifecycle");
+  if (it == all.end()) return absl::NotFoundError("Admin.Status: no lifecycle projection");
+  return it->second;
 }
 
 }  // namespace custops::bench

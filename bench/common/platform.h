@@ -10,6 +10,7 @@
 #include <grpcpp/channel.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -62,6 +63,10 @@ struct ProjectionProgress {
   int64_t log_end = 0;  // records in the log, summed over partitions
   int64_t lag() const { return log_end - applied; }
 };
+
+// Every projection's progress by name ("lifecycle", "value", "review"),
+// from Admin.Status.
+absl::StatusOr<std::map<std::string, ProjectionProgress>> Progress(grpc::Channel& channel);
 
 // The lifecycle projection's progress, from Admin.Status.
 absl::StatusOr<ProjectionProgress> LifecycleProgress(grpc::Channel& channel);

@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "custops/app/app.h"
 #include "custops/app/config.h"
+#include "custops/base/process.h"
 
 namespace {
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   using custops::app::ConfigAccessor;
   using custops::app::ConfigFlagStyle;
   using custops::app::ConfigKey;
+  custops::base::SetUpServingProcess();
   CLI::App cli{"custops: event-sourced customer operations (客户经营平台), all in one process"};
   std::string config_path;
   bool print_config = false;

@@ -141,6 +141,7 @@ absl::Status ProjectionRuntime::Restore() {
   totals_ = RuntimeStats();
   owned_.assign(partitions_, options_.own_all);
   restore_target_.assign(partitions_, -1);
+  behind_.assign(partitions_, false);
   restore_started_.assign(partitions_, absl::InfinitePast());
   restore_from_.assign(partitions_, 0);
   for (int i = 0; i < partitions_; ++i) {
@@ -227,7 +228,9 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
     absl::MutexLock lock(&mu_);
     from = applied_[p.value()];
     restoring = bulk || restore_target_[p.value()] >= 0;
-    max_batch = restoring ? options_.restore_batch : options_.max_batch;
+    max_batch = restoring ? options_.restore_batch
+                : behind_[p.value()] ? std::max(options_.max_batch, options_.restore_batch)
+                                     : options_.max_batch;
   }
   const absl::Time started = clock_.Monotonic();  // for the apply-latency metric only
   absl::StatusOr<std::vector<log::LogRecord>> read;
@@ -239,6 +242,10 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
         restoring ? reader_->Read(p, from, max_batch) : reader_->ReadAvailable(p, from, max_batch);
   }
   ASSIGN_OR_RETURN(std::vector<log::LogRecord> records, std::move(read));
+  {
+    absl::MutexLock lock(&mu_);
+    behind_[p.value()] = records.size() >= max_batch;
+  }
   if (records.empty()) {
     FinishRestore(p, /*at_end=*/true);
     return 0;

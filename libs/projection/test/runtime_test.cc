@@ -45,6 +45,7 @@ class CountingProjection final : public Projection {
     if (event.event_id().starts_with("boom-") || poisoned.contains(event.event_id())) {
       return absl::InternalError("exploded");
     }
+    ++applied_in_batch_;
     auto order = txn.Get(cf_, "order/" + event.customer_id());
     if (!order.ok()) return order.status();
     txn.Put(cf_, "order/" + event.customer_id(),
@@ -71,6 +72,8 @@ class CountingProjection final : public Projection {
       --fail_flushes;
       return absl::UnavailableError("flush failed");
     }
+    batch_sizes.push_back(applied_in_batch_);
+    applied_in_batch_ = 0;
     return absl::OkStatus();
   }
   absl::Status Tick(Partition p, absl::Time, Txn&) override {
@@ -90,9 +93,12 @@ class CountingProjection final : public Projection {
   std::atomic<int> ticks{0};  // read by tests while the apply thread runs
   int fail_flushes = 0;
   int abandoned = 0;
+  // Events applied per flushed batch, in order (read after Stop).
+  std::vector<int> batch_sizes;
 
  private:
   store::ColumnFamily cf_ = nullptr;
+  int applied_in_batch_ = 0;
 };
 
 v1::Event Visit(const std::string& id, const std::string& customer) {
@@ -463,6 +469,39 @@ TEST_F(RuntimeTest, RevokeStopsApplyingWhileRunning) {
   EXPECT_EQ(runtime_->Stats().partitions[pa.value()].applied, applied);
   EXPECT_EQ(Count("alice"), count);
   ASSERT_OK(runtime_->Stop());
+}
+
+// A partition whose batch came back full is behind the log: it reads up to
+// restore_batch records per batch until a batch comes back short, then
+// max_batch again.
+TEST_F(RuntimeTest, APartitionBehindTheLogCatchesUpInRestoreBatches) {
+  auto owned = std::make_unique<CountingProjection>();
+  projection_ = owned.get();
+  auto rt = ProjectionRuntime::Open(
+      *log_, std::move(owned),
+      {.path = (dir_ / "state").string(), .max_batch = 10, .restore_batch = 50});
+  ASSERT_OK(rt);
+  runtime_ = std::move(*rt);
+  std::vector<v1::Event> backlog;
+  for (int i = 0; i < 500; ++i) backlog.push_back(Visit(absl::StrCat("e", i), "alice"));
+  AppendEvents(backlog);
+  ASSERT_OK(runtime_->Start());
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Stats().events_applied == 500; }));
+  std::vector<v1::Event> more;
+  for (int i = 500; i < 505; ++i) more.push_back(Visit(absl::StrCat("e", i), "alice"));
+  AppendEvents(more);
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Stats().events_applied == 505; }));
+  std::vector<v1::Event> burst;
+  for (int i = 505; i < 535; ++i) burst.push_back(Visit(absl::StrCat("e", i), "alice"));
+  AppendEvents(burst);
+  ASSERT_TRUE(WaitFor([&] { return runtime_->Stats().events_applied == 535; }));
+  ASSERT_OK(runtime_->Stop());
+  // The backlog: one batch of max_batch, full, then restore_batch ones up
+  // to the end; five at the end: a short batch; the burst of 30: a full
+  // batch of 10, then the 20 left in one.
+  EXPECT_THAT(projection_->batch_sizes,
+              ElementsAre(10, 50, 50, 50, 50, 50, 50, 50, 50, 50, 40, 5, 10, 20));
+  EXPECT_EQ(Count("alice"), 535u);
 }
 
 // Ticks wait until no owned partition restores: over state that is behind,

@@ -54,6 +54,11 @@ struct RuntimeOptions {
   // Records per partition per batch. Larger batches coalesce the writes of a
   // customer with several events (replay: 59k events/s at 1000, 107k at
   // 5000 on 2 cores); a live stream's batches are as small as what arrived.
+  // A partition whose batch came back full is behind the log (a backlog after
+  // a restart, an import, a burst): its next batches read up to
+  // max(max_batch, restore_batch) records until one comes back short, which
+  // shares a customer's work among more of its events as the state grows
+  // (docs/benchmarks.md "Catch-up batches").
   // Default: 5000
   size_t max_batch = 5000;
   // How often time-driven rules run (on the injected clock's time).
@@ -80,7 +85,8 @@ struct RuntimeOptions {
   // Default: true
   bool own_all = true;
   // Records per batch while a partition restores (catches up after Assign
-  // from its stored offset to the log end it had then): bulk replay.
+  // from its stored offset to the log end it had then): bulk replay. Also
+  // the batch of a partition that is behind (max_batch).
   // Default: 20000
   size_t restore_batch = 20000;
   // A copy built beside the serving one (docs/operations.md "Rebuild"):
@@ -354,6 +360,9 @@ class ProjectionRuntime {
   mutable PositionWaiters waiters_;
   // Per partition: the offset a restore catches up to; -1 when not restoring.
   std::vector<int64_t> restore_target_ ABSL_GUARDED_BY(mu_);
+  // Per partition: its last batch came back full (it is behind the log), so
+  // the next reads up to restore_batch records (RuntimeOptions::max_batch).
+  std::vector<bool> behind_ ABSL_GUARDED_BY(mu_);
   // The partition whose batch or tick is in flight, -1 when none.
   int busy_ ABSL_GUARDED_BY(mu_) = -1;
   // Per partition: the clock's Monotonic() when its restore began (logged).

@@ -228,7 +228,7 @@ absl::StatusOr<int64_t> ProjectionRuntime::ApplyBatch(Partition p, bool bulk) {
     absl::MutexLock lock(&mu_);
     from = applied_[p.value()];
     restoring = bulk || restore_target_[p.value()] >= 0;
-    max_batch = restoring ? options_.restore_batch
+    max_batch = restoring            ? options_.restore_batch
                 : behind_[p.value()] ? std::max(options_.max_batch, options_.restore_batch)
                                      : options_.max_batch;
   }

@@ -83,7 +83,10 @@ class LifecycleProjectionTest : public custops::testing::EmbeddedLogTest {
   projection::ProjectionRuntime& OpenRuntime(const std::string& name, size_t max_batch) {
     auto rt = projection::ProjectionRuntime::Open(
         *log_, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
-        {.path = (dir_ / name).string(), .max_batch = max_batch, .clock = &clock_});
+        {.path = (dir_ / name).string(),
+         .max_batch = max_batch,
+         .clock = &clock_,
+         .restore_batch = max_batch});
     EXPECT_TRUE(rt.ok()) << rt.status();
     runtimes_.push_back(std::move(*rt));
     return *runtimes_.back();
@@ -343,7 +346,10 @@ TEST_F(LifecycleProjectionTest, OldSchemaVersionsReplayToTheSameAnswers) {
   projection::ProjectionRuntime& a = OpenRuntime("mixed", 7);
   auto b = projection::ProjectionRuntime::Open(
       *log2, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
-      {.path = (dir_ / "current").string(), .max_batch = 1000, .clock = &clock_});
+      {.path = (dir_ / "current").string(),
+       .max_batch = 1000,
+       .clock = &clock_,
+       .restore_batch = 1000});
   ASSERT_TRUE(b.ok()) << b.status();
   ASSERT_TRUE(a.CatchUp().ok());
   ASSERT_TRUE((*b)->CatchUp().ok());
@@ -411,7 +417,10 @@ Derived DeriveWithBatch(const std::filesystem::path& dir, const std::vector<v1::
   {
     auto rt = projection::ProjectionRuntime::Open(
                   *log, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
-                  {.path = path + "-state", .max_batch = max_batch, .clock = &clock})
+                  {.path = path + "-state",
+                   .max_batch = max_batch,
+                   .clock = &clock,
+                   .restore_batch = max_batch})
                   .value();
     EXPECT_TRUE(rt->CatchUp().ok());
     clock.Advance(Days(200));  // time-driven moves by the ticker
@@ -602,9 +611,11 @@ Replayed ReplayThrough(const std::filesystem::path& dir, const std::string& name
     auto owned =
         std::make_unique<FailingLifecycle>(cache, std::move(fail_flushes), std::move(fail_ticks));
     const FailingLifecycle& projection = *owned;
-    auto rt = projection::ProjectionRuntime::Open(
-                  *log, std::move(owned),
-                  {.path = path + "-state", .max_batch = max_batch, .clock = &clock})
+    auto rt = projection::ProjectionRuntime::Open(*log, std::move(owned),
+                                                  {.path = path + "-state",
+                                                   .max_batch = max_batch,
+                                                   .clock = &clock,
+                                                   .restore_batch = max_batch})
                   .value();
     auto catch_up = [&] {
       for (int attempt = 0; attempt < 20; ++attempt) {
@@ -830,7 +841,10 @@ TEST_F(LifecycleProjectionTest, ACatchUpAnnouncesTheChangesALiveRunDid) {
   {
     auto rt = projection::ProjectionRuntime::Open(
                   *late_log, std::make_unique<LifecycleProjection>(domain::LifecycleRules()),
-                  {.path = (dir_ / "late-state").string(), .max_batch = 7, .clock = &late_clock})
+                  {.path = (dir_ / "late-state").string(),
+                   .max_batch = 7,
+                   .clock = &late_clock,
+                   .restore_batch = 7})
                   .value();
     ASSERT_TRUE(rt->CatchUp().ok());
   }

@@ -244,9 +244,11 @@ class ReviewReplayTest : public ::testing::Test {
     ASSERT_OK(log_->Append(log::kCustomerEvents, records, {}));
   }
   std::unique_ptr<projection::ProjectionRuntime> Open(const std::string& name, size_t max_batch) {
-    auto rt = projection::ProjectionRuntime::Open(
-        *log_, std::make_unique<ReviewProjection>(rules_),
-        {.path = (dir_ / name).string(), .max_batch = max_batch, .clock = &clock_});
+    auto rt = projection::ProjectionRuntime::Open(*log_, std::make_unique<ReviewProjection>(rules_),
+                                                  {.path = (dir_ / name).string(),
+                                                   .max_batch = max_batch,
+                                                   .clock = &clock_,
+                                                   .restore_batch = max_batch});
     EXPECT_OK(rt);
     return rt.ok() ? std::move(*rt) : nullptr;
   }

@@ -103,7 +103,8 @@ class ValueProjectionTest : public custops::testing::EmbeddedLogTest {
          .max_batch = max_batch,
          .tick_interval = tick_interval,
          .clock = &clock_,
-         .own_all = own_all});
+         .own_all = own_all,
+         .restore_batch = max_batch});
     EXPECT_OK(rt);
     o.runtime = std::move(*rt);
     projection::ProjectionRuntime* raw = o.runtime.get();

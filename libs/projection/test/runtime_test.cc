@@ -85,7 +85,10 @@ class CountingProjection final : public Projection {
   int StateVersion() const override { return state_version; }
   int state_version = 1;
   std::function<void(Partition)> on_tick;
-  void Abandon(Partition) override { ++abandoned; }
+  void Abandon(Partition) override {
+    ++abandoned;
+    applied_in_batch_ = 0;  // the batch is retried
+  }
   void Forget(Partition p) override { forgotten.push_back(p.value()); }
   std::vector<int> forgotten;  // the partitions Forget was called for, in order
   std::set<std::string> poisoned;

@@ -375,9 +375,6 @@ TEST_F(LifecycleProjectionTest, OldSchemaVersionsReplayToTheSameAnswers) {
   ASSERT_TRUE(log2->Close().ok());
 }
 
-// The stage changes (each record of the changes topic, partition by
-// partition) and the view of each customer at the end of a catch-up of
-// `events` in batches of at most `max_batch`, then a tick 200 days later.
 // An embedded log at `path` (4 partitions) holding `events` on the customer
 // events topic.
 std::unique_ptr<log::EventLog> LogOf(const std::string& path, const base::Clock& clock,
@@ -404,6 +401,9 @@ std::vector<std::string> ChangesOf(log::EventLog& log) {
   return changes;
 }
 
+// The stage changes (each record of the changes topic, partition by
+// partition) and the view of each customer at the end of a catch-up of
+// `events` in batches of at most `max_batch`, then a tick 200 days later.
 struct Derived {
   std::vector<std::string> changes;
   std::map<std::string, std::string> views;

@@ -2,16 +2,20 @@
 # Installs whatever is missing (Debian packages), then configures and builds.
 # Idempotent: a second run installs nothing and rebuilds only what changed.
 #
-#   scripts/setup.sh                      # build/ (RelWithDebInfo)
+#   scripts/setup.sh                      # build/ (Release with line tables: the binaries,
+#                                         # tests and benchmarks)
 #   scripts/setup.sh --sanitize           # build-asan/ (ASan + UBSan, no benchmarks)
-#   scripts/setup.sh --release            # build-release/ (Release: the binaries and
-#                                         # benchmarks as docs/benchmarks.md builds them, no tests)
+#   scripts/setup.sh --release            # build-release/ (a plain Release build as a user
+#                                         # makes it: no line tables, no tests)
 #   scripts/setup.sh --deps-only          # install packages, build nothing
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="$ROOT/build"
-CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCUSTOPS_WERROR=ON)
+# Release (-O3) so the build the tests run is the one a user's
+# `-DCMAKE_BUILD_TYPE=Release` makes, warnings as errors included; -g1 keeps
+# profiles and backtraces readable (docs/operations.md "Builds").
+CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DCUSTOPS_DEBUG_LINES=ON -DCUSTOPS_WERROR=ON)
 DEPS_ONLY=0
 RELEASE=0
 TARGETS=()
@@ -68,6 +72,9 @@ fi
 
 echo "==> building in ${BUILD_DIR#$ROOT/}"
 # ccache makes a rebuild on the same machine cheap; a fresh machine starts cold.
+# Paths are hashed relative to the checkout, so another clone on the same
+# machine (CI's) reuses what this one compiled.
+export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
 cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
   "${CMAKE_ARGS[@]}" >/dev/null
 if [[ ${#TARGETS[@]} -gt 0 ]]; then

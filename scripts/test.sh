@@ -11,9 +11,13 @@ JOBS="${CUSTOPS_TEST_JOBS:-2}"
 echo "==> clang-format check"
 "$ROOT/scripts/format.sh" --check
 
+# build/ is a Release build (-O3, warnings as errors): the build a user's
+# `-DCMAKE_BUILD_TYPE=Release` makes, with tests and benchmarks.
 "$ROOT/scripts/setup.sh"
-echo "==> tests (RelWithDebInfo)"
+echo "==> tests (Release)"
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 600
+echo "==> benchmarks start"
+build/bench/replay_bench --customers=500 --benchmark_min_time=0.01 >/dev/null
 
 "$ROOT/scripts/setup.sh" --sanitize
 echo "==> tests (ASan + UBSan)"
@@ -21,9 +25,4 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_retu
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 900
 
-# The build docs/benchmarks.md tells users to make (-O3 meets warnings the
-# other two builds do not); its benchmarks must still start.
-"$ROOT/scripts/setup.sh" --release
-echo "==> Release build: benchmarks start"
-build-release/bench/replay_bench --customers=500 --benchmark_min_time=0.01 >/dev/null
-echo "==> all tests passed (normal and sanitized builds), Release build ok"
+echo "==> all tests passed (Release and sanitized builds)"

@@ -11,7 +11,7 @@
 // answers must be byte-identical. Every derived change id on
 // custops.state-changes.v1 is there exactly once.
 //
-// Size: CUSTOPS_KAFKA_E2E_EVENTS events (default 200000, 80000 in the
+// Size: CUSTOPS_KAFKA_E2E_EVENTS events (default 200000, 40000 in the
 // sanitizer build; the demo history is cut to that many, whole customers
 // first). Needs the `kafka` ctest fixture
 // (CUSTOPS_KAFKA_BOOTSTRAP_FILE) or CUSTOPS_KAFKA_BOOTSTRAP, and a broker

@@ -158,6 +158,8 @@ BENCHMARK(BM_LifecycleReplay)
     ->Arg(1000)
     ->Arg(5000)
     ->Arg(20000)
+    ->Arg(50000)
+    ->Arg(100000)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime();

@@ -403,8 +403,9 @@ TEST_F(KafkaScopeTest, ScopedReaderSeesOnlyItsRegionThroughEveryInstance) {
 
   int leader = -1;
   // The value/review leader restores every partition of the shared topic,
-  // which holds the earlier Kafka tests' events too (about 100k): minutes
-  // under ASan on two busy cores. The test's own timeout (900 s) is the cap.
+  // which holds the earlier Kafka tests' events too (kafka_e2e_test's 200k,
+  // 40k under the sanitizers): 101 s for this whole test under ASan on two
+  // busy cores (2026-12-08). The test's own timeout (900 s) is the cap.
   ASSERT_TRUE(WaitReady(instances, &leader, absl::Seconds(600)));
   std::cout << "appended " << append.events_size() << " events of " << region_of.size()
             << " customers; both instances ready " << (absl::Now() - started)

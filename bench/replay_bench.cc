@@ -131,8 +131,9 @@ void BM_LifecycleReplay(benchmark::State& state) {
            .max_batch = max_batch,
            .clock = &population.clock(),
            // Batches of N throughout (a full batch would otherwise switch
-           // to restore_batch, RuntimeOptions::max_batch): max_batch:20000
-           // is the default catch-up.
+           // to restore_batch, RuntimeOptions::max_batch): max_batch:100000
+           // is the lifecycle's catch-up (lifecycle::kCatchUpBatch),
+           // max_batch:20000 the runtime's default one.
            .restore_batch = max_batch});
       CHECK(rt.ok()) << rt.status();
       state.ResumeTiming();
@@ -159,7 +160,7 @@ BENCHMARK(BM_LifecycleReplay)
     ->Arg(5000)
     ->Arg(20000)
     ->Arg(50000)
-    ->Arg(100000)
+    ->Arg(static_cast<int64_t>(lifecycle::kCatchUpBatch))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime();

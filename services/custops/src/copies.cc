@@ -26,9 +26,11 @@ absl::StatusOr<std::unique_ptr<LifecycleCopy>> LifecycleCopy::Open(
     log::EventLog& log, const CopyOptions& options, const domain::LifecycleRules& rules,
     lifecycle::Routing routing) {
   std::unique_ptr<LifecycleCopy> copy(new LifecycleCopy());
+  projection::RuntimeOptions runtime_options = RuntimeOptionsOf(options);
+  runtime_options.restore_batch = lifecycle::kCatchUpBatch;
   ASSIGN_OR_RETURN(copy->runtime_, projection::ProjectionRuntime::Open(
                                        log, std::make_unique<lifecycle::LifecycleProjection>(rules),
-                                       RuntimeOptionsOf(options)));
+                                       runtime_options));
   copy->queries_ = std::make_unique<lifecycle::LifecycleQueries>(
       copy->runtime_->store(), copy->runtime_->partitions(), rules);
   copy->service_ = std::make_unique<lifecycle::LifecycleService>(

@@ -13,6 +13,7 @@
 #ifndef CUSTOPS_LIFECYCLE_LIFECYCLE_PROJECTION_H_
 #define CUSTOPS_LIFECYCLE_LIFECYCLE_PROJECTION_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -34,6 +35,15 @@
 namespace custops::lifecycle {
 
 inline constexpr std::string_view kProjectionName = "lifecycle";
+
+// Records per batch while a lifecycle partition catches up, restores or is
+// rebuilt (projection::RuntimeOptions::restore_batch; the runtime's default
+// is 20,000). A customer's load, sweep and fact write serve all of its
+// events in a batch, and with many customers per partition a batch of
+// 20,000 holds about one event each: at 200k customers batches of 100,000
+// took 66 s of CPU where 20,000 took 86–106 s (docs/benchmarks.md
+// "Lifecycle's catch-up batch"). Live batches stay as small as what arrived.
+inline constexpr size_t kCatchUpBatch = 100'000;
 
 // What the projection keeps of committed state between batches
 // (docs/lifecycle.md "Replay cache").

@@ -86,8 +86,8 @@ struct RuntimeOptions {
   bool own_all = true;
   // Records per batch while a partition restores (catches up after Assign
   // from its stored offset to the log end it had then): bulk replay. Also
-  // the batch of a partition that is behind (max_batch). The all-in-one's
-  // lifecycle copy sets lifecycle::kCatchUpBatch (100,000).
+  // the batch of a partition that is behind (max_batch). The custops
+  // binary's lifecycle copies set lifecycle::kCatchUpBatch (100,000).
   // Default: 20000
   size_t restore_batch = 20000;
   // A copy built beside the serving one (docs/operations.md "Rebuild"):

@@ -11,8 +11,7 @@ JOBS="${CUSTOPS_TEST_JOBS:-2}"
 echo "==> clang-format check"
 "$ROOT/scripts/format.sh" --check
 
-# build/ is a Release build (-O3, warnings as errors): the build a user's
-# `-DCMAKE_BUILD_TYPE=Release` makes, with tests and benchmarks.
+# build/ is the Release build (scripts/setup.sh says why).
 "$ROOT/scripts/setup.sh"
 echo "==> tests (Release)"
 ctest --test-dir build --output-on-failure -j "$JOBS" --timeout 600
